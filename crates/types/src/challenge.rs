@@ -1,0 +1,104 @@
+//! The RFC 6750 §3 `WWW-Authenticate: Bearer` challenge, built and parsed in one place.
+
+use crate::ErrorCode;
+
+/// A Bearer challenge. `to_header_value` quotes and escapes every attribute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BearerChallenge {
+    /// The protection space.
+    pub realm: Option<String>,
+    /// `invalid_request`, `invalid_token` or `insufficient_scope`; `None` for a bare challenge
+    /// (no credentials were sent, RFC 6750 §3.1).
+    pub error: Option<ErrorCode>,
+    /// A short, fixed description; never attacker input.
+    pub error_description: Option<String>,
+    /// The scope the resource needs (for `insufficient_scope`).
+    pub scope: Option<String>,
+}
+
+impl BearerChallenge {
+    /// A bare challenge with only a realm.
+    pub fn bare(realm: Option<String>) -> Self {
+        Self {
+            realm,
+            ..Self::default()
+        }
+    }
+
+    /// A challenge with an error code and description.
+    pub fn error(realm: Option<String>, error: ErrorCode, description: impl Into<String>) -> Self {
+        Self {
+            realm,
+            error: Some(error),
+            error_description: Some(description.into()),
+            scope: None,
+        }
+    }
+
+    /// The header value, e.g. `Bearer realm="api", error="invalid_token"`.
+    pub fn to_header_value(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(realm) = &self.realm {
+            parts.push(format!("realm=\"{}\"", quote(realm)));
+        }
+        if let Some(error) = self.error {
+            parts.push(format!("error=\"{}\"", error.as_str()));
+        }
+        if let Some(description) = &self.error_description {
+            parts.push(format!("error_description=\"{}\"", quote(description)));
+        }
+        if let Some(scope) = &self.scope {
+            parts.push(format!("scope=\"{}\"", quote(scope)));
+        }
+        if parts.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer {}", parts.join(", "))
+        }
+    }
+}
+
+/// Escapes a value for a quoted-string: backslash and quote are escaped, and characters that a
+/// header may not carry (controls, non-ASCII) become `?`.
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_challenge() {
+        assert_eq!(BearerChallenge::bare(None).to_header_value(), "Bearer");
+        assert_eq!(
+            BearerChallenge::bare(Some("orders".into())).to_header_value(),
+            "Bearer realm=\"orders\""
+        );
+    }
+
+    #[test]
+    fn rs_3_error_challenge_is_quoted() {
+        let mut c = BearerChallenge::error(
+            Some("api".into()),
+            ErrorCode::InsufficientScope,
+            "needs \"more\"",
+        );
+        c.scope = Some("orders:write".into());
+        assert_eq!(
+            c.to_header_value(),
+            "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"needs \\\"more\\\"\", scope=\"orders:write\""
+        );
+    }
+}
