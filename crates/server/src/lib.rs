@@ -1,1 +1,140 @@
-//! placeholder
+//! Portcullis authorization server: OAuth 2.1 and OpenID Connect as an axum [`Router`], backed
+//! by a [`store::Store`] and a [`Clock`].
+//!
+//! # Using the library
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use portcullis_jose::SystemClock;
+//! use portcullis_server::config::{ServerConfig, ServerSettings, ClientConfig};
+//! use portcullis_server::{Server, admin, store};
+//!
+//! let config = ServerConfig::new(ServerSettings::new("http://127.0.0.1:8080"))?;
+//! let store = store::connect("memory:").await?;
+//! let clock = Arc::new(SystemClock);
+//! admin::add_client(store.as_ref(), clock.as_ref(), ClientConfig {
+//!     client_id: "svc".into(),
+//!     secret: Some(portcullis_types::ClientSecret::new("a-long-random-client-secret")),
+//!     grant_types: vec!["client_credentials".into()],
+//!     scope: Some("orders:read".into()),
+//!     ..ClientConfig::default()
+//! }).await?;
+//! let server = Server::new(config, store, clock).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(
+//!     listener,
+//!     server.router().into_make_service_with_connect_info::<std::net::SocketAddr>(),
+//! ).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Serve with `into_make_service_with_connect_info::<SocketAddr>()` so the login throttle can
+//! count failures per client address (without it only the per-account limit applies).
+//!
+//! # Public surface
+//! * [`Server`]: `Server::new(config, store, clock).await`, [`Server::router`].
+//! * [`config`]: [`config::ServerSettings`] → [`config::ServerConfig::new`] (validated),
+//!   [`config::ClientConfig`] (a client to register).
+//! * [`admin`]: clients, users and keys for the command line.
+//! * [`store`]: the storage trait and backends.
+//!
+//! # Endpoints
+//! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
+//! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
+//! `/account/withdraw`, `/token`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
+//! (GET, POST), `/logout/done`, `/healthz`, `/readyz`.
+
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use portcullis_jose::Clock;
+
+pub mod admin;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod keys;
+pub mod state;
+pub mod store;
+pub mod ui;
+
+use config::ServerConfig;
+use domain::denylist::RedisDenylist;
+use state::AppState;
+use store::Store;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Loading or generating the signing keys failed.
+    #[error("signing keys: {0}")]
+    Keys(String),
+    /// The Redis denylist could not be reached.
+    #[error("redis: {0}")]
+    Redis(String),
+}
+
+/// A configured authorization server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Prepares the server: generates the first signing keys when the store has none, loads the
+    /// key cache and, when configured, connects the Redis denylist writer.
+    pub async fn new(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let config = Arc::new(config);
+        let keys =
+            keys::KeyManager::load(Arc::clone(&store), Arc::clone(&clock), Arc::clone(&config))
+                .await
+                .map_err(|e| StartError::Keys(e.description().to_owned()))?;
+        let denylist = match &config.redis_url {
+            Some(url) => Some(
+                RedisDenylist::connect(url, &config.issuer)
+                    .await
+                    .map_err(|e| StartError::Redis(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            state: Arc::new(AppState {
+                config,
+                store,
+                clock,
+                keys,
+                clients: state::ClientCache::default(),
+                client_throttle: state::ClientThrottle::default(),
+                denylist,
+            }),
+        })
+    }
+
+    /// The axum router serving every endpoint.
+    pub fn router(&self) -> Router {
+        http::router(Arc::clone(&self.state))
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.state.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.state.store
+    }
+
+    /// Deletes expired state from the store (call periodically, e.g. every few minutes).
+    pub async fn gc(&self) -> Result<store::GcReport, store::StoreError> {
+        self.state.store.gc(self.state.now()).await
+    }
+}

@@ -1,0 +1,203 @@
+//! Administrative operations the command line calls directly (no HTTP): clients, users and
+//! signing keys. Each takes the store (and a clock where time matters) explicitly.
+
+use std::sync::Arc;
+
+use portcullis_jose::Clock;
+use portcullis_types::secret::Password;
+
+use crate::config::{ClientConfig, ConfigError, ServerConfig};
+use crate::domain::error::ProtocolError;
+use crate::domain::{password, secrets};
+use crate::keys;
+use crate::store::{ClientRecord, SigningKeyRecord, Store, StoreError, UserRecord};
+
+/// Errors of the admin operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The input is invalid (names the setting).
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    /// The record exists already (e.g. duplicate username).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error("storage error: {0}")]
+    Store(String),
+    /// An internal failure (key generation, hashing).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Self::Conflict(what),
+            other => Self::Store(other.to_string()),
+        }
+    }
+}
+
+impl From<ProtocolError> for AdminError {
+    fn from(e: ProtocolError) -> Self {
+        Self::Internal(e.description().to_owned())
+    }
+}
+
+/// Registers (or replaces) a client. The secret is stored as a SHA-256 digest only.
+/// A client id equal to an existing user id is refused (TOK-7).
+pub async fn add_client(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    client: ClientConfig,
+) -> Result<ClientRecord, AdminError> {
+    let record = client.into_record(clock.now().as_secs())?;
+    if store.get_user(&record.client_id).await?.is_some() {
+        return Err(AdminError::Conflict(
+            "client_id equals an existing user identifier".to_owned(),
+        ));
+    }
+    store.put_client(record.clone()).await?;
+    Ok(record)
+}
+
+/// All clients.
+pub async fn list_clients(store: &dyn Store) -> Result<Vec<ClientRecord>, AdminError> {
+    Ok(store.list_clients().await?)
+}
+
+/// Removes a client; `true` if it existed.
+pub async fn remove_client(store: &dyn Store, client_id: &str) -> Result<bool, AdminError> {
+    Ok(store.delete_client(client_id).await?)
+}
+
+/// Adds a user with an argon2id password hash (computed off the async runtime). The user id
+/// (`sub`) is random and never reused.
+pub async fn add_user(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    username: &str,
+    email: Option<String>,
+    name: Option<String>,
+    password: Password,
+) -> Result<UserRecord, AdminError> {
+    if username.is_empty() || username.len() > 128 || username.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(ConfigError {
+            setting: "username",
+            reason: "must be 1-128 characters without control characters".to_owned(),
+        }));
+    }
+    if password.secret().len() < 8 {
+        return Err(AdminError::Invalid(ConfigError {
+            setting: "password",
+            reason: "must be at least 8 characters".to_owned(),
+        }));
+    }
+    let password_hash = password::hash(password).await?;
+    let user = UserRecord {
+        id: format!("u_{}", secrets::random_id()?),
+        username: username.to_owned(),
+        email_verified: email.is_some(),
+        email,
+        name,
+        password_hash,
+        created_at: clock.now().as_secs(),
+    };
+    store.put_user(user.clone()).await?;
+    Ok(user)
+}
+
+/// All users.
+pub async fn list_users(store: &dyn Store) -> Result<Vec<UserRecord>, AdminError> {
+    Ok(store.list_users().await?)
+}
+
+/// Removes a user by id or, failing that, by username; `true` if one was removed.
+pub async fn remove_user(store: &dyn Store, id_or_username: &str) -> Result<bool, AdminError> {
+    if store.delete_user(id_or_username).await? {
+        return Ok(true);
+    }
+    match store.get_user_by_username(id_or_username).await? {
+        Some(u) => Ok(store.delete_user(&u.id).await?),
+        None => Ok(false),
+    }
+}
+
+/// A signing key as listed to an operator (no private material).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm.
+    pub alg: String,
+    /// Created.
+    pub created_at: i64,
+    /// Signs from.
+    pub activate_at: i64,
+    /// Stops signing at.
+    pub retire_at: Option<i64>,
+    /// Unpublished at.
+    pub expire_at: Option<i64>,
+    /// `next`, `active`, `retired` or `expired` at the time of listing.
+    pub state: &'static str,
+}
+
+fn key_info(rec: &SigningKeyRecord, now: i64) -> KeyInfo {
+    let state = if rec.expire_at.is_some_and(|e| now >= e) {
+        "expired"
+    } else if rec.retire_at.is_some_and(|r| now >= r) {
+        "retired"
+    } else if now < rec.activate_at {
+        "next"
+    } else {
+        "active"
+    };
+    KeyInfo {
+        kid: rec.kid.clone(),
+        alg: rec.alg.clone(),
+        created_at: rec.created_at,
+        activate_at: rec.activate_at,
+        retire_at: rec.retire_at,
+        expire_at: rec.expire_at,
+        state,
+    }
+}
+
+/// Lists the signing keys.
+pub async fn list_keys(store: &dyn Store, clock: &dyn Clock) -> Result<Vec<KeyInfo>, AdminError> {
+    let now = clock.now().as_secs();
+    Ok(store
+        .list_signing_keys()
+        .await?
+        .iter()
+        .map(|r| key_info(r, now))
+        .collect())
+}
+
+/// Rotates the keys of every enabled algorithm: the new keys are published now and sign after
+/// `config.key_rotation_delay`; the old ones stay published until their tokens expired.
+/// Returns the new key ids. Running servers pick the change up at their next key reload.
+pub async fn rotate_keys(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    config: &ServerConfig,
+) -> Result<Vec<String>, AdminError> {
+    Ok(keys::rotate(
+        store,
+        config.signing_algs(),
+        clock.now().as_secs(),
+        config.key_rotation_delay,
+        config.max_signed_token_ttl(),
+    )
+    .await?)
+}
+
+/// Ensures the signing keys exist (what [`crate::Server::new`] does on start).
+pub async fn ensure_keys(
+    store: Arc<dyn Store>,
+    clock: &dyn Clock,
+    config: &ServerConfig,
+) -> Result<(), AdminError> {
+    Ok(keys::ensure_keys(store.as_ref(), config.signing_algs(), clock.now().as_secs()).await?)
+}

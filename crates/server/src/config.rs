@@ -1,0 +1,568 @@
+//! Validated, immutable server configuration built in code (the CLI owns file/env/flag parsing),
+//! and the description of a client to register ([`ClientConfig`]).
+
+use std::fmt;
+use std::ops::Deref;
+
+use portcullis_jose::Algorithm;
+use portcullis_types::{ClientSecret, Scope};
+
+use crate::domain::client_auth::method;
+use crate::domain::redirect;
+use crate::store::ClientRecord;
+
+/// A configuration value that cannot be used, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting `{setting}`: {reason}")]
+pub struct ConfigError {
+    /// The setting's name as the CLI spells it.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(setting: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            setting,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Failed-login throttling (per account and per client address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Failures allowed within the window before further attempts are refused.
+    pub max_failures: u32,
+    /// Window length in seconds.
+    pub window_secs: i64,
+}
+
+/// The raw settings with secure defaults; turn them into a [`ServerConfig`] with
+/// [`ServerConfig::new`], which validates them.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The issuer identifier, e.g. `https://id.example` (no path, query or fragment; the
+    /// router serves every endpoint at the root of this origin).
+    pub issuer: String,
+    /// Access-token lifetime in seconds (default 900).
+    pub access_token_ttl: i64,
+    /// Refresh-token inactivity lifetime in seconds (default 7 days).
+    pub refresh_token_ttl: i64,
+    /// Refresh-token family absolute lifetime in seconds (default 30 days, RT-7).
+    pub refresh_token_absolute_ttl: i64,
+    /// Authorization-code lifetime in seconds (default 60, at most 600).
+    pub code_ttl: i64,
+    /// ID-token lifetime in seconds (default 900).
+    pub id_token_ttl: i64,
+    /// Browser session lifetime in seconds (default 8 hours).
+    pub session_ttl: i64,
+    /// Access-token signing algorithm: ES256 (default), RS256, PS256 or EdDSA.
+    pub access_token_alg: Algorithm,
+    /// Default ID-token signing algorithm (RS256).
+    pub id_token_alg: Algorithm,
+    /// Further algorithms to keep keys for (clients may register them for ID tokens).
+    pub extra_algs: Vec<Algorithm>,
+    /// Seconds between publishing a rotated key and signing with it (default 1 hour).
+    pub key_rotation_delay: i64,
+    /// Seconds between reloads of the signing keys from the store (default 60).
+    pub key_reload_interval: i64,
+    /// Seconds a client record is cached in memory (default 10).
+    pub client_cache_ttl: i64,
+    /// Failed-login throttle.
+    pub login_throttle: ThrottleSettings,
+    /// Client-authentication failures tolerated per client id and window at the back-channel
+    /// endpoints before further attempts are refused (this node only).
+    pub client_auth_throttle: ThrottleSettings,
+    /// Require PKCE S256 for every client (default true).
+    pub require_pkce: bool,
+    /// Audience of access tokens for clients without a configured audience (default: the issuer).
+    pub default_audience: Option<String>,
+    /// Redis URL; when set every revoked `jti` is also written there for resource servers.
+    pub redis_url: Option<String>,
+    /// Development mode (only informational for the server library).
+    pub dev: bool,
+    /// Maximum request body size in bytes at the form endpoints (default 64 KiB).
+    pub max_body_bytes: usize,
+    /// Lifetime of device and user codes in seconds (RFC 8628; default 600, at most 1800).
+    pub device_code_ttl: i64,
+    /// Minimum seconds between device-code polls (RFC 8628 `interval`; default 5).
+    pub device_poll_interval: i64,
+}
+
+impl ServerSettings {
+    /// Defaults for `issuer`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            access_token_ttl: 900,
+            refresh_token_ttl: 7 * 24 * 3600,
+            refresh_token_absolute_ttl: 30 * 24 * 3600,
+            code_ttl: 60,
+            id_token_ttl: 900,
+            session_ttl: 8 * 3600,
+            access_token_alg: Algorithm::ES256,
+            id_token_alg: Algorithm::RS256,
+            extra_algs: Vec::new(),
+            key_rotation_delay: 3600,
+            key_reload_interval: 60,
+            client_cache_ttl: 10,
+            login_throttle: ThrottleSettings {
+                max_failures: 5,
+                window_secs: 900,
+            },
+            client_auth_throttle: ThrottleSettings {
+                max_failures: 20,
+                window_secs: 60,
+            },
+            require_pkce: true,
+            default_audience: None,
+            redis_url: None,
+            dev: false,
+            max_body_bytes: 64 * 1024,
+            device_code_ttl: 600,
+            device_poll_interval: 5,
+        }
+    }
+}
+
+/// Validated configuration. Read its settings through `Deref`; it cannot be changed.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    settings: ServerSettings,
+    algs: Vec<Algorithm>,
+}
+
+/// Algorithms the server can sign with.
+pub const SIGNING_ALGS: [Algorithm; 4] = [
+    Algorithm::ES256,
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::EdDSA,
+];
+
+fn positive(setting: &'static str, v: i64) -> Result<(), ConfigError> {
+    if v <= 0 {
+        return Err(ConfigError::new(
+            setting,
+            "must be a positive number of seconds",
+        ));
+    }
+    Ok(())
+}
+
+impl ServerConfig {
+    /// Validates `settings`.
+    pub fn new(settings: ServerSettings) -> Result<Self, ConfigError> {
+        let issuer = url::Url::parse(&settings.issuer)
+            .map_err(|e| ConfigError::new("issuer", format!("not a URL: {e}")))?;
+        if !matches!(issuer.scheme(), "https" | "http") {
+            return Err(ConfigError::new(
+                "issuer",
+                "must use https (or http for development)",
+            ));
+        }
+        if settings.issuer.contains('?') || settings.issuer.contains('#') {
+            return Err(ConfigError::new(
+                "issuer",
+                "must not have a query or fragment",
+            ));
+        }
+        if settings.issuer.ends_with('/') {
+            return Err(ConfigError::new("issuer", "must not end with a slash"));
+        }
+        if issuer.path() != "/" {
+            return Err(ConfigError::new(
+                "issuer",
+                "must not have a path: the server is served at the root of its origin",
+            ));
+        }
+        if issuer.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::new("issuer", "must have a host"));
+        }
+        positive("access_token_ttl", settings.access_token_ttl)?;
+        positive("refresh_token_ttl", settings.refresh_token_ttl)?;
+        positive(
+            "refresh_token_absolute_ttl",
+            settings.refresh_token_absolute_ttl,
+        )?;
+        positive("code_ttl", settings.code_ttl)?;
+        positive("id_token_ttl", settings.id_token_ttl)?;
+        positive("session_ttl", settings.session_ttl)?;
+        positive("key_reload_interval", settings.key_reload_interval)?;
+        if settings.code_ttl > 600 {
+            return Err(ConfigError::new("code_ttl", "must be at most 600 seconds"));
+        }
+        if settings.key_rotation_delay < 0 {
+            return Err(ConfigError::new(
+                "key_rotation_delay",
+                "must not be negative",
+            ));
+        }
+        if settings.client_cache_ttl < 0 {
+            return Err(ConfigError::new("client_cache_ttl", "must not be negative"));
+        }
+        if settings.login_throttle.max_failures == 0 || settings.login_throttle.window_secs <= 0 {
+            return Err(ConfigError::new(
+                "login_throttle",
+                "needs max_failures > 0 and a window",
+            ));
+        }
+        if settings.client_auth_throttle.max_failures == 0
+            || settings.client_auth_throttle.window_secs <= 0
+        {
+            return Err(ConfigError::new(
+                "client_auth_throttle",
+                "needs max_failures > 0 and a window",
+            ));
+        }
+        positive("device_code_ttl", settings.device_code_ttl)?;
+        positive("device_poll_interval", settings.device_poll_interval)?;
+        if settings.device_code_ttl > 1800 {
+            return Err(ConfigError::new(
+                "device_code_ttl",
+                "must be at most 1800 seconds",
+            ));
+        }
+        if settings.max_body_bytes < 1024 {
+            return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));
+        }
+        let mut algs = Vec::new();
+        for (setting, alg) in std::iter::once(("access_token_alg", settings.access_token_alg))
+            .chain(std::iter::once(("id_token_alg", settings.id_token_alg)))
+            .chain(settings.extra_algs.iter().map(|a| ("extra_algs", *a)))
+        {
+            if !SIGNING_ALGS.contains(&alg) {
+                return Err(ConfigError::new(
+                    setting,
+                    format!(
+                        "{} is not supported (ES256, RS256, PS256, EdDSA)",
+                        alg.as_str()
+                    ),
+                ));
+            }
+            if !algs.contains(&alg) {
+                algs.push(alg);
+            }
+        }
+        // OIDC requires RS256 to be offered.
+        if !algs.contains(&Algorithm::RS256) {
+            algs.push(Algorithm::RS256);
+        }
+        Ok(Self { settings, algs })
+    }
+
+    /// Every algorithm the server keeps an active key for.
+    pub fn signing_algs(&self) -> &[Algorithm] {
+        &self.algs
+    }
+
+    /// The audience of access tokens for clients without one.
+    pub fn default_audience(&self) -> &str {
+        self.settings
+            .default_audience
+            .as_deref()
+            .unwrap_or(&self.settings.issuer)
+    }
+
+    /// `issuer` joined with `path`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.issuer)
+    }
+
+    /// Whether the issuer is https (cookies get `Secure` and the `__Host-` prefix).
+    pub fn secure_cookies(&self) -> bool {
+        self.settings.issuer.starts_with("https://")
+    }
+
+    /// The longest lifetime of a token signed with a key (for key retirement).
+    pub fn max_signed_token_ttl(&self) -> i64 {
+        self.settings
+            .access_token_ttl
+            .max(self.settings.id_token_ttl)
+    }
+}
+
+impl Deref for ServerConfig {
+    type Target = ServerSettings;
+    fn deref(&self) -> &ServerSettings {
+        &self.settings
+    }
+}
+
+/// Grant types a client may register.
+pub const KNOWN_GRANT_TYPES: [&str; 6] = [
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "password",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+/// A client to register (from the CLI or a config file).
+#[derive(Clone, Default)]
+pub struct ClientConfig {
+    /// The client id.
+    pub client_id: String,
+    /// The secret for a confidential client; `None` for a public client.
+    pub secret: Option<ClientSecret>,
+    /// `client_secret_basic` (default with a secret), `client_secret_post`, `private_key_jwt`
+    /// or `none` (default without a secret).
+    pub auth_method: Option<String>,
+    /// Redirect URIs (RED-3, RED-4 checked).
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types (default `authorization_code, refresh_token`).
+    pub grant_types: Vec<String>,
+    /// Allowed scopes, space-separated (default `openid profile email`).
+    pub scope: Option<String>,
+    /// Access-token audiences.
+    pub audience: Vec<String>,
+    /// Access-token lifetime override.
+    pub access_token_ttl: Option<i64>,
+    /// Refresh-token lifetime override.
+    pub refresh_token_ttl: Option<i64>,
+    /// ID-token signing algorithm.
+    pub id_token_signed_response_alg: Option<String>,
+    /// JWK Set (JSON) for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("auth_method", &self.auth_method)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Validates the description and turns it into a store record (the secret is digested).
+    pub fn into_record(self, now: i64) -> Result<ClientRecord, ConfigError> {
+        if self.client_id.is_empty()
+            || self.client_id.len() > 255
+            || !self.client_id.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(ConfigError::new(
+                "client_id",
+                "must be 1-255 visible ASCII characters",
+            ));
+        }
+        let auth_method = match (&self.auth_method, &self.secret) {
+            (Some(m), _) => m.clone(),
+            (None, Some(_)) => method::SECRET_BASIC.to_owned(),
+            (None, None) if self.jwks.is_some() => method::PRIVATE_KEY_JWT.to_owned(),
+            (None, None) => method::NONE.to_owned(),
+        };
+        match auth_method.as_str() {
+            method::SECRET_BASIC | method::SECRET_POST => {
+                let Some(secret) = &self.secret else {
+                    return Err(ConfigError::new("secret", "required for this auth method"));
+                };
+                if secret.secret().len() < 16 {
+                    return Err(ConfigError::new("secret", "must be at least 16 characters"));
+                }
+            }
+            method::PRIVATE_KEY_JWT => {
+                let Some(jwks) = &self.jwks else {
+                    return Err(ConfigError::new("jwks", "required for private_key_jwt"));
+                };
+                let set: portcullis_jose::JwkSet = serde_json::from_str(jwks)
+                    .map_err(|e| ConfigError::new("jwks", format!("not a JWK Set: {e}")))?;
+                if set.keys.iter().any(portcullis_jose::Jwk::is_private) {
+                    return Err(ConfigError::new("jwks", "must contain public keys only"));
+                }
+                if self.secret.is_some() {
+                    return Err(ConfigError::new("secret", "not used with private_key_jwt"));
+                }
+            }
+            method::NONE => {
+                if self.secret.is_some() {
+                    return Err(ConfigError::new(
+                        "auth_method",
+                        "`none` cannot have a secret",
+                    ));
+                }
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "auth_method",
+                    "must be client_secret_basic, client_secret_post, private_key_jwt or none",
+                ));
+            }
+        }
+        let public = auth_method == method::NONE;
+        let grant_types = if self.grant_types.is_empty() {
+            vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+        } else {
+            self.grant_types.clone()
+        };
+        for g in &grant_types {
+            if !KNOWN_GRANT_TYPES.contains(&g.as_str()) {
+                return Err(ConfigError::new(
+                    "grant_types",
+                    format!("unknown grant type {g:?}"),
+                ));
+            }
+        }
+        if public && grant_types.iter().any(|g| g == "client_credentials") {
+            return Err(ConfigError::new(
+                "grant_types",
+                "client_credentials needs a confidential client",
+            ));
+        }
+        if grant_types.iter().any(|g| g == "authorization_code") && self.redirect_uris.is_empty() {
+            return Err(ConfigError::new(
+                "redirect_uris",
+                "authorization_code needs at least one redirect URI",
+            ));
+        }
+        for uri in self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris)
+        {
+            redirect::validate_registration(uri)
+                .map_err(|e| ConfigError::new("redirect_uris", format!("{uri:?}: {e}")))?;
+        }
+        let scope = self
+            .scope
+            .clone()
+            .unwrap_or_else(|| "openid profile email".to_owned());
+        Scope::parse(&scope).map_err(|e| ConfigError::new("scope", e.to_string()))?;
+        if let Some(alg) = &self.id_token_signed_response_alg {
+            let parsed: Algorithm = alg
+                .parse()
+                .map_err(|_| ConfigError::new("id_token_signed_response_alg", "unknown"))?;
+            if !SIGNING_ALGS.contains(&parsed) {
+                return Err(ConfigError::new(
+                    "id_token_signed_response_alg",
+                    "must be ES256, RS256, PS256 or EdDSA",
+                ));
+            }
+        }
+        for (setting, ttl) in [
+            ("access_token_ttl", self.access_token_ttl),
+            ("refresh_token_ttl", self.refresh_token_ttl),
+        ] {
+            if ttl.is_some_and(|t| t <= 0) {
+                return Err(ConfigError::new(setting, "must be positive"));
+            }
+        }
+        Ok(ClientRecord {
+            client_id: self.client_id.clone(),
+            secret_hash: self
+                .secret
+                .as_ref()
+                .map(|s| crate::domain::secrets::secret_hash(s.secret())),
+            token_endpoint_auth_method: auth_method,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            grant_types,
+            scope,
+            audience: self.audience,
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            jwks: self.jwks,
+            exchange_audiences: Vec::new(),
+            exchange_impersonation: false,
+            name: self.name,
+            created_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let c = ServerConfig::new(ServerSettings::new("http://127.0.0.1:8080")).unwrap();
+        assert_eq!(c.access_token_ttl, 900);
+        assert_eq!(c.signing_algs(), &[Algorithm::ES256, Algorithm::RS256]);
+        assert_eq!(c.endpoint("/token"), "http://127.0.0.1:8080/token");
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn code_6_code_ttl_capped() {
+        let mut s = ServerSettings::new("https://id.example");
+        s.code_ttl = 601;
+        assert_eq!(ServerConfig::new(s).unwrap_err().setting, "code_ttl");
+    }
+
+    #[test]
+    fn issuer_checked() {
+        for bad in [
+            "id.example",
+            "ftp://x",
+            "https://x/?a=1",
+            "https://x/",
+            "https://x/tenant",
+        ] {
+            assert!(
+                ServerConfig::new(ServerSettings::new(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn symmetric_alg_refused() {
+        let mut s = ServerSettings::new("https://id.example");
+        s.access_token_alg = Algorithm::HS256;
+        assert_eq!(
+            ServerConfig::new(s).unwrap_err().setting,
+            "access_token_alg"
+        );
+    }
+
+    #[test]
+    fn red_3_client_with_http_redirect_refused() {
+        let c = ClientConfig {
+            client_id: "app".into(),
+            redirect_uris: vec!["http://app.example/cb".into()],
+            ..ClientConfig::default()
+        };
+        assert_eq!(c.into_record(0).unwrap_err().setting, "redirect_uris");
+    }
+
+    #[test]
+    fn client_record_digests_secret() {
+        let c = ClientConfig {
+            client_id: "svc".into(),
+            secret: Some(ClientSecret::new("0123456789abcdef0123")),
+            grant_types: vec!["client_credentials".into()],
+            scope: Some("orders:read".into()),
+            ..ClientConfig::default()
+        };
+        let rec = c.into_record(5).unwrap();
+        assert_eq!(rec.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(
+            rec.secret_hash.as_deref(),
+            Some(crate::domain::secrets::secret_hash("0123456789abcdef0123").as_str())
+        );
+    }
+
+    #[test]
+    fn tok_7_public_client_cannot_use_client_credentials() {
+        let c = ClientConfig {
+            client_id: "spa".into(),
+            grant_types: vec!["client_credentials".into()],
+            ..ClientConfig::default()
+        };
+        assert_eq!(c.into_record(0).unwrap_err().setting, "grant_types");
+    }
+}

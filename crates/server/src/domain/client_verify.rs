@@ -1,0 +1,150 @@
+//! Checking presented client credentials against the registered client: secret digests compared
+//! in constant time, public clients by id, `private_key_jwt` assertions (RFC 7523, TOK-6) with a
+//! `jti` replay cache; failures are counted per client id on this node (DOS-4).
+
+use std::sync::Arc;
+
+use portcullis_jose::{JwkSet, KeySet, jwt::Validator};
+
+use super::audit;
+use super::client_auth::{PresentedCredentials, method};
+use super::error::ProtocolError;
+use super::secrets::verify_secret;
+use crate::state::AppState;
+use crate::store::{ClientRecord, namespace};
+
+/// Longest accepted lifetime of a client assertion, in seconds.
+const MAX_ASSERTION_LIFETIME: i64 = 600;
+
+/// The client id a credential claims, without verifying anything.
+fn claimed_client_id(creds: &PresentedCredentials) -> Option<String> {
+    match creds {
+        PresentedCredentials::Basic { client_id, .. }
+        | PresentedCredentials::Post { client_id, .. }
+        | PresentedCredentials::None { client_id } => Some(client_id.clone()),
+        PresentedCredentials::Jwt {
+            client_id,
+            assertion,
+        } => client_id.clone().or_else(|| {
+            let (_, claims) = portcullis_jose::dangerous::decode_unverified(assertion).ok()?;
+            claims.get("sub")?.as_str().map(str::to_owned)
+        }),
+    }
+}
+
+/// Authenticates a client at a back-channel endpoint. Public clients (`none`) are accepted only
+/// when `allow_public` is set.
+#[tracing::instrument(skip_all)]
+pub async fn authenticate(
+    state: &AppState,
+    creds: &PresentedCredentials,
+    allow_public: bool,
+) -> Result<Arc<ClientRecord>, ProtocolError> {
+    let header = creds.used_header();
+    let fail =
+        || ProtocolError::invalid_client("client authentication failed").with_header_auth(header);
+    let Some(client_id) = claimed_client_id(creds) else {
+        return Err(fail());
+    };
+    let now = state.now();
+    let limits = state.config.client_auth_throttle;
+    if state
+        .client_throttle
+        .is_blocked(&client_id, now, limits.max_failures, limits.window_secs)
+    {
+        audit::client_auth_failed(&client_id, creds.method());
+        return Err(ProtocolError::invalid_client(
+            "too many failed authentication attempts; try again later",
+        )
+        .with_header_auth(header));
+    }
+    let client = state.client(&client_id).await?;
+    let ok = match &client {
+        Some(client) => check(state, client, creds, allow_public, now).await?,
+        None => false,
+    };
+    match client {
+        Some(client) if ok => Ok(client),
+        _ => {
+            state
+                .client_throttle
+                .record_failure(&client_id, now, limits.window_secs);
+            audit::client_auth_failed(&client_id, creds.method());
+            Err(fail())
+        }
+    }
+}
+
+async fn check(
+    state: &AppState,
+    client: &ClientRecord,
+    creds: &PresentedCredentials,
+    allow_public: bool,
+    now: i64,
+) -> Result<bool, ProtocolError> {
+    let registered = client.token_endpoint_auth_method.as_str();
+    Ok(match creds {
+        PresentedCredentials::Basic { secret, .. } | PresentedCredentials::Post { secret, .. } => {
+            matches!(registered, method::SECRET_BASIC | method::SECRET_POST)
+                && client
+                    .secret_hash
+                    .as_deref()
+                    .is_some_and(|h| verify_secret(secret.secret(), h))
+        }
+        PresentedCredentials::None { .. } => {
+            allow_public && registered == method::NONE && client.secret_hash.is_none()
+        }
+        PresentedCredentials::Jwt { assertion, .. } => {
+            registered == method::PRIVATE_KEY_JWT
+                && verify_assertion(state, client, assertion, now).await?
+        }
+    })
+}
+
+/// Verifies a `private_key_jwt` assertion: signed by one of the client's registered keys with an
+/// asymmetric algorithm, `iss` = `sub` = client id, `aud` = issuer or token endpoint, `exp`
+/// soon, `jti` never seen before.
+async fn verify_assertion(
+    state: &AppState,
+    client: &ClientRecord,
+    assertion: &str,
+    now: i64,
+) -> Result<bool, ProtocolError> {
+    let Some(jwks) = client.jwks.as_deref() else {
+        return Ok(false);
+    };
+    let Ok(set) = serde_json::from_str::<JwkSet>(jwks) else {
+        return Ok(false);
+    };
+    let Ok(keys) = KeySet::from_jwks(&set) else {
+        return Ok(false);
+    };
+    let validator = Validator::builder()
+        .issuer(client.client_id.as_str())
+        .audience(state.config.issuer.as_str())
+        .audience(state.config.endpoint("/token").as_str())
+        .build();
+    let Ok(verified) =
+        validator.verify::<serde_json::Value>(assertion, &keys, portcullis_jose::UnixTime(now))
+    else {
+        return Ok(false);
+    };
+    if verified.header().alg.is_symmetric() {
+        return Ok(false);
+    }
+    let claims = verified.claims();
+    if claims.sub.as_deref() != Some(client.client_id.as_str()) {
+        return Ok(false);
+    }
+    if claims.exp.saturating_sub(now) > MAX_ASSERTION_LIFETIME {
+        return Ok(false);
+    }
+    let Some(jti) = claims.jti.as_deref() else {
+        return Ok(false);
+    };
+    let key = format!("{}:{jti}", client.client_id);
+    Ok(state
+        .store
+        .insert_jti_if_absent(namespace::CLIENT_ASSERTION, &key, claims.exp.max(now))
+        .await?)
+}

@@ -1,0 +1,57 @@
+//! The client-credentials grant (RFC 6749 §4.4): confidential clients only (TOK-7), scope within
+//! the client's allowance, no OpenID scopes. No store writes: the client comes from the cache and
+//! only signing bounds the path.
+
+use portcullis_types::token::grant_type;
+use portcullis_types::{Scope, TokenResponse, TokenType};
+
+use super::super::audit;
+use super::super::client_auth::method;
+use super::super::error::ProtocolError;
+use super::super::tokens;
+use crate::state::AppState;
+use crate::store::ClientRecord;
+
+/// Scopes that only make sense for a user.
+const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// Issues an access token whose subject is the client itself.
+pub async fn exchange(
+    state: &AppState,
+    client: &ClientRecord,
+    requested: Option<&str>,
+) -> Result<TokenResponse, ProtocolError> {
+    if client.token_endpoint_auth_method == method::NONE
+        || client.secret_hash.is_none() && client.jwks.is_none()
+    {
+        return Err(ProtocolError::unauthorized_client(
+            "client_credentials requires a confidential client",
+        ));
+    }
+    let allowed = Scope::from_tokens(
+        Scope::parse(&client.scope)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| !USER_SCOPES.contains(s)),
+    )
+    .unwrap_or_default();
+    let scope = super::requested_scope(requested, &allowed)?;
+    let at = tokens::issue_access_token(state, client, &client.client_id, &scope, None).await?;
+    let scope_text = scope.to_string();
+    audit::token_issued(
+        grant_type::CLIENT_CREDENTIALS,
+        &client.client_id,
+        &client.client_id,
+        &at.jti,
+        &scope_text,
+    );
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: TokenType::Bearer,
+        expires_in: u64::try_from(at.expires_in).ok(),
+        refresh_token: None,
+        scope: (!scope.is_empty()).then_some(scope_text),
+        id_token: None,
+        issued_token_type: None,
+    })
+}

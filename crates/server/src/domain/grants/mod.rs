@@ -1,0 +1,374 @@
+//! Token-endpoint grants: raw form parameters parsed into one variant per grant type, the
+//! per-client permission check, and the shared issuing of user tokens (device-code and token
+//! exchange included).
+
+use std::net::IpAddr;
+
+use portcullis_types::secret::Password;
+use portcullis_types::token::grant_type;
+use portcullis_types::{ErrorCode, Scope, TokenResponse, TokenType};
+
+use super::audit;
+use super::error::ProtocolError;
+use super::params::Params;
+use super::secrets::{random_token, secret_hash};
+use super::tokens::{self, IdTokenContext};
+use crate::state::AppState;
+use crate::store::{ClientRecord, RefreshRecord, RefreshStatus, StoreError, UserRecord};
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod device_code;
+pub mod password;
+pub mod refresh_token;
+pub mod token_exchange;
+
+/// A parsed token request.
+#[derive(Debug, Clone)]
+pub enum GrantRequest {
+    /// RFC 6749 §4.1.3.
+    AuthorizationCode {
+        /// The code.
+        code: String,
+        /// The redirect URI, if the client sent it.
+        redirect_uri: Option<String>,
+        /// The PKCE verifier.
+        code_verifier: Option<String>,
+    },
+    /// RFC 6749 §4.4.
+    ClientCredentials {
+        /// Requested scope.
+        scope: Option<String>,
+    },
+    /// RFC 6749 §6.
+    RefreshToken {
+        /// The refresh token.
+        refresh_token: String,
+        /// Requested (narrower) scope.
+        scope: Option<String>,
+    },
+    /// RFC 6749 §4.3, only for clients that opt in.
+    Password {
+        /// Username.
+        username: String,
+        /// Password.
+        password: Password,
+        /// Requested scope.
+        scope: Option<String>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        /// The device code.
+        device_code: String,
+    },
+    /// RFC 8693 §2.1.
+    TokenExchange(token_exchange::ExchangeRequest),
+}
+
+fn required(params: &Params, name: &'static str) -> Result<String, ProtocolError> {
+    params
+        .get(name)
+        .map(str::to_owned)
+        .ok_or_else(|| ProtocolError::invalid_request(format!("{name} is required")))
+}
+
+impl GrantRequest {
+    /// Parses the grant from the token request.
+    pub fn parse(params: &Params) -> Result<Self, ProtocolError> {
+        let scope = params.get("scope").map(str::to_owned);
+        match params.get("grant_type") {
+            None => Err(ProtocolError::invalid_request("grant_type is required")),
+            Some(grant_type::AUTHORIZATION_CODE) => Ok(Self::AuthorizationCode {
+                code: required(params, "code")?,
+                redirect_uri: params.get("redirect_uri").map(str::to_owned),
+                code_verifier: params.get("code_verifier").map(str::to_owned),
+            }),
+            Some(grant_type::CLIENT_CREDENTIALS) => Ok(Self::ClientCredentials { scope }),
+            Some(grant_type::REFRESH_TOKEN) => Ok(Self::RefreshToken {
+                refresh_token: required(params, "refresh_token")?,
+                scope,
+            }),
+            Some(grant_type::PASSWORD) => Ok(Self::Password {
+                username: required(params, "username")?,
+                password: Password::new(required(params, "password")?),
+                scope,
+            }),
+            Some(grant_type::DEVICE_CODE) => Ok(Self::DeviceCode {
+                device_code: required(params, "device_code")?,
+            }),
+            Some(grant_type::TOKEN_EXCHANGE) => Ok(Self::TokenExchange(
+                token_exchange::ExchangeRequest::parse(params)?,
+            )),
+            Some(_) => Err(ProtocolError::new(
+                ErrorCode::UnsupportedGrantType,
+                "unsupported grant_type",
+            )),
+        }
+    }
+
+    /// The registered name of the grant type.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Self::AuthorizationCode { .. } => grant_type::AUTHORIZATION_CODE,
+            Self::ClientCredentials { .. } => grant_type::CLIENT_CREDENTIALS,
+            Self::RefreshToken { .. } => grant_type::REFRESH_TOKEN,
+            Self::Password { .. } => grant_type::PASSWORD,
+            Self::DeviceCode { .. } => grant_type::DEVICE_CODE,
+            Self::TokenExchange(_) => grant_type::TOKEN_EXCHANGE,
+        }
+    }
+}
+
+/// Runs a grant for an authenticated client. `addr` feeds the login throttle of the password
+/// grant.
+pub async fn exchange(
+    state: &AppState,
+    client: &ClientRecord,
+    request: GrantRequest,
+    addr: Option<IpAddr>,
+) -> Result<TokenResponse, ProtocolError> {
+    let name = request.grant_type();
+    if !client.grant_types.iter().any(|g| g == name) {
+        return Err(if name == grant_type::PASSWORD {
+            ProtocolError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the password grant is not enabled for this client",
+            )
+        } else {
+            ProtocolError::unauthorized_client("the client may not use this grant type")
+        });
+    }
+    match request {
+        GrantRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::exchange(
+                state,
+                client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
+        }
+        GrantRequest::ClientCredentials { scope } => {
+            client_credentials::exchange(state, client, scope.as_deref()).await
+        }
+        GrantRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::exchange(state, client, &refresh_token, scope.as_deref()).await,
+        GrantRequest::Password {
+            username,
+            password,
+            scope,
+        } => password::exchange(state, client, &username, password, scope.as_deref(), addr).await,
+        GrantRequest::DeviceCode { device_code } => {
+            device_code::exchange(state, client, &device_code).await
+        }
+        GrantRequest::TokenExchange(req) => token_exchange::exchange(state, client, req).await,
+    }
+}
+
+/// Maps store errors of token recording: a revoked or vanished grant means the grant is no
+/// longer valid.
+pub(crate) fn grant_store_error(e: StoreError) -> ProtocolError {
+    match e {
+        StoreError::GrantRevoked | StoreError::NotFound => {
+            ProtocolError::invalid_grant("the grant has been revoked")
+        }
+        other => other.into(),
+    }
+}
+
+/// What happens to refresh tokens when issuing user tokens.
+#[derive(Debug, Clone)]
+pub(crate) enum RefreshAction {
+    /// No refresh token.
+    None,
+    /// Start a new family ending at `absolute_expires_at`.
+    NewFamily {
+        /// Absolute expiry of the family.
+        absolute_expires_at: i64,
+    },
+    /// The successor was already stored by the rotation; hand it out.
+    Rotated(String),
+}
+
+/// Everything needed to issue tokens for a user grant.
+#[derive(Debug)]
+pub(crate) struct UserIssue<'a> {
+    pub client: &'a ClientRecord,
+    pub user: &'a UserRecord,
+    pub grant_id: &'a str,
+    pub scope: &'a Scope,
+    pub auth_time: i64,
+    pub sid: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub refresh: RefreshAction,
+    pub grant_type: &'static str,
+}
+
+/// The inactivity expiry of a refresh token issued now: the client's (or default) lifetime,
+/// capped by the family's absolute expiry (RT-7).
+pub(crate) fn refresh_expiry(
+    state: &AppState,
+    client: &ClientRecord,
+    absolute_expires_at: i64,
+) -> i64 {
+    let ttl = client
+        .refresh_token_ttl
+        .unwrap_or(state.config.refresh_token_ttl);
+    state.now().saturating_add(ttl).min(absolute_expires_at)
+}
+
+/// Signs the access token (recorded against the grant), stores a refresh token when asked and
+/// signs an ID token for `openid` requests. Everything is committed before returning.
+pub(crate) async fn issue_user_tokens(
+    state: &AppState,
+    issue: UserIssue<'_>,
+) -> Result<TokenResponse, ProtocolError> {
+    let at = tokens::issue_access_token(
+        state,
+        issue.client,
+        &issue.user.id,
+        issue.scope,
+        Some(issue.auth_time),
+    )
+    .await?;
+    state
+        .store
+        .record_access_token(&at.jti, issue.grant_id, at.exp)
+        .await
+        .map_err(grant_store_error)?;
+    let refresh_token = match issue.refresh {
+        RefreshAction::None => None,
+        RefreshAction::Rotated(token) => Some(token),
+        RefreshAction::NewFamily {
+            absolute_expires_at,
+        } => {
+            let token = random_token()?;
+            let rec = RefreshRecord {
+                token_hash: secret_hash(&token),
+                grant_id: issue.grant_id.to_owned(),
+                client_id: issue.client.client_id.clone(),
+                user_id: issue.user.id.clone(),
+                scope: issue.scope.to_string(),
+                issued_at: state.now(),
+                expires_at: refresh_expiry(state, issue.client, absolute_expires_at),
+                absolute_expires_at,
+                auth_time: issue.auth_time,
+                sid: issue.sid.map(str::to_owned),
+                status: RefreshStatus::Active,
+            };
+            state
+                .store
+                .insert_refresh(rec)
+                .await
+                .map_err(grant_store_error)?;
+            Some(token)
+        }
+    };
+    let id_token = if issue.scope.contains("openid") {
+        Some(
+            tokens::issue_id_token(
+                state,
+                issue.client,
+                issue.user,
+                issue.scope,
+                IdTokenContext {
+                    nonce: issue.nonce,
+                    auth_time: Some(issue.auth_time),
+                    sid: issue.sid,
+                    access_token: Some(&at.token),
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let scope_text = issue.scope.to_string();
+    audit::token_issued(
+        issue.grant_type,
+        &issue.client.client_id,
+        &issue.user.id,
+        &at.jti,
+        &scope_text,
+    );
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: TokenType::Bearer,
+        expires_in: u64::try_from(at.expires_in).ok(),
+        refresh_token,
+        scope: Some(scope_text),
+        id_token,
+        issued_token_type: None,
+    })
+}
+
+/// Parses a requested scope and checks it is within `allowed` (TOK-9).
+pub(crate) fn requested_scope(
+    requested: Option<&str>,
+    allowed: &Scope,
+) -> Result<Scope, ProtocolError> {
+    let scope = match requested {
+        Some(s) => Scope::parse(s).map_err(|_| ProtocolError::invalid_scope("malformed scope"))?,
+        None => return Ok(allowed.clone()),
+    };
+    if !scope.is_subset(allowed) {
+        return Err(ProtocolError::invalid_scope(
+            "the requested scope exceeds what is allowed",
+        ));
+    }
+    Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tok_9_scope_must_be_within_allowed() {
+        let allowed = Scope::parse("a b").unwrap();
+        assert_eq!(requested_scope(None, &allowed).unwrap(), allowed);
+        assert_eq!(
+            requested_scope(Some("a"), &allowed).unwrap().to_string(),
+            "a"
+        );
+        assert_eq!(
+            requested_scope(Some("a c"), &allowed).unwrap_err().code(),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            requested_scope(Some("a\""), &allowed).unwrap_err().code(),
+            ErrorCode::InvalidScope
+        );
+    }
+
+    #[test]
+    fn grant_parsing() {
+        let p = Params::parse(b"grant_type=client_credentials&scope=x");
+        assert!(matches!(
+            GrantRequest::parse(&p).unwrap(),
+            GrantRequest::ClientCredentials { scope: Some(_) }
+        ));
+        let p = Params::parse(b"grant_type=implicit");
+        assert_eq!(
+            GrantRequest::parse(&p).unwrap_err().code(),
+            ErrorCode::UnsupportedGrantType
+        );
+        let p = Params::parse(b"scope=x");
+        assert_eq!(
+            GrantRequest::parse(&p).unwrap_err().code(),
+            ErrorCode::InvalidRequest
+        );
+        let p = Params::parse(b"grant_type=authorization_code");
+        assert_eq!(
+            GrantRequest::parse(&p).unwrap_err().code(),
+            ErrorCode::InvalidRequest
+        );
+    }
+}

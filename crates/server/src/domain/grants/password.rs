@@ -1,0 +1,74 @@
+//! The resource-owner password grant, only for clients that list it. The login throttle applies
+//! exactly as on the login page (TOK-13).
+
+use std::net::IpAddr;
+
+use portcullis_types::secret::Password;
+use portcullis_types::token::grant_type;
+use portcullis_types::{Scope, TokenResponse};
+
+use super::super::error::ProtocolError;
+use super::super::login;
+use super::super::secrets::random_id;
+use super::{RefreshAction, UserIssue, issue_user_tokens, requested_scope};
+use crate::state::AppState;
+use crate::store::{ClientRecord, GrantRecord};
+
+/// Exchanges a username and password for tokens.
+pub async fn exchange(
+    state: &AppState,
+    client: &ClientRecord,
+    username: &str,
+    password: Password,
+    requested: Option<&str>,
+    addr: Option<IpAddr>,
+) -> Result<TokenResponse, ProtocolError> {
+    let allowed = Scope::parse(&client.scope).unwrap_or_default();
+    let scope = requested_scope(requested, &allowed)?;
+    let Some(user) = login::authenticate_user(state, username, password, addr).await? else {
+        return Err(ProtocolError::invalid_grant(
+            "invalid credentials or too many attempts",
+        ));
+    };
+    let now = state.now();
+    let grant_id = random_id()?;
+    state
+        .store
+        .insert_grant(GrantRecord {
+            id: grant_id.clone(),
+            client_id: client.client_id.clone(),
+            user_id: user.id.clone(),
+            scope: scope.to_string(),
+            auth_time: now,
+            sid: None,
+            created_at: now,
+            revoked_at: None,
+        })
+        .await?;
+    let refresh = if client
+        .grant_types
+        .iter()
+        .any(|g| g == grant_type::REFRESH_TOKEN)
+    {
+        RefreshAction::NewFamily {
+            absolute_expires_at: now.saturating_add(state.config.refresh_token_absolute_ttl),
+        }
+    } else {
+        RefreshAction::None
+    };
+    issue_user_tokens(
+        state,
+        UserIssue {
+            client,
+            user: &user,
+            grant_id: &grant_id,
+            scope: &scope,
+            auth_time: now,
+            sid: None,
+            nonce: None,
+            refresh,
+            grant_type: grant_type::PASSWORD,
+        },
+    )
+    .await
+}

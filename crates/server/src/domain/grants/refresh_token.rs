@@ -1,0 +1,80 @@
+//! The refresh-token grant: rotation on every use in one atomic store step (RT-4), reuse of a
+//! rotated token revokes the whole grant (RT-3), identical scope for the successor (RT-6) and an
+//! absolute family lifetime (RT-7).
+
+use portcullis_types::token::grant_type;
+use portcullis_types::{Scope, TokenResponse};
+
+use super::super::audit;
+use super::super::error::ProtocolError;
+use super::super::secrets::{random_token, secret_hash};
+use super::{RefreshAction, UserIssue, issue_user_tokens, refresh_expiry, requested_scope};
+use crate::state::AppState;
+use crate::store::{ClientRecord, RefreshRecord, RefreshStatus, RotateOutcome};
+
+/// Exchanges a refresh token for new tokens.
+pub async fn exchange(
+    state: &AppState,
+    client: &ClientRecord,
+    refresh_token: &str,
+    requested: Option<&str>,
+) -> Result<TokenResponse, ProtocolError> {
+    let now = state.now();
+    let hash = secret_hash(refresh_token);
+    let Some(current) = state.store.find_refresh(&hash).await? else {
+        return Err(ProtocolError::invalid_grant("unknown refresh token"));
+    };
+    if current.client_id != client.client_id {
+        return Err(ProtocolError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let family_scope = Scope::parse(&current.scope).unwrap_or_default();
+    let scope = requested_scope(requested, &family_scope)?;
+    let successor = random_token()?;
+    let new_rec = RefreshRecord {
+        token_hash: secret_hash(&successor),
+        issued_at: now,
+        expires_at: refresh_expiry(state, client, current.absolute_expires_at),
+        status: RefreshStatus::Active,
+        ..current.clone()
+    };
+    match state.store.rotate_refresh(&hash, new_rec, now).await? {
+        RotateOutcome::Rotated(_) => {}
+        RotateOutcome::Reused(old) => {
+            state.store.revoke_grant(&old.grant_id, now).await?;
+            audit::reuse_detected("refresh_token", &old.client_id, &old.grant_id);
+            return Err(ProtocolError::invalid_grant(
+                "the refresh token has already been used",
+            ));
+        }
+        RotateOutcome::Expired => {
+            return Err(ProtocolError::invalid_grant(
+                "the refresh token has expired",
+            ));
+        }
+        RotateOutcome::NotFound => {
+            return Err(ProtocolError::invalid_grant("unknown refresh token"));
+        }
+    }
+    audit::refresh_rotated(&client.client_id, &current.grant_id);
+    let Some(user) = state.store.get_user(&current.user_id).await? else {
+        state.store.revoke_grant(&current.grant_id, now).await?;
+        return Err(ProtocolError::invalid_grant("the user no longer exists"));
+    };
+    issue_user_tokens(
+        state,
+        UserIssue {
+            client,
+            user: &user,
+            grant_id: &current.grant_id,
+            scope: &scope,
+            auth_time: current.auth_time,
+            sid: current.sid.as_deref(),
+            nonce: None,
+            refresh: RefreshAction::Rotated(successor),
+            grant_type: grant_type::REFRESH_TOKEN,
+        },
+    )
+    .await
+}

@@ -1,0 +1,550 @@
+//! Token exchange (RFC 8693): a client trades a token this server issued (an access token or an
+//! ID token) for a narrower access token meant for another audience, recording who acts.
+//!
+//! Policy, checked in this order:
+//! * the client lists the grant type (else `unauthorized_client`, checked by the dispatcher);
+//! * every requested target (`audience`, `resource`) is in the client's `exchange_audiences`
+//!   (else `invalid_target`; a client with an empty list can exchange for nothing); at least
+//!   one target is required;
+//! * the subject token was signed by this server, is unexpired and not revoked, and was issued
+//!   to the requesting client or names it in its audience (else `invalid_request`, RFC 8693
+//!   §2.2.2);
+//! * **delegation** when `actor_token` is sent: it must be an unexpired, unrevoked access token
+//!   issued to the requesting client; the new token carries `act: {sub: <actor>}`, with the
+//!   subject token's own `act` nested inside it (the chain of earlier actors);
+//! * **impersonation** when no `actor_token` is sent: allowed only for clients whose
+//!   `exchange_impersonation` flag is set; no new `act` is added (an `act` already in the subject
+//!   token is kept, it describes the subject token itself);
+//! * `scope` must be within the subject token's scope (for an ID token: the scope the user
+//!   consented to for the client the ID token was issued to), never wider (`invalid_scope`);
+//! * `requested_token_type`, when sent, must be the access-token type;
+//! * the account behind the subject is not locked by the login throttle (TOK-13);
+//! * the new token expires no later than the subject token.
+
+use portcullis_jose::jws;
+use portcullis_types::token::{grant_type, token_type_uri};
+use portcullis_types::{ErrorCode, Scope, TokenResponse, TokenType};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::super::audit;
+use super::super::error::ProtocolError;
+use super::super::params::Params;
+use super::super::secrets::random_id;
+use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use super::device_code::refuse_locked_account;
+use crate::state::AppState;
+use crate::store::ClientRecord;
+
+/// Longest `act` chain accepted in a subject token; deeper chains are refused.
+pub const MAX_ACT_DEPTH: usize = 8;
+
+/// Allowed clock skew on `iat` of presented tokens, seconds.
+const IAT_LEEWAY: i64 = 30;
+
+/// A parsed token-exchange request (RFC 8693 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeRequest {
+    /// The token that represents the subject.
+    pub subject_token: String,
+    /// Its type identifier.
+    pub subject_token_type: String,
+    /// The token that represents the acting party, with its type.
+    pub actor: Option<(String, String)>,
+    /// `audience` (a logical name of the target service).
+    pub audience: Option<String>,
+    /// `resource` (an absolute URI of the target service).
+    pub resource: Option<String>,
+    /// Requested scope.
+    pub scope: Option<String>,
+    /// Requested token type.
+    pub requested_token_type: Option<String>,
+}
+
+impl ExchangeRequest {
+    /// Parses the request parameters; missing or inconsistent ones are `invalid_request`.
+    pub fn parse(params: &Params) -> Result<Self, ProtocolError> {
+        let get = |name: &str| params.get(name).map(str::to_owned);
+        let subject_token = get("subject_token")
+            .ok_or_else(|| ProtocolError::invalid_request("subject_token is required"))?;
+        let subject_token_type = get("subject_token_type")
+            .ok_or_else(|| ProtocolError::invalid_request("subject_token_type is required"))?;
+        let actor = match (get("actor_token"), get("actor_token_type")) {
+            (Some(token), Some(kind)) => Some((token, kind)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ProtocolError::invalid_request(
+                    "actor_token_type is required with actor_token",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ProtocolError::invalid_request(
+                    "actor_token_type was sent without actor_token",
+                ));
+            }
+        };
+        Ok(Self {
+            subject_token,
+            subject_token_type,
+            actor,
+            audience: get("audience"),
+            resource: get("resource"),
+            scope: get("scope"),
+            requested_token_type: get("requested_token_type"),
+        })
+    }
+}
+
+/// What a verified subject or actor token says.
+#[derive(Debug, Clone)]
+struct Presented {
+    sub: String,
+    /// Scope the token carries (ID tokens: the consented scope).
+    scope: Scope,
+    exp: i64,
+    auth_time: Option<i64>,
+    /// The `act` chain already in the token.
+    act: Option<Value>,
+    /// Whether the subject is a user (not a client's own token).
+    is_user: bool,
+}
+
+/// Claims of an exchanged access token: RFC 9068 plus RFC 8693 `act`.
+#[derive(Debug, Serialize)]
+struct ExchangedClaims {
+    #[serde(flatten)]
+    base: AccessTokenClaims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<Value>,
+}
+
+fn bad_token(which: &'static str) -> ProtocolError {
+    ProtocolError::invalid_request(match which {
+        "actor" => "the actor_token is invalid, expired or revoked",
+        _ => "the subject_token is invalid, expired or revoked",
+    })
+}
+
+fn typ_matches(typ: Option<&str>, expected: Option<&str>) -> bool {
+    match (typ.map(|t| t.strip_prefix("application/").unwrap_or(t)), expected) {
+        (Some(t), Some(e)) => t.eq_ignore_ascii_case(e),
+        (None, None) => true,
+        // An ID token may be typed `JWT` or untyped.
+        (Some(t), None) => t.eq_ignore_ascii_case("JWT"),
+        (None, Some(_)) => false,
+    }
+}
+
+/// Verifies our signature, the `typ` (`Some("at+jwt")` for access tokens, `None` for ID
+/// tokens), the issuer, `iat` and `exp`; returns the claims.
+async fn verified_claims(
+    state: &AppState,
+    token: &str,
+    typ: Option<&str>,
+) -> Option<Map<String, Value>> {
+    let keys = state.keys.snapshot().await;
+    let (header, payload) = jws::verify_compact(token, keys.verification_keys()).ok()?;
+    if !typ_matches(header.typ.as_deref(), typ) {
+        return None;
+    }
+    let Value::Object(claims) = serde_json::from_slice::<Value>(&payload).ok()? else {
+        return None;
+    };
+    if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
+        return None;
+    }
+    let now = state.now();
+    let exp = claims.get("exp").and_then(Value::as_i64)?;
+    let iat = claims.get("iat").and_then(Value::as_i64)?;
+    if now >= exp || iat > now.saturating_add(IAT_LEEWAY) {
+        return None;
+    }
+    Some(claims)
+}
+
+fn act_depth(act: Option<&Value>) -> usize {
+    let mut depth = 0;
+    let mut cur = act;
+    while let Some(v) = cur {
+        depth += 1;
+        if depth > MAX_ACT_DEPTH {
+            break;
+        }
+        cur = v.get("act");
+    }
+    depth
+}
+
+/// An access token of ours, unrevoked; the caller checks who may present it.
+async fn verify_access(
+    state: &AppState,
+    token: &str,
+    which: &'static str,
+) -> Result<(AccessTokenClaims, Option<Value>), ProtocolError> {
+    let Some(mut claims) = verified_claims(state, token, Some(ACCESS_TOKEN_TYP)).await else {
+        return Err(bad_token(which));
+    };
+    let act = claims.remove("act");
+    if act.as_ref().is_some_and(|a| !a.is_object()) || act_depth(act.as_ref()) > MAX_ACT_DEPTH
+    {
+        return Err(bad_token(which));
+    }
+    let at: AccessTokenClaims =
+        serde_json::from_value(Value::Object(claims)).map_err(|_| bad_token(which))?;
+    if state.store.is_jti_revoked(&at.jti, state.now()).await? {
+        return Err(bad_token(which));
+    }
+    Ok((at, act))
+}
+
+async fn verify_subject(
+    state: &AppState,
+    client: &ClientRecord,
+    token: &str,
+    kind: &str,
+) -> Result<Presented, ProtocolError> {
+    match kind {
+        token_type_uri::ACCESS_TOKEN => {
+            let (at, act) = verify_access(state, token, "subject").await?;
+            if at.client_id != client.client_id && !at.has_audience(&client.client_id) {
+                return Err(ProtocolError::invalid_request(
+                    "the subject_token was neither issued to nor addressed to this client",
+                ));
+            }
+            let is_user = !(at.sub == at.client_id && at.auth_time.is_none());
+            Ok(Presented {
+                scope: Scope::parse(&at.scope).unwrap_or_default(),
+                is_user,
+                sub: at.sub,
+                exp: at.exp,
+                auth_time: at.auth_time,
+                act,
+            })
+        }
+        token_type_uri::ID_TOKEN => {
+            let Some(claims) = verified_claims(state, token, None).await else {
+                return Err(bad_token("subject"));
+            };
+            let audiences: Vec<&str> = match claims.get("aud") {
+                Some(Value::String(s)) => vec![s.as_str()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if !audiences.contains(&client.client_id.as_str()) {
+                return Err(ProtocolError::invalid_request(
+                    "the subject_token was not issued to this client",
+                ));
+            }
+            let (Some(sub), Some(exp)) = (
+                claims.get("sub").and_then(Value::as_str),
+                claims.get("exp").and_then(Value::as_i64),
+            ) else {
+                return Err(bad_token("subject"));
+            };
+            let consented = state
+                .store
+                .get_consent(sub, &client.client_id)
+                .await?
+                .map(|c| Scope::parse(&c.scope).unwrap_or_default())
+                .unwrap_or_default();
+            Ok(Presented {
+                sub: sub.to_owned(),
+                scope: consented,
+                exp,
+                auth_time: claims.get("auth_time").and_then(Value::as_i64),
+                act: None,
+                is_user: true,
+            })
+        }
+        _ => Err(ProtocolError::invalid_request(
+            "subject_token_type must be the access-token or ID-token type",
+        )),
+    }
+}
+
+/// The requested targets, each checked against the client's `exchange_audiences`.
+fn targets(client: &ClientRecord, req: &ExchangeRequest) -> Result<Vec<String>, ProtocolError> {
+    let requested: Vec<String> = req
+        .audience
+        .iter()
+        .chain(req.resource.iter())
+        .cloned()
+        .collect();
+    if requested.is_empty() {
+        return Err(ProtocolError::invalid_request(
+            "audience or resource is required",
+        ));
+    }
+    for target in &requested {
+        if !client.exchange_audiences.iter().any(|a| a == target) {
+            return Err(ProtocolError::new(
+                ErrorCode::InvalidTarget,
+                "the client may not obtain tokens for this audience",
+            ));
+        }
+    }
+    let mut unique = Vec::with_capacity(requested.len());
+    for t in requested {
+        if !unique.contains(&t) {
+            unique.push(t);
+        }
+    }
+    Ok(unique)
+}
+
+/// Runs a token exchange for an authenticated client that may use the grant.
+pub async fn exchange(
+    state: &AppState,
+    client: &ClientRecord,
+    req: ExchangeRequest,
+) -> Result<TokenResponse, ProtocolError> {
+    if client.secret_hash.is_none() && client.jwks.is_none() {
+        return Err(ProtocolError::unauthorized_client(
+            "token exchange needs a confidential client",
+        ));
+    }
+    if req
+        .requested_token_type
+        .as_deref()
+        .is_some_and(|t| t != token_type_uri::ACCESS_TOKEN)
+    {
+        return Err(ProtocolError::invalid_request(
+            "only access tokens can be requested",
+        ));
+    }
+    let audience = targets(client, &req)?;
+    let subject = verify_subject(state, client, &req.subject_token, &req.subject_token_type).await?;
+    let act = match &req.actor {
+        Some((token, kind)) => {
+            if kind != token_type_uri::ACCESS_TOKEN {
+                return Err(ProtocolError::invalid_request(
+                    "actor_token_type must be the access-token type",
+                ));
+            }
+            let (actor, _) = verify_access(state, token, "actor").await?;
+            if actor.client_id != client.client_id {
+                return Err(ProtocolError::invalid_request(
+                    "the actor_token was not issued to this client",
+                ));
+            }
+            let mut act = Map::new();
+            act.insert("sub".to_owned(), Value::String(actor.sub));
+            if let Some(prior) = subject.act.clone() {
+                act.insert("act".to_owned(), prior);
+            }
+            Some(Value::Object(act))
+        }
+        None if client.exchange_impersonation => subject.act.clone(),
+        None => {
+            return Err(ProtocolError::invalid_request(
+                "actor_token is required: this client may not impersonate",
+            ));
+        }
+    };
+    if act_depth(act.as_ref()) > MAX_ACT_DEPTH {
+        return Err(ProtocolError::invalid_request("the delegation chain is too long"));
+    }
+    let scope = match req.scope.as_deref() {
+        Some(s) => {
+            let s = Scope::parse(s).map_err(|_| ProtocolError::invalid_scope("malformed scope"))?;
+            if !s.is_subset(&subject.scope) {
+                return Err(ProtocolError::invalid_scope(
+                    "the requested scope exceeds the subject token's scope",
+                ));
+            }
+            s
+        }
+        None => subject.scope.clone(),
+    };
+    if subject.is_user {
+        let Some(user) = state.store.get_user(&subject.sub).await? else {
+            return Err(ProtocolError::invalid_request(
+                "the subject_token's user no longer exists",
+            ));
+        };
+        refuse_locked_account(state, &user).await?;
+    }
+    let now = state.now();
+    let ttl = client
+        .access_token_ttl
+        .unwrap_or(state.config.access_token_ttl);
+    let exp = now.saturating_add(ttl).min(subject.exp);
+    let claims = ExchangedClaims {
+        base: AccessTokenClaims {
+            iss: state.config.issuer.clone(),
+            sub: subject.sub.clone(),
+            aud: match audience.as_slice() {
+                [one] => Value::String(one.clone()),
+                many => Value::from(many.to_vec()),
+            },
+            exp,
+            iat: now,
+            jti: random_id()?,
+            client_id: client.client_id.clone(),
+            scope: scope.to_string(),
+            auth_time: subject.auth_time,
+        },
+        act,
+    };
+    let key = state
+        .keys
+        .signing_key(state.config.access_token_alg)
+        .await?;
+    let token = portcullis_jose::jwt::encode(&key, ACCESS_TOKEN_TYP, &claims)?;
+    let scope_text = scope.to_string();
+    audit::token_issued(
+        grant_type::TOKEN_EXCHANGE,
+        &client.client_id,
+        &subject.sub,
+        &claims.base.jti,
+        &scope_text,
+    );
+    Ok(TokenResponse {
+        access_token: token,
+        token_type: TokenType::Bearer,
+        expires_in: u64::try_from(exp.saturating_sub(now)).ok(),
+        refresh_token: None,
+        scope: Some(scope_text),
+        id_token: None,
+        issued_token_type: Some(token_type_uri::ACCESS_TOKEN.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parse_requires_subject_and_consistent_actor() {
+        let ok = Params::parse(
+            b"subject_token=t&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&audience=payments-api",
+        );
+        let req = ExchangeRequest::parse(&ok).unwrap();
+        assert_eq!(req.audience.as_deref(), Some("payments-api"));
+        assert_eq!(req.actor, None);
+        for bad in [
+            &b"subject_token_type=x"[..],
+            b"subject_token=t",
+            b"subject_token=t&subject_token_type=x&actor_token=a",
+            b"subject_token=t&subject_token_type=x&actor_token_type=y",
+        ] {
+            assert_eq!(
+                ExchangeRequest::parse(&Params::parse(bad))
+                    .unwrap_err()
+                    .code(),
+                ErrorCode::InvalidRequest
+            );
+        }
+    }
+
+    fn client(audiences: &[&str]) -> ClientRecord {
+        ClientRecord {
+            client_id: "orders-api".into(),
+            secret_hash: None,
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![grant_type::TOKEN_EXCHANGE.into()],
+            scope: String::new(),
+            audience: vec![],
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            id_token_signed_response_alg: None,
+            jwks: None,
+            exchange_audiences: audiences.iter().map(|s| (*s).to_owned()).collect(),
+            exchange_impersonation: false,
+            name: None,
+            created_at: 0,
+        }
+    }
+
+    fn request(audience: Option<&str>, resource: Option<&str>) -> ExchangeRequest {
+        ExchangeRequest {
+            subject_token: "t".into(),
+            subject_token_type: token_type_uri::ACCESS_TOKEN.into(),
+            actor: None,
+            audience: audience.map(str::to_owned),
+            resource: resource.map(str::to_owned),
+            scope: None,
+            requested_token_type: None,
+        }
+    }
+
+    #[test]
+    fn targets_follow_the_client_policy() {
+        let c = client(&["payments-api", "https://ledger.example"]);
+        assert_eq!(
+            targets(&c, &request(Some("payments-api"), None)).unwrap(),
+            vec!["payments-api".to_owned()]
+        );
+        assert_eq!(
+            targets(
+                &c,
+                &request(Some("payments-api"), Some("https://ledger.example"))
+            )
+            .unwrap()
+            .len(),
+            2
+        );
+        assert_eq!(
+            targets(&c, &request(Some("admin-api"), None))
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidTarget
+        );
+        assert_eq!(
+            targets(&client(&[]), &request(Some("payments-api"), None))
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidTarget
+        );
+        assert_eq!(
+            targets(&c, &request(None, None)).unwrap_err().code(),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn act_chains_are_measured() {
+        assert_eq!(act_depth(None), 0);
+        assert_eq!(act_depth(Some(&json!({"sub": "a"}))), 1);
+        assert_eq!(
+            act_depth(Some(&json!({"sub": "a", "act": {"sub": "b"}}))),
+            2
+        );
+    }
+
+    #[test]
+    fn typ_rules_separate_access_and_id_tokens() {
+        assert!(typ_matches(Some("at+jwt"), Some("at+jwt")));
+        assert!(typ_matches(Some("application/at+JWT"), Some("at+jwt")));
+        assert!(!typ_matches(Some("JWT"), Some("at+jwt")));
+        assert!(!typ_matches(None, Some("at+jwt")));
+        assert!(typ_matches(None, None));
+        assert!(typ_matches(Some("JWT"), None));
+        assert!(!typ_matches(Some("at+jwt"), None));
+    }
+
+    #[test]
+    fn exchanged_claims_carry_act() {
+        let claims = ExchangedClaims {
+            base: AccessTokenClaims {
+                iss: "i".into(),
+                sub: "u".into(),
+                aud: json!("payments-api"),
+                exp: 2,
+                iat: 1,
+                jti: "j".into(),
+                client_id: "orders-api".into(),
+                scope: "payments:write".into(),
+                auth_time: None,
+            },
+            act: Some(json!({"sub": "orders-api", "act": {"sub": "gateway"}})),
+        };
+        let v = serde_json::to_value(&claims).unwrap();
+        assert_eq!(v["act"]["act"]["sub"], "gateway");
+        assert_eq!(v["sub"], "u");
+        assert!(v.get("auth_time").is_none());
+    }
+}

@@ -1,0 +1,65 @@
+//! Token introspection (RFC 7662, INT-1): the caller must be an authenticated confidential client
+//! that the token was issued to or that is one of its audiences; anything revoked, expired,
+//! unknown or not the caller's to see is `{"active": false}` only.
+
+use portcullis_types::introspection::IntrospectionResponse;
+
+use super::error::ProtocolError;
+use super::secrets::secret_hash;
+use super::tokens;
+use crate::state::AppState;
+use crate::store::{ClientRecord, RefreshStatus};
+
+/// Introspects `token` for `caller`.
+pub async fn introspect(
+    state: &AppState,
+    caller: &ClientRecord,
+    token: &str,
+) -> Result<IntrospectionResponse, ProtocolError> {
+    let now = state.now();
+    if let Ok(at) = tokens::verify_access_token(state, token).await {
+        let visible = at.client_id == caller.client_id || at.has_audience(&caller.client_id);
+        if !visible || state.store.is_jti_revoked(&at.jti, now).await? {
+            return Ok(IntrospectionResponse::inactive());
+        }
+        let audiences = at.audiences();
+        return Ok(IntrospectionResponse {
+            active: true,
+            scope: Some(at.scope.clone()),
+            client_id: Some(at.client_id.clone()),
+            username: None,
+            token_type: Some("Bearer".to_owned()),
+            exp: Some(at.exp),
+            iat: Some(at.iat),
+            nbf: None,
+            sub: Some(at.sub.clone()),
+            aud: Some(match audiences.as_slice() {
+                [one] => serde_json::Value::String(one.clone()),
+                _ => serde_json::Value::from(audiences),
+            }),
+            iss: Some(at.iss.clone()),
+            jti: Some(at.jti.clone()),
+        });
+    }
+    if let Some(rt) = state.store.find_refresh(&secret_hash(token)).await? {
+        let active = rt.status == RefreshStatus::Active
+            && now < rt.expires_at
+            && now < rt.absolute_expires_at
+            && rt.client_id == caller.client_id;
+        if !active {
+            return Ok(IntrospectionResponse::inactive());
+        }
+        return Ok(IntrospectionResponse {
+            active: true,
+            scope: Some(rt.scope),
+            client_id: Some(rt.client_id),
+            token_type: Some("refresh_token".to_owned()),
+            exp: Some(rt.expires_at),
+            iat: Some(rt.issued_at),
+            sub: Some(rt.user_id),
+            iss: Some(state.config.issuer.clone()),
+            ..IntrospectionResponse::default()
+        });
+    }
+    Ok(IntrospectionResponse::inactive())
+}

@@ -1,0 +1,72 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0, RED-9): the `id_token_hint` must
+//! be ours (expired allowed); only with a valid hint does the user go back to an exactly
+//! registered `post_logout_redirect_uri`.
+
+use super::params::Params;
+use super::redirect;
+use super::tokens;
+use crate::state::AppState;
+
+/// What to do after ending the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutTarget {
+    /// Redirect to the client's registered post-logout URI (with `state`).
+    Redirect(String),
+    /// A valid hint without a redirect URI: end the session and show the signed-out page.
+    Page,
+    /// No hint: ask the user to confirm (no redirect afterwards).
+    Confirm,
+    /// The request is invalid (e.g. unregistered post_logout_redirect_uri): error page.
+    Invalid(&'static str),
+}
+
+/// Validates a logout request and returns where the user goes afterwards.
+pub async fn target(state: &AppState, params: &Params) -> LogoutTarget {
+    if params.first_duplicate().is_some() {
+        return LogoutTarget::Invalid("A parameter was sent more than once.");
+    }
+    let requested = params.get("post_logout_redirect_uri");
+    let hint = match params.get("id_token_hint") {
+        Some(h) => tokens::verify_id_token_hint(state, h).await,
+        None => None,
+    };
+    let Some(hint) = hint else {
+        if params.contains("id_token_hint") {
+            return LogoutTarget::Invalid("The id_token_hint is not valid.");
+        }
+        if requested.is_some() {
+            return LogoutTarget::Invalid(
+                "A post_logout_redirect_uri needs a valid id_token_hint.",
+            );
+        }
+        return LogoutTarget::Confirm;
+    };
+    let Some(uri) = requested else {
+        return LogoutTarget::Page;
+    };
+    let audiences = hint.audiences();
+    let client_id = match params.get("client_id") {
+        Some(c) if audiences.iter().any(|a| a == c) => c.to_owned(),
+        Some(_) => return LogoutTarget::Invalid("The client_id does not match the id_token_hint."),
+        None => match audiences.first() {
+            Some(a) => a.clone(),
+            None => return LogoutTarget::Invalid("The id_token_hint has no audience."),
+        },
+    };
+    let client = match state.client(&client_id).await {
+        Ok(Some(c)) => c,
+        _ => return LogoutTarget::Invalid("The client is not registered."),
+    };
+    if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
+        return LogoutTarget::Invalid("The post_logout_redirect_uri is not registered.");
+    }
+    let mut extra = Vec::new();
+    if let Some(s) = params.get("state") {
+        extra.push(("state", s));
+    }
+    LogoutTarget::Redirect(if extra.is_empty() {
+        uri.to_owned()
+    } else {
+        redirect::append_params(uri, &extra)
+    })
+}

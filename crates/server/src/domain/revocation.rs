@@ -1,0 +1,65 @@
+//! Token revocation (RFC 7009, REV-1): a refresh token revokes its whole grant; an access token's
+//! `jti` is denylisted until its `exp` (and mirrored to Redis when configured). Unknown tokens and
+//! other clients' tokens are answered with success and left alone; store errors propagate.
+
+use super::audit;
+use super::error::ProtocolError;
+use super::secrets::secret_hash;
+use super::tokens::{self, TokenRejection};
+use crate::state::AppState;
+use crate::store::ClientRecord;
+
+/// Revokes `token` for `client`. `hint` only orders the lookups.
+pub async fn revoke(
+    state: &AppState,
+    client: &ClientRecord,
+    token: &str,
+    hint: Option<&str>,
+) -> Result<(), ProtocolError> {
+    if hint == Some("access_token") {
+        if revoke_access(state, client, token).await? {
+            return Ok(());
+        }
+        revoke_refresh(state, client, token).await?;
+    } else if !revoke_refresh(state, client, token).await? {
+        revoke_access(state, client, token).await?;
+    }
+    Ok(())
+}
+
+/// `true` if `token` is a refresh token (of any client).
+async fn revoke_refresh(
+    state: &AppState,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<bool, ProtocolError> {
+    let Some(rec) = state.store.find_refresh(&secret_hash(token)).await? else {
+        return Ok(false);
+    };
+    if rec.client_id == client.client_id {
+        state.store.revoke_grant(&rec.grant_id, state.now()).await?;
+        audit::revoked("refresh_token", &client.client_id, &rec.grant_id);
+    }
+    Ok(true)
+}
+
+/// `true` if `token` is an access token this server signed (expired included).
+async fn revoke_access(
+    state: &AppState,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<bool, ProtocolError> {
+    let claims = match tokens::verify_access_token(state, token).await {
+        Ok(c) => c,
+        Err(TokenRejection::Expired) => return Ok(true),
+        Err(TokenRejection::Invalid) => return Ok(false),
+    };
+    if claims.client_id == client.client_id {
+        state.store.revoke_jti(&claims.jti, claims.exp).await?;
+        if let Some(redis) = &state.denylist {
+            redis.publish(&claims.jti, claims.exp, state.now()).await?;
+        }
+        audit::revoked("access_token", &client.client_id, &claims.jti);
+    }
+    Ok(true)
+}

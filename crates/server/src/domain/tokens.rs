@@ -1,0 +1,335 @@
+//! Token minting and checking: RFC 9068 JWT access tokens, OpenID Connect ID tokens (nonce,
+//! at_hash, auth_time, sid), and verification of tokens this server signed.
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_jose::{Algorithm, jws, jwt};
+use portcullis_types::Scope;
+use serde::{Deserialize, Serialize};
+
+use super::error::ProtocolError;
+use super::secrets::random_id;
+use crate::state::AppState;
+use crate::store::{ClientRecord, UserRecord};
+
+/// `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Claims of an access token this server issues.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the user, or the client for client_credentials.
+    pub sub: String,
+    /// Audience: a string or an array.
+    pub aud: serde_json::Value,
+    /// Expiry.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Token id (denylist key).
+    pub jti: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// Space-separated scope.
+    #[serde(default)]
+    pub scope: String,
+    /// When the user authenticated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl AccessTokenClaims {
+    /// Whether the audience contains `value`.
+    pub fn has_audience(&self, value: &str) -> bool {
+        match &self.aud {
+            serde_json::Value::String(s) => s == value,
+            serde_json::Value::Array(a) => a.iter().any(|v| v.as_str() == Some(value)),
+            _ => false,
+        }
+    }
+
+    /// The audience as a list.
+    pub fn audiences(&self) -> Vec<String> {
+        match &self.aud {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A freshly signed access token.
+#[derive(Debug, Clone)]
+pub struct IssuedAccessToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `exp`.
+    pub exp: i64,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+}
+
+fn audience_value(list: &[String]) -> serde_json::Value {
+    match list {
+        [one] => serde_json::Value::String(one.clone()),
+        many => serde_json::Value::Array(
+            many.iter()
+                .map(|s| serde_json::Value::String(s.clone()))
+                .collect(),
+        ),
+    }
+}
+
+/// Signs an access token for `sub` (RFC 9068). Nothing is written to the store here.
+pub async fn issue_access_token(
+    state: &AppState,
+    client: &ClientRecord,
+    sub: &str,
+    scope: &Scope,
+    auth_time: Option<i64>,
+) -> Result<IssuedAccessToken, ProtocolError> {
+    let now = state.now();
+    let ttl = client
+        .access_token_ttl
+        .unwrap_or(state.config.access_token_ttl);
+    let audience = if client.audience.is_empty() {
+        vec![state.config.default_audience().to_owned()]
+    } else {
+        client.audience.clone()
+    };
+    let claims = AccessTokenClaims {
+        iss: state.config.issuer.clone(),
+        sub: sub.to_owned(),
+        aud: audience_value(&audience),
+        exp: now.saturating_add(ttl),
+        iat: now,
+        jti: random_id()?,
+        client_id: client.client_id.clone(),
+        scope: scope.to_string(),
+        auth_time,
+    };
+    let key = state
+        .keys
+        .signing_key(state.config.access_token_alg)
+        .await?;
+    let token = jwt::encode(&key, ACCESS_TOKEN_TYP, &claims)?;
+    Ok(IssuedAccessToken {
+        token,
+        jti: claims.jti,
+        exp: claims.exp,
+        expires_in: ttl,
+    })
+}
+
+/// The hash used for `at_hash` with a given signing algorithm (OIDC Core §3.1.3.6).
+fn half_hash(alg: Algorithm, value: &str) -> String {
+    let algorithm = match alg {
+        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 | Algorithm::HS384 => {
+            &digest::SHA384
+        }
+        Algorithm::RS512 | Algorithm::PS512 | Algorithm::HS512 | Algorithm::EdDSA => {
+            &digest::SHA512
+        }
+        _ => &digest::SHA256,
+    };
+    let d = digest::digest(algorithm, value.as_bytes());
+    let bytes = d.as_ref();
+    let half = bytes.get(..bytes.len() / 2).unwrap_or(bytes);
+    URL_SAFE_NO_PAD.encode(half)
+}
+
+/// What goes into an ID token besides the user.
+#[derive(Debug, Clone, Default)]
+pub struct IdTokenContext<'a> {
+    /// The request's nonce.
+    pub nonce: Option<&'a str>,
+    /// When the user authenticated.
+    pub auth_time: Option<i64>,
+    /// Session id.
+    pub sid: Option<&'a str>,
+    /// The access token issued alongside (for `at_hash`).
+    pub access_token: Option<&'a str>,
+}
+
+/// Signs an ID token for `user` and `client` with the client's registered algorithm (RS256 by
+/// default). Profile and email claims follow the scope.
+pub async fn issue_id_token(
+    state: &AppState,
+    client: &ClientRecord,
+    user: &UserRecord,
+    scope: &Scope,
+    ctx: IdTokenContext<'_>,
+) -> Result<String, ProtocolError> {
+    let alg = match &client.id_token_signed_response_alg {
+        Some(a) => a
+            .parse::<Algorithm>()
+            .map_err(|_| ProtocolError::internal("id token", &"client alg unknown"))?,
+        None => state.config.id_token_alg,
+    };
+    let now = state.now();
+    let mut claims = serde_json::Map::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        claims.insert(k.to_owned(), v);
+    };
+    put("iss", state.config.issuer.clone().into());
+    put("sub", user.id.clone().into());
+    put("aud", client.client_id.clone().into());
+    put("exp", now.saturating_add(state.config.id_token_ttl).into());
+    put("iat", now.into());
+    if let Some(t) = ctx.auth_time {
+        put("auth_time", t.into());
+    }
+    if let Some(n) = ctx.nonce {
+        put("nonce", n.into());
+    }
+    if let Some(s) = ctx.sid {
+        put("sid", s.into());
+    }
+    if let Some(at) = ctx.access_token {
+        put("at_hash", half_hash(alg, at).into());
+    }
+    for (k, v) in user_claims(user, scope) {
+        put(k, v);
+    }
+    let key = state.keys.signing_key(alg).await?;
+    Ok(jwt::encode(&key, "JWT", &claims)?)
+}
+
+/// The user claims a scope releases (OIDC Core §5.4), without `sub`.
+pub fn user_claims(user: &UserRecord, scope: &Scope) -> Vec<(&'static str, serde_json::Value)> {
+    let mut out = Vec::new();
+    if scope.contains("profile") {
+        out.push(("preferred_username", user.username.clone().into()));
+        if let Some(name) = &user.name {
+            out.push(("name", name.clone().into()));
+        }
+    }
+    if let Some(email) = user.email.as_ref().filter(|_| scope.contains("email")) {
+        out.push(("email", email.clone().into()));
+        out.push(("email_verified", user.email_verified.into()));
+    }
+    out
+}
+
+/// Why a presented token is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRejection {
+    /// Not a token this server signed, wrong type or issuer.
+    Invalid,
+    /// Signed by us but expired.
+    Expired,
+}
+
+fn typ_is(header_typ: Option<&str>, expected: &str) -> bool {
+    header_typ.is_some_and(|t| {
+        let t = t.strip_prefix("application/").unwrap_or(t);
+        t.eq_ignore_ascii_case(expected)
+    })
+}
+
+/// Verifies an access token this server signed: signature with a published key, `typ`
+/// `at+jwt`, issuer and expiry (30 s of leeway for `iat`). Denylist checks are the caller's.
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<AccessTokenClaims, TokenRejection> {
+    let keys = state.keys.snapshot().await;
+    let (header, payload) = jws::verify_compact(token, keys.verification_keys())
+        .map_err(|_| TokenRejection::Invalid)?;
+    if !typ_is(header.typ.as_deref(), ACCESS_TOKEN_TYP) {
+        return Err(TokenRejection::Invalid);
+    }
+    let claims: AccessTokenClaims =
+        serde_json::from_slice(&payload).map_err(|_| TokenRejection::Invalid)?;
+    if claims.iss != state.config.issuer {
+        return Err(TokenRejection::Invalid);
+    }
+    let now = state.now();
+    if claims.iat > now.saturating_add(30) {
+        return Err(TokenRejection::Invalid);
+    }
+    if now >= claims.exp {
+        return Err(TokenRejection::Expired);
+    }
+    Ok(claims)
+}
+
+/// Claims of an ID token this server signed, as needed for `id_token_hint`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdTokenHint {
+    /// Subject.
+    pub sub: String,
+    /// Audience.
+    pub aud: serde_json::Value,
+    /// Session id.
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+impl IdTokenHint {
+    /// The audiences.
+    pub fn audiences(&self) -> Vec<String> {
+        match &self.aud {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Verifies an `id_token_hint`: our signature and issuer; expiry is deliberately not checked
+/// (OIDC RP-Initiated Logout §2 allows expired hints). Access tokens are refused by `typ`.
+pub async fn verify_id_token_hint(state: &AppState, token: &str) -> Option<IdTokenHint> {
+    let keys = state.keys.snapshot().await;
+    let (header, payload) = jws::verify_compact(token, keys.verification_keys()).ok()?;
+    if !(header.typ.is_none() || typ_is(header.typ.as_deref(), "JWT")) {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    if value.get("iss").and_then(|v| v.as_str()) != Some(state.config.issuer.as_str()) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_uses_left_half() {
+        // OIDC Core example style: left-most 128 bits of SHA-256, base64url.
+        let h = half_hash(Algorithm::RS256, "abc");
+        assert_eq!(h.len(), 22);
+        assert_eq!(h, "ungWv48Bz-pBQUDeXa4iIw");
+        assert_eq!(half_hash(Algorithm::EdDSA, "abc").len(), 43);
+    }
+
+    #[test]
+    fn typ_comparison() {
+        assert!(typ_is(Some("at+jwt"), "at+jwt"));
+        assert!(typ_is(Some("application/AT+JWT"), "at+jwt"));
+        assert!(!typ_is(Some("JWT"), "at+jwt"));
+        assert!(!typ_is(None, "at+jwt"));
+    }
+
+    #[test]
+    fn audience_shapes() {
+        assert_eq!(audience_value(&["a".into()]), serde_json::json!("a"));
+        assert_eq!(
+            audience_value(&["a".into(), "b".into()]),
+            serde_json::json!(["a", "b"])
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! `GET|POST /authorize` (RED-12): validate, then show the login or consent page or redirect to
+//! the client. Untrustworthy client or redirect URI → HTML error page with no `Location` (RED-6);
+//! no CORS here (RED-13).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use super::extract::{is_form, session_cookie_name};
+use super::login::render_login;
+use crate::domain::authorize::{self, AuthorizeError, AuthorizeRequest, Next};
+use crate::domain::params::Params;
+use crate::domain::sessions::{self, Session};
+use crate::state::AppState;
+use crate::ui;
+use crate::ui::consent::{ConsentView, consent_page};
+use crate::ui::error::error_page;
+
+/// `GET /authorize`.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    handle(&state, jar, params).await
+}
+
+/// `POST /authorize` with a form body.
+pub async fn post(
+    State(state): State<Arc<AppState>>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The authorization request must be a form submission.",
+        );
+    }
+    handle(&state, jar, Params::parse(&body)).await
+}
+
+/// The response for an authorization error.
+pub fn error_response(e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, message),
+        AuthorizeError::Redirect(location) => ui::see_other(&location),
+        AuthorizeError::Internal(_) => error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on our side.",
+        ),
+    }
+}
+
+/// Loads the browser session, if any.
+pub async fn current_session(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<Session>, crate::domain::ProtocolError> {
+    let cookie = jar
+        .get(session_cookie_name(&state.config))
+        .map(|c| c.value().to_owned());
+    sessions::load(state, cookie.as_deref()).await
+}
+
+async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
+    let req = match authorize::parse(state, params).await {
+        Ok(r) => r,
+        Err(e) => return error_response(e),
+    };
+    let session = match current_session(state, &jar).await {
+        Ok(s) => s,
+        Err(e) => return error_response(e.into()),
+    };
+    match authorize::decide(state, &req, session.as_ref()).await {
+        Ok(Next::Redirect(location)) => ui::see_other(&location),
+        Ok(Next::Login) => render_login(
+            state,
+            jar,
+            &req.params.to_query(),
+            req.login_hint.as_deref(),
+            false,
+            Some(req.client.name.as_deref().unwrap_or(&req.client.client_id)),
+        ),
+        Ok(Next::Consent) => match session {
+            Some(s) => render_consent(state, &req, &s).await,
+            None => error_response(AuthorizeError::Page("The session has ended.")),
+        },
+        Err(e) => error_response(e),
+    }
+}
+
+async fn render_consent(state: &AppState, req: &AuthorizeRequest, session: &Session) -> Response {
+    let user = match state.store.get_user(&session.user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return error_response(AuthorizeError::Page("The user no longer exists.")),
+        Err(e) => return error_response(AuthorizeError::Internal(e.into())),
+    };
+    let request = req.params.to_query();
+    let view = ConsentView {
+        client_name: req.client.name.as_deref().unwrap_or(&req.client.client_id),
+        client_id: &req.client.client_id,
+        scopes: req.scope.iter().collect(),
+        username: &user.username,
+        request: &request,
+        csrf: &session.csrf,
+        redirect_uri: &req.redirect_uri,
+    };
+    consent_page(&view).into_response()
+}

@@ -1,0 +1,51 @@
+//! The one place protocol errors become HTTP responses (RFC 6749 §5.2): JSON `error` and
+//! `error_description`, 400/401/500/503, `WWW-Authenticate: Basic` for `invalid_client` when the
+//! client used the `Authorization` header, and `Cache-Control: no-store` on every response.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_types::{ErrorCode, ErrorResponse};
+use serde::Serialize;
+
+use crate::domain::error::ProtocolError;
+
+/// The HTTP status of an error code at the back-channel endpoints.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Adds `Cache-Control: no-store` and `Pragma: no-cache` (TOK-2).
+pub fn no_store(response: &mut Response) {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// A JSON body with the no-store headers.
+pub fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    no_store(&mut response);
+    response
+}
+
+impl IntoResponse for ProtocolError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let body = ErrorResponse::new(code, self.description());
+        let mut response = json_no_store(status_of(code), &body);
+        if code == ErrorCode::InvalidClient && self.header_auth() {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,95 @@
+//! Small request helpers shared by the handlers: form bodies (content type checked, duplicates
+//! kept visible), the client address, and the cookie names and builders.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+use crate::config::ServerConfig;
+use crate::domain::error::ProtocolError;
+use crate::domain::params::Params;
+
+/// Whether the request body is `application/x-www-form-urlencoded`.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Parses a form body, refusing other content types (TOK-1).
+pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, ProtocolError> {
+    if !is_form(headers) {
+        return Err(ProtocolError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(Params::parse(body))
+}
+
+/// The `Authorization` header as text.
+pub fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The peer address, when the server was started with connect info
+/// (`into_make_service_with_connect_info::<SocketAddr>()`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// Cookie names: `__Host-` prefixed when the issuer is https (UI-4).
+pub fn session_cookie_name(config: &ServerConfig) -> &'static str {
+    if config.secure_cookies() {
+        "__Host-portcullis-session"
+    } else {
+        "portcullis-session"
+    }
+}
+
+/// The login-form CSRF cookie name.
+pub fn csrf_cookie_name(config: &ServerConfig) -> &'static str {
+    if config.secure_cookies() {
+        "__Host-portcullis-csrf"
+    } else {
+        "portcullis-csrf"
+    }
+}
+
+/// A cookie with the house attributes: HttpOnly, SameSite=Lax, Path=/, Secure on https.
+pub fn cookie(config: &ServerConfig, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(config.secure_cookies())
+        .build()
+}
+
+/// A cookie that clears `name`.
+pub fn removal(config: &ServerConfig, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(config, name, String::new());
+    c.make_removal();
+    c
+}

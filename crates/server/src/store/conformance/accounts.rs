@@ -1,0 +1,387 @@
+//! Conformance cases for long-lived records and small primitives: clients, users, sessions, the
+//! login throttle, signing keys, consents, single-use artifacts and health.
+
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+
+use super::{grant, refresh};
+use crate::store::{
+    ClientRecord, RefreshStatus, SessionRecord, SigningKeyRecord, Store, StoreError, UserRecord,
+    namespace,
+};
+
+const T0: i64 = 1_700_000_000;
+
+fn client(id: &str) -> ClientRecord {
+    ClientRecord {
+        client_id: id.into(),
+        secret_hash: Some("c2VjcmV0LWhhc2gtdmFsdWU".into()),
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scope: "openid profile".into(),
+        audience: vec!["https://api.example".into()],
+        access_token_ttl: Some(300),
+        refresh_token_ttl: None,
+        id_token_signed_response_alg: Some("ES256".into()),
+        jwks: None,
+        exchange_audiences: vec![],
+        exchange_impersonation: false,
+        name: Some("App".into()),
+        created_at: T0,
+    }
+}
+
+fn user(id: &str, username: &str) -> UserRecord {
+    UserRecord {
+        id: id.into(),
+        username: username.into(),
+        email: Some(format!("{username}@example.com")),
+        email_verified: true,
+        name: None,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: T0,
+    }
+}
+
+fn key(kid: &str, activate_at: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_jwk: r#"{"kty":"EC","crv":"P-256","d":"private-part"}"#.into(),
+        created_at: T0,
+        activate_at,
+        retire_at: None,
+        expire_at: None,
+    }
+}
+
+pub(super) async fn clients_crud(s: Arc<dyn Store>) {
+    assert!(s.get_client("b").await.unwrap().is_none());
+    s.put_client(client("b")).await.unwrap();
+    s.put_client(client("a")).await.unwrap();
+    assert_eq!(s.get_client("b").await.unwrap(), Some(client("b")));
+    let mut changed = client("b");
+    changed
+        .redirect_uris
+        .push("https://app.example/other".into());
+    changed.secret_hash = None;
+    s.put_client(changed.clone()).await.unwrap();
+    assert_eq!(s.get_client("b").await.unwrap(), Some(changed));
+    let ids: Vec<String> = s
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert!(s.delete_client("a").await.unwrap());
+    assert!(!s.delete_client("a").await.unwrap());
+    assert_eq!(s.list_clients().await.unwrap().len(), 1);
+    let shown = format!("{:?}", client("x"));
+    assert!(
+        !shown.contains("c2VjcmV0LWhhc2gtdmFsdWU"),
+        "Debug must redact: {shown}"
+    );
+}
+
+pub(super) async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
+    s.put_user(user("u2", "bob")).await.unwrap();
+    s.put_user(user("u1", "alice")).await.unwrap();
+    let err = s.put_user(user("u3", "alice")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(s.get_user("u3").await.unwrap().is_none());
+    // Updating the same user (same id) keeps or changes its username.
+    let mut renamed = user("u1", "alice2");
+    renamed.email_verified = false;
+    s.put_user(renamed.clone()).await.unwrap();
+    assert_eq!(s.get_user("u1").await.unwrap(), Some(renamed.clone()));
+    assert_eq!(
+        s.get_user_by_username("alice2").await.unwrap(),
+        Some(renamed)
+    );
+    assert!(s.get_user_by_username("alice").await.unwrap().is_none());
+    s.put_user(user("u3", "alice")).await.unwrap();
+    let names: Vec<String> = s
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["alice", "alice2", "bob"]);
+    assert!(s.delete_user("u2").await.unwrap());
+    assert!(!s.delete_user("u2").await.unwrap());
+    assert!(s.get_user_by_username("bob").await.unwrap().is_none());
+    let shown = format!("{:?}", user("u9", "zed"));
+    assert!(!shown.contains("argon2id"), "Debug must redact: {shown}");
+}
+
+pub(super) async fn sessions_expire(s: Arc<dyn Store>) {
+    let sess = SessionRecord {
+        id_hash: "sess-hash".into(),
+        user_id: "u1".into(),
+        auth_time: T0,
+        created_at: T0,
+        expires_at: T0 + 3_600,
+    };
+    s.insert_session(sess.clone()).await.unwrap();
+    let dup = s.insert_session(sess.clone()).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
+    assert_eq!(
+        s.get_session("sess-hash", T0 + 3_599).await.unwrap(),
+        Some(sess)
+    );
+    assert!(
+        s.get_session("sess-hash", T0 + 3_600)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.get_session("other", T0).await.unwrap().is_none());
+    assert!(s.delete_session("sess-hash").await.unwrap());
+    assert!(!s.delete_session("sess-hash").await.unwrap());
+    assert!(s.get_session("sess-hash", T0).await.unwrap().is_none());
+}
+
+pub(super) async fn throttle_counts_within_window(s: Arc<dyn Store>) {
+    let w = 300;
+    assert_eq!(s.login_failures("ip:1", T0, w).await.unwrap(), 0);
+    assert_eq!(s.record_login_failure("ip:1", T0, w).await.unwrap(), 1);
+    assert_eq!(s.record_login_failure("ip:1", T0 + 10, w).await.unwrap(), 2);
+    assert_eq!(
+        s.record_login_failure("ip:1", T0 + 200, w).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        s.record_login_failure("user:al", T0 + 200, w)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.login_failures("ip:1", T0 + 200, w).await.unwrap(), 3);
+    // T0 leaves the window at T0 + 300, T0 + 10 at T0 + 310.
+    assert_eq!(s.login_failures("ip:1", T0 + 300, w).await.unwrap(), 2);
+    assert_eq!(
+        s.record_login_failure("ip:1", T0 + 310, w).await.unwrap(),
+        2
+    );
+    s.clear_login_failures("ip:1").await.unwrap();
+    assert_eq!(s.login_failures("ip:1", T0 + 310, w).await.unwrap(), 0);
+    assert_eq!(s.login_failures("user:al", T0 + 310, w).await.unwrap(), 1);
+}
+
+pub(super) async fn signing_key_crud(s: Arc<dyn Store>) {
+    s.insert_signing_key(key("k2", T0 + 100)).await.unwrap();
+    s.insert_signing_key(key("k1", T0)).await.unwrap();
+    let err = s.insert_signing_key(key("k1", T0)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let kids: Vec<String> = s
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, ["k1", "k2"]);
+    let mut retired = key("k1", T0);
+    retired.retire_at = Some(T0 + 50);
+    retired.expire_at = Some(T0 + 500);
+    s.update_signing_key(retired.clone()).await.unwrap();
+    let listed = s.list_signing_keys().await.unwrap();
+    assert_eq!(listed.first(), Some(&retired));
+    let err = s.update_signing_key(key("missing", T0)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(s.delete_signing_key("k1").await.unwrap());
+    assert!(!s.delete_signing_key("k1").await.unwrap());
+    assert_eq!(s.list_signing_keys().await.unwrap().len(), 1);
+    let shown = format!("{:?}", key("k3", T0));
+    assert!(
+        !shown.contains("private-part"),
+        "Debug must redact: {shown}"
+    );
+}
+
+pub(super) async fn consent_scopes_accumulate(s: Arc<dyn Store>) {
+    assert!(s.get_consent("u1", "c1").await.unwrap().is_none());
+    let first = s
+        .put_consent("u1", "c1", "openid profile", T0)
+        .await
+        .unwrap();
+    assert_eq!(first.scope, "openid profile");
+    assert_eq!((first.created_at, first.updated_at), (T0, T0));
+    let second = s
+        .put_consent("u1", "c1", "email  openid", T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(second.scope, "openid profile email");
+    assert_eq!((second.created_at, second.updated_at), (T0, T0 + 5));
+    assert_eq!(s.get_consent("u1", "c1").await.unwrap(), Some(second));
+    s.put_consent("u1", "a0", "openid", T0).await.unwrap();
+    s.put_consent("u2", "c1", "openid", T0).await.unwrap();
+    let clients: Vec<String> = s
+        .list_consents("u1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(clients, ["a0", "c1"]);
+}
+
+pub(super) async fn withdraw_consent_cascades(s: Arc<dyn Store>) {
+    s.put_consent("u1", "c1", "openid offline_access", T0)
+        .await
+        .unwrap();
+    s.put_consent("u1", "c2", "openid", T0).await.unwrap();
+    for (g, client) in [("g1", "c1"), ("g2", "c1"), ("g3", "c2")] {
+        s.insert_grant(grant(g, "u1", client, T0)).await.unwrap();
+        s.insert_refresh(refresh(&format!("rt-{g}"), g, T0))
+            .await
+            .unwrap();
+        s.record_access_token(&format!("jti-{g}"), g, T0 + 600)
+            .await
+            .unwrap();
+    }
+    assert!(s.withdraw_consent("u1", "c1", T0 + 10).await.unwrap());
+    assert!(s.get_consent("u1", "c1").await.unwrap().is_none());
+    for g in ["g1", "g2"] {
+        assert_eq!(
+            s.get_grant(g).await.unwrap().unwrap().revoked_at,
+            Some(T0 + 10)
+        );
+        let rt = s.find_refresh(&format!("rt-{g}")).await.unwrap().unwrap();
+        assert_eq!(rt.status, RefreshStatus::Revoked);
+        assert!(
+            s.is_jti_revoked(&format!("jti-{g}"), T0 + 20)
+                .await
+                .unwrap()
+        );
+    }
+    // The other client's consent and grant are untouched.
+    assert!(s.get_consent("u1", "c2").await.unwrap().is_some());
+    assert!(
+        s.get_grant("g3")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+    assert!(!s.is_jti_revoked("jti-g3", T0 + 20).await.unwrap());
+    assert!(!s.withdraw_consent("u1", "c1", T0 + 30).await.unwrap());
+}
+
+pub(super) async fn code_8_artifacts_single_use_and_namespaced(s: Arc<dyn Store>) {
+    let ns = namespace::PAR_REQUEST_URI;
+    s.put_artifact(ns, "h1", r#"{"client_id":"c1"}"#, T0 + 60, T0)
+        .await
+        .unwrap();
+    let err = s
+        .put_artifact(ns, "h1", "other", T0 + 60, T0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Same key in another namespace is another artifact: never redeemable across kinds.
+    assert!(
+        s.get_artifact(namespace::CONSENT_CHALLENGE, "h1", T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.take_artifact(namespace::DEVICE_CODE, "h1", T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        s.get_artifact(ns, "h1", T0).await.unwrap().as_deref(),
+        Some(r#"{"client_id":"c1"}"#)
+    );
+    // Concurrent redemptions: exactly one gets the payload.
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (s, barrier) = (s.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            s.take_artifact(namespace::PAR_REQUEST_URI, "h1", T0 + 1)
+                .await
+        }));
+    }
+    let mut got = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap().is_some() {
+            got += 1;
+        }
+    }
+    assert_eq!(got, 1);
+    assert!(s.get_artifact(ns, "h1", T0 + 1).await.unwrap().is_none());
+    // Expired artifacts are invisible and may be replaced.
+    s.put_artifact(ns, "h2", "v1", T0 + 60, T0).await.unwrap();
+    assert!(s.take_artifact(ns, "h2", T0 + 60).await.unwrap().is_none());
+    s.put_artifact(ns, "h2", "v2", T0 + 200, T0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.take_artifact(ns, "h2", T0 + 61).await.unwrap().as_deref(),
+        Some("v2")
+    );
+}
+
+pub(super) async fn artifact_compare_and_swap(s: Arc<dyn Store>) {
+    let ns = namespace::DEVICE_CODE;
+    s.put_artifact(ns, "dc", "pending", T0 + 600, T0)
+        .await
+        .unwrap();
+    assert!(
+        !s.swap_artifact(ns, "dc", "approved", "consumed", T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.swap_artifact(ns, "dc", "pending", "approved", T0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.swap_artifact(ns, "dc", "pending", "denied", T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.get_artifact(ns, "dc", T0).await.unwrap().as_deref(),
+        Some("approved")
+    );
+    assert!(
+        !s.swap_artifact(ns, "dc", "approved", "x", T0 + 600)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (s, barrier) = (s.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            s.swap_artifact(namespace::DEVICE_CODE, "dc", "approved", "consumed", T0 + 1)
+                .await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+pub(super) async fn health_is_ok(s: Arc<dyn Store>) {
+    s.health().await.unwrap();
+}

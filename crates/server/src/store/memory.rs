@@ -1,0 +1,618 @@
+//! In-memory reference backend: one mutex around plain maps, held for the whole of each primitive
+//! (never across an `.await`), which makes every method atomic. Data is lost on restart.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{
+    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
+    GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
+    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    UserRecord, union_scope,
+};
+
+/// An artifact payload with its expiry.
+#[derive(Debug, Clone)]
+struct Artifact {
+    payload: String,
+    expires_at: i64,
+}
+
+/// Everything the memory backend holds.
+#[derive(Debug, Default)]
+struct State {
+    clients: BTreeMap<String, ClientRecord>,
+    users: BTreeMap<String, UserRecord>,
+    codes: HashMap<String, CodeRecord>,
+    grants: HashMap<String, GrantRecord>,
+    /// jti -> (grant_id, exp)
+    access_tokens: HashMap<String, (String, i64)>,
+    refresh: HashMap<String, RefreshRecord>,
+    /// jti -> exp
+    denylist: HashMap<String, i64>,
+    /// (namespace, key) -> exp
+    replay: HashMap<(String, String), i64>,
+    artifacts: HashMap<(String, String), Artifact>,
+    /// (user_id, client_id) -> consent
+    consents: BTreeMap<(String, String), ConsentRecord>,
+    sessions: HashMap<String, SessionRecord>,
+    /// key -> failure times
+    failures: HashMap<String, Vec<i64>>,
+    keys: BTreeMap<String, SigningKeyRecord>,
+}
+
+impl State {
+    /// Revokes a grant, its refresh tokens and its recorded access tokens.
+    fn revoke_grant(&mut self, grant_id: &str, now: i64) -> bool {
+        let Some(grant) = self.grants.get_mut(grant_id) else {
+            return false;
+        };
+        let newly = grant.revoked_at.is_none();
+        if newly {
+            grant.revoked_at = Some(now);
+        }
+        for rt in self.refresh.values_mut() {
+            if rt.grant_id == grant_id && rt.status == RefreshStatus::Active {
+                rt.status = RefreshStatus::Revoked;
+            }
+        }
+        for (jti, (gid, exp)) in &self.access_tokens {
+            if gid == grant_id {
+                let entry = self.denylist.entry(jti.clone()).or_insert(*exp);
+                *entry = (*entry).max(*exp);
+            }
+        }
+        newly
+    }
+
+    /// `Ok` if the grant exists and is not revoked.
+    fn check_grant_live(&self, grant_id: &str) -> StoreResult<()> {
+        match self.grants.get(grant_id) {
+            None => Err(StoreError::NotFound),
+            Some(g) if g.revoked_at.is_some() => Err(StoreError::GrantRevoked),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The in-memory reference store. Cheap to create; each instance is independent.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The contents are credentials-adjacent and large: show none of them.
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// Creates an empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Locks the state; a poisoned lock (a panic while holding it) becomes a backend error.
+    fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put_client(&self, client: ClientRecord) -> StoreResult<()> {
+        self.lock()?
+            .clients
+            .insert(client.client_id.clone(), client);
+        Ok(())
+    }
+
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
+        Ok(self.lock()?.clients.get(client_id).cloned())
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
+        Ok(self.lock()?.clients.values().cloned().collect())
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        Ok(self.lock()?.clients.remove(client_id).is_some())
+    }
+
+    async fn put_user(&self, user: UserRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st
+            .users
+            .values()
+            .any(|u| u.username == user.username && u.id != user.id)
+        {
+            return Err(StoreError::Conflict(format!(
+                "username `{}`",
+                user.username
+            )));
+        }
+        st.users.insert(user.id.clone(), user);
+        Ok(())
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        Ok(self.lock()?.users.get(id).cloned())
+    }
+
+    async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        Ok(self
+            .lock()?
+            .users
+            .values()
+            .find(|u| u.username == username)
+            .cloned())
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let mut users: Vec<UserRecord> = self.lock()?.users.values().cloned().collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
+    async fn delete_user(&self, id: &str) -> StoreResult<bool> {
+        Ok(self.lock()?.users.remove(id).is_some())
+    }
+
+    async fn insert_code(&self, mut code: CodeRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st.codes.contains_key(&code.code_hash) {
+            return Err(StoreError::Conflict("authorization code".into()));
+        }
+        code.consumed_at = None;
+        st.codes.insert(code.code_hash.clone(), code);
+        Ok(())
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<ConsumeOutcome<CodeRecord>> {
+        let mut st = self.lock()?;
+        let Some(code) = st.codes.get_mut(code_hash) else {
+            return Ok(ConsumeOutcome::NotFound);
+        };
+        if code.consumed_at.is_some() {
+            return Ok(ConsumeOutcome::AlreadyConsumed(code.clone()));
+        }
+        if now >= code.expires_at {
+            return Ok(ConsumeOutcome::Expired);
+        }
+        code.consumed_at = Some(now);
+        Ok(ConsumeOutcome::Consumed(code.clone()))
+    }
+
+    async fn insert_grant(&self, mut grant: GrantRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st.grants.contains_key(&grant.id) {
+            return Err(StoreError::Conflict("grant id".into()));
+        }
+        grant.revoked_at = None;
+        st.grants.insert(grant.id.clone(), grant);
+        Ok(())
+    }
+
+    async fn get_grant(&self, grant_id: &str) -> StoreResult<Option<GrantRecord>> {
+        Ok(self.lock()?.grants.get(grant_id).cloned())
+    }
+
+    async fn list_grants(&self, user_id: &str) -> StoreResult<Vec<GrantRecord>> {
+        let mut grants: Vec<GrantRecord> = self
+            .lock()?
+            .grants
+            .values()
+            .filter(|g| g.user_id == user_id)
+            .cloned()
+            .collect();
+        grants.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(grants)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<bool> {
+        Ok(self.lock()?.revoke_grant(grant_id, now))
+    }
+
+    async fn record_access_token(&self, jti: &str, grant_id: &str, exp: i64) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        match st.check_grant_live(grant_id) {
+            Ok(()) => {
+                st.access_tokens
+                    .insert(jti.to_owned(), (grant_id.to_owned(), exp));
+                Ok(())
+            }
+            Err(StoreError::GrantRevoked) => {
+                let entry = st.denylist.entry(jti.to_owned()).or_insert(exp);
+                *entry = (*entry).max(exp);
+                Err(StoreError::GrantRevoked)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn insert_refresh(&self, mut token: RefreshRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        st.check_grant_live(&token.grant_id)?;
+        if st.refresh.contains_key(&token.token_hash) {
+            return Err(StoreError::Conflict("refresh token".into()));
+        }
+        token.status = RefreshStatus::Active;
+        st.refresh.insert(token.token_hash.clone(), token);
+        Ok(())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        mut new: RefreshRecord,
+        now: i64,
+    ) -> StoreResult<RotateOutcome> {
+        let mut st = self.lock()?;
+        let Some(old) = st.refresh.get(old_hash).cloned() else {
+            return Ok(RotateOutcome::NotFound);
+        };
+        if old.status != RefreshStatus::Active {
+            return Ok(RotateOutcome::Reused(old));
+        }
+        if now >= old.expires_at || now >= old.absolute_expires_at {
+            return Ok(RotateOutcome::Expired);
+        }
+        match st.check_grant_live(&old.grant_id) {
+            Ok(()) => {}
+            Err(StoreError::GrantRevoked) => return Ok(RotateOutcome::Reused(old)),
+            Err(e) => return Err(e),
+        }
+        if new.grant_id != old.grant_id {
+            return Err(StoreError::Conflict(
+                "successor refresh token must belong to the same grant".into(),
+            ));
+        }
+        if st.refresh.contains_key(&new.token_hash) {
+            return Err(StoreError::Conflict("refresh token".into()));
+        }
+        new.status = RefreshStatus::Active;
+        if let Some(o) = st.refresh.get_mut(old_hash) {
+            o.status = RefreshStatus::Rotated;
+        }
+        st.refresh.insert(new.token_hash.clone(), new);
+        Ok(RotateOutcome::Rotated(old))
+    }
+
+    async fn revoke_refresh(&self, token_hash: &str) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        match st.refresh.get_mut(token_hash) {
+            Some(rt) if rt.status == RefreshStatus::Active => {
+                rt.status = RefreshStatus::Revoked;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn find_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        Ok(self.lock()?.refresh.get(token_hash).cloned())
+    }
+
+    async fn revoke_jti(&self, jti: &str, exp: i64) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        let entry = st.denylist.entry(jti.to_owned()).or_insert(exp);
+        *entry = (*entry).max(exp);
+        Ok(())
+    }
+
+    async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        Ok(self.lock()?.denylist.get(jti).is_some_and(|exp| now < *exp))
+    }
+
+    async fn insert_jti_if_absent(
+        &self,
+        namespace: &str,
+        key: &str,
+        exp: i64,
+    ) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        let k = (namespace.to_owned(), key.to_owned());
+        if st.replay.contains_key(&k) {
+            return Ok(false);
+        }
+        st.replay.insert(k, exp);
+        Ok(true)
+    }
+
+    async fn put_artifact(
+        &self,
+        namespace: &str,
+        key_hash: &str,
+        payload: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        let k = (namespace.to_owned(), key_hash.to_owned());
+        if st.artifacts.get(&k).is_some_and(|a| now < a.expires_at) {
+            return Err(StoreError::Conflict(format!("{namespace} artifact")));
+        }
+        st.artifacts.insert(
+            k,
+            Artifact {
+                payload: payload.to_owned(),
+                expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn get_artifact(
+        &self,
+        namespace: &str,
+        key_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        let st = self.lock()?;
+        Ok(st
+            .artifacts
+            .get(&(namespace.to_owned(), key_hash.to_owned()))
+            .filter(|a| now < a.expires_at)
+            .map(|a| a.payload.clone()))
+    }
+
+    async fn take_artifact(
+        &self,
+        namespace: &str,
+        key_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        let mut st = self.lock()?;
+        let k = (namespace.to_owned(), key_hash.to_owned());
+        if st.artifacts.get(&k).is_none_or(|a| now >= a.expires_at) {
+            return Ok(None);
+        }
+        Ok(st.artifacts.remove(&k).map(|a| a.payload))
+    }
+
+    async fn swap_artifact(
+        &self,
+        namespace: &str,
+        key_hash: &str,
+        expected: &str,
+        new_payload: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        match st
+            .artifacts
+            .get_mut(&(namespace.to_owned(), key_hash.to_owned()))
+        {
+            Some(a) if now < a.expires_at && a.payload == expected => {
+                new_payload.clone_into(&mut a.payload);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<ConsentRecord> {
+        let mut st = self.lock()?;
+        let rec = st
+            .consents
+            .entry((user_id.to_owned(), client_id.to_owned()))
+            .and_modify(|c| {
+                c.scope = union_scope(&c.scope, scope);
+                c.updated_at = now;
+            })
+            .or_insert_with(|| ConsentRecord {
+                user_id: user_id.to_owned(),
+                client_id: client_id.to_owned(),
+                scope: union_scope("", scope),
+                created_at: now,
+                updated_at: now,
+            });
+        Ok(rec.clone())
+    }
+
+    async fn get_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<ConsentRecord>> {
+        Ok(self
+            .lock()?
+            .consents
+            .get(&(user_id.to_owned(), client_id.to_owned()))
+            .cloned())
+    }
+
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>> {
+        Ok(self
+            .lock()?
+            .consents
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn withdraw_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        let existed = st
+            .consents
+            .remove(&(user_id.to_owned(), client_id.to_owned()))
+            .is_some();
+        let ids: Vec<String> = st
+            .grants
+            .values()
+            .filter(|g| g.user_id == user_id && g.client_id == client_id)
+            .map(|g| g.id.clone())
+            .collect();
+        for id in ids {
+            st.revoke_grant(&id, now);
+        }
+        Ok(existed)
+    }
+
+    async fn insert_session(&self, session: SessionRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st.sessions.contains_key(&session.id_hash) {
+            return Err(StoreError::Conflict("session".into()));
+        }
+        st.sessions.insert(session.id_hash.clone(), session);
+        Ok(())
+    }
+
+    async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<SessionRecord>> {
+        Ok(self
+            .lock()?
+            .sessions
+            .get(id_hash)
+            .filter(|s| now < s.expires_at)
+            .cloned())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        Ok(self.lock()?.sessions.remove(id_hash).is_some())
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> StoreResult<u32> {
+        let mut st = self.lock()?;
+        let list = st.failures.entry(key.to_owned()).or_default();
+        list.retain(|t| *t > now - window_secs);
+        list.push(now);
+        Ok(u32::try_from(list.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn login_failures(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32> {
+        let st = self.lock()?;
+        let n = st.failures.get(key).map_or(0, |list| {
+            list.iter()
+                .filter(|t| **t > now - window_secs && **t <= now)
+                .count()
+        });
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        self.lock()?.failures.remove(key);
+        Ok(())
+    }
+
+    async fn insert_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st.keys.contains_key(&key.kid) {
+            return Err(StoreError::Conflict(format!("kid `{}`", key.kid)));
+        }
+        st.keys.insert(key.kid.clone(), key);
+        Ok(())
+    }
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let mut keys: Vec<SigningKeyRecord> = self.lock()?.keys.values().cloned().collect();
+        keys.sort_by(|a, b| (a.activate_at, &a.kid).cmp(&(b.activate_at, &b.kid)));
+        Ok(keys)
+    }
+
+    async fn update_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        match st.keys.get_mut(&key.kid) {
+            Some(slot) => {
+                *slot = key;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        Ok(self.lock()?.keys.remove(kid).is_some())
+    }
+
+    async fn gc(&self, now: i64) -> StoreResult<GcReport> {
+        let mut st = self.lock()?;
+        let mut deleted = 0usize;
+        let mut count = |before: usize, after: usize| deleted += before - after;
+
+        let b = st.codes.len();
+        st.codes
+            .retain(|_, c| now < c.expires_at.saturating_add(CODE_RETENTION_SECS));
+        count(b, st.codes.len());
+
+        let b = st.refresh.len();
+        st.refresh.retain(|_, r| now < r.absolute_expires_at);
+        count(b, st.refresh.len());
+
+        let b = st.access_tokens.len();
+        st.access_tokens.retain(|_, (_, exp)| now < *exp);
+        count(b, st.access_tokens.len());
+
+        let State {
+            grants,
+            refresh,
+            access_tokens,
+            ..
+        } = &mut *st;
+        let b = grants.len();
+        grants.retain(|id, g| {
+            now < g.created_at.saturating_add(GRANT_RETENTION_SECS)
+                || refresh.values().any(|r| &r.grant_id == id)
+                || access_tokens.values().any(|(gid, _)| gid == id)
+        });
+        count(b, grants.len());
+
+        let b = st.denylist.len();
+        st.denylist.retain(|_, exp| now < *exp);
+        count(b, st.denylist.len());
+
+        let b = st.replay.len();
+        st.replay.retain(|_, exp| now < *exp);
+        count(b, st.replay.len());
+
+        let b = st.artifacts.len();
+        st.artifacts.retain(|_, a| now < a.expires_at);
+        count(b, st.artifacts.len());
+
+        let b = st.sessions.len();
+        st.sessions.retain(|_, s| now < s.expires_at);
+        count(b, st.sessions.len());
+
+        let cutoff = now - LOGIN_FAILURE_RETENTION_SECS;
+        for list in st.failures.values_mut() {
+            let b = list.len();
+            list.retain(|t| *t > cutoff);
+            count(b, list.len());
+        }
+        st.failures.retain(|_, list| !list.is_empty());
+
+        Ok(GcReport {
+            deleted: u64::try_from(deleted).unwrap_or(u64::MAX),
+        })
+    }
+
+    async fn health(&self) -> StoreResult<()> {
+        self.lock().map(|_| ())
+    }
+}

@@ -1,0 +1,109 @@
+//! PostgreSQL backend: sqlx pool with embedded migrations; the queries are the shared SQL
+//! implementation in `sql.rs`, with `FOR UPDATE` / `FOR SHARE` row locks in write transactions.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool, Postgres, Transaction};
+
+use super::sql::atomic::impl_sql_atomic;
+use super::sql::{
+    consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
+};
+use super::{
+    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
+    GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
+    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    UserRecord, union_scope,
+};
+
+/// Connections per node.
+const POOL_SIZE: u32 = 16;
+
+/// A store backed by a PostgreSQL database (optionally confined to one schema).
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    schema: Option<String>,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://` or `postgresql://`) and applies the embedded migrations
+    /// to the default `search_path`.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(db_err)?;
+        Self::open(options, None).await
+    }
+
+    /// Connects with every table inside `schema` (created when missing; `[a-z0-9_]` only), so
+    /// several independent stores can share one database (used by the test suites).
+    pub async fn connect_in_schema(url: &str, schema: &str) -> StoreResult<Self> {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::Backend(format!(
+                "invalid schema name `{schema}`"
+            )));
+        }
+        let base = PgConnectOptions::from_str(url).map_err(db_err)?;
+        let mut conn = sqlx::PgConnection::connect_with(&base)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&mut conn)
+            .await
+            .map_err(db_err)?;
+        conn.close().await.map_err(db_err)?;
+        let options = base.options([("search_path", schema)]);
+        Self::open(options, Some(schema.to_owned())).await
+    }
+
+    /// Drops the schema given to [`PostgresStore::connect_in_schema`] with everything in it,
+    /// then closes the pool. Does nothing but close for a store opened with `connect`.
+    pub async fn drop_schema(&self) -> StoreResult<()> {
+        if let Some(schema) = &self.schema {
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        }
+        self.pool.close().await;
+        Ok(())
+    }
+
+    /// The schema given to [`PostgresStore::connect_in_schema`], if any.
+    pub fn schema_name(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn open(options: PgConnectOptions, schema: Option<String>) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("postgres migration: {e}")))?;
+        Ok(Self { pool, schema })
+    }
+
+    /// Starts a READ COMMITTED transaction; primitives take row locks explicitly.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE");
+impl_sql_store!(PostgresStore);

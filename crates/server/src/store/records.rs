@@ -1,0 +1,359 @@
+//! Plain records the store persists and returns, plus the outcome enums of its atomic primitives.
+//! Secret-bearing values appear only as hashes; `Debug` redacts every hash-of-secret and key field.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Writes `<redacted>` for an optional secret-derived field, keeping whether it is present.
+fn redact_opt(v: &Option<String>) -> &'static str {
+    if v.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
+}
+
+/// A registered OAuth client. Stored as a JSON document keyed by `client_id`, so fields may be
+/// added (with `#[serde(default)]`) without a migration.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// The client identifier.
+    pub client_id: String,
+    /// Base64url SHA-256 digest of a high-entropy client secret; `None` for public clients.
+    #[serde(default)]
+    pub secret_hash: Option<String>,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// Registered redirect URIs, compared exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types the client may use.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes the client may request.
+    #[serde(default)]
+    pub scope: String,
+    /// Audiences (resource servers) of the client's access tokens.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// Access-token lifetime override in seconds.
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    /// Refresh-token lifetime override in seconds.
+    #[serde(default)]
+    pub refresh_token_ttl: Option<i64>,
+    /// Requested ID-token signing algorithm.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    /// The client's JWK Set as JSON text (for `private_key_jwt`).
+    #[serde(default)]
+    pub jwks: Option<String>,
+    /// Audiences this client may obtain through token exchange.
+    #[serde(default)]
+    pub exchange_audiences: Vec<String>,
+    /// Whether the client may exchange a token without an `actor_token` (impersonation: the
+    /// issued token carries no `act` for the client). Off by default: delegation only.
+    #[serde(default)]
+    pub exchange_impersonation: bool,
+    /// Human-readable name shown on the consent page.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("client_id", &self.client_id)
+            .field("secret_hash", &redact_opt(&self.secret_hash))
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scope", &self.scope)
+            .field("audience", &self.audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field(
+                "id_token_signed_response_alg",
+                &self.id_token_signed_response_alg,
+            )
+            .field("jwks", &self.jwks)
+            .field("exchange_audiences", &self.exchange_audiences)
+            .field("exchange_impersonation", &self.exchange_impersonation)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// An end user. `username` is unique across the store.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Stable identifier, used as the `sub` claim.
+    pub id: String,
+    /// Unique login name.
+    pub username: String,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether the e-mail address was verified.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .field("name", &self.name)
+            .field("password_hash", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// An authorization code, keyed by the hash of the code value (CODE-7, TOK-10).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    /// Base64url SHA-256 of the code value; the raw code never reaches the store.
+    pub code_hash: String,
+    /// Client the code was issued to (CODE-4).
+    pub client_id: String,
+    /// The user (`sub`).
+    pub user_id: String,
+    /// Grant revoked when the code is replayed (CODE-2).
+    pub grant_id: String,
+    /// Redirect URI of the authorization request (CODE-5).
+    pub redirect_uri: String,
+    /// Granted scope, space separated.
+    pub scope: String,
+    /// OpenID Connect nonce.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// PKCE challenge.
+    #[serde(default)]
+    pub code_challenge: Option<String>,
+    /// PKCE challenge method (`S256`).
+    #[serde(default)]
+    pub code_challenge_method: Option<String>,
+    /// Time the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// Browser session id (for front/back-channel logout), not the session secret.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Resource indicators (RFC 8707) requested with the code.
+    #[serde(default)]
+    pub resource: Vec<String>,
+    /// Free-form extra data (e.g. the `claims` request parameter, `acr`, `amr`).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+    /// Expiry, Unix seconds; a code is expired when `now >= expires_at`.
+    pub expires_at: i64,
+    /// When the code was consumed; set only by [`crate::store::Store::consume_code`].
+    #[serde(default)]
+    pub consumed_at: Option<i64>,
+}
+
+/// One authorization of a client by a user (or one code redemption). Refresh-token families and
+/// recorded access tokens hang off it and die with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// Grant identifier.
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// The user (`sub`).
+    pub user_id: String,
+    /// Granted scope, space separated.
+    pub scope: String,
+    /// Time the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// Browser session id, if any.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Revocation time; set only by `revoke_grant` / `withdraw_consent`.
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
+}
+
+/// Lifecycle state of a refresh token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshStatus {
+    /// May be presented once more.
+    Active,
+    /// Already exchanged for a successor; presenting it again is reuse (RT-3).
+    Rotated,
+    /// Revoked explicitly or with its grant.
+    Revoked,
+}
+
+impl RefreshStatus {
+    /// The value stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses a stored `status` value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "rotated" => Some(Self::Rotated),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A refresh token, keyed by the hash of its value (TOK-10).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// Base64url SHA-256 of the token value.
+    pub token_hash: String,
+    /// Owning grant (the family); must exist and not be revoked when inserted.
+    pub grant_id: String,
+    /// Client the token was issued to (RT-1).
+    pub client_id: String,
+    /// The user (`sub`).
+    pub user_id: String,
+    /// Scope, identical across rotations (RT-6).
+    pub scope: String,
+    /// Issue time, Unix seconds.
+    pub issued_at: i64,
+    /// Inactivity expiry of this token, Unix seconds (`now >= expires_at` is expired).
+    pub expires_at: i64,
+    /// Absolute expiry of the family, Unix seconds (RT-7); rows are kept until then (DUR-4).
+    pub absolute_expires_at: i64,
+    /// Time the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// Browser session id, if any.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Lifecycle state; the store forces `Active` on insertion.
+    pub status: RefreshStatus,
+}
+
+/// A user's standing consent for a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// The user.
+    pub user_id: String,
+    /// The client.
+    pub client_id: String,
+    /// Consented scopes, space separated, in first-consented order without duplicates.
+    pub scope: String,
+    /// First consent, Unix seconds.
+    pub created_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+/// A browser login session, keyed by the hash of the session cookie value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Base64url SHA-256 of the session id held in the cookie.
+    pub id_hash: String,
+    /// The user.
+    pub user_id: String,
+    /// Time the user authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds; `get_session` returns `None` once `now >= expires_at`.
+    pub expires_at: i64,
+}
+
+/// A signing key with its rotation schedule. `private_jwk` is secret key material.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyRecord {
+    /// Key id.
+    pub kid: String,
+    /// The one JWS algorithm this key is bound to.
+    pub alg: String,
+    /// Private JWK as JSON text.
+    pub private_jwk: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Time from which the key signs, Unix seconds.
+    pub activate_at: i64,
+    /// Time from which the key no longer signs (still published).
+    #[serde(default)]
+    pub retire_at: Option<i64>,
+    /// Time from which the key is no longer published.
+    #[serde(default)]
+    pub expire_at: Option<i64>,
+}
+
+impl fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_jwk", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("activate_at", &self.activate_at)
+            .field("retire_at", &self.retire_at)
+            .field("expire_at", &self.expire_at)
+            .finish()
+    }
+}
+
+/// Result of [`crate::store::Store::consume_code`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConsumeOutcome<T> {
+    /// First redemption of an unexpired code; the record has `consumed_at` set.
+    Consumed(T),
+    /// The code was already consumed (even if it has since expired): the caller revokes the
+    /// grant (CODE-2). The record carries the first `consumed_at`.
+    AlreadyConsumed(T),
+    /// Unconsumed but expired (CODE-6).
+    Expired,
+    /// Unknown (or garbage-collected) code.
+    NotFound,
+}
+
+/// Result of [`crate::store::Store::rotate_refresh`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum RotateOutcome {
+    /// The old token was active and unexpired; it is now `Rotated` and the successor is stored.
+    /// Carries the old record as it was before rotation.
+    Rotated(RefreshRecord),
+    /// The old token was already rotated or revoked: reuse (RT-3). The caller revokes the grant.
+    Reused(RefreshRecord),
+    /// The old token is active but past `expires_at` or `absolute_expires_at`.
+    Expired,
+    /// Unknown (or garbage-collected) token.
+    NotFound,
+}
+
+/// Counts of rows removed by [`crate::store::Store::gc`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Rows deleted across all tables.
+    pub deleted: u64,
+}

@@ -1,0 +1,435 @@
+//! The atomic primitives of the SQL backends (consume, rotate, revoke, consent, throttle, GC):
+//! expanded per backend as inherent `*_impl` methods that the `Store` impl delegates to.
+//!
+//! Each is one conditional statement or one write transaction from the backend's `begin_write`
+//! (SQLite: `BEGIN IMMEDIATE`, taking the write lock first; PostgreSQL: `BEGIN` plus `FOR UPDATE`
+//! / `FOR SHARE` row locks, always the grant row before token rows, so transactions cannot
+//! deadlock). The backend type must have a `pool` field and an
+//! `async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, $db>>`; `$for_update` /
+//! `$for_share` are the row-lock suffixes (empty for SQLite, whose write transaction already
+//! excludes every other writer).
+
+macro_rules! impl_sql_atomic {
+    ($store:ty, $db:ty, $for_update:literal, $for_share:literal) => {
+        impl $store {
+            /// Revokes a grant inside `tx`: grant row, refresh tokens, access-token jtis.
+            async fn revoke_grant_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                grant_id: &str,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let row: Option<(Option<i64>,)> = sqlx::query_as(concat!(
+                    "SELECT revoked_at FROM grants WHERE id = $1",
+                    $for_update
+                ))
+                .bind(grant_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                let Some((revoked_at,)) = row else {
+                    return Ok(false);
+                };
+                if revoked_at.is_none() {
+                    sqlx::query("UPDATE grants SET revoked_at = $2 WHERE id = $1")
+                        .bind(grant_id)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "UPDATE refresh_tokens SET status = 'revoked' \
+                     WHERE grant_id = $1 AND status = 'active'",
+                )
+                .bind(grant_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO revoked_jtis (jti, exp) \
+                     SELECT jti, exp FROM access_tokens WHERE grant_id = $1 \
+                     ON CONFLICT (jti) DO UPDATE SET exp = CASE \
+                     WHEN excluded.exp > revoked_jtis.exp THEN excluded.exp \
+                     ELSE revoked_jtis.exp END",
+                )
+                .bind(grant_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                Ok(revoked_at.is_none())
+            }
+
+            /// Locks the grant row against revocation and reports whether it is live.
+            async fn grant_live_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                grant_id: &str,
+            ) -> StoreResult<()> {
+                let row: Option<(Option<i64>,)> = sqlx::query_as(concat!(
+                    "SELECT revoked_at FROM grants WHERE id = $1",
+                    $for_share
+                ))
+                .bind(grant_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                match row {
+                    None => Err(StoreError::NotFound),
+                    Some((Some(_),)) => Err(StoreError::GrantRevoked),
+                    Some((None,)) => Ok(()),
+                }
+            }
+
+            /// Denylists a jti (the later expiry wins).
+            async fn deny_jti<'e, E>(exec: E, jti: &str, exp: i64) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                sqlx::query(
+                    "INSERT INTO revoked_jtis (jti, exp) VALUES ($1, $2) \
+                     ON CONFLICT (jti) DO UPDATE SET exp = CASE \
+                     WHEN excluded.exp > revoked_jtis.exp THEN excluded.exp \
+                     ELSE revoked_jtis.exp END",
+                )
+                .bind(jti)
+                .bind(exp)
+                .execute(exec)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            /// Reads a refresh token with its authoritative status column.
+            async fn read_refresh<'e, E>(
+                exec: E,
+                token_hash: &str,
+            ) -> StoreResult<Option<RefreshRecord>>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                let row: Option<(String, String)> = sqlx::query_as(
+                    "SELECT doc, status FROM refresh_tokens WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(exec)
+                .await
+                .map_err(db_err)?;
+                row.map(|(doc, status)| {
+                    let mut rec: RefreshRecord = from_doc(&doc)?;
+                    rec.status = RefreshStatus::parse(&status).ok_or_else(|| {
+                        StoreError::Backend(format!("bad refresh status `{status}`"))
+                    })?;
+                    Ok(rec)
+                })
+                .transpose()
+            }
+
+            /// Inserts a refresh token row as `active` inside `tx`.
+            async fn insert_refresh_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                mut token: RefreshRecord,
+            ) -> StoreResult<()> {
+                token.status = RefreshStatus::Active;
+                sqlx::query(
+                    "INSERT INTO refresh_tokens \
+                     (token_hash, grant_id, status, expires_at, absolute_expires_at, doc) \
+                     VALUES ($1, $2, 'active', $3, $4, $5)",
+                )
+                .bind(&token.token_hash)
+                .bind(&token.grant_id)
+                .bind(token.expires_at)
+                .bind(token.absolute_expires_at)
+                .bind(to_doc(&token)?)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| insert_err(e, "refresh token"))?;
+                Ok(())
+            }
+
+            async fn consume_code_impl(
+                &self,
+                code_hash: &str,
+                now: i64,
+            ) -> StoreResult<ConsumeOutcome<CodeRecord>> {
+                // The single conditional UPDATE is the whole decision (CODE-3).
+                let won: Option<(String,)> = sqlx::query_as(
+                    "UPDATE codes SET consumed_at = $2 \
+                     WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 \
+                     RETURNING doc",
+                )
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if let Some((doc,)) = won {
+                    let mut rec: CodeRecord = from_doc(&doc)?;
+                    rec.consumed_at = Some(now);
+                    return Ok(ConsumeOutcome::Consumed(rec));
+                }
+                // Lost: classify. Consumption and expiry are monotonic, so this read is safe.
+                let row: Option<(String, Option<i64>, i64)> = sqlx::query_as(
+                    "SELECT doc, consumed_at, expires_at FROM codes WHERE code_hash = $1",
+                )
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(match row {
+                    Some((doc, Some(at), _)) => {
+                        let mut rec: CodeRecord = from_doc(&doc)?;
+                        rec.consumed_at = Some(at);
+                        ConsumeOutcome::AlreadyConsumed(rec)
+                    }
+                    Some((_, None, exp)) if now >= exp => ConsumeOutcome::Expired,
+                    _ => ConsumeOutcome::NotFound,
+                })
+            }
+
+            async fn revoke_grant_impl(&self, grant_id: &str, now: i64) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let newly = Self::revoke_grant_tx(&mut tx, grant_id, now).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(newly)
+            }
+
+            async fn record_access_token_impl(
+                &self,
+                jti: &str,
+                grant_id: &str,
+                exp: i64,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                match Self::grant_live_tx(&mut tx, grant_id).await {
+                    Ok(()) => {
+                        sqlx::query(
+                            "INSERT INTO access_tokens (jti, grant_id, exp) VALUES ($1, $2, $3)",
+                        )
+                        .bind(jti)
+                        .bind(grant_id)
+                        .bind(exp)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| insert_err(e, "access token jti"))?;
+                        tx.commit().await.map_err(db_err)?;
+                        Ok(())
+                    }
+                    Err(StoreError::GrantRevoked) => {
+                        Self::deny_jti(&mut *tx, jti, exp).await?;
+                        tx.commit().await.map_err(db_err)?;
+                        Err(StoreError::GrantRevoked)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+
+            async fn insert_refresh_impl(&self, token: RefreshRecord) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                Self::grant_live_tx(&mut tx, &token.grant_id).await?;
+                Self::insert_refresh_tx(&mut tx, token).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn rotate_refresh_impl(
+                &self,
+                old_hash: &str,
+                new: RefreshRecord,
+                now: i64,
+            ) -> StoreResult<RotateOutcome> {
+                let mut tx = self.begin_write().await?;
+                // grant_id never changes, so reading it unlocked is safe; the grant row is then
+                // locked before any token row (same order as revoke_grant).
+                let Some(old) = Self::read_refresh(&mut *tx, old_hash).await? else {
+                    return Ok(RotateOutcome::NotFound);
+                };
+                match Self::grant_live_tx(&mut tx, &old.grant_id).await {
+                    Ok(()) => {}
+                    Err(StoreError::GrantRevoked) | Err(StoreError::NotFound) => {
+                        let cur = Self::read_refresh(&mut *tx, old_hash).await?;
+                        return Ok(cur.map_or(RotateOutcome::NotFound, RotateOutcome::Reused));
+                    }
+                    Err(e) => return Err(e),
+                }
+                if new.grant_id != old.grant_id {
+                    return Err(StoreError::Conflict(
+                        "successor refresh token must belong to the same grant".into(),
+                    ));
+                }
+                // The conditional UPDATE decides the single winner (RT-4).
+                let won: Option<(String,)> = sqlx::query_as(
+                    "UPDATE refresh_tokens SET status = 'rotated' \
+                     WHERE token_hash = $1 AND status = 'active' \
+                     AND expires_at > $2 AND absolute_expires_at > $2 \
+                     RETURNING doc",
+                )
+                .bind(old_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if let Some((doc,)) = won {
+                    let mut before: RefreshRecord = from_doc(&doc)?;
+                    before.status = RefreshStatus::Active;
+                    Self::insert_refresh_tx(&mut tx, new).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    return Ok(RotateOutcome::Rotated(before));
+                }
+                let cur = Self::read_refresh(&mut *tx, old_hash).await?;
+                Ok(match cur {
+                    None => RotateOutcome::NotFound,
+                    Some(rec) if rec.status != RefreshStatus::Active => RotateOutcome::Reused(rec),
+                    Some(_) => RotateOutcome::Expired,
+                })
+            }
+
+            async fn put_consent_impl(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                scope: &str,
+                now: i64,
+            ) -> StoreResult<ConsentRecord> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) \
+                     VALUES ($1, $2, '', $3, $3) ON CONFLICT (user_id, client_id) DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let (existing, created_at): (String, i64) = sqlx::query_as(concat!(
+                    "SELECT scope, created_at FROM consents WHERE user_id = $1 AND client_id = $2",
+                    $for_update
+                ))
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let merged = union_scope(&existing, scope);
+                sqlx::query(
+                    "UPDATE consents SET scope = $3, updated_at = $4 \
+                     WHERE user_id = $1 AND client_id = $2",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(&merged)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(ConsentRecord {
+                    user_id: user_id.to_owned(),
+                    client_id: client_id.to_owned(),
+                    scope: merged,
+                    created_at,
+                    updated_at: now,
+                })
+            }
+
+            async fn withdraw_consent_impl(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let ids: Vec<(String,)> = sqlx::query_as(concat!(
+                    "SELECT id FROM grants WHERE user_id = $1 AND client_id = $2 ORDER BY id",
+                    $for_update
+                ))
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                for (id,) in &ids {
+                    Self::revoke_grant_tx(&mut tx, id, now).await?;
+                }
+                let r = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn record_login_failure_impl(
+                &self,
+                key: &str,
+                now: i64,
+                window_secs: i64,
+            ) -> StoreResult<u32> {
+                let since = now.saturating_sub(window_secs);
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1 AND at <= $2")
+                    .bind(key)
+                    .bind(since)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2)")
+                    .bind(key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM login_failures \
+                     WHERE throttle_key = $1 AND at > $2 AND at <= $3",
+                )
+                .bind(key)
+                .bind(since)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(count_u32(n))
+            }
+
+            async fn gc_impl(&self, now: i64) -> StoreResult<GcReport> {
+                let code_cutoff = now.saturating_sub(CODE_RETENTION_SECS);
+                let grant_cutoff = now.saturating_sub(GRANT_RETENTION_SECS);
+                let failure_cutoff = now.saturating_sub(LOGIN_FAILURE_RETENTION_SECS);
+                // Refresh tokens go only at their family's absolute expiry (DUR-4); grants only
+                // once nothing hangs off them any more.
+                let steps: [(&str, i64); 9] = [
+                    ("DELETE FROM codes WHERE expires_at <= $1", code_cutoff),
+                    ("DELETE FROM refresh_tokens WHERE absolute_expires_at <= $1", now),
+                    ("DELETE FROM access_tokens WHERE exp <= $1", now),
+                    (
+                        "DELETE FROM grants WHERE created_at <= $1 \
+                         AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.id) \
+                         AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = grants.id)",
+                        grant_cutoff,
+                    ),
+                    ("DELETE FROM revoked_jtis WHERE exp <= $1", now),
+                    ("DELETE FROM replay_cache WHERE exp <= $1", now),
+                    ("DELETE FROM artifacts WHERE expires_at <= $1", now),
+                    ("DELETE FROM sessions WHERE expires_at <= $1", now),
+                    ("DELETE FROM login_failures WHERE at <= $1", failure_cutoff),
+                ];
+                let mut tx = self.begin_write().await?;
+                let mut deleted = 0u64;
+                for (sql, bound) in steps {
+                    let r = sqlx::query(sql)
+                        .bind(bound)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    deleted = deleted.saturating_add(r.rows_affected());
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(GcReport { deleted })
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_atomic;

@@ -1,0 +1,116 @@
+//! Handler tests of the HTML pages: the consent page shows who asks and what for, in words
+//! (UI-5), carries the anti-framing headers (UI-1), and a login rotates the session id (UI-4).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+
+const SESSION: &str = "__Host-portcullis-session";
+
+async fn sign_in(h: &Harness, jar: &mut Vec<(String, String)>) {
+    let resp = send(&h.router, get("/login", &[("cookie", &cookie_header(jar))])).await;
+    update_jar(jar, &resp);
+    let html = body_text(resp).await;
+    let body = format!(
+        "csrf={}&request=&username=alice&password={}",
+        enc(&hidden(&html, "csrf")),
+        enc(PASSWORD)
+    );
+    let resp = send(
+        &h.router,
+        form_with("/login", &body, &[("cookie", &cookie_header(jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(header_str(&resp, "location"), Some("/account"));
+    update_jar(jar, &resp);
+}
+
+#[tokio::test]
+async fn ui_4_session_id_rotated_on_login() {
+    let h = harness().await;
+    let mut jar = Vec::new();
+    sign_in(&h, &mut jar).await;
+    let first = jar.iter().find(|(n, _)| n == SESSION).unwrap().1.clone();
+    sign_in(&h, &mut jar).await;
+    let second = jar.iter().find(|(n, _)| n == SESSION).unwrap().1.clone();
+    assert_ne!(first, second);
+    // The old id no longer opens the account page.
+    let old = format!("{SESSION}={first}");
+    let resp = send(&h.router, get("/account", &[("cookie", &old)])).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(header_str(&resp, "location"), Some("/login"));
+    let resp = send(
+        &h.router,
+        get("/account", &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn ui_5_consent_page_names_client_and_scopes_in_words() {
+    let h = harness().await;
+    let mut jar = Vec::new();
+    sign_in(&h, &mut jar).await;
+    let resp = send(
+        &h.router,
+        get(&authorize_url(""), &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header_str(&resp, "x-frame-options"), Some("DENY"));
+    assert!(
+        header_str(&resp, "content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = body_text(resp).await;
+    assert!(html.contains("Web App"));
+    assert!(html.contains("<code>web</code>"));
+    assert!(html.contains("See your email address"));
+    assert!(html.contains("See your name and username"));
+    assert!(html.contains("value=\"deny\""));
+
+    // Deny still redirects only to the validated redirect URI, with access_denied.
+    let body = format!(
+        "csrf={}&request={}&decision=deny",
+        enc(&hidden(&html, "csrf")),
+        enc(&hidden(&html, "request"))
+    );
+    let resp = send(
+        &h.router,
+        form_with("/consent", &body, &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let loc = header_str(&resp, "location").unwrap();
+    assert!(loc.starts_with(WEB_REDIRECT));
+    assert_eq!(param(loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(loc, "iss").as_deref(), Some(ISSUER));
+    assert_eq!(param(loc, "state").as_deref(), Some("st-1"));
+}
+
+#[tokio::test]
+async fn oidc_4_prompt_none_with_session_but_no_consent() {
+    let h = harness().await;
+    let mut jar = Vec::new();
+    sign_in(&h, &mut jar).await;
+    let resp = send(
+        &h.router,
+        get(
+            &authorize_url("&prompt=none"),
+            &[("cookie", &cookie_header(&jar))],
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let loc = header_str(&resp, "location").unwrap();
+    assert_eq!(param(loc, "error").as_deref(), Some("consent_required"));
+}

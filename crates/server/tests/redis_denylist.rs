@@ -1,0 +1,93 @@
+//! The optional Redis mirror of revoked `jti`s: revoking an access token writes
+//! `portcullis_types::denylist::revoked_jti_key(issuer, jti)` with the remaining lifetime as TTL.
+//! Runs when Redis answers at 127.0.0.1:6379; with `CI` set it must.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+async fn redis_available() -> Option<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(REDIS_URL).ok()?;
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        redis::aio::ConnectionManager::new(client),
+    )
+    .await
+    {
+        Ok(Ok(c)) => Some(c),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn jwt_19_revoked_jti_mirrored_to_redis_with_ttl() {
+    let Some(mut conn) = redis_available().await else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Redis must be reachable in CI"
+        );
+        eprintln!("skipping: Redis not reachable at {REDIS_URL}");
+        return;
+    };
+    // A unique issuer keeps parallel runs apart.
+    let issuer = format!("https://as-{}.example", std::process::id());
+    let h = harness_with(
+        |s| {
+            s.issuer = issuer.clone();
+            s.redis_url = Some(REDIS_URL.to_owned());
+        },
+        false,
+    )
+    .await;
+    let resp = send(
+        &h.router,
+        form_with(
+            "/token",
+            "grant_type=client_credentials",
+            &[("authorization", &basic("svc", SVC_SECRET))],
+        ),
+    )
+    .await;
+    let token = body_json(resp).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, claims) = portcullis_jose::dangerous::decode_unverified(&token).unwrap();
+    let jti = claims["jti"].as_str().unwrap();
+    let resp = send(
+        &h.router,
+        form_with(
+            "/revoke",
+            &format!("token={token}&token_type_hint=access_token"),
+            &[("authorization", &basic("svc", SVC_SECRET))],
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let key = portcullis_types::denylist::revoked_jti_key(&issuer, jti);
+    let value: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("1"));
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 900, "ttl {ttl}");
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
