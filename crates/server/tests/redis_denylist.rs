@@ -91,3 +91,63 @@ async fn jwt_19_revoked_jti_mirrored_to_redis_with_ttl() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn rt_8_revoking_a_refresh_token_mirrors_the_grants_access_tokens_to_redis() {
+    let Some(mut conn) = redis_available().await else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Redis must be reachable in CI"
+        );
+        eprintln!("skipping: Redis not reachable at {REDIS_URL}");
+        return;
+    };
+    let issuer = format!("https://as-grant-{}.example", std::process::id());
+    let h = harness_with(
+        |s| {
+            s.issuer = issuer.clone();
+            s.redis_url = Some(REDIS_URL.to_owned());
+        },
+        true,
+    )
+    .await;
+    let (location, _jar) = login_and_consent(&h, &authorize_url("")).await;
+    let code = param(&location, "code").unwrap();
+    let tokens = body_json(redeem(&h, &code, VERIFIER).await).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (_, claims) = portcullis_jose::dangerous::decode_unverified(access).unwrap();
+    let key = portcullis_types::denylist::revoked_jti_key(&issuer, claims["jti"].as_str().unwrap());
+    let before: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(before, None, "nothing is denylisted before the revocation");
+
+    let resp = send(
+        &h.router,
+        form_with(
+            "/revoke",
+            &format!("token={}&token_type_hint=refresh_token", enc(refresh)),
+            &[("authorization", &basic("web", WEB_SECRET))],
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let after: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.as_deref(),
+        Some("1"),
+        "the grant's access token is denylisted for resource servers too"
+    );
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}

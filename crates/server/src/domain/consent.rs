@@ -44,10 +44,14 @@ pub async fn withdraw(
     user_id: &str,
     client_id: &str,
 ) -> Result<bool, ProtocolError> {
+    let grants = state.store.list_grants(user_id).await?;
     let existed = state
         .store
         .withdraw_consent(user_id, client_id, state.now())
         .await?;
+    for grant in grants.iter().filter(|g| g.client_id == client_id) {
+        super::denylist::mirror_grant(state, &grant.id).await?;
+    }
     audit::consent_withdrawn(user_id, client_id);
     Ok(existed)
 }

@@ -4,6 +4,7 @@
 use redis::aio::ConnectionManager;
 
 use super::error::ProtocolError;
+use crate::state::AppState;
 
 /// Writes revoked `jti`s to Redis with a TTL equal to the token's remaining lifetime.
 #[derive(Clone)]
@@ -18,6 +19,28 @@ impl std::fmt::Debug for RedisDenylist {
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
+}
+
+/// Revokes a grant in the store (its refresh tokens and recorded access tokens) and mirrors
+/// the access tokens' `jti`s to Redis when configured, so resource servers that check the
+/// denylist refuse them too. `true` if the grant was newly revoked.
+pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<bool, ProtocolError> {
+    let now = state.now();
+    let revoked = state.store.revoke_grant(grant_id, now).await?;
+    mirror_grant(state, grant_id).await?;
+    Ok(revoked)
+}
+
+/// Publishes every recorded access token of an (already revoked) grant to Redis.
+pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), ProtocolError> {
+    let Some(redis) = &state.denylist else {
+        return Ok(());
+    };
+    let now = state.now();
+    for (jti, exp) in state.store.list_grant_access_tokens(grant_id).await? {
+        redis.publish(&jti, exp, now).await?;
+    }
+    Ok(())
 }
 
 impl RedisDenylist {

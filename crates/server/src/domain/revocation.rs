@@ -37,7 +37,7 @@ async fn revoke_refresh(
         return Ok(false);
     };
     if rec.client_id == client.client_id {
-        state.store.revoke_grant(&rec.grant_id, state.now()).await?;
+        super::denylist::revoke_grant(state, &rec.grant_id).await?;
         audit::revoked("refresh_token", &client.client_id, &rec.grant_id);
     }
     Ok(true)

@@ -240,6 +240,18 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn list_grant_access_tokens(&self, grant_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        let st = self.lock()?;
+        let mut tokens: Vec<(String, i64)> = st
+            .access_tokens
+            .iter()
+            .filter(|(_, (g, _))| g == grant_id)
+            .map(|(jti, (_, exp))| (jti.clone(), *exp))
+            .collect();
+        tokens.sort();
+        Ok(tokens)
+    }
+
     async fn insert_refresh(&self, mut token: RefreshRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         st.check_grant_live(&token.grant_id)?;

@@ -144,6 +144,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::NotFound`] for an unknown grant and [`StoreError::GrantRevoked`] (after
     /// denylisting the jti) for a revoked one. Not for client_credentials tokens.
     async fn record_access_token(&self, jti: &str, grant_id: &str, exp: i64) -> StoreResult<()>;
+    /// The recorded access tokens of a grant as `(jti, exp)` pairs, sorted by jti, so that a
+    /// revocation can be mirrored to the resource servers' denylist.
+    async fn list_grant_access_tokens(&self, grant_id: &str) -> StoreResult<Vec<(String, i64)>>;
 
     // ----- refresh tokens -----
 

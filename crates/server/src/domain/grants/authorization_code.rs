@@ -24,7 +24,7 @@ pub async fn exchange(
     let rec = match state.store.consume_code(&secret_hash(code), now).await? {
         ConsumeOutcome::Consumed(rec) => rec,
         ConsumeOutcome::AlreadyConsumed(rec) => {
-            state.store.revoke_grant(&rec.grant_id, now).await?;
+            super::super::denylist::revoke_grant(state, &rec.grant_id).await?;
             audit::reuse_detected("authorization_code", &rec.client_id, &rec.grant_id);
             return Err(ProtocolError::invalid_grant(
                 "the authorization code has already been used",

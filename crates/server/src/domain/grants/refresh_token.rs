@@ -42,7 +42,7 @@ pub async fn exchange(
     match state.store.rotate_refresh(&hash, new_rec, now).await? {
         RotateOutcome::Rotated(_) => {}
         RotateOutcome::Reused(old) => {
-            state.store.revoke_grant(&old.grant_id, now).await?;
+            super::super::denylist::revoke_grant(state, &old.grant_id).await?;
             audit::reuse_detected("refresh_token", &old.client_id, &old.grant_id);
             return Err(ProtocolError::invalid_grant(
                 "the refresh token has already been used",
@@ -59,7 +59,7 @@ pub async fn exchange(
     }
     audit::refresh_rotated(&client.client_id, &current.grant_id);
     let Some(user) = state.store.get_user(&current.user_id).await? else {
-        state.store.revoke_grant(&current.grant_id, now).await?;
+        super::super::denylist::revoke_grant(state, &current.grant_id).await?;
         return Err(ProtocolError::invalid_grant("the user no longer exists"));
     };
     issue_user_tokens(

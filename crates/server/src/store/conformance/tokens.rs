@@ -327,6 +327,19 @@ pub(super) async fn code_2_revoke_grant_cascades(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(!s.is_jti_revoked("jti-1", T0).await.unwrap());
+    assert_eq!(
+        s.list_grant_access_tokens("g1").await.unwrap(),
+        vec![
+            ("jti-1".to_owned(), T0 + 300),
+            ("jti-2".to_owned(), T0 + 900)
+        ]
+    );
+    assert!(
+        s.list_grant_access_tokens("missing")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     assert!(s.revoke_grant("g1", T0 + 10).await.unwrap());
     assert!(!s.revoke_grant("g1", T0 + 20).await.unwrap(), "idempotent");

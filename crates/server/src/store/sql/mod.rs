@@ -226,6 +226,19 @@ macro_rules! impl_sql_store {
                 self.record_access_token_impl(jti, grant_id, exp).await
             }
 
+            async fn list_grant_access_tokens(
+                &self,
+                grant_id: &str,
+            ) -> StoreResult<Vec<(String, i64)>> {
+                sqlx::query_as::<_, (String, i64)>(
+                    "SELECT jti, exp FROM access_tokens WHERE grant_id = $1 ORDER BY jti",
+                )
+                .bind(grant_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
             async fn insert_refresh(&self, token: RefreshRecord) -> StoreResult<()> {
                 self.insert_refresh_impl(token).await
             }
