@@ -238,12 +238,26 @@ pub(crate) async fn issue_user_tokens(
         Some(issue.auth_time),
     )
     .await?;
-    state
+    // A replay of the code racing this very redemption revokes the grant between the consume
+    // and the recording (CODE-2). This request still consumed the code first and gets its one
+    // answer (CODE-3), but what it carries is already dead: the store denylisted the jti, the
+    // mirror is told, and no refresh token is handed out.
+    let revoked_by_replay = match state
         .store
         .record_access_token(&at.jti, issue.grant_id, at.exp)
         .await
-        .map_err(grant_store_error)?;
+    {
+        Ok(()) => false,
+        Err(StoreError::GrantRevoked) if issue.grant_type == grant_type::AUTHORIZATION_CODE => {
+            if let Some(redis) = &state.denylist {
+                redis.publish(&at.jti, at.exp, state.now()).await?;
+            }
+            true
+        }
+        Err(e) => return Err(grant_store_error(e)),
+    };
     let refresh_token = match issue.refresh {
+        _ if revoked_by_replay => None,
         RefreshAction::None => None,
         RefreshAction::Rotated(token) => Some(token),
         RefreshAction::NewFamily {
@@ -263,12 +277,17 @@ pub(crate) async fn issue_user_tokens(
                 sid: issue.sid.map(str::to_owned),
                 status: RefreshStatus::Active,
             };
-            state
-                .store
-                .insert_refresh(rec)
-                .await
-                .map_err(grant_store_error)?;
-            Some(token)
+            match state.store.insert_refresh(rec).await {
+                Ok(()) => Some(token),
+                // The same race as above, lost a moment later: the refresh token was never
+                // stored, so it is not handed out.
+                Err(StoreError::GrantRevoked)
+                    if issue.grant_type == grant_type::AUTHORIZATION_CODE =>
+                {
+                    None
+                }
+                Err(e) => return Err(grant_store_error(e)),
+            }
         }
     };
     let id_token = if issue.scope.contains("openid") {
