@@ -1,1 +1,78 @@
-fn main() {}
+//! The `portcullis` command: run the authorization server, manage clients, users and signing
+//! keys in its database, and decode or verify tokens.
+
+#![forbid(unsafe_code)]
+
+mod clients;
+mod config;
+mod db;
+mod dev;
+mod keys;
+mod logging;
+mod serve;
+mod token;
+mod users;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Portcullis: an OAuth 2.1 and OpenID Connect authorization server.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, propagate_version = true)]
+struct Cli {
+    /// Log format on standard error (the level comes from RUST_LOG, default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Pretty)]
+    log_format: logging::LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the authorization server.
+    Serve(serve::ServeArgs),
+    /// Manage registered clients.
+    #[command(subcommand)]
+    Clients(Box<clients::ClientsCommand>),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// List and rotate signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Decode or verify a JWT.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Clients(cmd) => clients::run(*cmd).await.map(|()| 0),
+            Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
+            Command::Keys(cmd) => keys::run(cmd).await.map(|()| 0),
+            Command::Token(cmd) => token::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

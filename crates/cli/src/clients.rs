@@ -1,0 +1,208 @@
+//! `portcullis clients add|list|remove`: register, show and delete OAuth clients. Validation
+//! (redirect URI rules, grant types, secrets) is the server's, shared with the config file.
+
+use crate::db::{StoreArgs, format_time};
+use anyhow::{Context as _, anyhow, bail};
+use clap::{ArgGroup, Args, Subcommand};
+use portcullis_jose::time::SystemClock;
+use portcullis_server::admin;
+use portcullis_server::config::ClientConfig;
+use portcullis_types::ClientSecret;
+use std::path::PathBuf;
+
+/// `portcullis clients ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client (or replace the one with the same id).
+    Add(Box<AddArgs>),
+    /// List registered clients.
+    List(ListArgs),
+    /// Delete a client.
+    Remove(RemoveArgs),
+}
+
+/// Arguments of `clients add`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("kind").required(true).args(["secret", "public", "jwks"])))]
+pub struct AddArgs {
+    /// The client id.
+    #[arg(long)]
+    pub id: String,
+    /// The secret of a confidential client (at least 16 characters; stored as a digest).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// A public client (no secret; PKCE only).
+    #[arg(long)]
+    pub public: bool,
+    /// A JWK Set file with the client's public keys (private_key_jwt).
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// A redirect URI (repeat for several).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A post-logout redirect URI (repeat for several).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types, comma-separated, e.g. authorization_code,refresh_token.
+    #[arg(long, value_delimiter = ',')]
+    pub grant_types: Vec<String>,
+    /// Allowed scopes, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// client_secret_basic, client_secret_post, private_key_jwt or none.
+    #[arg(long)]
+    pub auth_method: Option<String>,
+    /// Access-token audience (repeat for several).
+    #[arg(long)]
+    pub audience: Vec<String>,
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_ttl: Option<i64>,
+    /// Refresh-token lifetime in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_token_ttl: Option<i64>,
+    /// ID-token signing algorithm (RS256, ES256, PS256, EdDSA).
+    #[arg(long)]
+    pub id_token_alg: Option<String>,
+    /// Display name shown on the consent page.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `clients list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `clients remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The client id.
+    #[arg(long)]
+    pub id: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs a `clients` subcommand.
+pub async fn run(cmd: ClientsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientsCommand::Add(args) => add(*args).await,
+        ClientsCommand::List(args) => list(args).await,
+        ClientsCommand::Remove(args) => remove(args).await,
+    }
+}
+
+async fn add(args: AddArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let jwks = match &args.jwks {
+        Some(path) => Some(
+            tokio::fs::read_to_string(path)
+                .await
+                .with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let auth_method = match (&args.auth_method, &jwks) {
+        (None, Some(_)) => Some("private_key_jwt".to_owned()),
+        (m, _) => m.clone(),
+    };
+    let config = ClientConfig {
+        client_id: args.id.clone(),
+        secret: args.secret.map(ClientSecret::new),
+        auth_method,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types: args
+            .grant_types
+            .into_iter()
+            .map(|g| g.trim().to_owned())
+            .filter(|g| !g.is_empty())
+            .collect(),
+        scope: args.scope,
+        audience: args.audience,
+        access_token_ttl: args.access_token_ttl,
+        refresh_token_ttl: args.refresh_token_ttl,
+        id_token_signed_response_alg: args.id_token_alg,
+        jwks,
+        name: args.name,
+    };
+    let record = admin::add_client(store.as_ref(), &SystemClock, config)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "client {} registered ({}, grants: {})",
+        record.client_id,
+        record.token_endpoint_auth_method,
+        record.grant_types.join(",")
+    );
+    Ok(())
+}
+
+async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let mut clients = admin::list_clients(store.as_ref())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    if args.json {
+        let docs: Vec<_> = clients
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "client_id": c.client_id,
+                    "confidential": c.secret_hash.is_some(),
+                    "token_endpoint_auth_method": c.token_endpoint_auth_method,
+                    "redirect_uris": c.redirect_uris,
+                    "post_logout_redirect_uris": c.post_logout_redirect_uris,
+                    "grant_types": c.grant_types,
+                    "scope": c.scope,
+                    "audience": c.audience,
+                    "access_token_ttl": c.access_token_ttl,
+                    "refresh_token_ttl": c.refresh_token_ttl,
+                    "name": c.name,
+                    "created_at": c.created_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
+    if clients.is_empty() {
+        println!("no clients");
+        return Ok(());
+    }
+    for c in &clients {
+        println!("{}", c.client_id);
+        println!("  auth method:   {}", c.token_endpoint_auth_method);
+        println!("  grant types:   {}", c.grant_types.join(","));
+        println!("  scope:         {}", c.scope);
+        if !c.redirect_uris.is_empty() {
+            println!("  redirect URIs: {}", c.redirect_uris.join(" "));
+        }
+        if !c.audience.is_empty() {
+            println!("  audience:      {}", c.audience.join(" "));
+        }
+        println!("  created:       {}", format_time(c.created_at));
+    }
+    Ok(())
+}
+
+async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let removed = admin::remove_client(store.as_ref(), &args.id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    if !removed {
+        bail!("no client with id {}", args.id);
+    }
+    println!("client {} removed", args.id);
+    Ok(())
+}

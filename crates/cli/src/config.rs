@@ -1,0 +1,518 @@
+//! Configuration in three stages: the raw TOML file (versioned, unknown keys refused), layered
+//! with `PORTCULLIS_*` environment variables and flags, then validated into a `ServerConfig`.
+
+use anyhow::{Context as _, anyhow, bail};
+use portcullis_jose::Algorithm;
+use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
+use portcullis_types::ClientSecret;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Default issuer identifier.
+pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default database URL (the file is created when missing).
+pub const DEFAULT_DATABASE: &str = "sqlite://portcullis.db";
+/// The only config file version this build reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The TOML file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Must be 1.
+    pub version: u32,
+    /// Issuer identifier.
+    pub issuer: Option<String>,
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Database URL.
+    pub database: Option<String>,
+    /// Redis URL for the revoked-token denylist.
+    pub redis: Option<String>,
+    /// Token lifetimes and algorithms.
+    pub tokens: Option<RawTokens>,
+    /// Signing-key rotation.
+    pub keys: Option<RawKeys>,
+    /// Browser sessions.
+    pub session: Option<RawSession>,
+    /// Security switches.
+    pub security: Option<RawSecurity>,
+    /// Failed-login throttle.
+    pub login_throttle: Option<RawThrottle>,
+    /// Client-authentication failure throttle.
+    pub client_auth_throttle: Option<RawThrottle>,
+    /// Clients registered (or updated) at start.
+    #[serde(default)]
+    pub clients: Vec<RawClient>,
+    /// Users created at start when missing.
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+}
+
+/// `[tokens]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokens {
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl: Option<i64>,
+    /// Refresh-token inactivity lifetime, seconds.
+    pub refresh_token_ttl: Option<i64>,
+    /// Refresh-token family absolute lifetime, seconds.
+    pub refresh_token_absolute_ttl: Option<i64>,
+    /// Authorization-code lifetime, seconds.
+    pub code_ttl: Option<i64>,
+    /// ID-token lifetime, seconds.
+    pub id_token_ttl: Option<i64>,
+    /// Access-token signing algorithm.
+    pub access_token_alg: Option<String>,
+    /// Default ID-token signing algorithm.
+    pub id_token_alg: Option<String>,
+    /// More algorithms to keep keys for.
+    pub extra_algs: Option<Vec<String>>,
+    /// Audience of access tokens for clients without one.
+    pub default_audience: Option<String>,
+}
+
+/// `[keys]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    /// Seconds between publishing a rotated key and signing with it.
+    pub rotation_delay: Option<i64>,
+    /// Seconds between key reloads from the store.
+    pub reload_interval: Option<i64>,
+}
+
+/// `[session]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    /// Browser session lifetime, seconds.
+    pub ttl: Option<i64>,
+}
+
+/// `[security]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurity {
+    /// Require PKCE S256 for every client.
+    pub require_pkce: Option<bool>,
+    /// Maximum form body size, bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Seconds a client record is cached.
+    pub client_cache_ttl: Option<i64>,
+}
+
+/// `[login_throttle]` / `[client_auth_throttle]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThrottle {
+    /// Failures allowed within the window.
+    pub max_failures: Option<u32>,
+    /// Window length, seconds.
+    pub window_secs: Option<i64>,
+}
+
+/// `[[clients]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    /// Client id.
+    pub id: String,
+    /// Secret of a confidential client (prefer `secret_env`).
+    pub secret: Option<String>,
+    /// Name of an environment variable holding the secret.
+    pub secret_env: Option<String>,
+    /// A public client (no secret).
+    #[serde(default)]
+    pub public: bool,
+    /// Redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types by their RFC names.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Allowed scopes, space-separated.
+    pub scope: Option<String>,
+    /// Token endpoint authentication method.
+    pub auth_method: Option<String>,
+    /// Access-token audiences.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// Access-token lifetime override, seconds.
+    pub access_token_ttl: Option<i64>,
+    /// Refresh-token lifetime override, seconds.
+    pub refresh_token_ttl: Option<i64>,
+    /// ID-token signing algorithm.
+    pub id_token_signed_response_alg: Option<String>,
+    /// Path of a JWK Set file (public keys) for `private_key_jwt`.
+    pub jwks_file: Option<PathBuf>,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// `[[users]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Name of an environment variable holding the initial password.
+    pub password_env: String,
+}
+
+/// A user to create at start.
+#[derive(Debug)]
+pub struct UserSeed {
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// The password.
+    pub password: portcullis_types::secret::Password,
+}
+
+/// Reads and parses a config file; errors name the file and the offending key.
+pub fn load_file(path: &Path) -> anyhow::Result<RawConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// Parses config text.
+pub fn parse(text: &str) -> anyhow::Result<RawConfig> {
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+    if raw.version != CONFIG_VERSION {
+        bail!(
+            "unsupported config `version = {}` (this build reads version {CONFIG_VERSION})",
+            raw.version
+        );
+    }
+    Ok(raw)
+}
+
+/// Values that can come from flags or the environment (clap merges those two; flags win).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--issuer` / `PORTCULLIS_ISSUER`.
+    pub issuer: Option<String>,
+    /// `--listen` / `PORTCULLIS_LISTEN`.
+    pub listen: Option<String>,
+    /// `--database` / `PORTCULLIS_DATABASE_URL`.
+    pub database: Option<String>,
+    /// `--redis` / `PORTCULLIS_REDIS_URL`.
+    pub redis: Option<String>,
+    /// `--dev`.
+    pub dev: bool,
+}
+
+/// The fully layered configuration.
+#[derive(Debug)]
+pub struct Resolved {
+    /// Address to bind.
+    pub listen: String,
+    /// Database URL.
+    pub database: String,
+    /// Validated server configuration.
+    pub server: ServerConfig,
+    /// Clients declared in the file.
+    pub clients: Vec<ClientConfig>,
+    /// Users declared in the file.
+    pub users: Vec<UserSeed>,
+}
+
+/// Layers defaults < file < env < flags and validates the result.
+pub fn resolve(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Resolved> {
+    let raw = match file {
+        Some(path) => load_file(path)?,
+        None => RawConfig {
+            version: CONFIG_VERSION,
+            ..RawConfig::default()
+        },
+    };
+    resolve_raw(raw, file, overrides)
+}
+
+fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Result<Resolved> {
+    let listen = o
+        .listen
+        .clone()
+        .or(raw.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let issuer = match o.issuer.clone().or(raw.issuer) {
+        Some(issuer) => issuer,
+        None => issuer_for_listen(&listen),
+    };
+    let database = o
+        .database
+        .clone()
+        .or(raw.database)
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+
+    let mut s = ServerSettings::new(issuer.trim_end_matches('/'));
+    s.redis_url = o.redis.clone().or(raw.redis);
+    s.dev = o.dev;
+    if let Some(t) = raw.tokens {
+        set(&mut s.access_token_ttl, t.access_token_ttl);
+        set(&mut s.refresh_token_ttl, t.refresh_token_ttl);
+        set(
+            &mut s.refresh_token_absolute_ttl,
+            t.refresh_token_absolute_ttl,
+        );
+        set(&mut s.code_ttl, t.code_ttl);
+        set(&mut s.id_token_ttl, t.id_token_ttl);
+        if let Some(alg) = t.access_token_alg {
+            s.access_token_alg = parse_alg("tokens.access_token_alg", &alg)?;
+        }
+        if let Some(alg) = t.id_token_alg {
+            s.id_token_alg = parse_alg("tokens.id_token_alg", &alg)?;
+        }
+        if let Some(algs) = t.extra_algs {
+            s.extra_algs = algs
+                .iter()
+                .map(|a| parse_alg("tokens.extra_algs", a))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if t.default_audience.is_some() {
+            s.default_audience = t.default_audience;
+        }
+    }
+    if let Some(k) = raw.keys {
+        set(&mut s.key_rotation_delay, k.rotation_delay);
+        set(&mut s.key_reload_interval, k.reload_interval);
+    }
+    if let Some(session) = raw.session {
+        set(&mut s.session_ttl, session.ttl);
+    }
+    if let Some(sec) = raw.security {
+        set(&mut s.require_pkce, sec.require_pkce);
+        set(&mut s.max_body_bytes, sec.max_body_bytes);
+        set(&mut s.client_cache_ttl, sec.client_cache_ttl);
+    }
+    if let Some(t) = raw.login_throttle {
+        throttle(&mut s.login_throttle, t);
+    }
+    if let Some(t) = raw.client_auth_throttle {
+        throttle(&mut s.client_auth_throttle, t);
+    }
+    let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
+
+    let base_dir = file
+        .and_then(Path::parent)
+        .unwrap_or_else(|| Path::new("."));
+    let clients = raw
+        .clients
+        .into_iter()
+        .map(|c| client_config(c, base_dir))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let users = raw
+        .users
+        .into_iter()
+        .map(|u| {
+            let password = std::env::var(&u.password_env).with_context(|| {
+                format!(
+                    "users.{}: environment variable {} is not set",
+                    u.username, u.password_env
+                )
+            })?;
+            Ok(UserSeed {
+                username: u.username,
+                email: u.email,
+                name: u.name,
+                password: portcullis_types::secret::Password::new(password),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Resolved {
+        listen,
+        database,
+        server,
+        clients,
+        users,
+    })
+}
+
+/// Without an explicit issuer, a loopback listen address gives `http://<listen>`; anything
+/// else falls back to the default issuer.
+fn issuer_for_listen(listen: &str) -> String {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.ip().is_loopback() && addr.port() != 0 => format!("http://{addr}"),
+        _ => DEFAULT_ISSUER.to_owned(),
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+fn throttle(slot: &mut ThrottleSettings, raw: RawThrottle) {
+    set(&mut slot.max_failures, raw.max_failures);
+    set(&mut slot.window_secs, raw.window_secs);
+}
+
+fn parse_alg(key: &str, value: &str) -> anyhow::Result<Algorithm> {
+    value
+        .parse()
+        .map_err(|_| anyhow!("{key}: unknown algorithm {value:?}"))
+}
+
+fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig> {
+    let id = raw.id.clone();
+    let secret = match (raw.secret, raw.secret_env) {
+        (Some(_), Some(_)) => bail!("clients.{id}: set `secret` or `secret_env`, not both"),
+        (Some(s), None) => Some(s),
+        (None, Some(var)) => Some(
+            std::env::var(&var)
+                .with_context(|| format!("clients.{id}: environment variable {var} is not set"))?,
+        ),
+        (None, None) => None,
+    };
+    if raw.public && secret.is_some() {
+        bail!("clients.{id}: a public client has no secret");
+    }
+    if !raw.public && secret.is_none() && raw.jwks_file.is_none() {
+        bail!("clients.{id}: set `secret`, `secret_env`, `jwks_file` or `public = true`");
+    }
+    let jwks = match raw.jwks_file {
+        Some(path) => {
+            let path = base_dir.join(path);
+            Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("clients.{id}: reading {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    Ok(ClientConfig {
+        client_id: raw.id,
+        secret: secret.map(ClientSecret::new),
+        auth_method: raw.auth_method,
+        redirect_uris: raw.redirect_uris,
+        post_logout_redirect_uris: raw.post_logout_redirect_uris,
+        grant_types: raw.grant_types,
+        scope: raw.scope,
+        audience: raw.audience,
+        access_token_ttl: raw.access_token_ttl,
+        refresh_token_ttl: raw.refresh_token_ttl,
+        id_token_signed_response_alg: raw.id_token_signed_response_alg,
+        jwks,
+        name: raw.name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let r = resolve(None, &Overrides::default()).unwrap();
+        assert_eq!(r.listen, DEFAULT_LISTEN);
+        assert_eq!(r.database, DEFAULT_DATABASE);
+        assert_eq!(r.server.issuer, DEFAULT_ISSUER);
+    }
+
+    #[test]
+    fn file_then_overrides() {
+        let raw = parse(
+            r#"
+            version = 1
+            issuer = "https://id.example"
+            listen = "0.0.0.0:9000"
+            [tokens]
+            access_token_ttl = 300
+            access_token_alg = "EdDSA"
+            [login_throttle]
+            max_failures = 3
+            [[clients]]
+            id = "svc"
+            secret = "0123456789abcdef0123"
+            grant_types = ["client_credentials"]
+            scope = "orders:read"
+            "#,
+        )
+        .unwrap();
+        let o = Overrides {
+            listen: Some("127.0.0.1:7000".into()),
+            ..Overrides::default()
+        };
+        let r = resolve_raw(raw, None, &o).unwrap();
+        assert_eq!(r.listen, "127.0.0.1:7000");
+        assert_eq!(r.server.issuer, "https://id.example");
+        assert_eq!(r.server.access_token_ttl, 300);
+        assert_eq!(r.server.access_token_alg, Algorithm::EdDSA);
+        assert_eq!(r.server.login_throttle.max_failures, 3);
+        assert_eq!(r.clients.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse("version = 1\nissuer = \"https://x\"\nlisten_addr = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_addr"), "{err}");
+        let err = parse("version = 1\n[tokens]\naccess_ttl = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("access_ttl"), "{err}");
+        let err = parse("version = 1\n[[clients]]\nid = \"a\"\nsecrett = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("secrett"), "{err}");
+    }
+
+    #[test]
+    fn version_is_required_and_checked() {
+        assert!(parse("issuer = \"https://x\"\n").is_err());
+        let err = parse("version = 2\n").unwrap_err().to_string();
+        assert!(err.contains("version"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        let raw = parse("version = 1\n[tokens]\ncode_ttl = 9999\n").unwrap();
+        let err = resolve_raw(raw, None, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("code_ttl"), "{err}");
+    }
+
+    #[test]
+    fn loopback_listen_derives_issuer() {
+        let o = Overrides {
+            listen: Some("127.0.0.1:9123".into()),
+            ..Overrides::default()
+        };
+        let r = resolve(None, &o).unwrap();
+        assert_eq!(r.server.issuer, "http://127.0.0.1:9123");
+        let o = Overrides {
+            listen: Some("0.0.0.0:9123".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(resolve(None, &o).unwrap().server.issuer, DEFAULT_ISSUER);
+    }
+
+    #[test]
+    fn client_needs_a_credential_kind() {
+        let raw = parse("version = 1\n[[clients]]\nid = \"a\"\n").unwrap();
+        let err = resolve_raw(raw, None, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("clients.a"), "{err}");
+    }
+}

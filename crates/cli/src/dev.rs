@@ -1,0 +1,166 @@
+//! `serve --dev`: creates (idempotently) a demo user, a confidential demo client and a public
+//! SPA client, and prints their credentials with a ready authorize URL and curl commands.
+
+use anyhow::anyhow;
+use portcullis_jose::time::Clock;
+use portcullis_server::admin;
+use portcullis_server::config::{ClientConfig, ServerConfig};
+use portcullis_server::domain::{pkce, secrets};
+use portcullis_server::store::Store;
+use portcullis_types::ClientSecret;
+use portcullis_types::secret::Password;
+use std::sync::Arc;
+
+/// Demo user name.
+pub const DEMO_USER: &str = "demo";
+/// Demo user password (development only).
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// Confidential demo client.
+pub const DEMO_CLIENT: &str = "demo-app";
+/// Its secret (development only).
+pub const DEMO_SECRET: &str = "demo-app-secret-change-me";
+/// Its redirect URI (nothing needs to listen there: the code shows in the address bar).
+pub const DEMO_REDIRECT: &str = "http://127.0.0.1:8081/callback";
+/// Public SPA client.
+pub const DEMO_SPA: &str = "demo-spa";
+/// Its redirect URI.
+pub const DEMO_SPA_REDIRECT: &str = "http://127.0.0.1:3000/callback";
+/// The demo API audience.
+pub const DEMO_AUDIENCE: &str = "demo-api";
+const DEMO_SCOPE: &str = "openid profile email offline_access demo:read";
+
+/// What `--dev` created, ready to print.
+#[derive(Debug)]
+pub struct Demo {
+    issuer: String,
+    verifier: String,
+    challenge: String,
+    state: String,
+    user_existed: bool,
+}
+
+/// Creates the demo user and clients (replacing the clients, keeping an existing user).
+pub async fn bootstrap(
+    store: &Arc<dyn Store>,
+    clock: &dyn Clock,
+    config: &ServerConfig,
+) -> anyhow::Result<Demo> {
+    admin::add_client(
+        store.as_ref(),
+        clock,
+        ClientConfig {
+            client_id: DEMO_CLIENT.to_owned(),
+            secret: Some(ClientSecret::new(DEMO_SECRET)),
+            redirect_uris: vec![DEMO_REDIRECT.to_owned()],
+            grant_types: vec![
+                "authorization_code".to_owned(),
+                "refresh_token".to_owned(),
+                "client_credentials".to_owned(),
+            ],
+            scope: Some(DEMO_SCOPE.to_owned()),
+            audience: vec![DEMO_AUDIENCE.to_owned()],
+            name: Some("Demo web app".to_owned()),
+            ..ClientConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("demo client: {e}"))?;
+    admin::add_client(
+        store.as_ref(),
+        clock,
+        ClientConfig {
+            client_id: DEMO_SPA.to_owned(),
+            redirect_uris: vec![DEMO_SPA_REDIRECT.to_owned()],
+            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            scope: Some(DEMO_SCOPE.to_owned()),
+            audience: vec![DEMO_AUDIENCE.to_owned()],
+            name: Some("Demo single-page app".to_owned()),
+            ..ClientConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("demo SPA client: {e}"))?;
+    let user_existed = store
+        .get_user_by_username(DEMO_USER)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .is_some();
+    if !user_existed {
+        admin::add_user(
+            store.as_ref(),
+            clock,
+            DEMO_USER,
+            Some("demo@example.com".to_owned()),
+            Some("Demo User".to_owned()),
+            Password::new(DEMO_PASSWORD),
+        )
+        .await
+        .map_err(|e| anyhow!("demo user: {e}"))?;
+    }
+    let verifier = secrets::random_token().map_err(|e| anyhow!("{}", e.description()))?;
+    let state = secrets::random_id().map_err(|e| anyhow!("{}", e.description()))?;
+    Ok(Demo {
+        issuer: config.issuer.clone(),
+        challenge: pkce::s256_challenge(&verifier),
+        verifier,
+        state,
+        user_existed,
+    })
+}
+
+impl Demo {
+    /// The authorize URL for the confidential demo client.
+    pub fn authorize_url(&self) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", "code")
+            .append_pair("client_id", DEMO_CLIENT)
+            .append_pair("redirect_uri", DEMO_REDIRECT)
+            .append_pair("scope", "openid profile email offline_access")
+            .append_pair("state", &self.state)
+            .append_pair("code_challenge", &self.challenge)
+            .append_pair("code_challenge_method", "S256")
+            .finish();
+        format!("{}/authorize?{query}", self.issuer)
+    }
+
+    /// Prints the credentials and the commands to try (standard output, not the log).
+    pub fn print(&self) {
+        let i = &self.issuer;
+        let user_note = if self.user_existed {
+            " (existing user kept; its password may differ)"
+        } else {
+            ""
+        };
+        println!(
+            r#"
+==> Portcullis is running in DEVELOPMENT mode. Do not use these credentials in production.
+
+Demo user:            {DEMO_USER} / {DEMO_PASSWORD}{user_note}
+Confidential client:  {DEMO_CLIENT} / {DEMO_SECRET}   redirect {DEMO_REDIRECT}
+Public SPA client:    {DEMO_SPA} (no secret, PKCE)   redirect {DEMO_SPA_REDIRECT}
+
+Discovery and keys:
+  curl {i}/.well-known/openid-configuration
+  curl {i}/.well-known/jwks.json
+
+A service token (client_credentials):
+  curl -u {DEMO_CLIENT}:{DEMO_SECRET} -d grant_type=client_credentials -d scope=demo:read {i}/token
+
+The code flow with PKCE:
+  1. Open this URL in a browser and sign in as {DEMO_USER}:
+     {url}
+  2. The browser lands on {DEMO_REDIRECT}?code=...  (nothing listens there; copy the code)
+  3. Exchange it (PKCE verifier: {verifier}):
+     curl -u {DEMO_CLIENT}:{DEMO_SECRET} -d grant_type=authorization_code -d code=PASTE_CODE \
+       -d redirect_uri={DEMO_REDIRECT} -d code_verifier={verifier} {i}/token
+  4. Call userinfo with the access token:
+     curl -H "Authorization: Bearer PASTE_ACCESS_TOKEN" {i}/userinfo
+  5. Inspect or verify a token:
+     portcullis token decode PASTE_ACCESS_TOKEN
+     portcullis token verify PASTE_ACCESS_TOKEN --jwks {i}/.well-known/jwks.json --iss {i} --aud {DEMO_AUDIENCE} --typ at+jwt
+"#,
+            url = self.authorize_url(),
+            verifier = self.verifier,
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! `portcullis keys list|rotate`: show the signing keys and their life cycle, and start a
+//! rotation (the new key is published now and signs after the configured delay).
+
+use crate::db::{StoreArgs, format_time};
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use portcullis_jose::time::{Clock as _, SystemClock};
+use portcullis_server::admin;
+
+/// `portcullis keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys (no private material).
+    List(ListArgs),
+    /// Publish new signing keys; they sign after the rotation delay.
+    Rotate(RotateArgs),
+}
+
+/// Arguments of `keys list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `keys rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs a `keys` subcommand.
+pub async fn run(cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::List(args) => list(args).await,
+        KeysCommand::Rotate(args) => rotate(args).await,
+    }
+}
+
+fn opt_time(t: Option<i64>) -> String {
+    t.map_or_else(|| "-".to_owned(), format_time)
+}
+
+async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let mut keys = admin::list_keys(store.as_ref(), &SystemClock)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    keys.sort_by(|a, b| a.alg.cmp(&b.alg).then(a.activate_at.cmp(&b.activate_at)));
+    if args.json {
+        let docs: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "kid": k.kid, "alg": k.alg, "state": k.state,
+                    "created_at": k.created_at, "activate_at": k.activate_at,
+                    "retire_at": k.retire_at, "expire_at": k.expire_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
+    if keys.is_empty() {
+        println!("no signing keys yet: `portcullis serve` creates them on first start");
+        return Ok(());
+    }
+    println!(
+        "{:<44} {:<6} {:<8} {:<24} {:<24} UNPUBLISHED",
+        "KID", "ALG", "STATE", "SIGNS FROM", "SIGNS UNTIL"
+    );
+    for k in &keys {
+        println!(
+            "{:<44} {:<6} {:<8} {:<24} {:<24} {}",
+            k.kid,
+            k.alg,
+            k.state,
+            format_time(k.activate_at),
+            opt_time(k.retire_at),
+            opt_time(k.expire_at)
+        );
+    }
+    Ok(())
+}
+
+async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
+    let (store, resolved) = args.store.open().await?;
+    admin::ensure_keys(store.clone(), &SystemClock, &resolved.server)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let kids = admin::rotate_keys(store.as_ref(), &SystemClock, &resolved.server)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let switch_at = SystemClock
+        .now()
+        .as_secs()
+        .saturating_add(resolved.server.key_rotation_delay);
+    for kid in &kids {
+        println!("published {kid}");
+    }
+    println!(
+        "new keys sign from {} (rotation delay {} s); the previous keys stay published until their tokens expire",
+        format_time(switch_at),
+        resolved.server.key_rotation_delay
+    );
+    Ok(())
+}

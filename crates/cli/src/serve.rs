@@ -1,0 +1,148 @@
+//! `portcullis serve`: layer the configuration, open the store, register the declared clients
+//! and users, and serve until Ctrl-C or SIGTERM (in-flight requests finish first).
+
+use crate::config::{self, Overrides, Resolved};
+use crate::db::{self, redact_url};
+use anyhow::{Context as _, anyhow};
+use clap::Args;
+use portcullis_jose::time::{Clock, SystemClock};
+use portcullis_server::store::Store;
+use portcullis_server::{Server, admin};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML config file.
+    #[arg(long, env = "PORTCULLIS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Issuer identifier [default: http://127.0.0.1:8080].
+    #[arg(long, env = "PORTCULLIS_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PORTCULLIS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Database URL [default: sqlite://portcullis.db].
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+    /// Redis URL; revoked token ids are published there for resource servers.
+    #[arg(long, env = "PORTCULLIS_REDIS_URL", value_name = "URL")]
+    pub redis: Option<String>,
+    /// Development mode: create a demo user and clients and print how to try them.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Runs the server.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        issuer: args.issuer,
+        listen: args.listen,
+        database: args.database,
+        redis: args.redis,
+        dev: args.dev,
+    };
+    let resolved = config::resolve(args.config.as_deref(), &overrides)?;
+    let store = db::connect(&resolved.database).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    seed(&store, clock.as_ref(), &resolved).await?;
+
+    let listener = tokio::net::TcpListener::bind(&resolved.listen)
+        .await
+        .with_context(|| format!("binding {}", resolved.listen))?;
+    let local = listener.local_addr()?;
+    let issuer = resolved.server.issuer.clone();
+    let dev_demo = if args.dev {
+        Some(crate::dev::bootstrap(&store, clock.as_ref(), &resolved.server).await?)
+    } else {
+        None
+    };
+    let server = Server::new(resolved.server, Arc::clone(&store), clock)
+        .await
+        .map_err(|e| anyhow!("starting the server: {e}"))?;
+    tracing::info!(
+        %issuer,
+        listen = %local,
+        database = %redact_url(&resolved.database),
+        "portcullis listening"
+    );
+    if let Some(demo) = dev_demo {
+        demo.print();
+    }
+    let app = server
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("portcullis stopped");
+    Ok(())
+}
+
+/// Registers the clients and creates the users declared in the config file.
+async fn seed(
+    store: &Arc<dyn Store>,
+    clock: &dyn Clock,
+    resolved: &Resolved,
+) -> anyhow::Result<()> {
+    for client in &resolved.clients {
+        let record = admin::add_client(store.as_ref(), clock, client.clone())
+            .await
+            .map_err(|e| anyhow!("config client {}: {e}", client.client_id))?;
+        tracing::info!(client_id = %record.client_id, "client registered from the config file");
+    }
+    for user in &resolved.users {
+        if store
+            .get_user_by_username(&user.username)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .is_some()
+        {
+            continue;
+        }
+        let created = admin::add_user(
+            store.as_ref(),
+            clock,
+            &user.username,
+            user.email.clone(),
+            user.name.clone(),
+            user.password.clone(),
+        )
+        .await
+        .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
+        tracing::info!(username = %created.username, sub = %created.id, "user created from the config file");
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

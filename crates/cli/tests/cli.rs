@@ -1,0 +1,918 @@
+//! Runs the built `portcullis` binary: client, user and key management on a temporary SQLite
+//! database, token decode and verify, config file errors, and `serve` answering over HTTP.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use portcullis_jose::{Algorithm, SigningKey};
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+fn portcullis(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env_remove("PORTCULLIS_CONFIG")
+        .env_remove("PORTCULLIS_ISSUER")
+        .env_remove("PORTCULLIS_LISTEN")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run portcullis")
+}
+
+fn portcullis_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn portcullis");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("portcullis.db").display())
+}
+
+#[test]
+fn clients_add_list_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    ok(&portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "web",
+        "--secret",
+        "web-secret-0123456789abcdef",
+        "--redirect-uri",
+        "https://web.example/cb",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--grant-types",
+        "authorization_code,refresh_token",
+        "--scope",
+        "openid profile",
+        "--audience",
+        "orders-api",
+        "--access-token-ttl",
+        "300",
+        "--database",
+        &db,
+    ]));
+    ok(&portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "spa",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1/spa",
+        "--database",
+        &db,
+    ]));
+    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
+        "clients",
+        "list",
+        "--json",
+        "--database",
+        &db,
+    ])))
+    .unwrap();
+    let clients = listed.as_array().unwrap();
+    assert_eq!(clients.len(), 2);
+    let web = clients.iter().find(|c| c["client_id"] == "web").unwrap();
+    assert_eq!(web["confidential"], true);
+    assert_eq!(web["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(
+        web["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(
+        web["redirect_uris"],
+        json!(["https://web.example/cb", "http://127.0.0.1/cb"])
+    );
+    assert_eq!(web["scope"], "openid profile");
+    assert_eq!(web["audience"], json!(["orders-api"]));
+    assert_eq!(web["access_token_ttl"], 300);
+    let text = ok(&portcullis(&["clients", "list", "--database", &db]));
+    assert!(text.contains("web") && text.contains("spa"));
+    assert!(!text.contains("web-secret"), "the secret is printed");
+    let spa = clients.iter().find(|c| c["client_id"] == "spa").unwrap();
+    assert_eq!(spa["token_endpoint_auth_method"], "none");
+
+    ok(&portcullis(&[
+        "clients",
+        "remove",
+        "--id",
+        "web",
+        "--database",
+        &db,
+    ]));
+    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
+        "clients",
+        "list",
+        "--json",
+        "--database",
+        &db,
+    ])))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let again = portcullis(&["clients", "remove", "--id", "web", "--database", &db]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("web"));
+}
+
+#[test]
+fn red_3_red_4_clients_add_refuses_bad_redirect_uris() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    for bad in [
+        "http://c.example/cb",
+        "https://c.example/cb#frag",
+        "JavaScript:alert(1)",
+        "data:text/html,x",
+    ] {
+        let out = portcullis(&[
+            "clients",
+            "add",
+            "--id",
+            "bad",
+            "--public",
+            "--redirect-uri",
+            bad,
+            "--database",
+            &db,
+        ]);
+        assert!(!out.status.success(), "{bad} accepted");
+        assert!(stderr(&out).contains("redirect"), "{bad}: {}", stderr(&out));
+    }
+    let out = portcullis(&["clients", "list", "--json", "--database", &db]);
+    assert_eq!(serde_json::from_str::<Value>(&ok(&out)).unwrap(), json!([]));
+}
+
+#[test]
+fn clients_add_needs_exactly_one_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let both = portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "x",
+        "--public",
+        "--secret",
+        "0123456789abcdef01",
+        "--database",
+        &db,
+    ]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+    let neither = portcullis(&["clients", "add", "--id", "x", "--database", &db]);
+    assert_eq!(neither.status.code(), Some(2));
+    let short = portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "x",
+        "--secret",
+        "short",
+        "--grant-types",
+        "client_credentials",
+        "--database",
+        &db,
+    ]);
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("secret"));
+}
+
+#[test]
+fn users_add_with_password_stdin_list_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let out = portcullis_stdin(
+        &[
+            "users",
+            "add",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--name",
+            "Alice",
+            "--password-stdin",
+            "--database",
+            &db,
+        ],
+        "a long enough password\n",
+    );
+    let text = ok(&out);
+    assert!(text.contains("alice"));
+    assert!(!text.contains("a long enough password"));
+    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
+        "users",
+        "list",
+        "--json",
+        "--database",
+        &db,
+    ])))
+    .unwrap();
+    let users = listed.as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["username"], "alice");
+    assert_eq!(users[0]["email"], "alice@example.com");
+    assert_eq!(users[0]["name"], "Alice");
+    assert!(users[0].get("password_hash").is_none());
+    // Duplicate username.
+    let dup = portcullis_stdin(
+        &[
+            "users",
+            "add",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--database",
+            &db,
+        ],
+        "another password\n",
+    );
+    assert!(!dup.status.success());
+    // Empty password.
+    let empty = portcullis_stdin(
+        &[
+            "users",
+            "add",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--database",
+            &db,
+        ],
+        "\n",
+    );
+    assert!(!empty.status.success());
+    ok(&portcullis(&[
+        "users",
+        "remove",
+        "--username",
+        "alice",
+        "--database",
+        &db,
+    ]));
+    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
+        "users",
+        "list",
+        "--json",
+        "--database",
+        &db,
+    ])))
+    .unwrap();
+    assert_eq!(listed, json!([]));
+}
+
+#[test]
+fn keys_list_and_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
+        "keys",
+        "list",
+        "--json",
+        "--database",
+        &db,
+    ])))
+    .unwrap();
+    assert_eq!(listed, json!([]), "listing must not create keys");
+    assert!(ok(&portcullis(&["keys", "list", "--database", &db])).contains("no signing keys"));
+    // The first rotation creates the current keys, then publishes their successors.
+    let out = ok(&portcullis(&["keys", "rotate", "--database", &db]));
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("published ")).count(),
+        2,
+        "{out}"
+    );
+    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
+        "keys",
+        "list",
+        "--json",
+        "--database",
+        &db,
+    ])))
+    .unwrap();
+    let keys = listed.as_array().unwrap();
+    assert_eq!(keys.len(), 4);
+    let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    assert_eq!(
+        algs.iter().filter(|a| **a == "ES256").count(),
+        2,
+        "{algs:?}"
+    );
+    assert_eq!(
+        algs.iter().filter(|a| **a == "RS256").count(),
+        2,
+        "{algs:?}"
+    );
+    assert!(
+        keys.iter()
+            .all(|k| k.get("d").is_none() && k.get("private_jwk").is_none())
+    );
+    assert_eq!(keys.iter().filter(|k| k["state"] == "next").count(), 2);
+    let active: Vec<&Value> = keys.iter().filter(|k| k["state"] == "active").collect();
+    assert_eq!(active.len(), 2);
+    assert!(
+        active
+            .iter()
+            .all(|k| k["retire_at"].is_i64() && k["expire_at"].is_i64())
+    );
+    let table = ok(&portcullis(&["keys", "list", "--database", &db]));
+    assert!(table.contains("next") && table.contains("ES256"));
+}
+
+fn sign(key: &SigningKey, claims: &Value) -> String {
+    portcullis_jose::jwt::encode(key, "at+jwt", claims).unwrap()
+}
+
+fn now() -> i64 {
+    use portcullis_jose::time::Clock as _;
+    portcullis_jose::SystemClock.now().as_secs()
+}
+
+#[test]
+fn token_decode_marks_output_unverified() {
+    let key = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let token = sign(
+        &key,
+        &json!({"iss": "https://as.example", "sub": "alice", "aud": "api", "exp": now() + 60}),
+    );
+    let out = ok(&portcullis(&["token", "decode", &token]));
+    assert!(out.starts_with("UNVERIFIED"), "{out}");
+    let json_start = out.find('{').unwrap();
+    let doc: Value = serde_json::from_str(&out[json_start..]).unwrap();
+    assert_eq!(doc["header"]["alg"], "ES256");
+    assert_eq!(doc["header"]["kid"], "k1");
+    assert_eq!(doc["header"]["typ"], "at+jwt");
+    assert_eq!(doc["claims"]["sub"], "alice");
+    let bad = portcullis(&["token", "decode", "not-a-jwt"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("error"));
+}
+
+#[test]
+fn token_verify_against_jwks_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let jwks_path = dir.path().join("jwks.json");
+    std::fs::write(
+        &jwks_path,
+        json!({"keys": [key.to_public_jwk().unwrap()]}).to_string(),
+    )
+    .unwrap();
+    let jwks = jwks_path.to_str().unwrap();
+    let claims = json!({"iss": "https://as.example", "sub": "alice", "aud": ["api", "other"], "exp": now() + 300, "iat": now()});
+    let token = sign(&key, &claims);
+
+    let out = ok(&portcullis(&[
+        "token",
+        "verify",
+        &token,
+        "--jwks",
+        jwks,
+        "--iss",
+        "https://as.example",
+        "--aud",
+        "api",
+        "--typ",
+        "at+jwt",
+    ]));
+    assert!(out.starts_with("VERIFIED"), "{out}");
+    let doc: Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap();
+    assert_eq!(doc["claims"]["sub"], "alice");
+
+    // Forged: same kid, another key.
+    let forger = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let forged = sign(&forger, &claims);
+    let out = portcullis(&[
+        "token",
+        "verify",
+        &forged,
+        "--jwks",
+        jwks,
+        "--iss",
+        "https://as.example",
+        "--aud",
+        "api",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).to_lowercase().contains("signature"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+
+    // Wrong audience, issuer, type; expired.
+    let out = portcullis(&[
+        "token",
+        "verify",
+        &token,
+        "--jwks",
+        jwks,
+        "--iss",
+        "https://as.example",
+        "--aud",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).to_lowercase().contains("audience"),
+        "{}",
+        stderr(&out)
+    );
+    let out = portcullis(&[
+        "token",
+        "verify",
+        &token,
+        "--jwks",
+        jwks,
+        "--iss",
+        "https://as.example/",
+        "--aud",
+        "api",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).to_lowercase().contains("issuer"),
+        "{}",
+        stderr(&out)
+    );
+    let out = portcullis(&[
+        "token",
+        "verify",
+        &token,
+        "--jwks",
+        jwks,
+        "--iss",
+        "https://as.example",
+        "--aud",
+        "api",
+        "--typ",
+        "logout+jwt",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let expired = sign(
+        &key,
+        &json!({"iss": "https://as.example", "aud": "api", "exp": now() - 3600}),
+    );
+    let out = portcullis(&[
+        "token",
+        "verify",
+        &expired,
+        "--jwks",
+        jwks,
+        "--iss",
+        "https://as.example",
+        "--aud",
+        "api",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).to_lowercase().contains("expired"),
+        "{}",
+        stderr(&out)
+    );
+    // A JWKS that is not one.
+    let bad_path = dir.path().join("bad.json");
+    std::fs::write(&bad_path, "{\"nope\": 1}").unwrap();
+    let out = portcullis(&[
+        "token",
+        "verify",
+        &token,
+        "--jwks",
+        bad_path.to_str().unwrap(),
+        "--iss",
+        "https://as.example",
+        "--aud",
+        "api",
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn config_file_unknown_key_is_named_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &path,
+        "version = 1\nissuer = \"http://127.0.0.1:8080\"\nlisten_adress = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    for args in [
+        vec!["serve", "--config", file],
+        vec!["clients", "list", "--config", file],
+    ] {
+        let out = portcullis(&args);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(err.contains("listen_adress"), "{err}");
+        assert!(err.contains("portcullis.toml"), "{err}");
+    }
+    std::fs::write(
+        &path,
+        "version = 1\n[[clients]]\nid = \"a\"\npublic = true\nredirect_uri = [\"x\"]\n",
+    )
+    .unwrap();
+    let err = stderr(&portcullis(&["serve", "--config", file]));
+    assert!(err.contains("redirect_uri"), "{err}");
+    std::fs::write(&path, "version = 7\n").unwrap();
+    let err = stderr(&portcullis(&["serve", "--config", file]));
+    assert!(err.contains("version"), "{err}");
+}
+
+/// A `serve` child process that is killed when dropped.
+struct Served {
+    child: Option<Child>,
+    base: String,
+}
+
+impl Served {
+    fn child(&mut self) -> &mut Child {
+        self.child.as_mut().unwrap()
+    }
+
+    /// Kills the process and returns what it printed.
+    fn kill_and_collect(&mut self) -> Output {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn serve(extra: &[&str], dir: &Path) -> Served {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let db = db_url(dir);
+    let mut args = vec!["serve", "--listen", &listen, "--database", &db];
+    args.extend_from_slice(extra);
+    let child = Command::new(BIN)
+        .args(&args)
+        .env_remove("PORTCULLIS_ISSUER")
+        .env("RUST_LOG", "info,portcullis_server=debug,tower_http=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let served = Served {
+        child: Some(child),
+        base: format!("http://{listen}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(resp) = reqwest::get(format!("{}/healthz", served.base)).await
+            && resp.status() == 200
+        {
+            return served;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not answer /healthz within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_healthz_and_discovery_then_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(&[], dir.path()).await;
+    let doc: Value = reqwest::get(format!("{}/.well-known/openid-configuration", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The issuer follows the loopback listen address when none is given.
+    assert_eq!(doc["issuer"], served.base.as_str());
+    assert!(
+        dir.path().join("portcullis.db").exists(),
+        "the SQLite file was not created"
+    );
+    // Graceful shutdown on SIGTERM.
+    let status = Command::new("kill")
+        .args(["-TERM", &served.child().id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = served.child().try_wait().unwrap() {
+            assert!(status.success(), "serve exited with {status:?} on SIGTERM");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_dev_prints_working_credentials_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(&["--dev"], dir.path()).await;
+    let http = reqwest::Client::new();
+    let reply = http
+        .post(format!("{}/token", served.base))
+        .basic_auth("demo-app", Some("demo-app-secret-change-me"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "demo:read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: Value = reply.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let token_for_logs = token.clone();
+
+    // `token verify` with the JWKS fetched from the running server.
+    let jwks_url = format!("{}/.well-known/jwks.json", served.base);
+    let out = tokio::task::spawn_blocking({
+        let base = served.base.clone();
+        move || {
+            portcullis(&[
+                "token", "verify", &token, "--jwks", &jwks_url, "--iss", &base, "--aud",
+                "demo-api", "--typ", "at+jwt",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    let text = ok(&out);
+    assert!(text.contains("demo-app"), "{text}");
+
+    // Stop and read what --dev printed.
+    let output = served.kill_and_collect();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "demo-app-secret-change-me",
+        "demo-password",
+        "/authorize?",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "curl",
+        "grant_type=client_credentials",
+        "code_verifier=",
+    ] {
+        assert!(
+            printed.contains(needle),
+            "--dev output lacks {needle}:\n{printed}"
+        );
+    }
+    // The printed challenge is the S256 of the printed verifier.
+    let verifier = printed
+        .split("code_verifier=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let challenge = printed
+        .split("code_challenge=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert_eq!(
+        challenge,
+        portcullis_server::domain::pkce::s256_challenge(verifier)
+    );
+    // KEY-4: the log never carries the client secret, its Basic encoding, or the token.
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("portcullis listening"), "{logs}");
+    assert!(!logs.contains("demo-app-secret-change-me"));
+    assert!(!logs.contains("ZGVtby1hcHA6ZGVtby1hcHAtc2VjcmV0LWNoYW5nZS1tZQ"));
+    assert!(!logs.contains(&token_for_logs[..40]));
+}
+
+#[tokio::test]
+async fn serve_registers_clients_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &path,
+        r#"
+version = 1
+[tokens]
+access_token_ttl = 120
+[[clients]]
+id = "svc"
+secret_env = "SVC_SECRET_FOR_TEST"
+grant_types = ["client_credentials"]
+scope = "orders:read"
+audience = ["orders-api"]
+"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let db = db_url(dir.path());
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--database",
+            &db,
+        ])
+        .env("SVC_SECRET_FOR_TEST", "svc-secret-0123456789abcdef")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served {
+        child: Some(child),
+        base: format!("http://{listen}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{}/healthz", served.base))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = reqwest::Client::new()
+        .post(format!("{}/token", served.base))
+        .basic_auth("svc", Some("svc-secret-0123456789abcdef"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["expires_in"], 120);
+}
+
+/// Starts `portcullis` with exactly these arguments and environment, and waits until
+/// `base/healthz` answers.
+async fn start(args: &[&str], envs: &[(&str, &str)], base: String) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("PORTCULLIS_ISSUER")
+        .env_remove("PORTCULLIS_LISTEN")
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let served = Served {
+        child: Some(cmd.spawn().unwrap()),
+        base,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{}/healthz", served.base))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "no answer at {}", served.base);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    served
+}
+
+async fn issuer_of(served: &Served) -> String {
+    let doc: Value = reqwest::get(format!("{}/.well-known/openid-configuration", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    doc["issuer"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn serve_layers_defaults_file_env_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let file_port = free_port();
+    let path = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "version = 1\nissuer = \"http://file.example\"\nlisten = \"127.0.0.1:{file_port}\"\ndatabase = \"{db}\"\n"
+        ),
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+
+    // File only.
+    let served = start(
+        &["serve", "--config", file],
+        &[],
+        format!("http://127.0.0.1:{file_port}"),
+    )
+    .await;
+    assert_eq!(issuer_of(&served).await, "http://file.example");
+    drop(served);
+
+    // Environment over the file.
+    let env_port = free_port();
+    let env_listen = format!("127.0.0.1:{env_port}");
+    let served = start(
+        &["serve", "--config", file],
+        &[
+            ("PORTCULLIS_ISSUER", "http://env.example"),
+            ("PORTCULLIS_LISTEN", &env_listen),
+        ],
+        format!("http://{env_listen}"),
+    )
+    .await;
+    assert_eq!(issuer_of(&served).await, "http://env.example");
+    drop(served);
+
+    // Flags over the environment.
+    let flag_port = free_port();
+    let flag_listen = format!("127.0.0.1:{flag_port}");
+    let served = start(
+        &[
+            "serve",
+            "--config",
+            file,
+            "--issuer",
+            "http://flag.example",
+            "--listen",
+            &flag_listen,
+        ],
+        &[
+            ("PORTCULLIS_ISSUER", "http://env.example"),
+            ("PORTCULLIS_LISTEN", &env_listen),
+        ],
+        format!("http://{flag_listen}"),
+    )
+    .await;
+    assert_eq!(issuer_of(&served).await, "http://flag.example");
+}

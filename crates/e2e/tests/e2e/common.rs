@@ -1,0 +1,199 @@
+//! The fixture every flow starts from: a server on a random port with a user, a confidential
+//! web client, a second confidential client, a public SPA client and a service client.
+
+use portcullis_testkit::{ClientAuth, ClientSpec, CodeRequest, Reply, TestServer, Tokens};
+use serde_json::Value;
+
+pub const ALICE: &str = "alice";
+pub const ALICE_PASSWORD: &str = "correct horse battery staple";
+pub const BOB: &str = "bob";
+pub const BOB_PASSWORD: &str = "tr0ub4dor&3 is not a good password";
+
+pub const WEB: &str = "web-app";
+pub const WEB_SECRET: &str = "web-secret-4f1c2a9e7b3d5f60a8c1e2d3b4a5f607";
+pub const WEB_CB: &str = "https://web.example/cb";
+pub const WEB_LOGOUT_CB: &str = "https://web.example/logged-out";
+
+pub const OTHER: &str = "other-app";
+pub const OTHER_SECRET: &str = "other-secret-9a8b7c6d5e4f30211203f4e5d6c7b8a9";
+pub const OTHER_CB: &str = "https://other.example/cb";
+
+pub const SPA: &str = "spa";
+pub const SPA_CB: &str = "http://127.0.0.1/callback";
+
+pub const SERVICE: &str = "billing-service";
+pub const SERVICE_SECRET: &str = "service-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const API: &str = "orders-api";
+
+pub const OIDC_SCOPE: &str = "openid profile email";
+
+/// A running server with the standard registrations.
+pub struct Env {
+    pub server: TestServer,
+    pub alice_sub: String,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Self::start_with(TestServer::builder()).await
+    }
+
+    pub async fn start_with(builder: portcullis_testkit::TestServerBuilder) -> Env {
+        let server = builder.start().await.expect("server starts");
+        server
+            .add_client(
+                ClientSpec::confidential(WEB, WEB_SECRET)
+                    .redirect_uri(WEB_CB)
+                    .post_logout_redirect_uri(WEB_LOGOUT_CB)
+                    .grant_types(&["authorization_code", "refresh_token"])
+                    .scope("openid profile email offline_access orders:read")
+                    .audience(&[API]),
+            )
+            .await
+            .expect("web client");
+        server
+            .add_client(
+                ClientSpec::confidential(OTHER, OTHER_SECRET)
+                    .redirect_uri(OTHER_CB)
+                    .grant_types(&["authorization_code", "refresh_token"])
+                    .scope("openid profile email offline_access orders:read")
+                    .audience(&[API]),
+            )
+            .await
+            .expect("other client");
+        server
+            .add_client(
+                ClientSpec::public(SPA)
+                    .redirect_uri(SPA_CB)
+                    .grant_types(&["authorization_code", "refresh_token"])
+                    .scope("openid profile email offline_access orders:read")
+                    .audience(&[API]),
+            )
+            .await
+            .expect("spa client");
+        server
+            .add_client(
+                ClientSpec::confidential(SERVICE, SERVICE_SECRET)
+                    .grant_types(&["client_credentials"])
+                    .scope("orders:read orders:write")
+                    .audience(&[API]),
+            )
+            .await
+            .expect("service client");
+        let alice_sub = server
+            .add_user(ALICE, ALICE_PASSWORD)
+            .await
+            .expect("user alice");
+        server.add_user(BOB, BOB_PASSWORD).await.expect("user bob");
+        Env { server, alice_sub }
+    }
+
+    pub fn web_auth(&self) -> ClientAuth {
+        ClientAuth::basic(WEB, WEB_SECRET)
+    }
+
+    pub fn other_auth(&self) -> ClientAuth {
+        ClientAuth::basic(OTHER, OTHER_SECRET)
+    }
+
+    pub fn spa_auth(&self) -> ClientAuth {
+        ClientAuth::public(SPA)
+    }
+
+    pub fn service_auth(&self) -> ClientAuth {
+        ClientAuth::basic(SERVICE, SERVICE_SECRET)
+    }
+
+    pub fn web_request(&self, scope: &str) -> CodeRequest {
+        CodeRequest::new(WEB, WEB_CB, scope)
+    }
+
+    pub fn spa_request(&self, scope: &str) -> CodeRequest {
+        CodeRequest::new(SPA, SPA_CB, scope)
+    }
+
+    /// Signs alice in (fresh browser), consents, and returns the code with its request.
+    pub async fn web_code(&self, scope: &str) -> (CodeRequest, String) {
+        let request = self.web_request(scope);
+        let browser = self.server.browser().expect("browser");
+        let response = self
+            .server
+            .authorize(&browser, &request, Some((ALICE, ALICE_PASSWORD)))
+            .await
+            .expect("authorization succeeds");
+        (request, response.code)
+    }
+
+    /// The whole code flow for the web client.
+    pub async fn web_tokens(&self, scope: &str) -> Tokens {
+        self.server
+            .code_flow(
+                &self.web_auth(),
+                &self.web_request(scope),
+                (ALICE, ALICE_PASSWORD),
+            )
+            .await
+            .expect("code flow succeeds")
+    }
+
+    /// The whole code flow for the public SPA client.
+    pub async fn spa_tokens(&self, scope: &str) -> Tokens {
+        self.server
+            .code_flow(
+                &self.spa_auth(),
+                &self.spa_request(scope),
+                (ALICE, ALICE_PASSWORD),
+            )
+            .await
+            .expect("code flow succeeds")
+    }
+
+    /// Whether an access token is still active according to introspection.
+    pub async fn is_active(&self, token: &str) -> bool {
+        let reply = self
+            .server
+            .introspect(&self.web_auth(), token)
+            .await
+            .expect("introspection answers");
+        assert_eq!(reply.status, 200, "introspection: {}", reply.body);
+        reply.json.get("active") == Some(&Value::Bool(true))
+    }
+}
+
+/// Asserts an RFC 6749 §5.2 error reply: status, `error` code, JSON and `Cache-Control: no-store`.
+#[track_caller]
+pub fn assert_token_error(reply: &Reply, status: u16, error: &str) {
+    assert_eq!(
+        reply.status.as_u16(),
+        status,
+        "expected {status} {error}, got {} {}",
+        reply.status,
+        reply.body
+    );
+    assert_eq!(reply.error(), Some(error), "body: {}", reply.body);
+    let cache = reply.header("cache-control").unwrap_or_default();
+    assert!(
+        cache.contains("no-store"),
+        "error without Cache-Control: no-store ({cache:?})"
+    );
+}
+
+/// Asserts a successful token reply with `Cache-Control: no-store`.
+#[track_caller]
+pub fn assert_token_ok(reply: &Reply) {
+    assert_eq!(reply.status, 200, "token request failed: {}", reply.body);
+    assert!(
+        reply
+            .header("cache-control")
+            .unwrap_or_default()
+            .contains("no-store"),
+        "token response without Cache-Control: no-store"
+    );
+    assert_eq!(
+        reply
+            .str("token_type")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("bearer")
+    );
+}

@@ -1,0 +1,31 @@
+//! The end-to-end test binary: each module drives one flow of the authorization server over a
+//! real socket, with redirects off, and asserts exact statuses, headers and `error` codes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+mod backends;
+mod browser;
+mod client_auth;
+mod code_flow;
+mod device;
+mod discovery;
+mod interop_openid_client;
+mod interop_openidconnect;
+mod introspection;
+mod keys;
+mod logout;
+mod oidc;
+mod pkce;
+mod redirect;
+mod refresh;
+mod revocation;
+mod throttle;
+mod token_endpoint;
+mod token_exchange;

@@ -1,0 +1,528 @@
+//! Redirect URI handling and the authorization endpoint (checklist section RED, and ISS-1):
+//! exact matching, loopback ports, error pages instead of redirects, errors with state and iss.
+
+use crate::common::*;
+use portcullis_testkit::{
+    ClientSpec, CodeRequest, Consent, Outcome, Page, Pkce, TestServer, query_param,
+};
+use url::Url;
+
+/// GET the authorize endpoint with exactly these parameters, in a fresh browser.
+async fn authorize_raw(server: &TestServer, params: &[(&str, &str)]) -> Page {
+    let mut url = server.endpoints().authorization.clone();
+    url.query_pairs_mut().extend_pairs(params.iter());
+    server.browser().unwrap().get(&url).await.unwrap()
+}
+
+/// RED-6: an error page, not a redirect.
+#[track_caller]
+fn assert_error_page(page: &Page, what: &str) {
+    assert_eq!(
+        page.status, 400,
+        "{what}: status {} body {}",
+        page.status, page.body
+    );
+    assert!(
+        page.header("location").is_none(),
+        "{what}: redirected to {:?}",
+        page.header("location")
+    );
+    assert!(
+        page.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html"),
+        "{what}: error page is not HTML"
+    );
+}
+
+/// A redirect to `prefix` carrying `error`, the request's `state` and the issuer (RED-10, ISS-1).
+#[track_caller]
+fn assert_error_redirect(page: &Page, prefix: &str, error: &str, state: &str, issuer: &str) -> Url {
+    assert!(
+        page.status.is_redirection(),
+        "expected a redirect, got {} {}",
+        page.status,
+        page.body
+    );
+    let location = page.location().expect("Location");
+    assert!(
+        location.as_str().starts_with(prefix),
+        "redirected to {location}"
+    );
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some(error),
+        "{location}"
+    );
+    assert_eq!(
+        query_param(&location, "state").as_deref(),
+        Some(state),
+        "{location}"
+    );
+    assert_eq!(
+        query_param(&location, "iss").as_deref(),
+        Some(issuer),
+        "{location}"
+    );
+    assert!(location.fragment().is_none());
+    location
+}
+
+fn base_params<'a>(client: &'a str, redirect: &'a str, pkce: &'a Pkce) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", redirect),
+        ("scope", "openid"),
+        ("state", "st-123"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+#[tokio::test]
+async fn red_1_redirect_uri_exact_match() {
+    let env = Env::start().await;
+    let pkce = Pkce::new();
+    for bad in [
+        "https://web.example/cb/",
+        "https://web.example/CB",
+        "https://WEB.example/cb",
+        "https://web.example/cb?x=1",
+        "https://web.example/cb#f",
+        "https://web.example/cb/../cb",
+        "https://web.example/%63b",
+        "https://web.example.evil/cb",
+        "https://web.example@evil/cb",
+        "https://evil@web.example/cb",
+        "https://web.example/cb;x",
+        "https://web.example/..;/cb",
+        "https://web.example:443/cb",
+        "http://web.example/cb",
+        "https://web.example/c",
+    ] {
+        let page = authorize_raw(&env.server, &base_params(WEB, bad, &pkce)).await;
+        assert_error_page(&page, bad);
+    }
+    // The registered value itself works (continues to the login page).
+    let page = authorize_raw(&env.server, &base_params(WEB, WEB_CB, &pkce)).await;
+    assert!(
+        page.status.is_success() || page.status.is_redirection(),
+        "registered URI refused: {}",
+        page.status
+    );
+    if let Some(location) = page.location() {
+        assert!(
+            !location.as_str().starts_with(WEB_CB) || query_param(&location, "error").is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn red_2_loopback_port_may_vary_nothing_else() {
+    let env = Env::start().await;
+    // Registered http://127.0.0.1/callback: any port, same path, no query.
+    let ok = "http://127.0.0.1:51234/callback";
+    let request = CodeRequest::new(SPA, ok, "openid");
+    let browser = env.server.browser().unwrap();
+    let response = env
+        .server
+        .authorize(&browser, &request, Some((ALICE, ALICE_PASSWORD)))
+        .await
+        .expect("loopback with a port is accepted");
+    assert!(
+        response
+            .redirect
+            .as_str()
+            .starts_with("http://127.0.0.1:51234/callback?")
+    );
+    let tokens = env
+        .server
+        .redeem(&env.spa_auth(), &response.code, &request)
+        .await
+        .unwrap();
+    assert_token_ok(&tokens);
+
+    let pkce = Pkce::new();
+    for bad in [
+        "http://127.0.0.1:51234/callback?bar=foo",
+        "http://127.0.0.1:5/other",
+        "http://127.1/callback",
+        "http://localhost.evil/callback",
+        "http://localhost/callback",
+        "https://127.0.0.1/callback",
+        "http://127.0.0.2/callback",
+    ] {
+        let page = authorize_raw(&env.server, &base_params(SPA, bad, &pkce)).await;
+        assert_error_page(&page, bad);
+    }
+}
+
+#[tokio::test]
+async fn red_3_http_only_for_loopback_at_registration() {
+    let env = Env::start().await;
+    let err = env
+        .server
+        .add_client(ClientSpec::public("plain-http").redirect_uri("http://c.example/cb"))
+        .await;
+    assert!(
+        err.is_err(),
+        "http redirect URI for a non-loopback host was accepted"
+    );
+    env.server
+        .add_client(ClientSpec::public("v6-loopback").redirect_uri("http://[::1]/cb"))
+        .await
+        .expect("http://[::1]/cb is a loopback URI");
+    env.server
+        .add_client(ClientSpec::public("v4-loopback").redirect_uri("http://127.0.0.1/cb"))
+        .await
+        .expect("http://127.0.0.1/cb is a loopback URI");
+}
+
+#[tokio::test]
+async fn red_4_fragment_and_script_schemes_refused_at_registration() {
+    let env = Env::start().await;
+    for (n, bad) in [
+        "https://c.example/cb#x",
+        "JavaScript:alert(1)",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "DATA:text/html,hi",
+        "vbscript:msgbox(1)",
+        "VBScript:msgbox(1)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let result = env
+            .server
+            .add_client(ClientSpec::public(&format!("bad-{n}")).redirect_uri(bad))
+            .await;
+        assert!(result.is_err(), "{bad} was accepted at registration");
+    }
+}
+
+#[tokio::test]
+async fn red_5_several_registered_uris_require_redirect_uri() {
+    let env = Env::start().await;
+    env.server
+        .add_client(
+            ClientSpec::public("multi")
+                .redirect_uri("https://multi.example/a")
+                .redirect_uri("https://multi.example/b")
+                .scope("openid"),
+        )
+        .await
+        .unwrap();
+    let pkce = Pkce::new();
+    let page = authorize_raw(
+        &env.server,
+        &[
+            ("response_type", "code"),
+            ("client_id", "multi"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("code_challenge", &pkce.challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    assert_error_page(&page, "no redirect_uri with two registered");
+}
+
+#[tokio::test]
+async fn red_5_single_registered_uri_may_be_omitted() {
+    let env = Env::start().await;
+    let request = env.web_request("openid").without_redirect_uri();
+    let browser = env.server.browser().unwrap();
+    let response = env
+        .server
+        .authorize(&browser, &request, Some((ALICE, ALICE_PASSWORD)))
+        .await
+        .expect("the only registered URI is used");
+    assert!(response.redirect.as_str().starts_with(WEB_CB));
+    let reply = env
+        .server
+        .redeem(&env.web_auth(), &response.code, &request)
+        .await
+        .unwrap();
+    assert_token_ok(&reply);
+}
+
+#[tokio::test]
+async fn red_6_unknown_client_or_bad_redirect_gives_error_page() {
+    let env = Env::start().await;
+    let pkce = Pkce::new();
+    let page = authorize_raw(&env.server, &base_params("nobody", WEB_CB, &pkce)).await;
+    assert_error_page(&page, "unknown client");
+    let page = authorize_raw(
+        &env.server,
+        &base_params(WEB, "https://evil.example/cb", &pkce),
+    )
+    .await;
+    assert_error_page(&page, "unregistered redirect");
+    let page = authorize_raw(
+        &env.server,
+        &[("response_type", "code"), ("redirect_uri", WEB_CB)],
+    )
+    .await;
+    assert_error_page(&page, "missing client_id");
+    // Even an error that would otherwise be redirected (bad response_type) stays on the page
+    // when the redirect URI is not valid.
+    let page = authorize_raw(
+        &env.server,
+        &[
+            ("response_type", "token"),
+            ("client_id", WEB),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("state", "s"),
+        ],
+    )
+    .await;
+    assert_error_page(&page, "bad response_type and bad redirect");
+}
+
+#[tokio::test]
+async fn red_7_registered_query_is_preserved() {
+    let env = Env::start().await;
+    let registered = "https://q.example/cb?tenant=a%20b&x=1";
+    env.server
+        .add_client(
+            ClientSpec::confidential("q-client", "q-secret-000000000000000000000000000000")
+                .redirect_uri(registered)
+                .scope("openid"),
+        )
+        .await
+        .unwrap();
+    let request = CodeRequest::new("q-client", registered, "openid");
+    let browser = env.server.browser().unwrap();
+    let redirect = env
+        .server
+        .authorize_redirect(&browser, &request, Some((ALICE, ALICE_PASSWORD)))
+        .await
+        .unwrap();
+    assert!(
+        redirect
+            .as_str()
+            .starts_with("https://q.example/cb?tenant=a%20b&x=1&"),
+        "{redirect}"
+    );
+    assert!(query_param(&redirect, "code").is_some());
+    // A different query is a different URI.
+    let pkce = Pkce::new();
+    let page = authorize_raw(
+        &env.server,
+        &base_params("q-client", "https://q.example/cb?x=1&tenant=a%20b", &pkce),
+    )
+    .await;
+    assert_error_page(&page, "query reordered");
+}
+
+#[tokio::test]
+async fn red_10_iss_1_errors_redirect_with_state_and_iss() {
+    let env = Env::start().await;
+    let request = env.web_request("openid no-such-scope");
+    let browser = env.server.browser().unwrap();
+    let outcome = env
+        .server
+        .authorize_outcome(
+            &browser,
+            &request,
+            Some((ALICE, ALICE_PASSWORD)),
+            Consent::Approve,
+        )
+        .await
+        .unwrap();
+    let Outcome::Redirect(location) = outcome else {
+        panic!("invalid scope must be redirected to the client: {outcome:?}");
+    };
+    assert!(location.as_str().starts_with(WEB_CB));
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("invalid_scope")
+    );
+    assert_eq!(query_param(&location, "state"), request.state);
+    assert_eq!(
+        query_param(&location, "iss").as_deref(),
+        Some(env.server.issuer())
+    );
+}
+
+#[tokio::test]
+async fn iss_1_success_response_carries_iss_and_state() {
+    let env = Env::start().await;
+    let request = env.web_request("openid");
+    let browser = env.server.browser().unwrap();
+    let response = env
+        .server
+        .authorize(&browser, &request, Some((ALICE, ALICE_PASSWORD)))
+        .await
+        .unwrap();
+    assert_eq!(response.iss.as_deref(), Some(env.server.issuer()));
+    assert_eq!(response.state, request.state);
+    assert!(
+        response
+            .redirect
+            .as_str()
+            .starts_with(&format!("{WEB_CB}?"))
+    );
+}
+
+#[tokio::test]
+async fn red_11_duplicate_parameters_are_invalid_request() {
+    let env = Env::start().await;
+    let pkce = Pkce::new();
+    let mut params = base_params(WEB, WEB_CB, &pkce);
+    params.push(("client_id", OTHER));
+    let page = authorize_raw(&env.server, &params).await;
+    assert_error_page(&page, "client_id twice");
+
+    let mut params = base_params(WEB, WEB_CB, &pkce);
+    params.push(("state", "second"));
+    let page = authorize_raw(&env.server, &params).await;
+    if page.status.is_redirection() {
+        let location = page.location().unwrap();
+        assert!(location.as_str().starts_with(WEB_CB));
+        assert_eq!(
+            query_param(&location, "error").as_deref(),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            query_param(&location, "iss").as_deref(),
+            Some(env.server.issuer())
+        );
+    } else {
+        assert_error_page(&page, "state twice");
+    }
+
+    let mut params = base_params(WEB, WEB_CB, &pkce);
+    params.push(("redirect_uri", WEB_CB));
+    let page = authorize_raw(&env.server, &params).await;
+    assert_error_page(&page, "redirect_uri twice");
+}
+
+#[tokio::test]
+async fn red_11_unknown_and_empty_parameters() {
+    let env = Env::start().await;
+    // Unknown parameters are ignored; empty ones count as absent.
+    let request = env
+        .web_request("openid")
+        .param("foo", "bar")
+        .param("prompt", "")
+        .param("login_hint", "");
+    let browser = env.server.browser().unwrap();
+    let response = env
+        .server
+        .authorize(&browser, &request, Some((ALICE, ALICE_PASSWORD)))
+        .await
+        .expect("unknown and empty parameters do not fail the request");
+    let reply = env
+        .server
+        .redeem(&env.web_auth(), &response.code, &request)
+        .await
+        .unwrap();
+    assert_token_ok(&reply);
+}
+
+#[tokio::test]
+async fn red_12_post_to_authorize_works() {
+    let env = Env::start().await;
+    let request = env.web_request("openid");
+    let browser = env.server.browser().unwrap();
+    let mut page = browser
+        .post_form(&env.server.endpoints().authorization, &request.params())
+        .await
+        .unwrap();
+    assert!(
+        page.status.is_success() || page.status.is_redirection(),
+        "POST /authorize: {} {}",
+        page.status,
+        page.body
+    );
+    let redirect = browser
+        .walk_from(&mut page, Some((ALICE, ALICE_PASSWORD)), Consent::Approve)
+        .await
+        .unwrap()
+        .redirect()
+        .unwrap();
+    let code = query_param(&redirect, "code").expect("code");
+    let reply = env
+        .server
+        .redeem(&env.web_auth(), &code, &request)
+        .await
+        .unwrap();
+    assert_token_ok(&reply);
+}
+
+#[tokio::test]
+async fn red_15_response_type_must_be_code() {
+    let env = Env::start().await;
+    let pkce = Pkce::new();
+    let issuer = env.server.issuer().to_owned();
+    let mut params = base_params(WEB, WEB_CB, &pkce);
+    params.retain(|(k, _)| *k != "response_type");
+    let page = authorize_raw(&env.server, &params).await;
+    assert_error_redirect(&page, WEB_CB, "invalid_request", "st-123", &issuer);
+
+    for rt in ["token", "id_token", "code token", "code id_token", "none"] {
+        let mut params = base_params(WEB, WEB_CB, &pkce);
+        params.retain(|(k, _)| *k != "response_type");
+        params.push(("response_type", rt));
+        let page = authorize_raw(&env.server, &params).await;
+        assert_error_redirect(
+            &page,
+            WEB_CB,
+            "unsupported_response_type",
+            "st-123",
+            &issuer,
+        );
+    }
+}
+
+#[tokio::test]
+async fn red_16_red_17_no_fragment_or_implicit_responses() {
+    let env = Env::start().await;
+    let request = env.web_request("openid").param("response_mode", "fragment");
+    let browser = env.server.browser().unwrap();
+    let outcome = env
+        .server
+        .authorize_outcome(
+            &browser,
+            &request,
+            Some((ALICE, ALICE_PASSWORD)),
+            Consent::Approve,
+        )
+        .await
+        .unwrap();
+    match outcome {
+        Outcome::Redirect(url) => {
+            assert!(url.fragment().is_none(), "fragment response: {url}");
+            assert!(query_param(&url, "access_token").is_none());
+            assert!(query_param(&url, "id_token").is_none());
+        }
+        Outcome::Page(page) => assert_error_page(&page, "response_mode=fragment"),
+    }
+}
+
+#[tokio::test]
+async fn red_8_no_open_redirect_through_login_return_path() {
+    let env = Env::start().await;
+    let browser = env.server.browser().unwrap();
+    // Any login or logout URL that takes a return address must not send the browser off-site.
+    for path in [
+        "/login?return_to=https://evil.example/",
+        "/login?next=https://evil.example/",
+        "/login?redirect=//evil.example/",
+        "/logout?post_logout_redirect_uri=https://evil.example/",
+    ] {
+        let url = env.server.url(path).unwrap();
+        let page = browser.get(&url).await.unwrap();
+        if let Some(location) = page.location() {
+            assert_ne!(
+                location.host_str(),
+                Some("evil.example"),
+                "{path} -> {location}"
+            );
+        }
+    }
+}
