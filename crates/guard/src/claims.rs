@@ -1,0 +1,284 @@
+//! The verified claims of an access token, with the common shapes mapped: `scope` strings and
+//! `scp` arrays, a configurable roles claim, and client tokens told apart from user tokens (RS-7).
+
+use crate::rejection::FailureReason;
+use portcullis_types::Scope;
+use serde_json::Value;
+
+/// The claims of a verified access token. Only the guard creates it, after the signature,
+/// issuer, audience, type, times and revocation status were checked.
+#[derive(Debug, Clone)]
+pub struct AccessClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: Option<String>,
+    pub(crate) aud: Vec<String>,
+    pub(crate) exp: i64,
+    pub(crate) iat: Option<i64>,
+    pub(crate) jti: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) scope: Scope,
+    pub(crate) roles: Vec<String>,
+    pub(crate) raw: Value,
+}
+
+/// The registered claims already checked by the validator or the introspection endpoint.
+pub(crate) struct Registered {
+    pub(crate) iss: String,
+    pub(crate) sub: Option<String>,
+    pub(crate) aud: Vec<String>,
+    pub(crate) exp: i64,
+    pub(crate) iat: Option<i64>,
+    pub(crate) jti: Option<String>,
+}
+
+impl AccessClaims {
+    /// Maps the whole claims object; a known claim of the wrong type is an error (RS-9).
+    pub(crate) fn map(
+        registered: Registered,
+        raw: Value,
+        roles_path: &[String],
+    ) -> Result<Self, FailureReason> {
+        let client_id = match raw.get("client_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(FailureReason::InvalidClaim("client_id")),
+        };
+        let scope = scopes(&raw)?;
+        let roles = roles(&raw, roles_path)?;
+        Ok(Self {
+            iss: registered.iss,
+            sub: registered.sub,
+            aud: registered.aud,
+            exp: registered.exp,
+            iat: registered.iat,
+            jti: registered.jti,
+            client_id,
+            scope,
+            roles,
+            raw,
+        })
+    }
+
+    /// The issuer (`iss`), already compared with the configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.iss
+    }
+
+    /// The subject (`sub`) exactly as issued. For a client-credentials token this names the
+    /// client, not a user: use [`AccessClaims::user_id`] to act for a user.
+    pub fn subject(&self) -> Option<&str> {
+        self.sub.as_deref()
+    }
+
+    /// The user the token acts for: `sub`, unless this is a client token (RS-7).
+    pub fn user_id(&self) -> Option<&str> {
+        if self.is_client_token() {
+            None
+        } else {
+            self.sub.as_deref()
+        }
+    }
+
+    /// The client the token was issued to (`client_id`, RFC 9068).
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// Whether the token was issued to a client acting for itself (client credentials): it has
+    /// no subject, or its subject is its `client_id` (RFC 9068 §2.2). Such a token must never
+    /// be given a user's data, even if a user has the same identifier (RS-7).
+    pub fn is_client_token(&self) -> bool {
+        match (&self.sub, &self.client_id) {
+            (None, _) => true,
+            (Some(sub), Some(client)) => sub == client,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// The audiences of the token.
+    pub fn audience(&self) -> &[String] {
+        &self.aud
+    }
+
+    /// Expiry, seconds since the epoch.
+    pub fn expires_at(&self) -> i64 {
+        self.exp
+    }
+
+    /// Issued-at, seconds since the epoch, when present.
+    pub fn issued_at(&self) -> Option<i64> {
+        self.iat
+    }
+
+    /// The token identifier (`jti`), safe to log.
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// The granted scopes, from `scope` (space-separated) and `scp` (array or string).
+    pub fn scopes(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.contains(scope)
+    }
+
+    /// The roles found at the configured roles claim.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The whole claims object, for claims the guard does not map.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+
+    /// A claim by name.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.raw.get(name)
+    }
+
+    /// A log-safe identifier of the token: its `jti` when present.
+    pub(crate) fn token_id(&self) -> Option<String> {
+        self.jti.as_ref().map(|j| format!("jti:{j}"))
+    }
+}
+
+fn scopes(raw: &Value) -> Result<Scope, FailureReason> {
+    let mut tokens: Vec<String> = Vec::new();
+    match raw.get("scope") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => {
+            tokens.extend(s.split(' ').filter(|t| !t.is_empty()).map(str::to_owned))
+        }
+        Some(_) => return Err(FailureReason::InvalidClaim("scope")),
+    }
+    match raw.get("scp") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => {
+            tokens.extend(s.split(' ').filter(|t| !t.is_empty()).map(str::to_owned))
+        }
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(s) => tokens.push(s.clone()),
+                    _ => return Err(FailureReason::InvalidClaim("scp")),
+                }
+            }
+        }
+        Some(_) => return Err(FailureReason::InvalidClaim("scp")),
+    }
+    Scope::from_tokens(&tokens).map_err(|_| FailureReason::InvalidClaim("scope"))
+}
+
+fn roles(raw: &Value, path: &[String]) -> Result<Vec<String>, FailureReason> {
+    let mut node = raw;
+    for segment in path {
+        match node.get(segment) {
+            Some(next) => node = next,
+            None => return Ok(Vec::new()),
+        }
+    }
+    match node {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(FailureReason::InvalidClaim("roles")),
+            })
+            .collect(),
+        _ => Err(FailureReason::InvalidClaim("roles")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn registered(sub: Option<&str>) -> Registered {
+        Registered {
+            iss: "https://as".into(),
+            sub: sub.map(str::to_owned),
+            aud: vec!["api".into()],
+            exp: 10,
+            iat: None,
+            jti: Some("j1".into()),
+        }
+    }
+
+    fn path(p: &str) -> Vec<String> {
+        p.split('.').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn scope_string_and_scp_array_are_merged() {
+        let raw = json!({"scope": "a b", "scp": ["c"]});
+        let claims = AccessClaims::map(registered(Some("u")), raw, &path("roles")).unwrap();
+        assert!(claims.has_scope("a") && claims.has_scope("b") && claims.has_scope("c"));
+        assert!(!claims.has_scope("d"));
+    }
+
+    #[test]
+    fn rs_9_wrongly_typed_scope_is_an_error() {
+        for raw in [
+            json!({"scope": 3}),
+            json!({"scp": [1]}),
+            json!({"scp": {"a": 1}}),
+        ] {
+            assert!(AccessClaims::map(registered(None), raw, &path("roles")).is_err());
+        }
+        assert!(
+            AccessClaims::map(registered(None), json!({"client_id": 5}), &path("roles")).is_err()
+        );
+    }
+
+    #[test]
+    fn nested_roles_path() {
+        let raw = json!({"realm_access": {"roles": ["admin", "viewer"]}});
+        let claims =
+            AccessClaims::map(registered(Some("u")), raw, &path("realm_access.roles")).unwrap();
+        assert!(claims.has_role("admin"));
+        assert!(!claims.has_role("root"));
+        let raw = json!({"realm_access": {"roles": [true]}});
+        assert!(
+            AccessClaims::map(registered(Some("u")), raw, &path("realm_access.roles")).is_err()
+        );
+    }
+
+    #[test]
+    fn rs_7_client_tokens_are_distinguishable() {
+        let client = AccessClaims::map(
+            registered(Some("svc")),
+            json!({"client_id": "svc"}),
+            &path("roles"),
+        )
+        .unwrap();
+        assert!(client.is_client_token());
+        assert_eq!(client.user_id(), None);
+        let user = AccessClaims::map(
+            registered(Some("alice")),
+            json!({"client_id": "spa"}),
+            &path("roles"),
+        )
+        .unwrap();
+        assert!(!user.is_client_token());
+        assert_eq!(user.user_id(), Some("alice"));
+        let no_sub = AccessClaims::map(
+            registered(None),
+            json!({"client_id": "svc"}),
+            &path("roles"),
+        )
+        .unwrap();
+        assert!(no_sub.is_client_token());
+    }
+}

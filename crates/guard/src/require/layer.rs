@@ -1,0 +1,70 @@
+//! [`RequireLayer`] and the functions that build it: `require_scope("orders:write")`,
+//! `require_scopes([..])` (all), `require_any_scope([..])` and `require_role("admin")`.
+
+use super::{RequireService, Requirement};
+use tower::Layer;
+
+/// Demands scopes or a role of the verified token. Mount it with `route_layer` under a
+/// router that has the guard layer:
+///
+/// ```
+/// use axum::{Router, routing::{get, post}};
+/// use portcullis_guard::{Authenticated, Guard, require_scope};
+///
+/// # fn app(guard: Guard) -> Router {
+/// Router::new()
+///     .route("/api/orders", post(|| async { "created" }).route_layer(require_scope("orders:write")))
+///     .route("/api/orders/{id}", get(|auth: Authenticated| async move {
+///         format!("hello {}", auth.subject().unwrap_or("client"))
+///     }))
+///     .layer(guard.layer())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequireLayer {
+    requirement: Requirement,
+}
+
+/// The token must grant `scope`; otherwise 403 `insufficient_scope` with `scope="..."`.
+pub fn require_scope(scope: impl Into<String>) -> RequireLayer {
+    RequireLayer {
+        requirement: Requirement::AllScopes(vec![scope.into()]),
+    }
+}
+
+/// The token must grant every one of `scopes`.
+pub fn require_scopes<I, T>(scopes: I) -> RequireLayer
+where
+    I: IntoIterator<Item = T>,
+    T: Into<String>,
+{
+    RequireLayer {
+        requirement: Requirement::AllScopes(scopes.into_iter().map(Into::into).collect()),
+    }
+}
+
+/// The token must grant at least one of `scopes`.
+pub fn require_any_scope<I, T>(scopes: I) -> RequireLayer
+where
+    I: IntoIterator<Item = T>,
+    T: Into<String>,
+{
+    RequireLayer {
+        requirement: Requirement::AnyScope(scopes.into_iter().map(Into::into).collect()),
+    }
+}
+
+/// The token must carry `role` (in the configured roles claim).
+pub fn require_role(role: impl Into<String>) -> RequireLayer {
+    RequireLayer {
+        requirement: Requirement::Role(role.into()),
+    }
+}
+
+impl<S> Layer<S> for RequireLayer {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService::new(inner, self.requirement.clone())
+    }
+}

@@ -1,0 +1,22 @@
+//! Per-route requirements (scopes, roles) as a tower middleware for `route_layer`, with the
+//! tower-http anatomy. It runs after the [`GuardLayer`](crate::GuardLayer) and answers 403.
+
+mod future;
+#[allow(clippy::module_inception)] // tower-http anatomy: `require/layer.rs` holds the Layer.
+mod layer;
+mod service;
+
+pub use future::ResponseFuture;
+pub use layer::{RequireLayer, require_any_scope, require_role, require_scope, require_scopes};
+pub use service::RequireService;
+
+/// What a route demands of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Requirement {
+    /// Every one of these scopes.
+    AllScopes(Vec<String>),
+    /// At least one of these scopes.
+    AnyScope(Vec<String>),
+    /// This role.
+    Role(String),
+}

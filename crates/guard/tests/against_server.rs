@@ -1,0 +1,177 @@
+//! The guard against a real Portcullis server on a random port (portcullis-testkit): discovery
+//! from the issuer URL, key rotation without a restart, revocation through Redis, expiry, scopes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{app, bearer, get_with, send};
+use http::StatusCode;
+use portcullis_guard::jose::time::Clock;
+use portcullis_guard::{Guard, GuardBuilder, HasAudience, HasIssuer, Revocation};
+use portcullis_testkit::{ClientAuth, ClientSpec, TestServer};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLIENT: &str = "shop";
+const SECRET: &str = "shop-secret-0123456789abcdef";
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+async fn add_shop(server: &TestServer) {
+    server
+        .add_client(
+            ClientSpec::confidential(CLIENT, SECRET)
+                .grant_types(&["client_credentials"])
+                .scope("orders:read orders:write")
+                .audience(&["orders-api"]),
+        )
+        .await
+        .unwrap();
+}
+
+fn guard_for(server: &TestServer) -> GuardBuilder<HasIssuer, HasAudience> {
+    let clock: Arc<dyn Clock> = server.clock().clone();
+    Guard::builder()
+        .issuer(server.issuer())
+        .audience("orders-api")
+        .clock(clock)
+        .background_refresh(false)
+}
+
+async fn token(server: &TestServer, scope: &str) -> String {
+    let reply = server
+        .client_credentials(&ClientAuth::basic(CLIENT, SECRET), Some(scope))
+        .await
+        .unwrap();
+    reply
+        .str("access_token")
+        .expect("an access token")
+        .to_owned()
+}
+
+async fn status(guard: &Guard, token: &str, post: bool) -> StatusCode {
+    let request = if post {
+        http::Request::post("/orders")
+            .header("authorization", bearer(token))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    } else {
+        get_with("/me", Some(&bearer(token)))
+    };
+    send(app(guard), request).await.status
+}
+
+#[tokio::test]
+async fn discovery_scopes_and_expiry_against_the_server() {
+    let server = TestServer::start().await.unwrap();
+    add_shop(&server).await;
+    let guard = guard_for(&server).build().unwrap();
+    guard.warm_up().await.unwrap();
+
+    let read = token(&server, "orders:read").await;
+    assert_eq!(status(&guard, &read, false).await, StatusCode::OK);
+    // Scope failure: 403 insufficient_scope.
+    let reply = send(
+        app(&guard),
+        http::Request::post("/orders")
+            .header("authorization", bearer(&read))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.challenge().contains("scope=\"orders:write\""));
+    let write = token(&server, "orders:read orders:write").await;
+    assert_eq!(status(&guard, &write, true).await, StatusCode::OK);
+
+    // Expiry: travel past the lifetime plus the leeway.
+    server.advance(server.config().access_token_ttl + 31);
+    let reply = send(app(&guard), get_with("/me", Some(&bearer(&read)))).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(reply.challenge().contains("error=\"invalid_token\""));
+}
+
+#[tokio::test]
+async fn key_rotation_is_picked_up_without_a_restart() {
+    let server = TestServer::builder()
+        .configure(|s| {
+            s.key_rotation_delay = 0;
+            s.key_reload_interval = 1;
+        })
+        .start()
+        .await
+        .unwrap();
+    add_shop(&server).await;
+    let guard = guard_for(&server).build().unwrap();
+    let before = token(&server, "orders:read").await;
+    assert_eq!(status(&guard, &before, false).await, StatusCode::OK);
+
+    let new_kids = server.rotate_keys().await.unwrap();
+    assert!(!new_kids.is_empty());
+    server.advance(60);
+    let after = token(&server, "orders:read").await;
+    let (header, _) = portcullis_testkit::decode_jwt_parts(&after).unwrap();
+    let kid = header["kid"].as_str().unwrap().to_owned();
+    assert!(
+        new_kids.contains(&kid),
+        "the server signs with the new key {kid}"
+    );
+    assert_eq!(status(&guard, &after, false).await, StatusCode::OK);
+    // The old token is still accepted while its key stays published.
+    assert_eq!(status(&guard, &before, false).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revoked_jti_is_refused_within_one_second() {
+    let client = redis::Client::open(REDIS_URL).unwrap();
+    let reachable = client.get_multiplexed_async_connection();
+    if tokio::time::timeout(Duration::from_secs(2), reachable)
+        .await
+        .map(|r| r.is_err())
+        .unwrap_or(true)
+    {
+        if std::env::var_os("CI").is_some() {
+            panic!("Redis at {REDIS_URL} is required when CI is set");
+        }
+        eprintln!("notice: Redis at {REDIS_URL} is not reachable; skipping the revocation test");
+        return;
+    }
+    let server = TestServer::builder()
+        .configure(|s| s.redis_url = Some(REDIS_URL.to_owned()))
+        .start()
+        .await
+        .unwrap();
+    add_shop(&server).await;
+    let guard = guard_for(&server)
+        .revocation(Revocation::redis(REDIS_URL))
+        .build()
+        .unwrap();
+    let access = token(&server, "orders:read").await;
+    assert_eq!(status(&guard, &access, false).await, StatusCode::OK);
+
+    let reply = server
+        .revoke(
+            &ClientAuth::basic(CLIENT, SECRET),
+            &access,
+            Some("access_token"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status.as_u16(), 200);
+    let revoked_at = Instant::now();
+    loop {
+        let status = status(&guard, &access, false).await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "still accepted after 1 s: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,214 @@
+//! orders-api through `Router::oneshot` with a static key set, and a local stub for the
+//! issuer's token endpoint and payments-api: scopes, rejections and the cached service token.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http_body_util::BodyExt;
+use orders_api::payments::PaymentsClient;
+use orders_api::{AppState, app};
+use portcullis_guard::Guard;
+use portcullis_jose::time::{FixedClock, UnixTime};
+use portcullis_jose::{Algorithm, KeySet, SigningKey, jwt};
+use portcullis_types::ClientSecret;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+const ISS: &str = "https://as.example";
+const NOW: i64 = 1_800_000_000;
+
+#[derive(Default)]
+struct Stub {
+    base: Mutex<String>,
+    token_calls: AtomicUsize,
+    payment_auth: Mutex<Vec<String>>,
+}
+
+async fn start_stub() -> Arc<Stub> {
+    let stub = Arc::new(Stub::default());
+    let router = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(|State(s): State<Arc<Stub>>| async move {
+                let base = s.base.lock().unwrap().clone();
+                Json(json!({"issuer": base, "token_endpoint": format!("{base}/token"), "response_types_supported": ["code"]}))
+            }),
+        )
+        .route(
+            "/token",
+            post(|State(s): State<Arc<Stub>>, body: String| async move {
+                s.token_calls.fetch_add(1, Ordering::SeqCst);
+                assert!(body.contains("grant_type=client_credentials"));
+                Json(json!({"access_token": "svc-token", "token_type": "Bearer", "expires_in": 300}))
+            }),
+        )
+        .route(
+            "/api/payments",
+            post(|State(s): State<Arc<Stub>>, headers: HeaderMap| async move {
+                let auth = headers.get("authorization").unwrap().to_str().unwrap().to_owned();
+                s.payment_auth.lock().unwrap().push(auth);
+                Json(json!({"payment_id": "p-1", "status": "captured"}))
+            }),
+        )
+        .with_state(Arc::clone(&stub));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    *stub.base.lock().unwrap() = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    stub
+}
+
+struct Fixture {
+    key: SigningKey,
+    router: Router,
+    stub: Arc<Stub>,
+}
+
+async fn fixture() -> Fixture {
+    let key = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let mut keys = KeySet::new();
+    keys.insert(key.verifying_key()).unwrap();
+    let guard = Guard::builder()
+        .issuer(ISS)
+        .audience("orders-api")
+        .static_keys(keys)
+        .clock(Arc::new(FixedClock::new(UnixTime(NOW))))
+        .build()
+        .unwrap();
+    let stub = start_stub().await;
+    let base = stub.base.lock().unwrap().clone();
+    let payments =
+        PaymentsClient::new(base.clone(), base, "orders-api", ClientSecret::new("s")).unwrap();
+    let router = app(AppState {
+        guard,
+        payments: Arc::new(payments),
+        orders: Arc::new(Mutex::new(Vec::new())),
+    });
+    Fixture { key, router, stub }
+}
+
+impl Fixture {
+    fn token(&self, sub: &str, client_id: &str, scope: &str) -> String {
+        let claims = json!({"iss": ISS, "aud": "orders-api", "sub": sub, "client_id": client_id,
+            "scope": scope, "exp": NOW + 300, "iat": NOW, "jti": format!("{sub}-{scope}")});
+        jwt::encode(&self.key, "at+jwt", &claims).unwrap()
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::builder().method(method).uri("/api/orders");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        };
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+}
+
+#[tokio::test]
+async fn get_needs_orders_read() {
+    let f = fixture().await;
+    let (status, _, body) = f
+        .call("GET", Some(&f.token("alice", "spa", "orders:read")), None)
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "[]"));
+
+    let (status, headers, _) = f
+        .call("GET", Some(&f.token("alice", "spa", "orders:write")), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("scope=\"orders:read\"")
+    );
+
+    let (status, headers, _) = f.call("GET", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["www-authenticate"], "Bearer realm=\"orders-api\"");
+
+    let forged = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let token = jwt::encode(
+        &forged,
+        "at+jwt",
+        &json!({"iss": ISS, "aud": "orders-api", "sub": "alice",
+        "scope": "orders:read", "exp": NOW + 300}),
+    )
+    .unwrap();
+    let (status, headers, _) = f.call("GET", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+}
+
+#[tokio::test]
+async fn post_needs_orders_write_and_pays_with_a_cached_service_token() {
+    let f = fixture().await;
+    let order = json!({"item": "book", "amount_cents": 1200});
+    let (status, _, _) = f
+        .call(
+            "POST",
+            Some(&f.token("alice", "spa", "orders:read")),
+            Some(order.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let writer = f.token("alice", "spa", "orders:read orders:write");
+    for _ in 0..2 {
+        let (status, _, body) = f.call("POST", Some(&writer), Some(order.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["payment"]["status"], "captured");
+        assert_eq!(body["owner"], "user:alice");
+    }
+    assert_eq!(
+        f.stub.token_calls.load(Ordering::SeqCst),
+        1,
+        "the service token is cached"
+    );
+    assert_eq!(
+        *f.stub.payment_auth.lock().unwrap(),
+        vec!["Bearer svc-token"; 2]
+    );
+
+    let (_, _, body) = f.call("GET", Some(&writer), None).await;
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&body).unwrap().len(), 2);
+    // A client token whose sub equals the user's id does not see the user's orders (RS-7).
+    let (_, _, body) = f
+        .call("GET", Some(&f.token("alice", "alice", "orders:read")), None)
+        .await;
+    assert_eq!(body, "[]");
+}
