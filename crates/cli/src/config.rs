@@ -476,6 +476,26 @@ mod tests {
         assert!(err.contains("secrett"), "{err}");
     }
 
+    /// The example shipped beside the README must keep working.
+    #[test]
+    fn example_config_file_resolves() {
+        let text = include_str!("../../../portcullis.example.toml");
+        let mut raw = parse(text).unwrap();
+        for client in &mut raw.clients {
+            if client.secret_env.is_some() {
+                // The variables are not set here; resolve the same clients with inline secrets.
+                client.secret_env = None;
+                client.secret = Some(format!("{}-secret-0123456789", client.id));
+            }
+        }
+        let r = resolve_raw(raw, None, &Overrides::default()).unwrap();
+        assert_eq!(r.server.issuer, "http://127.0.0.1:8080");
+        assert_eq!(r.server.access_token_ttl, 900);
+        let ids: Vec<&str> = r.clients.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(ids, ["web-app", "orders-api", "spa"]);
+        assert!(r.clients.iter().any(|c| c.secret.is_none()));
+    }
+
     #[test]
     fn version_is_required_and_checked() {
         assert!(parse("issuer = \"https://x\"\n").is_err());
