@@ -43,7 +43,9 @@ pub struct AddArgs {
     /// A post-logout redirect URI (repeat for several).
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
-    /// Grant types, comma-separated, e.g. authorization_code,refresh_token.
+    /// Grant types, comma-separated, e.g. authorization_code,refresh_token (RFC names, also
+    /// urn:ietf:params:oauth:grant-type:device_code and
+    /// urn:ietf:params:oauth:grant-type:token-exchange).
     #[arg(long, value_delimiter = ',')]
     pub grant_types: Vec<String>,
     /// Allowed scopes, space-separated.
@@ -67,6 +69,13 @@ pub struct AddArgs {
     /// Display name shown on the consent page.
     #[arg(long)]
     pub name: Option<String>,
+    /// An audience the client may obtain tokens for by token exchange (repeat for several).
+    #[arg(long = "exchange-audience", value_name = "AUD")]
+    pub exchange_audiences: Vec<String>,
+    /// Allow token exchange without an actor token (impersonation; the issued token then names
+    /// no actor). Without it every exchange is a delegation recording `act`.
+    #[arg(long)]
+    pub exchange_impersonation: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -133,6 +142,8 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         id_token_signed_response_alg: args.id_token_alg,
         jwks,
         name: args.name,
+        exchange_audiences: args.exchange_audiences,
+        exchange_impersonation: args.exchange_impersonation,
     };
     let record = admin::add_client(store.as_ref(), &SystemClock, config)
         .await
@@ -165,6 +176,8 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
                     "grant_types": c.grant_types,
                     "scope": c.scope,
                     "audience": c.audience,
+                    "exchange_audiences": c.exchange_audiences,
+                    "exchange_impersonation": c.exchange_impersonation,
                     "access_token_ttl": c.access_token_ttl,
                     "refresh_token_ttl": c.refresh_token_ttl,
                     "name": c.name,
@@ -189,6 +202,12 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
         }
         if !c.audience.is_empty() {
             println!("  audience:      {}", c.audience.join(" "));
+        }
+        if !c.exchange_audiences.is_empty() {
+            println!("  exchange for:  {}", c.exchange_audiences.join(" "));
+        }
+        if c.exchange_impersonation {
+            println!("  impersonation: allowed");
         }
         println!("  created:       {}", format_time(c.created_at));
     }

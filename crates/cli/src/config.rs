@@ -73,6 +73,10 @@ pub struct RawTokens {
     pub extra_algs: Option<Vec<String>>,
     /// Audience of access tokens for clients without one.
     pub default_audience: Option<String>,
+    /// Device and user code lifetime (RFC 8628), seconds.
+    pub device_code_ttl: Option<i64>,
+    /// Minimum seconds between device-code polls.
+    pub device_poll_interval: Option<i64>,
 }
 
 /// `[keys]`
@@ -154,6 +158,12 @@ pub struct RawClient {
     pub jwks_file: Option<PathBuf>,
     /// Display name.
     pub name: Option<String>,
+    /// Audiences the client may obtain by token exchange (RFC 8693).
+    #[serde(default)]
+    pub exchange_audiences: Vec<String>,
+    /// Allow token exchange without an actor token (impersonation).
+    #[serde(default)]
+    pub exchange_impersonation: bool,
 }
 
 /// `[[users]]`
@@ -273,6 +283,8 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         );
         set(&mut s.code_ttl, t.code_ttl);
         set(&mut s.id_token_ttl, t.id_token_ttl);
+        set(&mut s.device_code_ttl, t.device_code_ttl);
+        set(&mut s.device_poll_interval, t.device_poll_interval);
         if let Some(alg) = t.access_token_alg {
             s.access_token_alg = parse_alg("tokens.access_token_alg", &alg)?;
         }
@@ -411,6 +423,8 @@ fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig
         id_token_signed_response_alg: raw.id_token_signed_response_alg,
         jwks,
         name: raw.name,
+        exchange_audiences: raw.exchange_audiences,
+        exchange_impersonation: raw.exchange_impersonation,
     })
 }
 

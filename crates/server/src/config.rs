@@ -301,6 +301,9 @@ pub const KNOWN_GRANT_TYPES: [&str; 6] = [
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
 
+/// The RFC 8693 grant type name.
+const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
 /// A client to register (from the CLI or a config file).
 #[derive(Clone, Default)]
 pub struct ClientConfig {
@@ -331,6 +334,11 @@ pub struct ClientConfig {
     pub jwks: Option<String>,
     /// Display name.
     pub name: Option<String>,
+    /// Audiences the client may obtain through token exchange (RFC 8693); empty: none.
+    pub exchange_audiences: Vec<String>,
+    /// Whether the client may exchange without an `actor_token` (impersonation: the issued token
+    /// names no actor). Off by default, so exchanges are delegations recording `act`.
+    pub exchange_impersonation: bool,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -421,6 +429,29 @@ impl ClientConfig {
                 "client_credentials needs a confidential client",
             ));
         }
+        let exchanges = grant_types.iter().any(|g| g == TOKEN_EXCHANGE_GRANT);
+        if exchanges && public {
+            return Err(ConfigError::new(
+                "grant_types",
+                "token exchange needs a confidential client",
+            ));
+        }
+        if !exchanges && (!self.exchange_audiences.is_empty() || self.exchange_impersonation) {
+            return Err(ConfigError::new(
+                "exchange_audiences",
+                "needs the token-exchange grant type",
+            ));
+        }
+        if self
+            .exchange_audiences
+            .iter()
+            .any(|a| a.is_empty() || !a.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(ConfigError::new(
+                "exchange_audiences",
+                "each audience must be visible ASCII characters",
+            ));
+        }
         if grant_types.iter().any(|g| g == "authorization_code") && self.redirect_uris.is_empty() {
             return Err(ConfigError::new(
                 "redirect_uris",
@@ -475,8 +506,8 @@ impl ClientConfig {
             refresh_token_ttl: self.refresh_token_ttl,
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             jwks: self.jwks,
-            exchange_audiences: Vec::new(),
-            exchange_impersonation: false,
+            exchange_audiences: self.exchange_audiences,
+            exchange_impersonation: self.exchange_impersonation,
             name: self.name,
             created_at: now,
         })
@@ -553,6 +584,37 @@ mod tests {
         assert_eq!(
             rec.secret_hash.as_deref(),
             Some(crate::domain::secrets::secret_hash("0123456789abcdef0123").as_str())
+        );
+    }
+
+    #[test]
+    fn exchange_policy_reaches_the_record() {
+        let c = ClientConfig {
+            client_id: "orders-api".into(),
+            secret: Some(ClientSecret::new("0123456789abcdef0123")),
+            grant_types: vec![TOKEN_EXCHANGE_GRANT.into()],
+            exchange_audiences: vec!["payments-api".into()],
+            ..ClientConfig::default()
+        };
+        let rec = c.into_record(0).unwrap();
+        assert_eq!(rec.exchange_audiences, vec!["payments-api".to_owned()]);
+        assert!(!rec.exchange_impersonation);
+        let public = ClientConfig {
+            client_id: "spa".into(),
+            grant_types: vec![TOKEN_EXCHANGE_GRANT.into()],
+            ..ClientConfig::default()
+        };
+        assert_eq!(public.into_record(0).unwrap_err().setting, "grant_types");
+        let without_grant = ClientConfig {
+            client_id: "svc".into(),
+            secret: Some(ClientSecret::new("0123456789abcdef0123")),
+            grant_types: vec!["client_credentials".into()],
+            exchange_audiences: vec!["payments-api".into()],
+            ..ClientConfig::default()
+        };
+        assert_eq!(
+            without_grant.into_record(0).unwrap_err().setting,
+            "exchange_audiences"
         );
     }
 

@@ -42,7 +42,8 @@
 //! # Endpoints
 //! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
 //! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
-//! `/account/withdraw`, `/token`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
+//! `/account/withdraw`, `/token`, `/device_authorization`, `/device` (GET, POST),
+//! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
 //! (GET, POST), `/logout/done`, `/healthz`, `/readyz`.
 
 #![forbid(unsafe_code)]

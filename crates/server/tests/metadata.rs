@@ -27,6 +27,10 @@ async fn iss_2_iss_3_discovery_documents() {
             "https://as.example/authorize"
         );
         assert_eq!(doc["token_endpoint"], "https://as.example/token");
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            "https://as.example/device_authorization"
+        );
         assert_eq!(doc["jwks_uri"], "https://as.example/.well-known/jwks.json");
         assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
         assert_eq!(
@@ -35,7 +39,13 @@ async fn iss_2_iss_3_discovery_documents() {
         );
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+            serde_json::json!([
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            ])
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         assert_eq!(

@@ -1,5 +1,6 @@
 //! The orders service of the example scenario: `GET /api/orders` needs `orders:read`,
-//! `POST /api/orders` needs `orders:write` and charges the order through payments-api.
+//! `POST /api/orders` needs `orders:write` and charges the order through payments-api with a
+//! token exchanged from the caller's (RFC 8693), so payments-api knows on whose behalf it acts.
 
 #![forbid(unsafe_code)]
 
@@ -7,7 +8,7 @@ pub mod payments;
 
 use axum::extract::{FromRef, State};
 use axum::handler::Handler;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::get;
 use axum::{Json, Router};
 use payments::{Payment, PaymentsClient};
@@ -89,11 +90,27 @@ async fn list(State(state): State<AppState>, auth: Authenticated) -> Json<Vec<Or
     )
 }
 
+/// The bearer token of the request (the guard has already verified it).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
+    headers: HeaderMap,
     Json(new): Json<NewOrder>,
 ) -> Result<(StatusCode, Json<Order>), (StatusCode, Json<serde_json::Value>)> {
+    let Some(caller_token) = bearer(&headers) else {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": "invalid_token"})),
+        ));
+    };
     let id = {
         let orders = state.orders.lock().unwrap_or_else(PoisonError::into_inner);
         u64::try_from(orders.len())
@@ -102,7 +119,7 @@ async fn create(
     };
     let payment = state
         .payments
-        .charge(id, new.amount_cents)
+        .charge(caller_token, id, new.amount_cents)
         .await
         .map_err(|error| {
             tracing::warn!(%error, order = id, "payment failed");

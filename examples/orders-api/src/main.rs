@@ -28,10 +28,14 @@ struct Args {
     /// The audience tokens must name.
     #[arg(long, default_value = "orders-api")]
     audience: String,
+    /// The audience of the tokens obtained by exchange for payments-api.
+    #[arg(long, default_value = orders_api::payments::PAYMENTS_AUDIENCE)]
+    payments_audience: String,
     /// Base URL of payments-api.
     #[arg(long, default_value = "http://127.0.0.1:8092")]
     payments_url: String,
-    /// This service's own client id (client credentials for payments-api).
+    /// This service's own client id: it authenticates the token exchange for payments-api and
+    /// its client-credentials token is the exchange's actor token.
     #[arg(long, env = "ORDERS_API_CLIENT_ID", default_value = "orders-api")]
     client_id: String,
     /// This service's own client secret.
@@ -60,7 +64,8 @@ async fn main() -> anyhow::Result<()> {
         args.issuer,
         args.client_id,
         ClientSecret::new(args.client_secret),
-    )?;
+    )?
+    .with_audience(args.payments_audience);
     let state = AppState {
         guard,
         payments: Arc::new(payments),

@@ -1,5 +1,6 @@
 //! orders-api through `Router::oneshot` with a static key set, and a local stub for the
-//! issuer's token endpoint and payments-api: scopes, rejections and the cached service token.
+//! issuer's token endpoint and payments-api: scopes, rejections, the cached actor token and the
+//! token exchange (RFC 8693) for payments-api.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -31,6 +32,7 @@ const NOW: i64 = 1_800_000_000;
 struct Stub {
     base: Mutex<String>,
     token_calls: AtomicUsize,
+    exchanges: Mutex<Vec<Vec<(String, String)>>>,
     payment_auth: Mutex<Vec<String>>,
 }
 
@@ -47,9 +49,19 @@ async fn start_stub() -> Arc<Stub> {
         .route(
             "/token",
             post(|State(s): State<Arc<Stub>>, body: String| async move {
-                s.token_calls.fetch_add(1, Ordering::SeqCst);
-                assert!(body.contains("grant_type=client_credentials"));
-                Json(json!({"access_token": "svc-token", "token_type": "Bearer", "expires_in": 300}))
+                let form: Vec<(String, String)> =
+                    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                let grant = form.iter().find(|(k, _)| k == "grant_type").unwrap().1.clone();
+                if grant == "client_credentials" {
+                    s.token_calls.fetch_add(1, Ordering::SeqCst);
+                    return Json(json!({"access_token": "svc-token", "token_type": "Bearer", "expires_in": 300}));
+                }
+                assert_eq!(grant, "urn:ietf:params:oauth:grant-type:token-exchange");
+                let mut exchanges = s.exchanges.lock().unwrap();
+                exchanges.push(form);
+                Json(json!({"access_token": format!("exchanged-{}", exchanges.len()),
+                    "token_type": "Bearer", "expires_in": 120,
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}))
             }),
         )
         .route(
@@ -174,7 +186,7 @@ async fn get_needs_orders_read() {
 }
 
 #[tokio::test]
-async fn post_needs_orders_write_and_pays_with_a_cached_service_token() {
+async fn post_needs_orders_write_and_pays_with_an_exchanged_token() {
     let f = fixture().await;
     let order = json!({"item": "book", "amount_cents": 1200});
     let (status, _, _) = f
@@ -197,12 +209,29 @@ async fn post_needs_orders_write_and_pays_with_a_cached_service_token() {
     assert_eq!(
         f.stub.token_calls.load(Ordering::SeqCst),
         1,
-        "the service token is cached"
+        "the actor token is cached"
     );
+    // Each payment uses a token exchanged from the caller's, with orders-api as actor.
     assert_eq!(
         *f.stub.payment_auth.lock().unwrap(),
-        vec!["Bearer svc-token"; 2]
+        vec!["Bearer exchanged-1", "Bearer exchanged-2"]
     );
+    for form in f.stub.exchanges.lock().unwrap().iter() {
+        let get = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap()
+        };
+        assert_eq!(get("subject_token"), writer);
+        assert_eq!(
+            get("subject_token_type"),
+            "urn:ietf:params:oauth:token-type:access_token"
+        );
+        assert_eq!(get("actor_token"), "svc-token");
+        assert_eq!(get("audience"), "payments-api");
+        assert_eq!(get("scope"), "payments:write");
+    }
 
     let (_, _, body) = f.call("GET", Some(&writer), None).await;
     assert_eq!(serde_json::from_str::<Vec<Value>>(&body).unwrap().len(), 2);

@@ -49,6 +49,8 @@ async fn pay(
         amount_cents = charge.amount_cents,
         caller = auth.client_id().unwrap_or("-"),
         client_token = auth.is_client_token(),
+        on_behalf_of = auth.claims().raw().get("sub").and_then(|v| v.as_str()).unwrap_or("-"),
+        act = %auth.claims().raw().get("act").map(ToString::to_string).unwrap_or_default(),
         "payment captured"
     );
     Json(serde_json::json!({"payment_id": format!("pay-{id}"), "status": "captured"}))

@@ -432,8 +432,7 @@ pub async fn decide(
         Decision::Deny => DeviceStatus::Denied,
     };
     for _ in 0..CAS_ATTEMPTS {
-        let Some((current_text, current)) =
-            load_grant(state, &entry.device_code_hash, now).await?
+        let Some((current_text, current)) = load_grant(state, &entry.device_code_hash, now).await?
         else {
             return Err(UserCodeError::Unknown);
         };
@@ -493,7 +492,10 @@ mod tests {
             normalize_user_code(" WdJb MjHt ").as_deref(),
             Some("WDJBMJHT")
         );
-        assert_eq!(normalize_user_code("WD-JB-MJ-HT").as_deref(), Some("WDJBMJHT"));
+        assert_eq!(
+            normalize_user_code("WD-JB-MJ-HT").as_deref(),
+            Some("WDJBMJHT")
+        );
         assert_eq!(display_user_code("WDJBMJHT"), "WDJB-MJHT");
     }
 

@@ -37,7 +37,7 @@ pub fn metadata(config: &ServerConfig) -> ProviderMetadata {
         userinfo_endpoint: Some(config.endpoint("/userinfo")),
         revocation_endpoint: Some(config.endpoint("/revoke")),
         introspection_endpoint: Some(config.endpoint("/introspect")),
-        device_authorization_endpoint: None,
+        device_authorization_endpoint: Some(config.endpoint("/device_authorization")),
         end_session_endpoint: Some(config.endpoint("/logout")),
         scopes_supported: strings(&["openid", "profile", "email"]),
         response_types_supported: strings(&["code"]),
@@ -46,6 +46,8 @@ pub fn metadata(config: &ServerConfig) -> ProviderMetadata {
             "authorization_code",
             "client_credentials",
             "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
         ]),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
         token_endpoint_auth_signing_alg_values_supported: strings(&[

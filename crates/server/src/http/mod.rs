@@ -18,6 +18,7 @@ use crate::ui::STYLESHEET_PATH;
 pub mod account;
 pub mod authorize;
 pub mod consent;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -44,6 +45,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/.well-known/jwks.json", get(jwks::handler))
         .route("/token", post(token::handler))
+        .route("/device_authorization", post(device::authorization))
         .route("/userinfo", get(userinfo::handler).post(userinfo::handler))
         .route("/revoke", post(revoke::handler))
         .route("/introspect", post(introspect::handler))
@@ -52,6 +54,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/login", get(login::get).post(login::post))
         .route("/consent", post(consent::post))
+        .route("/device", get(device::get).post(device::post))
+        .route("/device/login", post(device::login))
         .route("/account", get(account::get))
         .route("/account/withdraw", post(account::withdraw))
         .route("/logout", get(logout::get).post(logout::post))

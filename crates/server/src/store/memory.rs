@@ -240,6 +240,10 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<String>> {
+        Ok(self.lock()?.access_tokens.get(jti).map(|(g, _)| g.clone()))
+    }
+
     async fn list_grant_access_tokens(&self, grant_id: &str) -> StoreResult<Vec<(String, i64)>> {
         let st = self.lock()?;
         let mut tokens: Vec<(String, i64)> = st

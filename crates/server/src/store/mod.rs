@@ -147,6 +147,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The recorded access tokens of a grant as `(jti, exp)` pairs, sorted by jti, so that a
     /// revocation can be mirrored to the resource servers' denylist.
     async fn list_grant_access_tokens(&self, grant_id: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// The grant a recorded access token belongs to (until the ledger entry expires), so a
+    /// token derived from it (token exchange) can be recorded against the same grant.
+    async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<String>>;
 
     // ----- refresh tokens -----
 

@@ -8,6 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 
 pub mod account;
 pub mod consent;
+pub mod device;
 pub mod error;
 pub mod login;
 

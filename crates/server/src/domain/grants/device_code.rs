@@ -118,7 +118,9 @@ async fn redeem(
     grant: &DeviceGrant,
 ) -> Result<TokenResponse, ProtocolError> {
     let DeviceStatus::Approved { user_id, auth_time } = &grant.status else {
-        return Err(ProtocolError::invalid_grant("the device code is not approved"));
+        return Err(ProtocolError::invalid_grant(
+            "the device code is not approved",
+        ));
     };
     let Some(user) = state.store.get_user(user_id).await? else {
         return Err(ProtocolError::invalid_grant("the user no longer exists"));

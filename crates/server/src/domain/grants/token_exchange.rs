@@ -19,7 +19,9 @@
 //!   consented to for the client the ID token was issued to), never wider (`invalid_scope`);
 //! * `requested_token_type`, when sent, must be the access-token type;
 //! * the account behind the subject is not locked by the login throttle (TOK-13);
-//! * the new token expires no later than the subject token.
+//! * the new token expires no later than the subject token, and is recorded against the
+//!   subject token's grant, so revoking that grant (consent withdrawal, refresh-token reuse,
+//!   code replay) revokes every token exchanged from it, down the whole chain.
 
 use portcullis_jose::jws;
 use portcullis_types::token::{grant_type, token_type_uri};
@@ -33,6 +35,7 @@ use super::super::params::Params;
 use super::super::secrets::random_id;
 use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use super::device_code::refuse_locked_account;
+use super::grant_store_error;
 use crate::state::AppState;
 use crate::store::ClientRecord;
 
@@ -107,6 +110,8 @@ struct Presented {
     act: Option<Value>,
     /// Whether the subject is a user (not a client's own token).
     is_user: bool,
+    /// The grant the subject token is recorded against, if any.
+    grant_id: Option<String>,
 }
 
 /// Claims of an exchanged access token: RFC 9068 plus RFC 8693 `act`.
@@ -126,7 +131,10 @@ fn bad_token(which: &'static str) -> ProtocolError {
 }
 
 fn typ_matches(typ: Option<&str>, expected: Option<&str>) -> bool {
-    match (typ.map(|t| t.strip_prefix("application/").unwrap_or(t)), expected) {
+    match (
+        typ.map(|t| t.strip_prefix("application/").unwrap_or(t)),
+        expected,
+    ) {
         (Some(t), Some(e)) => t.eq_ignore_ascii_case(e),
         (None, None) => true,
         // An ID token may be typed `JWT` or untyped.
@@ -185,8 +193,7 @@ async fn verify_access(
         return Err(bad_token(which));
     };
     let act = claims.remove("act");
-    if act.as_ref().is_some_and(|a| !a.is_object()) || act_depth(act.as_ref()) > MAX_ACT_DEPTH
-    {
+    if act.as_ref().is_some_and(|a| !a.is_object()) || act_depth(act.as_ref()) > MAX_ACT_DEPTH {
         return Err(bad_token(which));
     }
     let at: AccessTokenClaims =
@@ -212,7 +219,9 @@ async fn verify_subject(
                 ));
             }
             let is_user = !(at.sub == at.client_id && at.auth_time.is_none());
+            let grant_id = state.store.access_token_grant(&at.jti).await?;
             Ok(Presented {
+                grant_id,
                 scope: Scope::parse(&at.scope).unwrap_or_default(),
                 is_user,
                 sub: at.sub,
@@ -254,6 +263,7 @@ async fn verify_subject(
                 auth_time: claims.get("auth_time").and_then(Value::as_i64),
                 act: None,
                 is_user: true,
+                grant_id: None,
             })
         }
         _ => Err(ProtocolError::invalid_request(
@@ -313,7 +323,8 @@ pub async fn exchange(
         ));
     }
     let audience = targets(client, &req)?;
-    let subject = verify_subject(state, client, &req.subject_token, &req.subject_token_type).await?;
+    let subject =
+        verify_subject(state, client, &req.subject_token, &req.subject_token_type).await?;
     let act = match &req.actor {
         Some((token, kind)) => {
             if kind != token_type_uri::ACCESS_TOKEN {
@@ -342,7 +353,9 @@ pub async fn exchange(
         }
     };
     if act_depth(act.as_ref()) > MAX_ACT_DEPTH {
-        return Err(ProtocolError::invalid_request("the delegation chain is too long"));
+        return Err(ProtocolError::invalid_request(
+            "the delegation chain is too long",
+        ));
     }
     let scope = match req.scope.as_deref() {
         Some(s) => {
@@ -391,6 +404,14 @@ pub async fn exchange(
         .signing_key(state.config.access_token_alg)
         .await?;
     let token = portcullis_jose::jwt::encode(&key, ACCESS_TOKEN_TYP, &claims)?;
+    if let Some(grant_id) = &subject.grant_id {
+        // Revoking the subject's grant then revokes the exchanged token too.
+        state
+            .store
+            .record_access_token(&claims.base.jti, grant_id, exp)
+            .await
+            .map_err(grant_store_error)?;
+    }
     let scope_text = scope.to_string();
     audit::token_issued(
         grant_type::TOKEN_EXCHANGE,

@@ -340,6 +340,15 @@ pub(super) async fn code_2_revoke_grant_cascades(s: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    assert_eq!(
+        s.access_token_grant("jti-2").await.unwrap().as_deref(),
+        Some("g1")
+    );
+    assert_eq!(
+        s.access_token_grant("jti-other").await.unwrap().as_deref(),
+        Some("g2")
+    );
+    assert_eq!(s.access_token_grant("jti-unknown").await.unwrap(), None);
 
     assert!(s.revoke_grant("g1", T0 + 10).await.unwrap());
     assert!(!s.revoke_grant("g1", T0 + 20).await.unwrap(), "idempotent");

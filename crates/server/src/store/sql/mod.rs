@@ -226,6 +226,16 @@ macro_rules! impl_sql_store {
                 self.record_access_token_impl(jti, grant_id, exp).await
             }
 
+            async fn access_token_grant(&self, jti: &str) -> StoreResult<Option<String>> {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT grant_id FROM access_tokens WHERE jti = $1",
+                )
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
             async fn list_grant_access_tokens(
                 &self,
                 grant_id: &str,
