@@ -143,7 +143,9 @@ mod tests {
         assert!(asked.is_subset(&granted));
         assert!(!granted.is_subset(&asked));
         assert_eq!(
-            granted.intersection(&Scope::parse("c d").unwrap()).to_string(),
+            granted
+                .intersection(&Scope::parse("c d").unwrap())
+                .to_string(),
             "c"
         );
     }
