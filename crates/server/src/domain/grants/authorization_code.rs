@@ -67,17 +67,7 @@ pub async fn exchange(
         return Err(ProtocolError::invalid_grant("the user no longer exists"));
     };
     let scope = Scope::parse(&rec.scope).unwrap_or_default();
-    let refresh = if client
-        .grant_types
-        .iter()
-        .any(|g| g == grant_type::REFRESH_TOKEN)
-    {
-        RefreshAction::NewFamily {
-            absolute_expires_at: now.saturating_add(state.config.refresh_token_absolute_ttl),
-        }
-    } else {
-        RefreshAction::None
-    };
+    let refresh = RefreshAction::for_new_grant(state, client, now);
     issue_user_tokens(
         state,
         UserIssue {

@@ -197,6 +197,24 @@ pub(crate) enum RefreshAction {
     Rotated(String),
 }
 
+impl RefreshAction {
+    /// A new refresh family for a grant made at `now` when the client may use the refresh
+    /// grant, none otherwise.
+    pub(crate) fn for_new_grant(state: &AppState, client: &ClientRecord, now: i64) -> Self {
+        if client
+            .grant_types
+            .iter()
+            .any(|g| g == grant_type::REFRESH_TOKEN)
+        {
+            Self::NewFamily {
+                absolute_expires_at: now.saturating_add(state.config.refresh_token_absolute_ttl),
+            }
+        } else {
+            Self::None
+        }
+    }
+}
+
 /// Everything needed to issue tokens for a user grant.
 #[derive(Debug)]
 pub(crate) struct UserIssue<'a> {

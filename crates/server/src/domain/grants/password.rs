@@ -45,17 +45,7 @@ pub async fn exchange(
             revoked_at: None,
         })
         .await?;
-    let refresh = if client
-        .grant_types
-        .iter()
-        .any(|g| g == grant_type::REFRESH_TOKEN)
-    {
-        RefreshAction::NewFamily {
-            absolute_expires_at: now.saturating_add(state.config.refresh_token_absolute_ttl),
-        }
-    } else {
-        RefreshAction::None
-    };
+    let refresh = RefreshAction::for_new_grant(state, client, now);
     issue_user_tokens(
         state,
         UserIssue {
