@@ -81,3 +81,6 @@ pub fn removal(config: &ServerConfig, name: &'static str) -> Cookie<'static> {
     c.make_removal();
     c
 }
+
+#[cfg(test)]
+mod tests;
