@@ -43,7 +43,9 @@ pub async fn get(State(state): State<Arc<AppState>>, SignedIn(session): SignedIn
 /// `POST /account/withdraw`.
 pub async fn withdraw(
     State(state): State<Arc<AppState>>,
-    CsrfForm { session, params, .. }: CsrfForm<WithdrawForm>,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<WithdrawForm>,
 ) -> Response {
     let Some(client_id) = params.get("client_id") else {
         return PageError::FormExpired.into_response();

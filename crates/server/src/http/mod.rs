@@ -71,14 +71,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(cors);
     let pages = with_security_headers(
         Router::new()
-        .route("/authorize", get(authorize::get).post(authorize::post))
-        .route("/login", get(login::get).post(login::post))
-        .route("/consent", post(consent::post))
-        .route("/device", get(device::get).post(device::post))
-        .route("/device/login", post(device::login))
-        .route("/account", get(account::get))
-        .route("/account/withdraw", post(account::withdraw))
-        .route("/logout", get(logout::get).post(logout::post))
+            .route("/authorize", get(authorize::get).post(authorize::post))
+            .route("/login", get(login::get).post(login::post))
+            .route("/consent", post(consent::post))
+            .route("/device", get(device::get).post(device::post))
+            .route("/device/login", post(device::login))
+            .route("/account", get(account::get))
+            .route("/account/withdraw", post(account::withdraw))
+            .route("/logout", get(logout::get).post(logout::post))
             .route("/logout/done", get(logout::done)),
     );
     let plain = Router::new()

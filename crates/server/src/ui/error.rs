@@ -72,9 +72,7 @@ impl PageError {
             Self::SignInExpired => {
                 "The sign-in form expired. Go back to the application and try again."
             }
-            Self::DeviceSignInExpired => {
-                "The sign-in form expired. Reload the page and try again."
-            }
+            Self::DeviceSignInExpired => "The sign-in form expired. Reload the page and try again.",
             Self::ConsentExpired => {
                 "The consent form expired. Return to the application and try again."
             }

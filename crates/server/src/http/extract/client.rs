@@ -81,12 +81,12 @@ impl<K: ClientKind> FromRequest<Arc<AppState>> for AuthenticatedClient<K> {
     type Rejection = ClientRejection;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let (headers, body) = read_body(req, state)
-            .await
-            .map_err(ClientRejection::Body)?;
+        let (headers, body) = read_body(req, state).await.map_err(ClientRejection::Body)?;
         let params = form_params(&headers, &body)?;
         if params.first_duplicate().is_some() {
-            return Err(ProtocolError::invalid_request("a parameter was sent more than once").into());
+            return Err(
+                ProtocolError::invalid_request("a parameter was sent more than once").into(),
+            );
         }
         let creds = client_auth::extract(authorization(&headers), &params)?;
         let client = client_verify::authenticate(state, &creds, K::ALLOW_PUBLIC).await?;

@@ -209,9 +209,7 @@ impl<K: PageFormKind> PageForm<K> {
         req: Request,
         state: &S,
     ) -> Result<(HeaderMap, Self), PageRejection> {
-        let (headers, body) = read_body(req, state)
-            .await
-            .map_err(PageRejection::Body)?;
+        let (headers, body) = read_body(req, state).await.map_err(PageRejection::Body)?;
         if !is_form(&headers) {
             return Err(K::NOT_FORM.into());
         }

@@ -88,7 +88,11 @@ impl Fixture {
             .route(
                 "/any",
                 post(|c: AuthenticatedClient| async move {
-                    format!("{} {}", c.client.client_id, c.params.get("x").unwrap_or("-"))
+                    format!(
+                        "{} {}",
+                        c.client.client_id,
+                        c.params.get("x").unwrap_or("-")
+                    )
                 }),
             )
             .route(
@@ -150,7 +154,12 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-fn post_req(uri: &str, content_type: Option<&str>, headers: &[(&str, &str)], body: &str) -> Request<Body> {
+fn post_req(
+    uri: &str,
+    content_type: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Request<Body> {
     let mut b = Request::post(uri);
     if let Some(ct) = content_type {
         b = b.header(header::CONTENT_TYPE, ct);
@@ -192,7 +201,12 @@ async fn client_secret_basic_reaches_the_handler_with_its_params() {
     let f = fixture().await;
     let auth = basic("web", SECRET);
     let r = f
-        .send(post_req("/any", Some(FORM), &[("authorization", &auth)], "x=1"))
+        .send(post_req(
+            "/any",
+            Some(FORM),
+            &[("authorization", &auth)],
+            "x=1",
+        ))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(text(r).await, "web 1");
@@ -226,10 +240,18 @@ async fn client_duplicate_parameter_is_invalid_request() {
     let f = fixture().await;
     let auth = basic("web", SECRET);
     let r = f
-        .send(post_req("/any", Some(FORM), &[("authorization", &auth)], "x=1&x=2"))
+        .send(post_req(
+            "/any",
+            Some(FORM),
+            &[("authorization", &auth)],
+            "x=1&x=2",
+        ))
         .await;
     let body = assert_protocol_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
-    assert_eq!(body["error_description"], "a parameter was sent more than once");
+    assert_eq!(
+        body["error_description"],
+        "a parameter was sent more than once"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +260,12 @@ async fn client_with_two_authentication_methods_is_refused() {
     let auth = basic("web", SECRET);
     let body = format!("client_id=web&client_secret={SECRET}");
     let r = f
-        .send(post_req("/any", Some(FORM), &[("authorization", &auth)], &body))
+        .send(post_req(
+            "/any",
+            Some(FORM),
+            &[("authorization", &auth)],
+            &body,
+        ))
         .await;
     assert_protocol_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
 }
@@ -248,7 +275,12 @@ async fn client_bad_secret_is_invalid_client_with_challenge_only_for_the_header(
     let f = fixture().await;
     let auth = basic("web", "wrong-secret");
     let r = f
-        .send(post_req("/any", Some(FORM), &[("authorization", &auth)], ""))
+        .send(post_req(
+            "/any",
+            Some(FORM),
+            &[("authorization", &auth)],
+            "",
+        ))
         .await;
     assert_eq!(
         r.headers()[header::WWW_AUTHENTICATE],
@@ -271,7 +303,9 @@ async fn client_bad_secret_is_invalid_client_with_challenge_only_for_the_header(
 #[tokio::test]
 async fn public_client_is_accepted_by_any_but_not_by_confidential() {
     let f = fixture().await;
-    let r = f.send(post_req("/any", Some(FORM), &[], "client_id=spa")).await;
+    let r = f
+        .send(post_req("/any", Some(FORM), &[], "client_id=spa"))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(text(r).await, "spa -");
 
@@ -282,7 +316,12 @@ async fn public_client_is_accepted_by_any_but_not_by_confidential() {
 
     let auth = basic("web", SECRET);
     let r = f
-        .send(post_req("/confidential", Some(FORM), &[("authorization", &auth)], ""))
+        .send(post_req(
+            "/confidential",
+            Some(FORM),
+            &[("authorization", &auth)],
+            "",
+        ))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(text(r).await, "web");
@@ -348,7 +387,12 @@ async fn csrf_form_missing_or_mismatched_token_or_repeat_is_expired() {
         format!("csrf={csrf}&x=1&x=2"),
     ] {
         let r = f
-            .send(post_req("/consent", Some(FORM), &[("cookie", &cookie)], &body))
+            .send(post_req(
+                "/consent",
+                Some(FORM),
+                &[("cookie", &cookie)],
+                &body,
+            ))
             .await;
         assert_page(r, StatusCode::BAD_REQUEST, expired).await;
     }
@@ -413,7 +457,12 @@ async fn sign_in_form_checks_the_double_submit_cookie() {
         assert_page(r, StatusCode::BAD_REQUEST, expired).await;
     }
     let r = f
-        .send(post_req("/login", None, &[("cookie", &cookie)], &format!("csrf={token}")))
+        .send(post_req(
+            "/login",
+            None,
+            &[("cookie", &cookie)],
+            &format!("csrf={token}"),
+        ))
         .await;
     assert_page(
         r,
@@ -430,7 +479,9 @@ async fn router_layers_set_page_and_no_store_headers_where_they_belong() {
     let send = |req: Request<Body>| router.clone().oneshot(req);
 
     // A page refusal produced by an extractor carries every page header.
-    let r = send(post_req("/consent", Some(FORM), &[], "csrf=x")).await.unwrap();
+    let r = send(post_req("/consent", Some(FORM), &[], "csrf=x"))
+        .await
+        .unwrap();
     for (name, value) in crate::ui::SECURITY_HEADERS {
         assert_eq!(r.headers()[&name], value, "{name}");
     }
@@ -439,9 +490,14 @@ async fn router_layers_set_page_and_no_store_headers_where_they_belong() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
     // Back-channel answers are no-store, successes included, but not page-framed.
-    let r = send(post_req("/revoke", Some(FORM), &[], "client_id=spa&token=x"))
-        .await
-        .unwrap();
+    let r = send(post_req(
+        "/revoke",
+        Some(FORM),
+        &[],
+        "client_id=spa&token=x",
+    ))
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
     assert_eq!(r.headers()[header::PRAGMA], "no-cache");
@@ -451,7 +507,9 @@ async fn router_layers_set_page_and_no_store_headers_where_they_belong() {
         .await
         .unwrap();
     assert_eq!(r.headers()[header::CACHE_CONTROL], "public, max-age=300");
-    let r = send(get_req(crate::ui::STYLESHEET_PATH, None)).await.unwrap();
+    let r = send(get_req(crate::ui::STYLESHEET_PATH, None))
+        .await
+        .unwrap();
     assert_eq!(r.headers()[header::CACHE_CONTROL], "public, max-age=86400");
     let r = send(get_req("/healthz", None)).await.unwrap();
     assert!(r.headers().get(header::CACHE_CONTROL).is_none());
@@ -459,5 +517,8 @@ async fn router_layers_set_page_and_no_store_headers_where_they_belong() {
 
 #[test]
 fn request_timeout_defaults_to_thirty_seconds() {
-    assert_eq!(ServerSettings::new("https://as.example").request_timeout_secs, 30);
+    assert_eq!(
+        ServerSettings::new("https://as.example").request_timeout_secs,
+        30
+    );
 }
