@@ -89,6 +89,9 @@ pub struct ServerSettings {
     pub device_code_ttl: i64,
     /// Minimum seconds between device-code polls (RFC 8628 `interval`; default 5).
     pub device_poll_interval: i64,
+    /// Seconds a request may take before the server gives up on it and answers
+    /// `408 Request Timeout` with an empty body (default 30).
+    pub request_timeout_secs: u64,
 }
 
 impl ServerSettings {
@@ -123,6 +126,7 @@ impl ServerSettings {
             max_body_bytes: 64 * 1024,
             device_code_ttl: 600,
             device_poll_interval: 5,
+            request_timeout_secs: 30,
         }
     }
 }

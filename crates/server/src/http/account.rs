@@ -3,43 +3,27 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
+use axum::response::{IntoResponse, Response};
 
-use super::authorize::current_session;
-use super::extract::is_form;
+use super::extract::form::WithdrawForm;
+use super::extract::{CsrfForm, SignedIn};
 use crate::domain::consent;
-use crate::domain::params::Params;
 use crate::state::AppState;
 use crate::ui;
 use crate::ui::account::{GrantedApp, account_page};
-use crate::ui::error::error_page;
-
-fn internal() -> Response {
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side.",
-    )
-}
+use crate::ui::error::PageError;
 
 /// `GET /account`.
-pub async fn get(State(state): State<Arc<AppState>>, jar: CookieJar) -> Response {
-    let session = match current_session(&state, &jar).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return ui::see_other("/login"),
-        Err(_) => return internal(),
-    };
+pub async fn get(State(state): State<Arc<AppState>>, SignedIn(session): SignedIn) -> Response {
     let user = match state.store.get_user(&session.user_id).await {
         Ok(Some(u)) => u,
         Ok(None) => return ui::see_other("/login"),
-        Err(_) => return internal(),
+        Err(_) => return PageError::Internal.into_response(),
     };
     let consents = match state.store.list_consents(&user.id).await {
         Ok(c) => c,
-        Err(_) => return internal(),
+        Err(_) => return PageError::Internal.into_response(),
     };
     let mut apps = Vec::with_capacity(consents.len());
     for c in consents {
@@ -59,33 +43,15 @@ pub async fn get(State(state): State<Arc<AppState>>, jar: CookieJar) -> Response
 /// `POST /account/withdraw`.
 pub async fn withdraw(
     State(state): State<Arc<AppState>>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<WithdrawForm>,
 ) -> Response {
-    if !is_form(&headers) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was not submitted correctly.",
-        );
-    }
-    let session = match current_session(&state, &jar).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return ui::see_other("/login"),
-        Err(_) => return internal(),
-    };
-    let form = Params::parse(&body);
-    let csrf_ok = form.get("csrf").is_some_and(|t| {
-        portcullis_types::secret::constant_time_eq(t.as_bytes(), session.csrf.as_bytes())
-    });
-    let Some(client_id) = form.get("client_id").filter(|_| csrf_ok) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form expired. Reload the page and try again.",
-        );
+    let Some(client_id) = params.get("client_id") else {
+        return PageError::FormExpired.into_response();
     };
     match consent::withdraw(&state, &session.user_id, client_id).await {
         Ok(_) => ui::see_other("/account"),
-        Err(_) => internal(),
+        Err(_) => PageError::Internal.into_response(),
     }
 }

@@ -4,21 +4,21 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
-use super::extract::{is_form, session_cookie_name};
+use super::extract::PageForm;
+use super::extract::form::AuthorizeForm;
+use super::extract::session::current_session;
 use super::login::render_login;
 use crate::domain::authorize::{self, AuthorizeError, AuthorizeRequest, Next};
 use crate::domain::params::Params;
-use crate::domain::sessions::{self, Session};
+use crate::domain::sessions::Session;
 use crate::state::AppState;
 use crate::ui;
 use crate::ui::consent::{ConsentView, consent_page};
-use crate::ui::error::error_page;
+use crate::ui::error::PageError;
 
 /// `GET /authorize`.
 pub async fn get(
@@ -34,39 +34,18 @@ pub async fn get(
 pub async fn post(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    form: PageForm<AuthorizeForm>,
 ) -> Response {
-    if !is_form(&headers) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The authorization request must be a form submission.",
-        );
-    }
-    handle(&state, jar, Params::parse(&body)).await
+    handle(&state, jar, form.params).await
 }
 
 /// The response for an authorization error.
 pub fn error_response(e: AuthorizeError) -> Response {
     match e {
-        AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, message),
+        AuthorizeError::Page(message) => PageError::Refused(message).into_response(),
         AuthorizeError::Redirect(location) => ui::see_other(&location),
-        AuthorizeError::Internal(_) => error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong on our side.",
-        ),
+        AuthorizeError::Internal(_) => PageError::Internal.into_response(),
     }
-}
-
-/// Loads the browser session, if any.
-pub async fn current_session(
-    state: &AppState,
-    jar: &CookieJar,
-) -> Result<Option<Session>, crate::domain::ProtocolError> {
-    let cookie = jar
-        .get(session_cookie_name(&state.config))
-        .map(|c| c.value().to_owned());
-    sessions::load(state, cookie.as_deref()).await
 }
 
 async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
@@ -90,7 +69,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
         ),
         Ok(Next::Consent) => match session {
             Some(s) => render_consent(state, &req, &s).await,
-            None => error_response(AuthorizeError::Page("The session has ended.")),
+            None => PageError::SessionGone.into_response(),
         },
         Err(e) => error_response(e),
     }
@@ -99,7 +78,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
 async fn render_consent(state: &AppState, req: &AuthorizeRequest, session: &Session) -> Response {
     let user = match state.store.get_user(&session.user_id).await {
         Ok(Some(u)) => u,
-        Ok(None) => return error_response(AuthorizeError::Page("The user no longer exists.")),
+        Ok(None) => return PageError::UserGone.into_response(),
         Err(e) => return error_response(AuthorizeError::Internal(e.into())),
     };
     let request = req.params.to_query();

@@ -1,59 +1,32 @@
 //! `POST /consent`: the user's decision on the consent page. Requires the session that saw the
-//! page (CSRF token derived from the session id, UI-3); the request is validated again before a
-//! code is issued or `access_denied` is sent to the validated redirect URI.
+//! page (CSRF token derived from the session id, UI-3, checked by [`CsrfForm`]); the request is
+//! validated again before a code is issued or `access_denied` is sent to the validated redirect
+//! URI.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::ErrorCode;
 
-use super::authorize::{current_session, error_response};
-use super::extract::is_form;
+use super::authorize::error_response;
+use super::extract::CsrfForm;
+use super::extract::form::ConsentForm;
 use crate::domain::authorize;
 use crate::domain::consent;
 use crate::domain::params::Params;
-use crate::domain::sessions::Session;
 use crate::state::AppState;
 use crate::ui;
-use crate::ui::error::error_page;
 
 /// `POST /consent`.
 pub async fn post(
     State(state): State<Arc<AppState>>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    CsrfForm {
+        session,
+        params: form,
+        ..
+    }: CsrfForm<ConsentForm>,
 ) -> Response {
-    if !is_form(&headers) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was not submitted correctly.",
-        );
-    }
-    let form = Params::parse(&body);
-    let session: Session = match current_session(&state, &jar).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Your session has ended. Return to the application and try again.",
-            );
-        }
-        Err(e) => return error_response(e.into()),
-    };
-    let csrf_ok = form.get("csrf").is_some_and(|t| {
-        portcullis_types::secret::constant_time_eq(t.as_bytes(), session.csrf.as_bytes())
-    });
-    if !csrf_ok || form.first_duplicate().is_some() {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The consent form expired. Return to the application and try again.",
-        );
-    }
     let request = Params::parse(form.get("request").unwrap_or_default().as_bytes());
     let req = match authorize::parse(&state, request).await {
         Ok(r) => r,

@@ -4,70 +4,35 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
-use portcullis_types::secret::{Password, constant_time_eq};
 
-use super::authorize::current_session;
-use super::error::json_no_store;
-use super::extract::{
-    ClientAddr, authorization as authorization_header, cookie, csrf_cookie_name, form_params,
-    is_form, session_cookie_name,
-};
+use super::extract::form::{DeviceDecisionForm, DeviceLoginForm};
+use super::extract::session::SessionUnavailable;
+use super::extract::{AuthenticatedClient, ClientAddr, CsrfForm, MaybeSession, SignInForm};
+use super::signin::{form_token, sign_in};
 use crate::domain::device::{self, Decision, UserCodeError};
 use crate::domain::error::ProtocolError;
 use crate::domain::params::Params;
-use crate::domain::secrets::random_token;
-use crate::domain::sessions::{self, Session, check_csrf, csrf_token};
-use crate::domain::{client_auth, client_verify, login};
+use crate::domain::sessions::Session;
 use crate::state::AppState;
 use crate::ui;
 use crate::ui::device::{DeviceConfirmView, confirm_page, done_page, enter_code_page, signin_page};
-use crate::ui::error::error_page;
+use crate::ui::error::PageError;
 
-const UNKNOWN_CODE: &str =
-    "That code is not valid, has expired or was already used. Check the code on your device.";
 /// Longest typed code carried through the sign-in form.
 const MAX_TYPED_CODE: usize = 32;
-const TOO_MANY: &str = "Too many wrong codes. Wait a few minutes and try again.";
 
-fn internal() -> Response {
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side.",
-    )
-}
-
-/// `POST /device_authorization`.
+/// `POST /device_authorization` (RFC 8628 §3.1).
 pub async fn authorization(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match authorize(&state, &headers, &body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
+    AuthenticatedClient { client, params, .. }: AuthenticatedClient,
 ) -> Result<Response, ProtocolError> {
-    let params = form_params(headers, body)?;
-    if params.first_duplicate().is_some() {
-        return Err(ProtocolError::invalid_request(
-            "a parameter was sent more than once",
-        ));
-    }
-    let creds = client_auth::extract(authorization_header(headers), &params)?;
-    let client = client_verify::authenticate(state, &creds, true).await?;
-    let response = device::authorize(state, &client, params.get("scope")).await?;
-    Ok(json_no_store(StatusCode::OK, &response))
+    let response = device::authorize(&state, &client, params.get("scope")).await?;
+    Ok(Json(response).into_response())
 }
 
 /// What the user typed, carried through the sign-in form (bounded; checked later).
@@ -80,15 +45,10 @@ fn carried_code(params: &Params) -> Option<String> {
 
 /// The sign-in form, setting the CSRF cookie when the browser has none.
 fn signin(state: &AppState, jar: CookieJar, user_code: Option<&str>, failed: bool) -> Response {
-    let name = csrf_cookie_name(&state.config);
-    let (jar, secret) = match jar.get(name).map(|c| c.value().to_owned()) {
-        Some(v) if v.len() == 43 => (jar, v),
-        _ => match random_token() {
-            Ok(v) => (jar.add(cookie(&state.config, name, v.clone())), v),
-            Err(_) => return internal(),
-        },
-    };
-    (jar, signin_page(&csrf_token(&secret), user_code, failed)).into_response()
+    match form_token(state, jar) {
+        Ok((jar, csrf)) => (jar, signin_page(&csrf, user_code, failed)).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn username(state: &AppState, session: &Session) -> Option<String> {
@@ -102,21 +62,12 @@ async fn username(state: &AppState, session: &Session) -> Option<String> {
 }
 
 fn code_error(username: &str, error: &UserCodeError, prefill: Option<&str>) -> Response {
-    match error {
-        UserCodeError::Unknown => enter_code_page(
-            StatusCode::BAD_REQUEST,
-            username,
-            Some(UNKNOWN_CODE),
-            prefill,
-        ),
-        UserCodeError::Throttled => enter_code_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            username,
-            Some(TOO_MANY),
-            None,
-        ),
-        UserCodeError::Internal(_) => internal(),
-    }
+    let (shown, prefill) = match error {
+        UserCodeError::Unknown => (PageError::UnknownUserCode, prefill),
+        UserCodeError::Throttled => (PageError::TooManyUserCodes, None),
+        UserCodeError::Internal(_) => return PageError::Internal.into_response(),
+    };
+    enter_code_page(shown.status(), username, Some(shown.text()), prefill)
 }
 
 /// `GET /device`.
@@ -125,6 +76,7 @@ pub async fn get(
     ClientAddr(addr): ClientAddr,
     jar: CookieJar,
     RawQuery(query): RawQuery,
+    session: Result<MaybeSession, SessionUnavailable>,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     match params.get("result") {
@@ -132,13 +84,13 @@ pub async fn get(
         Some("denied") => return done_page(false),
         _ => {}
     }
-    let session = match current_session(&state, &jar).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
+    let session = match session {
+        Ok(MaybeSession(Some(s))) => s,
+        Ok(MaybeSession(None)) => {
             let code = carried_code(&params);
             return signin(&state, jar, code.as_deref(), params.get("failed").is_some());
         }
-        Err(_) => return internal(),
+        Err(e) => return e.into_response(),
     };
     let Some(username) = username(&state, &session).await else {
         return signin(&state, jar, None, false);
@@ -170,40 +122,16 @@ pub async fn get(
 pub async fn post(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    CsrfForm {
+        session,
+        params: form,
+        ..
+    }: CsrfForm<DeviceDecisionForm>,
 ) -> Response {
-    if !is_form(&headers) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was not submitted correctly.",
-        );
-    }
-    let session = match current_session(&state, &jar).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return ui::see_other("/device"),
-        Err(_) => return internal(),
-    };
-    let form = Params::parse(&body);
-    let csrf_ok = form
-        .get("csrf")
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf.as_bytes()));
-    if !csrf_ok || form.first_duplicate().is_some() {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form expired. Reload the page and try again.",
-        );
-    }
     let decision = match form.get("decision") {
         Some("allow") => Decision::Approve,
         Some("deny") => Decision::Deny,
-        _ => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "The form was not submitted correctly.",
-            );
-        }
+        _ => return PageError::NotSubmitted.into_response(),
     };
     let input = form.get("user_code").unwrap_or_default();
     match device::decide(
@@ -233,29 +161,8 @@ pub async fn login(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    SignInForm { params: form, .. }: SignInForm<DeviceLoginForm>,
 ) -> Response {
-    if !is_form(&headers) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The sign-in form was not submitted correctly.",
-        );
-    }
-    let form = Params::parse(&body);
-    let csrf_ok = match (
-        jar.get(csrf_cookie_name(&state.config)).map(|c| c.value()),
-        form.get("csrf"),
-    ) {
-        (Some(secret), Some(token)) => check_csrf(secret, token),
-        _ => false,
-    };
-    if !csrf_ok || form.first_duplicate().is_some() {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The sign-in form expired. Reload the page and try again.",
-        );
-    }
     let code = carried_code(&form);
     let back = |failed: bool| {
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -275,17 +182,10 @@ pub async fn login(
     let (Some(user), Some(password)) = (form.get("username"), form.get("password")) else {
         return ui::see_other(&back(true));
     };
-    let user = match login::authenticate_user(&state, user, Password::new(password), addr).await {
-        Ok(Some(u)) => u,
+    let jar = match sign_in(&state, jar, addr, user, password).await {
+        Ok(Some(jar)) => jar,
         Ok(None) => return ui::see_other(&back(true)),
-        Err(_) => return internal(),
+        Err(e) => return e.into_response(),
     };
-    let session_name = session_cookie_name(&state.config);
-    let previous = jar.get(session_name).map(|c| c.value().to_owned());
-    let (id, _) = match sessions::create(&state, &user.id, previous.as_deref()).await {
-        Ok(s) => s,
-        Err(_) => return internal(),
-    };
-    let jar = jar.add(cookie(&state.config, session_name, id));
     (jar, ui::see_other(&back(false))).into_response()
 }

@@ -4,21 +4,21 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
-use super::authorize::current_session;
-use super::extract::{csrf_cookie_name, is_form, removal, session_cookie_name};
+use super::extract::csrf::{matches_cookie, matches_session};
+use super::extract::form::{CsrfFormKind, SignOutForm};
+use super::extract::session::current_session;
+use super::extract::{PageForm, removal, session_cookie_name};
 use crate::domain::audit;
 use crate::domain::logout::{self, LogoutTarget};
 use crate::domain::params::Params;
-use crate::domain::sessions::{self, check_csrf};
+use crate::domain::sessions;
 use crate::state::AppState;
 use crate::ui;
-use crate::ui::error::{confirm_logout, error_page, signed_out};
+use crate::ui::error::{PageError, confirm_logout, signed_out};
 
 /// Ends the browser's session (if any) and clears its cookie.
 async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Response> {
@@ -28,10 +28,7 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
             audit::logout(&s.user_id);
         }
         if sessions::destroy(state, &id).await.is_err() {
-            return Err(error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side.",
-            ));
+            return Err(PageError::Internal.into_response());
         }
     }
     Ok(jar.add(removal(&state.config, name)))
@@ -39,7 +36,7 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
 
 async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
     match logout::target(state, &params).await {
-        LogoutTarget::Invalid(message) => error_page(StatusCode::BAD_REQUEST, message),
+        LogoutTarget::Invalid(message) => PageError::Refused(message).into_response(),
         LogoutTarget::Redirect(location) => match end_session(state, jar).await {
             Ok(jar) => (jar, ui::see_other(&location)).into_response(),
             Err(r) => r,
@@ -51,10 +48,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
         LogoutTarget::Confirm => match current_session(state, &jar).await {
             Ok(Some(s)) => confirm_logout(&s.csrf),
             Ok(None) => signed_out(),
-            Err(_) => error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side.",
-            ),
+            Err(_) => PageError::Internal.into_response(),
         },
     }
 }
@@ -73,38 +67,23 @@ pub async fn get(
     .await
 }
 
-/// `POST /logout`: either the confirmation form (with `csrf`) or an RP-initiated request.
+/// `POST /logout`: either the confirmation form (with `csrf`, bound to the session or to the
+/// sign-in cookie) or an RP-initiated request.
 pub async fn post(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    PageForm { params: form, .. }: PageForm<SignOutForm>,
 ) -> Response {
-    if !is_form(&headers) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The form was not submitted correctly.",
-        );
-    }
-    let form = Params::parse(&body);
     let Some(token) = form.get("csrf") else {
         return handle(&state, jar, form).await;
     };
     let session_ok = match current_session(&state, &jar).await {
-        Ok(Some(s)) => {
-            portcullis_types::secret::constant_time_eq(token.as_bytes(), s.csrf.as_bytes())
-        }
-        Ok(None) => false,
-        Err(_) => false,
+        Ok(Some(s)) => matches_session(&s, token),
+        Ok(None) | Err(_) => false,
     };
-    let cookie_ok = jar
-        .get(csrf_cookie_name(&state.config))
-        .is_some_and(|c| check_csrf(c.value(), token));
+    let cookie_ok = matches_cookie(&state.config, &jar, token);
     if !(session_ok || cookie_ok) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The sign-out form expired. Reload the page and try again.",
-        );
+        return SignOutForm::EXPIRED.into_response();
     }
     match end_session(&state, jar).await {
         Ok(jar) => (jar, ui::see_other("/logout/done")).into_response(),

@@ -1,19 +1,27 @@
-//! Thin axum handlers, one file per endpoint, and the router that wires them: CORS only on the
-//! back-channel and metadata routes (never on `/authorize`, RED-13), a body-size limit (DOS-5),
-//! tracing with `Authorization` and cookies marked sensitive.
+//! Thin axum handlers, one file per endpoint, and the router that wires them. Three groups:
+//! the metadata routes (discovery, JWKS; CORS, their own cache lifetimes), the back-channel API
+//! (CORS, `Cache-Control: no-store` and `Pragma: no-cache` on every response, TOK-2) and the pages
+//! (no CORS, RED-13; the page security headers on every response, UI-1, UI-2), plus the health
+//! probes and the stylesheet with none of those. Around them all: a body-size limit (DOS-5), a
+//! request timeout (`request_timeout_secs`; a request still running then is answered
+//! `408 Request Timeout` with an empty body, tower-http's default status), and tracing with
+//! `Authorization` and cookies marked sensitive.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::ui::STYLESHEET_PATH;
+use crate::ui::{STYLESHEET_PATH, with_security_headers};
 
 pub mod account;
 pub mod authorize;
@@ -28,6 +36,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod revoke;
+pub mod signin;
 pub mod token;
 pub mod userinfo;
 
@@ -37,35 +46,56 @@ pub fn router(state: Arc<AppState>) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    let api = Router::new()
+    let metadata = Router::new()
         .route("/.well-known/openid-configuration", get(discovery::handler))
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::handler),
         )
         .route("/.well-known/jwks.json", get(jwks::handler))
+        .layer(cors.clone());
+    let api = Router::new()
         .route("/token", post(token::handler))
         .route("/device_authorization", post(device::authorization))
         .route("/userinfo", get(userinfo::handler).post(userinfo::handler))
         .route("/revoke", post(revoke::handler))
         .route("/introspect", post(introspect::handler))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ))
         .layer(cors);
-    let pages = Router::new()
-        .route("/authorize", get(authorize::get).post(authorize::post))
-        .route("/login", get(login::get).post(login::post))
-        .route("/consent", post(consent::post))
-        .route("/device", get(device::get).post(device::post))
-        .route("/device/login", post(device::login))
-        .route("/account", get(account::get))
-        .route("/account/withdraw", post(account::withdraw))
-        .route("/logout", get(logout::get).post(logout::post))
-        .route("/logout/done", get(logout::done))
+    let pages = with_security_headers(
+        Router::new()
+            .route("/authorize", get(authorize::get).post(authorize::post))
+            .route("/login", get(login::get).post(login::post))
+            .route("/consent", post(consent::post))
+            .route("/device", get(device::get).post(device::post))
+            .route("/device/login", post(device::login))
+            .route("/account", get(account::get))
+            .route("/account/withdraw", post(account::withdraw))
+            .route("/logout", get(logout::get).post(logout::post))
+            .route("/logout/done", get(logout::done)),
+    );
+    let plain = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(STYLESHEET_PATH, get(health::stylesheet));
     let limit = state.config.max_body_bytes;
-    api.merge(pages)
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    metadata
+        .merge(api)
+        .merge(pages)
+        .merge(plain)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveHeadersLayer::new([
             header::AUTHORIZATION,

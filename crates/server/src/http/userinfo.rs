@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_types::{BearerChallenge, ErrorCode};
 
-use super::error::{json_no_store, no_store};
 use super::extract::{authorization, is_form};
 use crate::domain::params::Params;
 use crate::domain::userinfo::{self, UserinfoError};
@@ -21,7 +21,6 @@ fn challenge(status: StatusCode, c: &BearerChallenge) -> Response {
     if let Ok(v) = HeaderValue::from_str(&c.to_header_value()) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    no_store(&mut r);
     r
 }
 
@@ -57,7 +56,7 @@ pub async fn handler(
         _ => return challenge(StatusCode::UNAUTHORIZED, &BearerChallenge::bare(realm)),
     };
     match userinfo::claims(&state, &token).await {
-        Ok(claims) => json_no_store(StatusCode::OK, &claims),
+        Ok(claims) => Json(claims).into_response(),
         Err(UserinfoError::InvalidToken(description)) => challenge(
             StatusCode::UNAUTHORIZED,
             &BearerChallenge::error(realm, ErrorCode::InvalidToken, description),

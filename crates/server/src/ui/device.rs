@@ -151,14 +151,27 @@ mod tests {
 
     #[tokio::test]
     async fn ui_5_confirm_page_names_client_scopes_and_code() {
-        let r = confirm_page(&DeviceConfirmView {
-            client_name: "Living-room TV",
-            client_id: "tv",
-            scopes: vec!["openid", "orders:read"],
-            username: "alice",
-            user_code: "WDJB-MJHT",
-            csrf: "tok",
-        });
+        use axum::Router;
+        use axum::body::Body;
+        use axum::http::Request;
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let router = crate::ui::with_security_headers(Router::new().route(
+            "/device",
+            get(|| async {
+                confirm_page(&DeviceConfirmView {
+                    client_name: "Living-room TV",
+                    client_id: "tv",
+                    scopes: vec!["openid", "orders:read"],
+                    username: "alice",
+                    user_code: "WDJB-MJHT",
+                    csrf: "tok",
+                })
+            }),
+        ));
+        let request = Request::get("/device").body(Body::empty()).unwrap();
+        let r = router.oneshot(request).await.unwrap();
         assert_eq!(r.headers()["x-frame-options"], "DENY");
         let html = body(r).await;
         assert!(html.contains("Living-room TV"));

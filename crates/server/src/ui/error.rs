@@ -1,25 +1,110 @@
 //! The error page: shown instead of redirecting when the client or redirect URI cannot be trusted
-//! (RED-6), and for internal failures (without detail).
+//! (RED-6), and for internal failures (without detail). [`PageError`] is the one table of what the
+//! browser is told when a page cannot go on: status, title and text.
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{layout, page};
 
-/// An error page with a fixed message chosen by the server.
-pub fn error_page(status: StatusCode, message: &str) -> Response {
-    page(
-        status,
-        layout(
-            "Error",
-            html! {
-                h1 { "This request cannot be completed" }
-                p.error { (message) }
-                p.muted { "Return to the application and try again. If the problem persists, contact the application's developer." }
-            },
-        ),
-    )
+/// Everything a page can refuse with, and the words the user reads. Each case fixes its status
+/// and text here, so handlers never spell out a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PageError {
+    /// A failure on our side; the detail is never shown.
+    Internal,
+    /// A page form arrived with another content type than a form.
+    NotSubmitted,
+    /// The sign-in form arrived with another content type than a form.
+    SignInNotSubmitted,
+    /// `POST /authorize` without a form body.
+    AuthorizeNotForm,
+    /// A session-bound form (device decision, account) failed its CSRF check.
+    FormExpired,
+    /// The sign-in form behind `/authorize` failed its CSRF check.
+    SignInExpired,
+    /// The sign-in form on the device page failed its CSRF check.
+    DeviceSignInExpired,
+    /// The consent form failed its CSRF check.
+    ConsentExpired,
+    /// The sign-out confirmation failed its CSRF check.
+    SignOutExpired,
+    /// The consent form arrived without a browser session.
+    SessionEnded,
+    /// The session disappeared between the sign-in and the consent page.
+    SessionGone,
+    /// The signed-in user was removed.
+    UserGone,
+    /// The typed user code is unknown, expired or used (shown on the code form).
+    UnknownUserCode,
+    /// Too many wrong user codes (shown on the code form).
+    TooManyUserCodes,
+    /// A request the domain refused, with its own fixed text (an untrusted client or redirect
+    /// URI, a bad logout request).
+    Refused(&'static str),
+}
+
+impl PageError {
+    /// The HTTP status of the page.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TooManyUserCodes => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The page title.
+    pub fn title(self) -> &'static str {
+        "Error"
+    }
+
+    /// What the user reads.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Internal => "Something went wrong on our side.",
+            Self::NotSubmitted => "The form was not submitted correctly.",
+            Self::SignInNotSubmitted => "The sign-in form was not submitted correctly.",
+            Self::AuthorizeNotForm => "The authorization request must be a form submission.",
+            Self::FormExpired => "The form expired. Reload the page and try again.",
+            Self::SignInExpired => {
+                "The sign-in form expired. Go back to the application and try again."
+            }
+            Self::DeviceSignInExpired => "The sign-in form expired. Reload the page and try again.",
+            Self::ConsentExpired => {
+                "The consent form expired. Return to the application and try again."
+            }
+            Self::SignOutExpired => "The sign-out form expired. Reload the page and try again.",
+            Self::SessionEnded => {
+                "Your session has ended. Return to the application and try again."
+            }
+            Self::SessionGone => "The session has ended.",
+            Self::UserGone => "The user no longer exists.",
+            Self::UnknownUserCode => {
+                "That code is not valid, has expired or was already used. Check the code on your device."
+            }
+            Self::TooManyUserCodes => "Too many wrong codes. Wait a few minutes and try again.",
+            Self::Refused(text) => text,
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        page(
+            self.status(),
+            layout(
+                self.title(),
+                html! {
+                    h1 { "This request cannot be completed" }
+                    p.error { (self.text()) }
+                    p.muted { "Return to the application and try again. If the problem persists, contact the application's developer." }
+                },
+            ),
+        )
+    }
 }
 
 /// The signed-out page.

@@ -1,10 +1,13 @@
 //! Server-rendered HTML (maud) that works without JavaScript, and the security headers every page
 //! carries: CSP with `frame-ancestors 'none'` and no third-party sources, `X-Frame-Options: DENY`,
-//! `Referrer-Policy: no-referrer`, `Cache-Control: no-store` (UI-1, UI-2).
+//! `Referrer-Policy: no-referrer`, `Cache-Control: no-store` (UI-1, UI-2), set once on the pages
+//! router by [`with_security_headers`].
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod account;
 pub mod consent;
@@ -47,44 +50,47 @@ pub fn layout(title: &str, body: Markup) -> Markup {
     }
 }
 
-/// Adds the page security headers to a response.
-pub fn secure_headers(response: &mut Response) {
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+/// The headers every page response carries, whatever it is (page, redirect or refusal).
+pub const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
+    (header::CONTENT_SECURITY_POLICY, CSP),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::PRAGMA, "no-cache"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// Sets [`SECURITY_HEADERS`] on every response of `router`, replacing any the handler set.
+pub fn with_security_headers<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    SECURITY_HEADERS
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::overriding(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        })
 }
 
-/// An HTML page response with the security headers.
+/// An HTML page response (the security headers come from the pages router).
 pub fn page(status: StatusCode, markup: Markup) -> Response {
-    let mut response = (
+    (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         markup.into_string(),
     )
-        .into_response();
-    secure_headers(&mut response);
-    response
+        .into_response()
 }
 
-/// A `303 See Other` to `location` with the page security headers (RED-14).
+/// A `303 See Other` to `location`; on the pages router it carries the security headers
+/// (RED-14).
 pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
-    secure_headers(&mut response);
     response
 }

@@ -1,5 +1,7 @@
-//! Small request helpers shared by the handlers: form bodies (content type checked, duplicates
-//! kept visible), the client address, and the cookie names and builders.
+//! The extractors that run before a handler, one file per concept: the authenticated client of
+//! the back-channel endpoints ([`client`]), the browser session ([`session`]), the CSRF-checked
+//! page forms ([`csrf`]) and form bodies ([`form`]); here the client address and the cookie names
+//! and builders.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -9,30 +11,16 @@ use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::config::ServerConfig;
-use crate::domain::error::ProtocolError;
-use crate::domain::params::Params;
 
-/// Whether the request body is `application/x-www-form-urlencoded`.
-pub fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
+pub mod client;
+pub mod csrf;
+pub mod form;
+pub mod session;
 
-/// Parses a form body, refusing other content types (TOK-1).
-pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, ProtocolError> {
-    if !is_form(headers) {
-        return Err(ProtocolError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    Ok(Params::parse(body))
-}
+pub use client::{AnyClient, AuthenticatedClient, Confidential, ConfidentialClient};
+pub use csrf::{CsrfForm, SignInForm};
+pub use form::{PageForm, is_form};
+pub use session::{MaybeSession, SignedIn};
 
 /// The `Authorization` header as text.
 pub fn authorization(headers: &HeaderMap) -> Option<&str> {
@@ -93,3 +81,6 @@ pub fn removal(config: &ServerConfig, name: &'static str) -> Cookie<'static> {
     c.make_removal();
     c
 }
+
+#[cfg(test)]
+mod tests;

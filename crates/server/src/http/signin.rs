@@ -1,0 +1,54 @@
+//! Signing a user in from the two sign-in forms (`/login` and `/device/login`): the double-submit
+//! CSRF cookie their pages set, and the password check that starts a fresh session (UI-4).
+
+use std::net::IpAddr;
+
+use axum_extra::extract::cookie::CookieJar;
+use portcullis_types::secret::Password;
+
+use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
+use crate::domain::login;
+use crate::domain::secrets::random_token;
+use crate::domain::sessions::{self, csrf_token};
+use crate::state::AppState;
+use crate::ui::error::PageError;
+
+/// Length of the CSRF cookie's value (a 32-byte random token, base64url).
+const CSRF_COOKIE_LEN: usize = 43;
+
+/// The CSRF token for a sign-in form, setting the cookie it is derived from when the browser has
+/// none.
+pub fn form_token(state: &AppState, jar: CookieJar) -> Result<(CookieJar, String), PageError> {
+    let name = csrf_cookie_name(&state.config);
+    let (jar, secret) = match jar.get(name).map(|c| c.value().to_owned()) {
+        Some(v) if v.len() == CSRF_COOKIE_LEN => (jar, v),
+        _ => {
+            let v = random_token().map_err(|_| PageError::Internal)?;
+            (jar.add(cookie(&state.config, name, v.clone())), v)
+        }
+    };
+    Ok((jar, csrf_token(&secret)))
+}
+
+/// Checks the password (throttled) and, when it is right, starts a fresh session replacing the
+/// browser's previous one; `Ok(None)` when the user or password is wrong.
+pub async fn sign_in(
+    state: &AppState,
+    jar: CookieJar,
+    addr: Option<IpAddr>,
+    username: &str,
+    password: &str,
+) -> Result<Option<CookieJar>, PageError> {
+    let user = login::authenticate_user(state, username, Password::new(password), addr)
+        .await
+        .map_err(|_| PageError::Internal)?;
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let name = session_cookie_name(&state.config);
+    let previous = jar.get(name).map(|c| c.value().to_owned());
+    let (id, _session) = sessions::create(state, &user.id, previous.as_deref())
+        .await
+        .map_err(|_| PageError::Internal)?;
+    Ok(Some(jar.add(cookie(&state.config, name, id))))
+}
