@@ -207,7 +207,10 @@ mod tests {
         let err = "implicit".parse::<GrantType>().unwrap_err();
         assert_eq!(err.value, "implicit");
         let shown = err.to_string();
-        assert!(shown.starts_with("unknown grant type \"implicit\""), "{shown}");
+        assert!(
+            shown.starts_with("unknown grant type \"implicit\""),
+            "{shown}"
+        );
         assert!(shown.contains("authorization_code"), "{shown}");
         assert!("Authorization_Code".parse::<GrantType>().is_err());
         assert!("plain".parse::<CodeChallengeMethod>().is_err());

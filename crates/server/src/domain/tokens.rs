@@ -168,12 +168,9 @@ pub async fn issue_id_token(
     scope: &Scope,
     ctx: IdTokenContext<'_>,
 ) -> Result<String, ProtocolError> {
-    let alg = match &client.id_token_signed_response_alg {
-        Some(a) => a
-            .parse::<Algorithm>()
-            .map_err(|_| ProtocolError::internal("id token", &"client alg unknown"))?,
-        None => state.config.id_token_alg,
-    };
+    let alg = client
+        .id_token_signed_response_alg
+        .unwrap_or(state.config.id_token_alg);
     let now = state.now();
     let mut claims = serde_json::Map::new();
     let mut put = |k: &str, v: serde_json::Value| {
