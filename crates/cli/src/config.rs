@@ -4,7 +4,7 @@
 use anyhow::{Context as _, anyhow, bail};
 use portcullis_jose::Algorithm;
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -140,11 +140,11 @@ pub struct RawClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// Grant types by their RFC names.
     #[serde(default)]
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Allowed scopes, space-separated.
     pub scope: Option<String>,
     /// Token endpoint authentication method.
-    pub auth_method: Option<String>,
+    pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Access-token audiences.
     #[serde(default)]
     pub audience: Vec<String>,

@@ -299,13 +299,13 @@ pub struct ClientConfig {
     pub secret: Option<ClientSecret>,
     /// `client_secret_basic` (default with a secret), `client_secret_post`, `private_key_jwt`
     /// or `none` (default without a secret).
-    pub auth_method: Option<String>,
+    pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Redirect URIs (RED-3, RED-4 checked).
     pub redirect_uris: Vec<String>,
     /// Post-logout redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
     /// Grant types (default `authorization_code, refresh_token`).
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Allowed scopes, space-separated (default `openid profile email`).
     pub scope: Option<String>,
     /// Access-token audiences.
@@ -353,12 +353,7 @@ impl ClientConfig {
             ));
         }
         let auth_method = match (&self.auth_method, &self.secret) {
-            (Some(m), _) => m.parse::<TokenEndpointAuthMethod>().map_err(|_| {
-                ConfigError::new(
-                    "auth_method",
-                    "must be client_secret_basic, client_secret_post, private_key_jwt or none",
-                )
-            })?,
+            (Some(m), _) => *m,
             (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
             (None, None) if self.jwks.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
             (None, None) => TokenEndpointAuthMethod::None,
@@ -396,17 +391,10 @@ impl ClientConfig {
             }
         }
         let public = !auth_method.is_confidential();
-        let grant_types: Vec<GrantType> = if self.grant_types.is_empty() {
+        let grant_types = if self.grant_types.is_empty() {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         } else {
-            self.grant_types
-                .iter()
-                .map(|g| {
-                    g.parse::<GrantType>().map_err(|_| {
-                        ConfigError::new("grant_types", format!("unknown grant type {g:?}"))
-                    })
-                })
-                .collect::<Result<_, _>>()?
+            self.grant_types.clone()
         };
         if public && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(ConfigError::new(
@@ -561,7 +549,7 @@ mod tests {
         let c = ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             scope: Some("orders:read".into()),
             ..ClientConfig::default()
         };
@@ -581,7 +569,7 @@ mod tests {
         let c = ClientConfig {
             client_id: "orders-api".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
-            grant_types: vec![GrantType::TokenExchange.as_str().into()],
+            grant_types: vec![GrantType::TokenExchange],
             exchange_audiences: vec!["payments-api".into()],
             ..ClientConfig::default()
         };
@@ -590,14 +578,14 @@ mod tests {
         assert!(!rec.exchange_impersonation);
         let public = ClientConfig {
             client_id: "spa".into(),
-            grant_types: vec![GrantType::TokenExchange.as_str().into()],
+            grant_types: vec![GrantType::TokenExchange],
             ..ClientConfig::default()
         };
         assert_eq!(public.into_record(0).unwrap_err().setting, "grant_types");
         let without_grant = ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             exchange_audiences: vec!["payments-api".into()],
             ..ClientConfig::default()
         };
@@ -611,7 +599,7 @@ mod tests {
     fn tok_7_public_client_cannot_use_client_credentials() {
         let c = ClientConfig {
             client_id: "spa".into(),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             ..ClientConfig::default()
         };
         assert_eq!(c.into_record(0).unwrap_err().setting, "grant_types");
