@@ -490,6 +490,31 @@ mod tests {
         assert!(err.contains("secrett"), "{err}");
     }
 
+    #[test]
+    fn unknown_grant_types_and_auth_methods_are_refused() {
+        let err = format!(
+            "{:#}",
+            parse("version = 1\n[[clients]]\nid = \"a\"\ngrant_types = [\"implicit\"]\n")
+                .unwrap_err()
+        );
+        assert!(err.contains("unknown grant type \"implicit\""), "{err}");
+        let err = format!(
+            "{:#}",
+            parse("version = 1\n[[clients]]\nid = \"a\"\nauth_method = \"basic\"\n").unwrap_err()
+        );
+        assert!(err.contains("client_secret_basic"), "{err}");
+        let raw = parse(
+            "version = 1\n[[clients]]\nid = \"a\"\nauth_method = \"client_secret_post\"\n\
+             grant_types = [\"urn:ietf:params:oauth:grant-type:device_code\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            raw.clients[0].auth_method,
+            Some(TokenEndpointAuthMethod::ClientSecretPost)
+        );
+        assert_eq!(raw.clients[0].grant_types, [GrantType::DeviceCode]);
+    }
+
     /// The example shipped beside the README must keep working.
     #[test]
     fn example_config_file_resolves() {
