@@ -7,7 +7,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
 use portcullis_server::config::ClientConfig;
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
 use std::path::PathBuf;
 
 /// `portcullis clients ...`
@@ -53,7 +53,7 @@ pub struct AddArgs {
     pub scope: Option<String>,
     /// client_secret_basic, client_secret_post, private_key_jwt or none.
     #[arg(long)]
-    pub auth_method: Option<String>,
+    pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Access-token audience (repeat for several).
     #[arg(long)]
     pub audience: Vec<String>,
@@ -119,22 +119,25 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let auth_method = match (&args.auth_method, &jwks) {
-        (None, Some(_)) => Some("private_key_jwt".to_owned()),
-        (m, _) => m.clone(),
+    let auth_method = match (args.auth_method, &jwks) {
+        (None, Some(_)) => Some(TokenEndpointAuthMethod::PrivateKeyJwt),
+        (m, _) => m,
     };
+    let grant_types = args
+        .grant_types
+        .iter()
+        .map(|g| g.trim())
+        .filter(|g| !g.is_empty())
+        .map(str::parse::<GrantType>)
+        .collect::<Result<Vec<_>, _>>()
+        .context("--grant-types")?;
     let config = ClientConfig {
         client_id: args.id.clone(),
         secret: args.secret.map(ClientSecret::new),
         auth_method,
         redirect_uris: args.redirect_uris,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
-        grant_types: args
-            .grant_types
-            .into_iter()
-            .map(|g| g.trim().to_owned())
-            .filter(|g| !g.is_empty())
-            .collect(),
+        grant_types,
         scope: args.scope,
         audience: args.audience,
         access_token_ttl: args.access_token_ttl,
@@ -152,9 +155,18 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         "client {} registered ({}, grants: {})",
         record.client_id,
         record.token_endpoint_auth_method,
-        record.grant_types.join(",")
+        names(&record.grant_types)
     );
     Ok(())
+}
+
+/// Grant types as a comma-separated list of their registered names.
+fn names(grants: &[GrantType]) -> String {
+    grants
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
@@ -195,7 +207,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
     for c in &clients {
         println!("{}", c.client_id);
         println!("  auth method:   {}", c.token_endpoint_auth_method);
-        println!("  grant types:   {}", c.grant_types.join(","));
+        println!("  grant types:   {}", names(&c.grant_types));
         println!("  scope:         {}", c.scope);
         if !c.redirect_uris.is_empty() {
             println!("  redirect URIs: {}", c.redirect_uris.join(" "));

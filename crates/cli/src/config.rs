@@ -4,7 +4,7 @@
 use anyhow::{Context as _, anyhow, bail};
 use portcullis_jose::Algorithm;
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -140,11 +140,11 @@ pub struct RawClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// Grant types by their RFC names.
     #[serde(default)]
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Allowed scopes, space-separated.
     pub scope: Option<String>,
     /// Token endpoint authentication method.
-    pub auth_method: Option<String>,
+    pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Access-token audiences.
     #[serde(default)]
     pub audience: Vec<String>,
@@ -488,6 +488,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("secrett"), "{err}");
+    }
+
+    #[test]
+    fn unknown_grant_types_and_auth_methods_are_refused() {
+        let err = format!(
+            "{:#}",
+            parse("version = 1\n[[clients]]\nid = \"a\"\ngrant_types = [\"implicit\"]\n")
+                .unwrap_err()
+        );
+        assert!(err.contains("unknown grant type \"implicit\""), "{err}");
+        let err = format!(
+            "{:#}",
+            parse("version = 1\n[[clients]]\nid = \"a\"\nauth_method = \"basic\"\n").unwrap_err()
+        );
+        assert!(err.contains("client_secret_basic"), "{err}");
+        let raw = parse(
+            "version = 1\n[[clients]]\nid = \"a\"\nauth_method = \"client_secret_post\"\n\
+             grant_types = [\"urn:ietf:params:oauth:grant-type:device_code\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            raw.clients[0].auth_method,
+            Some(TokenEndpointAuthMethod::ClientSecretPost)
+        );
+        assert_eq!(raw.clients[0].grant_types, [GrantType::DeviceCode]);
     }
 
     /// The example shipped beside the README must keep working.

@@ -7,8 +7,8 @@ use portcullis_server::admin;
 use portcullis_server::config::{ClientConfig, ServerConfig};
 use portcullis_server::domain::{pkce, secrets};
 use portcullis_server::store::Store;
-use portcullis_types::ClientSecret;
 use portcullis_types::secret::Password;
+use portcullis_types::{ClientSecret, GrantType};
 use std::sync::Arc;
 
 /// Demo user name.
@@ -53,9 +53,9 @@ pub async fn bootstrap(
             secret: Some(ClientSecret::new(DEMO_SECRET)),
             redirect_uris: vec![DEMO_REDIRECT.to_owned()],
             grant_types: vec![
-                "authorization_code".to_owned(),
-                "refresh_token".to_owned(),
-                "client_credentials".to_owned(),
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
             ],
             scope: Some(DEMO_SCOPE.to_owned()),
             audience: vec![DEMO_AUDIENCE.to_owned()],
@@ -71,7 +71,7 @@ pub async fn bootstrap(
         ClientConfig {
             client_id: DEMO_SPA.to_owned(),
             redirect_uris: vec![DEMO_SPA_REDIRECT.to_owned()],
-            grant_types: vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scope: Some(DEMO_SCOPE.to_owned()),
             audience: vec![DEMO_AUDIENCE.to_owned()],
             name: Some("Demo single-page app".to_owned()),

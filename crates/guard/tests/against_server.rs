@@ -14,6 +14,7 @@ use http::StatusCode;
 use portcullis_guard::jose::time::Clock;
 use portcullis_guard::{Guard, GuardBuilder, HasAudience, HasIssuer, Revocation};
 use portcullis_testkit::{ClientAuth, ClientSpec, TestServer};
+use portcullis_types::GrantType;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ async fn add_shop(server: &TestServer) {
     server
         .add_client(
             ClientSpec::confidential(CLIENT, SECRET)
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read orders:write")
                 .audience(&["orders-api"]),
         )

@@ -5,9 +5,8 @@ use std::fmt;
 use std::ops::Deref;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{ClientSecret, Scope};
+use portcullis_types::{ClientSecret, GrantType, Scope, TokenEndpointAuthMethod};
 
-use crate::domain::client_auth::method;
 use crate::domain::redirect;
 use crate::store::ClientRecord;
 
@@ -295,19 +294,6 @@ impl Deref for ServerConfig {
     }
 }
 
-/// Grant types a client may register.
-pub const KNOWN_GRANT_TYPES: [&str; 6] = [
-    "authorization_code",
-    "client_credentials",
-    "refresh_token",
-    "password",
-    "urn:ietf:params:oauth:grant-type:device_code",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-];
-
-/// The RFC 8693 grant type name.
-const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-
 /// A client to register (from the CLI or a config file).
 #[derive(Clone, Default)]
 pub struct ClientConfig {
@@ -317,13 +303,13 @@ pub struct ClientConfig {
     pub secret: Option<ClientSecret>,
     /// `client_secret_basic` (default with a secret), `client_secret_post`, `private_key_jwt`
     /// or `none` (default without a secret).
-    pub auth_method: Option<String>,
+    pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Redirect URIs (RED-3, RED-4 checked).
     pub redirect_uris: Vec<String>,
     /// Post-logout redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
     /// Grant types (default `authorization_code, refresh_token`).
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Allowed scopes, space-separated (default `openid profile email`).
     pub scope: Option<String>,
     /// Access-token audiences.
@@ -371,13 +357,14 @@ impl ClientConfig {
             ));
         }
         let auth_method = match (&self.auth_method, &self.secret) {
-            (Some(m), _) => m.clone(),
-            (None, Some(_)) => method::SECRET_BASIC.to_owned(),
-            (None, None) if self.jwks.is_some() => method::PRIVATE_KEY_JWT.to_owned(),
-            (None, None) => method::NONE.to_owned(),
+            (Some(m), _) => *m,
+            (None, Some(_)) => TokenEndpointAuthMethod::ClientSecretBasic,
+            (None, None) if self.jwks.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
+            (None, None) => TokenEndpointAuthMethod::None,
         };
-        match auth_method.as_str() {
-            method::SECRET_BASIC | method::SECRET_POST => {
+        match auth_method {
+            TokenEndpointAuthMethod::ClientSecretBasic
+            | TokenEndpointAuthMethod::ClientSecretPost => {
                 let Some(secret) = &self.secret else {
                     return Err(ConfigError::new("secret", "required for this auth method"));
                 };
@@ -385,7 +372,7 @@ impl ClientConfig {
                     return Err(ConfigError::new("secret", "must be at least 16 characters"));
                 }
             }
-            method::PRIVATE_KEY_JWT => {
+            TokenEndpointAuthMethod::PrivateKeyJwt => {
                 let Some(jwks) = &self.jwks else {
                     return Err(ConfigError::new("jwks", "required for private_key_jwt"));
                 };
@@ -398,7 +385,7 @@ impl ClientConfig {
                     return Err(ConfigError::new("secret", "not used with private_key_jwt"));
                 }
             }
-            method::NONE => {
+            TokenEndpointAuthMethod::None => {
                 if self.secret.is_some() {
                     return Err(ConfigError::new(
                         "auth_method",
@@ -406,34 +393,20 @@ impl ClientConfig {
                     ));
                 }
             }
-            _ => {
-                return Err(ConfigError::new(
-                    "auth_method",
-                    "must be client_secret_basic, client_secret_post, private_key_jwt or none",
-                ));
-            }
         }
-        let public = auth_method == method::NONE;
+        let public = !auth_method.is_confidential();
         let grant_types = if self.grant_types.is_empty() {
-            vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         } else {
             self.grant_types.clone()
         };
-        for g in &grant_types {
-            if !KNOWN_GRANT_TYPES.contains(&g.as_str()) {
-                return Err(ConfigError::new(
-                    "grant_types",
-                    format!("unknown grant type {g:?}"),
-                ));
-            }
-        }
-        if public && grant_types.iter().any(|g| g == "client_credentials") {
+        if public && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(ConfigError::new(
                 "grant_types",
                 "client_credentials needs a confidential client",
             ));
         }
-        let exchanges = grant_types.iter().any(|g| g == TOKEN_EXCHANGE_GRANT);
+        let exchanges = grant_types.contains(&GrantType::TokenExchange);
         if exchanges && public {
             return Err(ConfigError::new(
                 "grant_types",
@@ -456,7 +429,7 @@ impl ClientConfig {
                 "each audience must be visible ASCII characters",
             ));
         }
-        if grant_types.iter().any(|g| g == "authorization_code") && self.redirect_uris.is_empty() {
+        if grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err(ConfigError::new(
                 "redirect_uris",
                 "authorization_code needs at least one redirect URI",
@@ -470,22 +443,23 @@ impl ClientConfig {
             redirect::validate_registration(uri)
                 .map_err(|e| ConfigError::new("redirect_uris", format!("{uri:?}: {e}")))?;
         }
-        let scope = self
-            .scope
-            .clone()
-            .unwrap_or_else(|| "openid profile email".to_owned());
-        Scope::parse(&scope).map_err(|e| ConfigError::new("scope", e.to_string()))?;
-        if let Some(alg) = &self.id_token_signed_response_alg {
-            let parsed: Algorithm = alg
-                .parse()
-                .map_err(|_| ConfigError::new("id_token_signed_response_alg", "unknown"))?;
-            if !SIGNING_ALGS.contains(&parsed) {
-                return Err(ConfigError::new(
-                    "id_token_signed_response_alg",
-                    "must be ES256, RS256, PS256 or EdDSA",
-                ));
+        let scope = Scope::parse(self.scope.as_deref().unwrap_or("openid profile email"))
+            .map_err(|e| ConfigError::new("scope", e.to_string()))?;
+        let id_token_signed_response_alg = match &self.id_token_signed_response_alg {
+            Some(alg) => {
+                let parsed: Algorithm = alg
+                    .parse()
+                    .map_err(|_| ConfigError::new("id_token_signed_response_alg", "unknown"))?;
+                if !SIGNING_ALGS.contains(&parsed) {
+                    return Err(ConfigError::new(
+                        "id_token_signed_response_alg",
+                        "must be ES256, RS256, PS256 or EdDSA",
+                    ));
+                }
+                Some(parsed)
             }
-        }
+            None => None,
+        };
         for (setting, ttl) in [
             ("access_token_ttl", self.access_token_ttl),
             ("refresh_token_ttl", self.refresh_token_ttl),
@@ -508,7 +482,7 @@ impl ClientConfig {
             audience: self.audience,
             access_token_ttl: self.access_token_ttl,
             refresh_token_ttl: self.refresh_token_ttl,
-            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            id_token_signed_response_alg,
             jwks: self.jwks,
             exchange_audiences: self.exchange_audiences,
             exchange_impersonation: self.exchange_impersonation,
@@ -579,12 +553,15 @@ mod tests {
         let c = ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             scope: Some("orders:read".into()),
             ..ClientConfig::default()
         };
         let rec = c.into_record(5).unwrap();
-        assert_eq!(rec.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(
+            rec.token_endpoint_auth_method.as_str(),
+            "client_secret_basic"
+        );
         assert_eq!(
             rec.secret_hash.as_deref(),
             Some(crate::domain::secrets::secret_hash("0123456789abcdef0123").as_str())
@@ -596,7 +573,7 @@ mod tests {
         let c = ClientConfig {
             client_id: "orders-api".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
-            grant_types: vec![TOKEN_EXCHANGE_GRANT.into()],
+            grant_types: vec![GrantType::TokenExchange],
             exchange_audiences: vec!["payments-api".into()],
             ..ClientConfig::default()
         };
@@ -605,14 +582,14 @@ mod tests {
         assert!(!rec.exchange_impersonation);
         let public = ClientConfig {
             client_id: "spa".into(),
-            grant_types: vec![TOKEN_EXCHANGE_GRANT.into()],
+            grant_types: vec![GrantType::TokenExchange],
             ..ClientConfig::default()
         };
         assert_eq!(public.into_record(0).unwrap_err().setting, "grant_types");
         let without_grant = ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             exchange_audiences: vec!["payments-api".into()],
             ..ClientConfig::default()
         };
@@ -626,7 +603,7 @@ mod tests {
     fn tok_7_public_client_cannot_use_client_credentials() {
         let c = ClientConfig {
             client_id: "spa".into(),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             ..ClientConfig::default()
         };
         assert_eq!(c.into_record(0).unwrap_err().setting, "grant_types");

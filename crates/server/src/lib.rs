@@ -16,7 +16,7 @@
 //! admin::add_client(store.as_ref(), clock.as_ref(), ClientConfig {
 //!     client_id: "svc".into(),
 //!     secret: Some(portcullis_types::ClientSecret::new("a-long-random-client-secret")),
-//!     grant_types: vec!["client_credentials".into()],
+//!     grant_types: vec![portcullis_types::GrantType::ClientCredentials],
 //!     scope: Some("orders:read".into()),
 //!     ..ClientConfig::default()
 //! }).await?;

@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use portcullis_server::admin;
 use portcullis_server::config::ClientConfig;
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -25,7 +25,7 @@ async fn with_tv(h: &Harness) {
         h.clock.as_ref(),
         ClientConfig {
             client_id: "tv".into(),
-            grant_types: vec![DEVICE_GRANT.into()],
+            grant_types: vec![GrantType::DeviceCode],
             scope: Some("openid orders:read".into()),
             name: Some("Kitchen TV".into()),
             ..ClientConfig::default()
@@ -157,7 +157,7 @@ async fn client_token_exchanged_by_impersonation() {
         ClientConfig {
             client_id: "batch".into(),
             secret: Some(ClientSecret::new("batch-secret-0123456789")),
-            grant_types: vec!["client_credentials".into(), EXCHANGE.into()],
+            grant_types: vec![GrantType::ClientCredentials, GrantType::TokenExchange],
             scope: Some("orders:read orders:write".into()),
             ..ClientConfig::default()
         },

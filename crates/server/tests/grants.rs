@@ -14,7 +14,7 @@ use common::*;
 use portcullis_jose::{Algorithm, JwkSet, SigningKey, jwt};
 use portcullis_server::admin;
 use portcullis_server::config::ClientConfig;
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType};
 
 #[tokio::test]
 async fn code_3_concurrent_redemptions_have_one_winner() {
@@ -230,9 +230,9 @@ async fn tok_6_private_key_jwt_with_replay_protection() {
         h.clock.as_ref(),
         ClientConfig {
             client_id: "jwt-client".into(),
-            auth_method: Some("private_key_jwt".into()),
+            auth_method: Some(portcullis_types::TokenEndpointAuthMethod::PrivateKeyJwt),
             jwks: Some(serde_json::to_string(&jwks).unwrap()),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             scope: Some("orders:read".into()),
             ..ClientConfig::default()
         },
@@ -303,7 +303,7 @@ async fn password_grant_only_for_opted_in_client() {
         ClientConfig {
             client_id: "legacy".into(),
             secret: Some(ClientSecret::new("legacy-secret-0123456789")),
-            grant_types: vec!["password".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             scope: Some("openid profile".into()),
             ..ClientConfig::default()
         },

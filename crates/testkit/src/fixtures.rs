@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use portcullis_jose::{SigningKey, UnixTime};
 use portcullis_server::config::ClientConfig;
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
 /// A client to register with [`crate::TestServer::add_client`].
@@ -43,7 +43,7 @@ impl ClientSpec {
         Self {
             config: ClientConfig {
                 client_id: id.to_owned(),
-                auth_method: Some("private_key_jwt".to_owned()),
+                auth_method: Some(TokenEndpointAuthMethod::PrivateKeyJwt),
                 jwks: Some(jwks_json.to_owned()),
                 ..ClientConfig::default()
             },
@@ -63,8 +63,8 @@ impl ClientSpec {
     }
 
     /// Sets the grant types.
-    pub fn grant_types(mut self, grants: &[&str]) -> Self {
-        self.config.grant_types = grants.iter().map(|g| (*g).to_owned()).collect();
+    pub fn grant_types(mut self, grants: &[GrantType]) -> Self {
+        self.config.grant_types = grants.to_vec();
         self
     }
 
@@ -75,8 +75,8 @@ impl ClientSpec {
     }
 
     /// Sets the token endpoint authentication method.
-    pub fn auth_method(mut self, method: &str) -> Self {
-        self.config.auth_method = Some(method.to_owned());
+    pub fn auth_method(mut self, method: TokenEndpointAuthMethod) -> Self {
+        self.config.auth_method = Some(method);
         self
     }
 

@@ -7,12 +7,13 @@
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use portcullis_testkit::{ClientAuth, ClientSpec, CodeRequest, TestServer};
+//! use portcullis_types::GrantType;
 //!
 //! let server = TestServer::start().await?;
 //! server
 //!     .add_client(
 //!         ClientSpec::confidential("svc", "svc-secret-0123456789abcdef")
-//!             .grant_types(&["client_credentials"])
+//!             .grant_types(&[GrantType::ClientCredentials])
 //!             .scope("orders:read")
 //!             .audience(&["orders-api"]),
 //!     )

@@ -12,13 +12,17 @@ pub mod error;
 pub mod id;
 pub mod introspection;
 pub mod metadata;
+pub mod registry;
 pub mod scope;
 pub mod secret;
 pub mod token;
 
 pub use challenge::BearerChallenge;
 pub use error::{ErrorCode, ErrorResponse};
-pub use id::{ClientId, Issuer, RedirectUri};
+pub use id::{ClientId, Issuer, RedirectUri, Subject};
+pub use registry::{
+    CodeChallengeMethod, GrantType, ResponseType, TokenEndpointAuthMethod, UnknownValue,
+};
 pub use scope::{Scope, ScopeError};
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken};
 pub use token::{TokenResponse, TokenType};

@@ -71,6 +71,11 @@ impl Scope {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// The tokens of `self` for which `keep` holds.
+    pub fn filter(&self, keep: impl Fn(&str) -> bool) -> Scope {
+        Self(self.0.iter().filter(|t| keep(t)).cloned().collect())
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -148,5 +153,6 @@ mod tests {
                 .to_string(),
             "c"
         );
+        assert_eq!(granted.filter(|t| t != "b").to_string(), "a c");
     }
 }

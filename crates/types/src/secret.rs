@@ -65,6 +65,10 @@ secret_type!(
     /// A user's password, as typed into the login form.
     Password
 );
+secret_type!(
+    /// An RFC 8628 device code, as polled by the device.
+    DeviceCode
+);
 
 /// Compares two byte strings in constant time (for equal lengths).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -26,20 +26,22 @@ pub mod token_type_uri {
     pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 }
 
-/// Grant type identifiers as registered.
+/// Grant type identifiers as registered (the names of [`crate::GrantType`]).
 pub mod grant_type {
+    use crate::GrantType;
+
     /// RFC 6749 §4.1.
-    pub const AUTHORIZATION_CODE: &str = "authorization_code";
+    pub const AUTHORIZATION_CODE: &str = GrantType::AuthorizationCode.as_str();
     /// RFC 6749 §4.4.
-    pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+    pub const CLIENT_CREDENTIALS: &str = GrantType::ClientCredentials.as_str();
     /// RFC 6749 §6.
-    pub const REFRESH_TOKEN: &str = "refresh_token";
+    pub const REFRESH_TOKEN: &str = GrantType::RefreshToken.as_str();
     /// RFC 6749 §4.3 (legacy; off unless a client opts in).
-    pub const PASSWORD: &str = "password";
+    pub const PASSWORD: &str = GrantType::Password.as_str();
     /// RFC 8628 §3.4.
-    pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+    pub const DEVICE_CODE: &str = GrantType::DeviceCode.as_str();
     /// RFC 8693 §2.1.
-    pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    pub const TOKEN_EXCHANGE: &str = GrantType::TokenExchange.as_str();
 }
 
 /// A successful token response.

@@ -5,6 +5,7 @@ use crate::common::*;
 use portcullis_testkit::{
     ClientAuth, ClientSpec, CodeRequest, StoreKind, TestServer, Tokens, random_token,
 };
+use portcullis_types::GrantType;
 use std::sync::Arc;
 
 /// A server on PostgreSQL, or `None` (with a notice) when it is unreachable outside CI.
@@ -43,7 +44,7 @@ async fn fixture(server: &TestServer) -> Fixture {
         .add_client(
             ClientSpec::confidential(&f.client, &f.secret)
                 .redirect_uri(WEB_CB)
-                .grant_types(&["authorization_code", "refresh_token"])
+                .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
                 .scope("openid profile email offline_access orders:read")
                 .audience(&[API]),
         )

@@ -7,6 +7,7 @@ use portcullis_testkit::Clock as _;
 use portcullis_testkit::{
     AssertionClaims, ClientAuth, ClientSpec, Reply, basic_header, client_key,
 };
+use portcullis_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
 const JWT_CLIENT: &str = "jwt-client";
@@ -26,7 +27,7 @@ async fn jwt_env() -> (Env, portcullis_jose::SigningKey) {
     env.server
         .add_client(
             ClientSpec::private_key_jwt(JWT_CLIENT, &jwks)
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read")
                 .audience(&[API]),
         )
@@ -118,7 +119,7 @@ async fn tok_5_basic_credentials_are_form_urlencoded() {
     env.server
         .add_client(
             ClientSpec::confidential(id, secret)
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read")
                 .audience(&[API]),
         )
@@ -134,7 +135,7 @@ async fn tok_5_basic_credentials_are_form_urlencoded() {
     env.server
         .add_client(
             ClientSpec::confidential("plus-client", "pass+word-0123456789abcdef")
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read")
                 .audience(&[API]),
         )
@@ -167,8 +168,8 @@ async fn tok_5_secret_post_client_authenticates_in_the_body() {
     env.server
         .add_client(
             ClientSpec::confidential("poster", "poster-secret-0123456789abcdef")
-                .auth_method("client_secret_post")
-                .grant_types(&["client_credentials"])
+                .auth_method(TokenEndpointAuthMethod::ClientSecretPost)
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read")
                 .audience(&[API]),
         )
@@ -323,7 +324,7 @@ async fn tok_14_client_policy_follows_registration_updates() {
         .add_client(
             ClientSpec::public("flip")
                 .redirect_uri("http://127.0.0.1/flip")
-                .grant_types(&["authorization_code", "refresh_token"])
+                .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
                 .scope("openid offline_access"),
         )
         .await
@@ -348,7 +349,7 @@ async fn tok_14_client_policy_follows_registration_updates() {
         .add_client(
             ClientSpec::confidential("flip", "flip-secret-0123456789abcdef")
                 .redirect_uri("http://127.0.0.1/flip")
-                .grant_types(&["authorization_code", "refresh_token"])
+                .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
                 .scope("openid offline_access"),
         )
         .await

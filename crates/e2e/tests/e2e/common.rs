@@ -2,6 +2,7 @@
 //! web client, a second confidential client, a public SPA client and a service client.
 
 use portcullis_testkit::{ClientAuth, ClientSpec, CodeRequest, Reply, TestServer, Tokens};
+use portcullis_types::GrantType;
 use serde_json::Value;
 
 pub const ALICE: &str = "alice";
@@ -45,7 +46,7 @@ impl Env {
                 ClientSpec::confidential(WEB, WEB_SECRET)
                     .redirect_uri(WEB_CB)
                     .post_logout_redirect_uri(WEB_LOGOUT_CB)
-                    .grant_types(&["authorization_code", "refresh_token"])
+                    .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
                     .scope("openid profile email offline_access orders:read")
                     .audience(&[API]),
             )
@@ -55,7 +56,7 @@ impl Env {
             .add_client(
                 ClientSpec::confidential(OTHER, OTHER_SECRET)
                     .redirect_uri(OTHER_CB)
-                    .grant_types(&["authorization_code", "refresh_token"])
+                    .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
                     .scope("openid profile email offline_access orders:read")
                     .audience(&[API]),
             )
@@ -65,7 +66,7 @@ impl Env {
             .add_client(
                 ClientSpec::public(SPA)
                     .redirect_uri(SPA_CB)
-                    .grant_types(&["authorization_code", "refresh_token"])
+                    .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
                     .scope("openid profile email offline_access orders:read")
                     .audience(&[API]),
             )
@@ -74,7 +75,7 @@ impl Env {
         server
             .add_client(
                 ClientSpec::confidential(SERVICE, SERVICE_SECRET)
-                    .grant_types(&["client_credentials"])
+                    .grant_types(&[GrantType::ClientCredentials])
                     .scope("orders:read orders:write")
                     .audience(&[API]),
             )

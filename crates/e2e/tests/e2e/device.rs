@@ -5,6 +5,7 @@
 use crate::common::*;
 use portcullis_testkit::oauth::post_form;
 use portcullis_testkit::{Browser, ClientAuth, ClientSpec, Page, Reply};
+use portcullis_types::GrantType;
 use url::Url;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -25,7 +26,7 @@ async fn env_with(builder: portcullis_testkit::TestServerBuilder) -> Env {
     env.server
         .add_client(
             ClientSpec::public(TV)
-                .grant_types(&[DEVICE_GRANT, "refresh_token"])
+                .grant_types(&[GrantType::DeviceCode, GrantType::RefreshToken])
                 .scope("openid profile email orders:read")
                 .audience(&[API]),
         )
@@ -37,7 +38,7 @@ async fn env_with(builder: portcullis_testkit::TestServerBuilder) -> Env {
     env.server
         .add_client(
             ClientSpec::confidential(CLI, CLI_SECRET)
-                .grant_types(&[DEVICE_GRANT])
+                .grant_types(&[GrantType::DeviceCode])
                 .scope("orders:read")
                 .audience(&[API]),
         )

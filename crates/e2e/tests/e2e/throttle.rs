@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use portcullis_testkit::{Browser, ClientAuth, Outcome};
+use portcullis_types::GrantType;
 
 /// Tries one login through the whole flow; returns whether a code came back.
 async fn try_login(env: &Env, browser: &Browser, user: &str, password: &str) -> bool {
@@ -105,7 +106,7 @@ async fn tok_13_password_grant_honours_the_login_throttle() {
                 "legacy",
                 "legacy-secret-0123456789abcdef",
             )
-            .grant_types(&["password"])
+            .grant_types(&[GrantType::Password])
             .scope("orders:read")
             .audience(&[API]),
         )

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use portcullis_testkit::{ClientAuth, ClientSpec, Reply, basic_header, decode_jwt_parts};
+use portcullis_types::GrantType;
 
 #[tokio::test]
 async fn tok_1_token_endpoint_accepts_only_form_posts() {
@@ -160,7 +161,7 @@ async fn tok_8_client_without_refresh_grant_gets_no_refresh_token() {
         .add_client(
             ClientSpec::confidential("no-refresh", "no-refresh-secret-0123456789abcdef")
                 .redirect_uri("https://nr.example/cb")
-                .grant_types(&["authorization_code"])
+                .grant_types(&[GrantType::AuthorizationCode])
                 .scope("openid offline_access"),
         )
         .await
@@ -269,7 +270,7 @@ async fn password_grant_works_for_a_client_that_opts_in() {
     env.server
         .add_client(
             ClientSpec::confidential("legacy", "legacy-secret-0123456789abcdef")
-                .grant_types(&["password", "refresh_token"])
+                .grant_types(&[GrantType::Password, GrantType::RefreshToken])
                 .scope("openid profile orders:read")
                 .audience(&[API]),
         )
@@ -358,7 +359,7 @@ async fn access_token_lifetime_per_client() {
     env.server
         .add_client(
             ClientSpec::confidential("short", "short-secret-0123456789abcdef")
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read")
                 .audience(&[API])
                 .access_token_ttl(60),
@@ -388,7 +389,7 @@ async fn tok_7_client_id_cannot_equal_a_user_subject() {
         .server
         .add_client(
             ClientSpec::confidential(&env.alice_sub, "collide-secret-0123456789abcdef")
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read"),
         )
         .await;
@@ -404,7 +405,7 @@ async fn access_token_audience_defaults_to_the_issuer() {
     env.server
         .add_client(
             ClientSpec::confidential("no-aud", "no-aud-secret-0123456789abcdef")
-                .grant_types(&["client_credentials"])
+                .grant_types(&[GrantType::ClientCredentials])
                 .scope("orders:read"),
         )
         .await

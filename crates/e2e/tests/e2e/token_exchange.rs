@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use portcullis_testkit::{ClientAuth, ClientSpec, Reply, decode_jwt_parts};
+use portcullis_types::GrantType;
 use serde_json::Value;
 
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -38,7 +39,7 @@ async fn env() -> Env {
         env.server
             .add_client(
                 ClientSpec::confidential(id, secret)
-                    .grant_types(&["client_credentials", EXCHANGE])
+                    .grant_types(&[GrantType::ClientCredentials, GrantType::TokenExchange])
                     .scope("orders:read")
                     .audience(&[audience]),
             )
@@ -48,7 +49,7 @@ async fn env() -> Env {
     policy(&env, API, &[PAYMENTS], false).await;
     policy(&env, PAYMENTS, &[LEDGER], false).await;
     let mut web = env.server.store().get_client(WEB).await.unwrap().unwrap();
-    web.grant_types.push(EXCHANGE.to_owned());
+    web.grant_types.push(GrantType::TokenExchange);
     env.server.store().put_client(web).await.unwrap();
     policy(&env, WEB, &[PAYMENTS], true).await;
     env

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use portcullis_types::{ErrorCode, Scope};
+use portcullis_types::{CodeChallengeMethod, ErrorCode, GrantType, ResponseType, Scope};
 
 use super::consent;
 use super::error::ProtocolError;
@@ -179,17 +179,17 @@ pub async fn parse(state: &AppState, params: Params) -> Result<AuthorizeRequest,
             "request_uri is not supported",
         ));
     }
-    match params.get("response_type") {
+    match params.get("response_type").map(str::parse::<ResponseType>) {
         None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
-        Some("code") => {}
-        Some(_) => {
+        Some(Ok(ResponseType::Code)) => {}
+        Some(Err(_)) => {
             return Err(fail(
                 ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
     }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
             "the client may not use the authorization code flow",
@@ -198,7 +198,7 @@ pub async fn parse(state: &AppState, params: Params) -> Result<AuthorizeRequest,
     if !matches!(params.get("response_mode"), None | Some("query")) {
         return Err(fail(ErrorCode::InvalidRequest, "unsupported response_mode"));
     }
-    let allowed = Scope::parse(&client.scope).unwrap_or_default();
+    let allowed = client.scope.clone();
     let scope = match params.get("scope") {
         Some(s) => Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "malformed scope"))?,
         None => allowed.clone(),
@@ -210,9 +210,11 @@ pub async fn parse(state: &AppState, params: Params) -> Result<AuthorizeRequest,
         ));
     }
 
-    let method = params.get("code_challenge_method");
+    let method = params
+        .get("code_challenge_method")
+        .map(str::parse::<CodeChallengeMethod>);
     let code_challenge = match (params.get("code_challenge"), method) {
-        (Some(c), Some(pkce::S256)) => {
+        (Some(c), Some(Ok(CodeChallengeMethod::S256))) => {
             if !pkce::is_valid_s256_challenge(c) {
                 return Err(fail(ErrorCode::InvalidRequest, "malformed code_challenge"));
             }
@@ -356,7 +358,7 @@ pub async fn issue_code(
 ) -> Result<String, ProtocolError> {
     let now = state.now();
     let grant_id = random_id()?;
-    let scope = req.scope.to_string();
+    let scope = req.scope.clone();
     state
         .store
         .insert_grant(GrantRecord {
@@ -382,7 +384,10 @@ pub async fn issue_code(
             scope,
             nonce: req.nonce.clone(),
             code_challenge: req.code_challenge.clone(),
-            code_challenge_method: req.code_challenge.as_ref().map(|_| pkce::S256.to_owned()),
+            code_challenge_method: req
+                .code_challenge
+                .as_ref()
+                .map(|_| CodeChallengeMethod::S256),
             auth_time: session.auth_time,
             sid: Some(session.sid.clone()),
             resource: Vec::new(),

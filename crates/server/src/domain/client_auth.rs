@@ -13,18 +13,21 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 
 /// Registered authentication method names.
 pub mod method {
+    use portcullis_types::TokenEndpointAuthMethod;
+
     /// HTTP Basic with the form-urlencoded id and secret.
-    pub const SECRET_BASIC: &str = "client_secret_basic";
+    pub const SECRET_BASIC: &str = TokenEndpointAuthMethod::ClientSecretBasic.as_str();
     /// Id and secret in the form body.
-    pub const SECRET_POST: &str = "client_secret_post";
+    pub const SECRET_POST: &str = TokenEndpointAuthMethod::ClientSecretPost.as_str();
     /// RFC 7523 JWT assertion signed with the client's key.
-    pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+    pub const PRIVATE_KEY_JWT: &str = TokenEndpointAuthMethod::PrivateKeyJwt.as_str();
     /// Public client: the id alone.
-    pub const NONE: &str = "none";
+    pub const NONE: &str = TokenEndpointAuthMethod::None.as_str();
 }
 
-/// The credentials a request presented, exactly one method.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The credentials a request presented, exactly one method. `Debug` shows the method and client
+/// id only: secrets are redacted newtypes and the assertion is left out.
+#[derive(Clone, PartialEq, Eq)]
 pub enum PresentedCredentials {
     /// `Authorization: Basic`.
     Basic {
@@ -52,6 +55,32 @@ pub enum PresentedCredentials {
         /// Client id.
         client_id: String,
     },
+}
+
+impl std::fmt::Debug for PresentedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Basic { client_id, secret } => f
+                .debug_struct("Basic")
+                .field("client_id", client_id)
+                .field("secret", secret)
+                .finish(),
+            Self::Post { client_id, secret } => f
+                .debug_struct("Post")
+                .field("client_id", client_id)
+                .field("secret", secret)
+                .finish(),
+            Self::Jwt { client_id, .. } => f
+                .debug_struct("Jwt")
+                .field("client_id", client_id)
+                .field("assertion", &"<redacted>")
+                .finish(),
+            Self::None { client_id } => f
+                .debug_struct("None")
+                .field("client_id", client_id)
+                .finish(),
+        }
+    }
 }
 
 impl PresentedCredentials {

@@ -17,8 +17,7 @@ pub async fn is_covered(
     let Some(consent) = state.store.get_consent(user_id, client_id).await? else {
         return Ok(false);
     };
-    let granted = Scope::parse(&consent.scope).unwrap_or_default();
-    Ok(scope.is_subset(&granted))
+    Ok(scope.is_subset(&consent.scope_set()?))
 }
 
 /// Records the user's consent to `scope` for the client.

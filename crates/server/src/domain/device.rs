@@ -16,8 +16,7 @@
 use std::net::IpAddr;
 
 use portcullis_types::token::DeviceAuthorizationResponse;
-use portcullis_types::token::grant_type;
-use portcullis_types::{ErrorCode, Scope};
+use portcullis_types::{ErrorCode, GrantType, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::consent;
@@ -66,7 +65,7 @@ pub struct DeviceGrant {
     /// The client that asked.
     pub client_id: String,
     /// The scope it asked for (already within the client's allowed scope).
-    pub scope: String,
+    pub scope: Scope,
     /// When both codes expire, Unix seconds.
     pub expires_at: i64,
     /// Current minimum seconds between polls (grows with `slow_down`).
@@ -86,7 +85,7 @@ pub struct UserCodeEntry {
     /// The client that asked.
     pub client_id: String,
     /// The scope it asked for.
-    pub scope: String,
+    pub scope: Scope,
     /// When it expires, Unix seconds.
     pub expires_at: i64,
 }
@@ -157,17 +156,12 @@ pub async fn authorize(
     client: &ClientRecord,
     requested: Option<&str>,
 ) -> Result<DeviceAuthorizationResponse, ProtocolError> {
-    if !client
-        .grant_types
-        .iter()
-        .any(|g| g == grant_type::DEVICE_CODE)
-    {
+    if !client.allows_grant(GrantType::DeviceCode) {
         return Err(ProtocolError::unauthorized_client(
             "the client may not use the device authorization grant",
         ));
     }
-    let allowed = Scope::parse(&client.scope).unwrap_or_default();
-    let scope = requested_scope(requested, &allowed)?;
+    let scope = requested_scope(requested, &client.scope)?;
     let now = state.now();
     let ttl = state.config.device_code_ttl;
     let expires_at = now.saturating_add(ttl);
@@ -176,7 +170,7 @@ pub async fn authorize(
     let entry = UserCodeEntry {
         device_code_hash: device_code_hash.clone(),
         client_id: client.client_id.clone(),
-        scope: scope.to_string(),
+        scope: scope.clone(),
         expires_at,
     };
     let entry_text = to_json(&entry)?;
@@ -205,7 +199,7 @@ pub async fn authorize(
     };
     let grant = DeviceGrant {
         client_id: client.client_id.clone(),
-        scope: scope.to_string(),
+        scope: scope.clone(),
         expires_at,
         interval: state.config.device_poll_interval,
         last_poll: None,
@@ -386,7 +380,7 @@ pub async fn lookup(
     Ok(PendingRequest {
         user_code: display_user_code(&canonical),
         client: (*client).clone(),
-        scope: Scope::parse(&entry.scope).unwrap_or_default(),
+        scope: entry.scope,
     })
 }
 
@@ -445,8 +439,7 @@ pub async fn decide(
         };
         if swap_grant(state, &entry.device_code_hash, &current_text, &next, now).await? {
             if decision == Decision::Approve {
-                let scope = Scope::parse(&entry.scope).unwrap_or_default();
-                consent::grant(state, user_id, &entry.client_id, &scope).await?;
+                consent::grant(state, user_id, &entry.client_id, &entry.scope).await?;
             }
             tracing::info!(
                 target: "audit",
@@ -520,7 +513,7 @@ mod tests {
     fn device_state_round_trips_as_json() {
         let grant = DeviceGrant {
             client_id: "tv".into(),
-            scope: "openid".into(),
+            scope: Scope::parse("openid").unwrap(),
             expires_at: 10,
             interval: 5,
             last_poll: Some(3),

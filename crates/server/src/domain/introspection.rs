@@ -51,7 +51,7 @@ pub async fn introspect(
         }
         return Ok(IntrospectionResponse {
             active: true,
-            scope: Some(rt.scope),
+            scope: Some(rt.scope.to_string()),
             client_id: Some(rt.client_id),
             token_type: Some("refresh_token".to_owned()),
             exp: Some(rt.expires_at),

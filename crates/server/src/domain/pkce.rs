@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The only supported method.
-pub const S256: &str = "S256";
+pub const S256: &str = portcullis_types::CodeChallengeMethod::S256.as_str();
 
 fn is_unreserved(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~')

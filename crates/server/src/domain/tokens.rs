@@ -64,8 +64,8 @@ impl AccessTokenClaims {
     }
 }
 
-/// A freshly signed access token.
-#[derive(Debug, Clone)]
+/// A freshly signed access token. `Debug` leaves the token itself out.
+#[derive(Clone)]
 pub struct IssuedAccessToken {
     /// The compact JWT.
     pub token: String,
@@ -75,6 +75,17 @@ pub struct IssuedAccessToken {
     pub exp: i64,
     /// Lifetime in seconds.
     pub expires_in: i64,
+}
+
+impl std::fmt::Debug for IssuedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedAccessToken")
+            .field("token", &"<redacted>")
+            .field("jti", &self.jti)
+            .field("exp", &self.exp)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 fn audience_value(list: &[String]) -> serde_json::Value {
@@ -168,12 +179,9 @@ pub async fn issue_id_token(
     scope: &Scope,
     ctx: IdTokenContext<'_>,
 ) -> Result<String, ProtocolError> {
-    let alg = match &client.id_token_signed_response_alg {
-        Some(a) => a
-            .parse::<Algorithm>()
-            .map_err(|_| ProtocolError::internal("id token", &"client alg unknown"))?,
-        None => state.config.id_token_alg,
-    };
+    let alg = client
+        .id_token_signed_response_alg
+        .unwrap_or(state.config.id_token_alg);
     let now = state.now();
     let mut claims = serde_json::Map::new();
     let mut put = |k: &str, v: serde_json::Value| {

@@ -43,7 +43,8 @@ pub async fn claims(
     if revoked {
         return Err(UserinfoError::InvalidToken("the access token was revoked"));
     }
-    let scope = Scope::parse(&at.scope).unwrap_or_default();
+    let scope = Scope::parse(&at.scope)
+        .map_err(|_| UserinfoError::InvalidToken("the access token is invalid"))?;
     if !scope.contains("openid") {
         return Err(UserinfoError::InsufficientScope);
     }

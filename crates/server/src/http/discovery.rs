@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use portcullis_jose::Algorithm;
 use portcullis_types::metadata::ProviderMetadata;
+use portcullis_types::{CodeChallengeMethod, GrantType, ResponseType, TokenEndpointAuthMethod};
 
 use crate::config::ServerConfig;
 use crate::state::AppState;
@@ -16,19 +18,28 @@ fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|s| (*s).to_owned()).collect()
 }
 
+fn names<T: AsRef<str>>(values: impl IntoIterator<Item = T>) -> Vec<String> {
+    values.into_iter().map(|v| v.as_ref().to_owned()).collect()
+}
+
+/// Whether discovery advertises `grant`. The password grant works only for clients that opt in,
+/// so it is not offered (ISS-3).
+fn advertised(grant: GrantType) -> bool {
+    match grant {
+        GrantType::AuthorizationCode
+        | GrantType::ClientCredentials
+        | GrantType::RefreshToken
+        | GrantType::DeviceCode
+        | GrantType::TokenExchange => true,
+        GrantType::Password => false,
+    }
+}
+
 /// The metadata document for `config`.
 pub fn metadata(config: &ServerConfig) -> ProviderMetadata {
-    let auth_methods = strings(&[
-        "client_secret_basic",
-        "client_secret_post",
-        "private_key_jwt",
-        "none",
-    ]);
-    let confidential_methods = strings(&[
-        "client_secret_basic",
-        "client_secret_post",
-        "private_key_jwt",
-    ]);
+    let auth_methods = names(TokenEndpointAuthMethod::iter());
+    let confidential_methods =
+        names(TokenEndpointAuthMethod::iter().filter(|m| m.is_confidential()));
     ProviderMetadata {
         issuer: config.issuer.clone(),
         authorization_endpoint: Some(config.endpoint("/authorize")),
@@ -40,22 +51,18 @@ pub fn metadata(config: &ServerConfig) -> ProviderMetadata {
         device_authorization_endpoint: Some(config.endpoint("/device_authorization")),
         end_session_endpoint: Some(config.endpoint("/logout")),
         scopes_supported: strings(&["openid", "profile", "email"]),
-        response_types_supported: strings(&["code"]),
+        response_types_supported: names(ResponseType::iter()),
         response_modes_supported: strings(&["query"]),
-        grant_types_supported: strings(&[
-            "authorization_code",
-            "client_credentials",
-            "refresh_token",
-            "urn:ietf:params:oauth:grant-type:device_code",
-            "urn:ietf:params:oauth:grant-type:token-exchange",
-        ]),
+        grant_types_supported: names(GrantType::iter().filter(|g| advertised(*g))),
         token_endpoint_auth_methods_supported: auth_methods.clone(),
-        token_endpoint_auth_signing_alg_values_supported: strings(&[
-            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
-        ]),
+        token_endpoint_auth_signing_alg_values_supported: Algorithm::ALL
+            .iter()
+            .filter(|a| !a.is_symmetric())
+            .map(|a| a.as_str().to_owned())
+            .collect(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         introspection_endpoint_auth_methods_supported: confidential_methods,
-        code_challenge_methods_supported: strings(&["S256"]),
+        code_challenge_methods_supported: names(CodeChallengeMethod::iter()),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: config
             .signing_algs()

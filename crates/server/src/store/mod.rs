@@ -82,6 +82,11 @@ pub enum StoreError {
     /// The backend failed; logged and mapped to `server_error`, never shown to clients.
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// A stored value does not parse (an unknown grant type, an invalid scope, a malformed
+    /// document): the data was written by something else or damaged. Logged and mapped to
+    /// `server_error` like [`StoreError::Backend`]; never read as an empty default.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
 }
 
 /// Result alias of the storage layer.

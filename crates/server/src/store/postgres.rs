@@ -107,3 +107,17 @@ impl PostgresStore {
 
 impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE");
 impl_sql_store!(PostgresStore);
+
+#[cfg(test)]
+impl PostgresStore {
+    /// Writes a client document as given, bypassing the record type (to store damaged data).
+    pub(crate) async fn put_raw_client_doc(&self, client_id: &str, doc: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO clients (client_id, doc) VALUES ($1, $2)")
+            .bind(client_id)
+            .bind(doc)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(super::sql::db_err)
+    }
+}

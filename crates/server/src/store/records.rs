@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use portcullis_jose::Algorithm;
+use portcullis_types::{CodeChallengeMethod, GrantType, Scope, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 
 /// Writes `<redacted>` for an optional secret-derived field, keeping whether it is present.
@@ -23,20 +25,20 @@ pub struct ClientRecord {
     /// Base64url SHA-256 digest of a high-entropy client secret; `None` for public clients.
     #[serde(default)]
     pub secret_hash: Option<String>,
-    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
-    pub token_endpoint_auth_method: String,
+    /// How the client authenticates (stored by its registered name).
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Registered redirect URIs, compared exactly.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Registered post-logout redirect URIs.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
-    /// Grant types the client may use.
+    /// Grant types the client may use (stored by their registered names).
     #[serde(default)]
-    pub grant_types: Vec<String>,
-    /// Space-separated scopes the client may request.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may request (stored space separated).
     #[serde(default)]
-    pub scope: String,
+    pub scope: Scope,
     /// Audiences (resource servers) of the client's access tokens.
     #[serde(default)]
     pub audience: Vec<String>,
@@ -48,7 +50,7 @@ pub struct ClientRecord {
     pub refresh_token_ttl: Option<i64>,
     /// Requested ID-token signing algorithm.
     #[serde(default)]
-    pub id_token_signed_response_alg: Option<String>,
+    pub id_token_signed_response_alg: Option<Algorithm>,
     /// The client's JWK Set as JSON text (for `private_key_jwt`).
     #[serde(default)]
     pub jwks: Option<String>,
@@ -64,6 +66,13 @@ pub struct ClientRecord {
     pub name: Option<String>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
+}
+
+impl ClientRecord {
+    /// Whether the client registered `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
 }
 
 impl fmt::Debug for ClientRecord {
@@ -144,8 +153,8 @@ pub struct CodeRecord {
     pub grant_id: String,
     /// Redirect URI of the authorization request (CODE-5).
     pub redirect_uri: String,
-    /// Granted scope, space separated.
-    pub scope: String,
+    /// Granted scope (stored space separated).
+    pub scope: Scope,
     /// OpenID Connect nonce.
     #[serde(default)]
     pub nonce: Option<String>,
@@ -154,7 +163,7 @@ pub struct CodeRecord {
     pub code_challenge: Option<String>,
     /// PKCE challenge method (`S256`).
     #[serde(default)]
-    pub code_challenge_method: Option<String>,
+    pub code_challenge_method: Option<CodeChallengeMethod>,
     /// Time the user authenticated, Unix seconds.
     pub auth_time: i64,
     /// Browser session id (for front/back-channel logout), not the session secret.
@@ -183,8 +192,8 @@ pub struct GrantRecord {
     pub client_id: String,
     /// The user (`sub`).
     pub user_id: String,
-    /// Granted scope, space separated.
-    pub scope: String,
+    /// Granted scope (stored space separated).
+    pub scope: Scope,
     /// Time the user authenticated, Unix seconds.
     pub auth_time: i64,
     /// Browser session id, if any.
@@ -241,8 +250,8 @@ pub struct RefreshRecord {
     pub client_id: String,
     /// The user (`sub`).
     pub user_id: String,
-    /// Scope, identical across rotations (RT-6).
-    pub scope: String,
+    /// Scope, identical across rotations (RT-6; stored space separated).
+    pub scope: Scope,
     /// Issue time, Unix seconds.
     pub issued_at: i64,
     /// Inactivity expiry of this token, Unix seconds (`now >= expires_at` is expired).
@@ -265,12 +274,27 @@ pub struct ConsentRecord {
     pub user_id: String,
     /// The client.
     pub client_id: String,
-    /// Consented scopes, space separated, in first-consented order without duplicates.
+    /// Consented scopes, space separated, in first-consented order without duplicates. Kept as
+    /// text rather than a [`Scope`] (a sorted set) because the order is part of the record;
+    /// [`ConsentRecord::scope_set`] parses it.
     pub scope: String,
     /// First consent, Unix seconds.
     pub created_at: i64,
     /// Last change, Unix seconds.
     pub updated_at: i64,
+}
+
+impl ConsentRecord {
+    /// The consented scopes as a set; [`StoreError::Corrupt`](crate::store::StoreError::Corrupt)
+    /// if the stored text is not a valid scope.
+    pub fn scope_set(&self) -> Result<Scope, crate::store::StoreError> {
+        Scope::parse(&self.scope).map_err(|e| {
+            crate::store::StoreError::Corrupt(format!(
+                "consent of {} for {}: {e}",
+                self.user_id, self.client_id
+            ))
+        })
+    }
 }
 
 /// A browser login session, keyed by the hash of the session cookie value.

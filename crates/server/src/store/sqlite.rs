@@ -89,9 +89,24 @@ impl_sql_atomic!(SqliteStore, Sqlite, "", "");
 impl_sql_store!(SqliteStore);
 
 #[cfg(test)]
+impl SqliteStore {
+    /// Writes a client document as given, bypassing the record type (to store damaged data).
+    pub(crate) async fn put_raw_client_doc(&self, client_id: &str, doc: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO clients (client_id, doc) VALUES ($1, $2)")
+            .bind(client_id)
+            .bind(doc)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(super::sql::db_err)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::{CodeRecord, ConsumeOutcome};
+    use portcullis_types::{CodeChallengeMethod, Scope};
 
     fn code(hash: &str) -> CodeRecord {
         CodeRecord {
@@ -100,10 +115,10 @@ mod tests {
             user_id: "u1".into(),
             grant_id: "g1".into(),
             redirect_uri: "https://app.example/cb".into(),
-            scope: "openid".into(),
+            scope: Scope::parse("openid").unwrap(),
             nonce: None,
             code_challenge: Some("ch".into()),
-            code_challenge_method: Some("S256".into()),
+            code_challenge_method: Some(CodeChallengeMethod::S256),
             auth_time: 100,
             sid: None,
             resource: vec![],

@@ -20,8 +20,8 @@ use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings};
 use portcullis_server::store::Store;
 use portcullis_server::store::memory::MemoryStore;
 use portcullis_server::{Server, admin};
-use portcullis_types::ClientSecret;
 use portcullis_types::secret::Password;
+use portcullis_types::{ClientSecret, GrantType};
 use tower::ServiceExt;
 
 pub const ISSUER: &str = "https://as.example";
@@ -58,7 +58,7 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
             secret: Some(ClientSecret::new(WEB_SECRET)),
             redirect_uris: vec![WEB_REDIRECT.into()],
             post_logout_redirect_uris: vec!["https://app.example/bye".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scope: Some("openid profile email orders:read".into()),
             name: Some("Web App".into()),
             ..ClientConfig::default()
@@ -72,7 +72,7 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
         ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new(SVC_SECRET)),
-            grant_types: vec!["client_credentials".into()],
+            grant_types: vec![GrantType::ClientCredentials],
             scope: Some("orders:read orders:write".into()),
             audience: vec!["orders-api".into()],
             ..ClientConfig::default()

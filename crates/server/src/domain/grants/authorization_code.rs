@@ -1,8 +1,7 @@
 //! The authorization-code grant: atomic single use (CODE-1/3), replay revokes the grant (CODE-2),
 //! the code is bound to the client, redirect URI and PKCE challenge (CODE-4/5, PKCE-3/4/5).
 
-use portcullis_types::Scope;
-use portcullis_types::token::grant_type;
+use portcullis_types::GrantType;
 
 use super::super::audit;
 use super::super::error::ProtocolError;
@@ -66,7 +65,7 @@ pub async fn exchange(
     let Some(user) = state.store.get_user(&rec.user_id).await? else {
         return Err(ProtocolError::invalid_grant("the user no longer exists"));
     };
-    let scope = Scope::parse(&rec.scope).unwrap_or_default();
+    let scope = rec.scope.clone();
     let refresh = RefreshAction::for_new_grant(state, client, now);
     issue_user_tokens(
         state,
@@ -79,7 +78,7 @@ pub async fn exchange(
             sid: rec.sid.as_deref(),
             nonce: rec.nonce.as_deref(),
             refresh,
-            grant_type: grant_type::AUTHORIZATION_CODE,
+            grant_type: GrantType::AuthorizationCode,
         },
     )
     .await

@@ -2,11 +2,9 @@
 //! the client's allowance, no OpenID scopes. No store writes: the client comes from the cache and
 //! only signing bounds the path.
 
-use portcullis_types::token::grant_type;
-use portcullis_types::{Scope, TokenResponse, TokenType};
+use portcullis_types::{GrantType, TokenEndpointAuthMethod, TokenResponse, TokenType};
 
 use super::super::audit;
-use super::super::client_auth::method;
 use super::super::error::ProtocolError;
 use super::super::tokens;
 use crate::state::AppState;
@@ -21,25 +19,19 @@ pub async fn exchange(
     client: &ClientRecord,
     requested: Option<&str>,
 ) -> Result<TokenResponse, ProtocolError> {
-    if client.token_endpoint_auth_method == method::NONE
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None
         || client.secret_hash.is_none() && client.jwks.is_none()
     {
         return Err(ProtocolError::unauthorized_client(
             "client_credentials requires a confidential client",
         ));
     }
-    let allowed = Scope::from_tokens(
-        Scope::parse(&client.scope)
-            .unwrap_or_default()
-            .iter()
-            .filter(|s| !USER_SCOPES.contains(s)),
-    )
-    .unwrap_or_default();
+    let allowed = client.scope.filter(|s| !USER_SCOPES.contains(&s));
     let scope = super::requested_scope(requested, &allowed)?;
     let at = tokens::issue_access_token(state, client, &client.client_id, &scope, None).await?;
     let scope_text = scope.to_string();
     audit::token_issued(
-        grant_type::CLIENT_CREDENTIALS,
+        GrantType::ClientCredentials.as_str(),
         &client.client_id,
         &client.client_id,
         &at.jti,

@@ -2,8 +2,8 @@
 //! `slow_down` (polled faster than the interval; the interval then grows by 5 s),
 //! `access_denied` or `expired_token`; an approved code is redeemed exactly once.
 
-use portcullis_types::token::grant_type;
-use portcullis_types::{ErrorCode, Scope, TokenResponse};
+use portcullis_types::GrantType;
+use portcullis_types::{ErrorCode, TokenResponse};
 
 use super::super::device::{self, DeviceGrant, DeviceStatus, SLOW_DOWN_STEP};
 use super::super::error::ProtocolError;
@@ -127,7 +127,7 @@ async fn redeem(
     };
     refuse_locked_account(state, &user).await?;
     let now = state.now();
-    let scope = Scope::parse(&grant.scope).unwrap_or_default();
+    let scope = grant.scope.clone();
     let grant_id = random_id()?;
     state
         .store
@@ -135,7 +135,7 @@ async fn redeem(
             id: grant_id.clone(),
             client_id: client.client_id.clone(),
             user_id: user.id.clone(),
-            scope: scope.to_string(),
+            scope: scope.clone(),
             auth_time: *auth_time,
             sid: None,
             created_at: now,
@@ -154,7 +154,7 @@ async fn redeem(
             sid: None,
             nonce: None,
             refresh,
-            grant_type: grant_type::DEVICE_CODE,
+            grant_type: GrantType::DeviceCode,
         },
     )
     .await

@@ -4,9 +4,11 @@
 
 use std::net::IpAddr;
 
-use portcullis_types::secret::Password;
-use portcullis_types::token::grant_type;
-use portcullis_types::{ErrorCode, Scope, TokenResponse, TokenType};
+use portcullis_types::secret::{DeviceCode, Password};
+use portcullis_types::{
+    AuthorizationCode, ErrorCode, GrantType, PkceVerifier, RefreshToken, Scope, TokenResponse,
+    TokenType,
+};
 
 use super::audit;
 use super::error::ProtocolError;
@@ -23,17 +25,18 @@ pub mod password;
 pub mod refresh_token;
 pub mod token_exchange;
 
-/// A parsed token request.
+/// A parsed token request. Codes, tokens, verifiers and passwords are secret newtypes, so the
+/// `Debug` output never shows them.
 #[derive(Debug, Clone)]
 pub enum GrantRequest {
     /// RFC 6749 §4.1.3.
     AuthorizationCode {
         /// The code.
-        code: String,
+        code: AuthorizationCode,
         /// The redirect URI, if the client sent it.
         redirect_uri: Option<String>,
         /// The PKCE verifier.
-        code_verifier: Option<String>,
+        code_verifier: Option<PkceVerifier>,
     },
     /// RFC 6749 §4.4.
     ClientCredentials {
@@ -43,7 +46,7 @@ pub enum GrantRequest {
     /// RFC 6749 §6.
     RefreshToken {
         /// The refresh token.
-        refresh_token: String,
+        refresh_token: RefreshToken,
         /// Requested (narrower) scope.
         scope: Option<String>,
     },
@@ -59,7 +62,7 @@ pub enum GrantRequest {
     /// RFC 8628 §3.4.
     DeviceCode {
         /// The device code.
-        device_code: String,
+        device_code: DeviceCode,
     },
     /// RFC 8693 §2.1.
     TokenExchange(token_exchange::ExchangeRequest),
@@ -76,45 +79,49 @@ impl GrantRequest {
     /// Parses the grant from the token request.
     pub fn parse(params: &Params) -> Result<Self, ProtocolError> {
         let scope = params.get("scope").map(str::to_owned);
-        match params.get("grant_type") {
-            None => Err(ProtocolError::invalid_request("grant_type is required")),
-            Some(grant_type::AUTHORIZATION_CODE) => Ok(Self::AuthorizationCode {
-                code: required(params, "code")?,
+        let Some(name) = params.get("grant_type") else {
+            return Err(ProtocolError::invalid_request("grant_type is required"));
+        };
+        let Ok(grant_type) = name.parse::<GrantType>() else {
+            return Err(ProtocolError::new(
+                ErrorCode::UnsupportedGrantType,
+                "unsupported grant_type",
+            ));
+        };
+        Ok(match grant_type {
+            GrantType::AuthorizationCode => Self::AuthorizationCode {
+                code: AuthorizationCode::new(required(params, "code")?),
                 redirect_uri: params.get("redirect_uri").map(str::to_owned),
-                code_verifier: params.get("code_verifier").map(str::to_owned),
-            }),
-            Some(grant_type::CLIENT_CREDENTIALS) => Ok(Self::ClientCredentials { scope }),
-            Some(grant_type::REFRESH_TOKEN) => Ok(Self::RefreshToken {
-                refresh_token: required(params, "refresh_token")?,
+                code_verifier: params.get("code_verifier").map(PkceVerifier::new),
+            },
+            GrantType::ClientCredentials => Self::ClientCredentials { scope },
+            GrantType::RefreshToken => Self::RefreshToken {
+                refresh_token: RefreshToken::new(required(params, "refresh_token")?),
                 scope,
-            }),
-            Some(grant_type::PASSWORD) => Ok(Self::Password {
+            },
+            GrantType::Password => Self::Password {
                 username: required(params, "username")?,
                 password: Password::new(required(params, "password")?),
                 scope,
-            }),
-            Some(grant_type::DEVICE_CODE) => Ok(Self::DeviceCode {
-                device_code: required(params, "device_code")?,
-            }),
-            Some(grant_type::TOKEN_EXCHANGE) => Ok(Self::TokenExchange(
-                token_exchange::ExchangeRequest::parse(params)?,
-            )),
-            Some(_) => Err(ProtocolError::new(
-                ErrorCode::UnsupportedGrantType,
-                "unsupported grant_type",
-            )),
-        }
+            },
+            GrantType::DeviceCode => Self::DeviceCode {
+                device_code: DeviceCode::new(required(params, "device_code")?),
+            },
+            GrantType::TokenExchange => {
+                Self::TokenExchange(token_exchange::ExchangeRequest::parse(params)?)
+            }
+        })
     }
 
-    /// The registered name of the grant type.
-    pub fn grant_type(&self) -> &'static str {
+    /// The grant type of the request.
+    pub fn grant_type(&self) -> GrantType {
         match self {
-            Self::AuthorizationCode { .. } => grant_type::AUTHORIZATION_CODE,
-            Self::ClientCredentials { .. } => grant_type::CLIENT_CREDENTIALS,
-            Self::RefreshToken { .. } => grant_type::REFRESH_TOKEN,
-            Self::Password { .. } => grant_type::PASSWORD,
-            Self::DeviceCode { .. } => grant_type::DEVICE_CODE,
-            Self::TokenExchange(_) => grant_type::TOKEN_EXCHANGE,
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::Password { .. } => GrantType::Password,
+            Self::DeviceCode { .. } => GrantType::DeviceCode,
+            Self::TokenExchange(_) => GrantType::TokenExchange,
         }
     }
 }
@@ -127,9 +134,9 @@ pub async fn exchange(
     request: GrantRequest,
     addr: Option<IpAddr>,
 ) -> Result<TokenResponse, ProtocolError> {
-    let name = request.grant_type();
-    if !client.grant_types.iter().any(|g| g == name) {
-        return Err(if name == grant_type::PASSWORD {
+    let grant = request.grant_type();
+    if !client.allows_grant(grant) {
+        return Err(if grant == GrantType::Password {
             ProtocolError::new(
                 ErrorCode::UnsupportedGrantType,
                 "the password grant is not enabled for this client",
@@ -147,9 +154,9 @@ pub async fn exchange(
             authorization_code::exchange(
                 state,
                 client,
-                &code,
+                code.secret(),
                 redirect_uri.as_deref(),
-                code_verifier.as_deref(),
+                code_verifier.as_ref().map(PkceVerifier::secret),
             )
             .await
         }
@@ -159,14 +166,14 @@ pub async fn exchange(
         GrantRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::exchange(state, client, &refresh_token, scope.as_deref()).await,
+        } => refresh_token::exchange(state, client, refresh_token.secret(), scope.as_deref()).await,
         GrantRequest::Password {
             username,
             password,
             scope,
         } => password::exchange(state, client, &username, password, scope.as_deref(), addr).await,
         GrantRequest::DeviceCode { device_code } => {
-            device_code::exchange(state, client, &device_code).await
+            device_code::exchange(state, client, device_code.secret()).await
         }
         GrantRequest::TokenExchange(req) => token_exchange::exchange(state, client, req).await,
     }
@@ -194,18 +201,14 @@ pub(crate) enum RefreshAction {
         absolute_expires_at: i64,
     },
     /// The successor was already stored by the rotation; hand it out.
-    Rotated(String),
+    Rotated(RefreshToken),
 }
 
 impl RefreshAction {
     /// A new refresh family for a grant made at `now` when the client may use the refresh
     /// grant, none otherwise.
     pub(crate) fn for_new_grant(state: &AppState, client: &ClientRecord, now: i64) -> Self {
-        if client
-            .grant_types
-            .iter()
-            .any(|g| g == grant_type::REFRESH_TOKEN)
-        {
+        if client.allows_grant(GrantType::RefreshToken) {
             Self::NewFamily {
                 absolute_expires_at: now.saturating_add(state.config.refresh_token_absolute_ttl),
             }
@@ -226,7 +229,7 @@ pub(crate) struct UserIssue<'a> {
     pub sid: Option<&'a str>,
     pub nonce: Option<&'a str>,
     pub refresh: RefreshAction,
-    pub grant_type: &'static str,
+    pub grant_type: GrantType,
 }
 
 /// The inactivity expiry of a refresh token issued now: the client's (or default) lifetime,
@@ -266,7 +269,7 @@ pub(crate) async fn issue_user_tokens(
         .await
     {
         Ok(()) => false,
-        Err(StoreError::GrantRevoked) if issue.grant_type == grant_type::AUTHORIZATION_CODE => {
+        Err(StoreError::GrantRevoked) if issue.grant_type == GrantType::AuthorizationCode => {
             if let Some(redis) = &state.denylist {
                 redis.publish(&at.jti, at.exp, state.now()).await?;
             }
@@ -277,7 +280,7 @@ pub(crate) async fn issue_user_tokens(
     let refresh_token = match issue.refresh {
         _ if revoked_by_replay => None,
         RefreshAction::None => None,
-        RefreshAction::Rotated(token) => Some(token),
+        RefreshAction::Rotated(token) => Some(token.secret().to_owned()),
         RefreshAction::NewFamily {
             absolute_expires_at,
         } => {
@@ -287,7 +290,7 @@ pub(crate) async fn issue_user_tokens(
                 grant_id: issue.grant_id.to_owned(),
                 client_id: issue.client.client_id.clone(),
                 user_id: issue.user.id.clone(),
-                scope: issue.scope.to_string(),
+                scope: issue.scope.clone(),
                 issued_at: state.now(),
                 expires_at: refresh_expiry(state, issue.client, absolute_expires_at),
                 absolute_expires_at,
@@ -300,7 +303,7 @@ pub(crate) async fn issue_user_tokens(
                 // The same race as above, lost a moment later: the refresh token was never
                 // stored, so it is not handed out.
                 Err(StoreError::GrantRevoked)
-                    if issue.grant_type == grant_type::AUTHORIZATION_CODE =>
+                    if issue.grant_type == GrantType::AuthorizationCode =>
                 {
                     None
                 }
@@ -329,7 +332,7 @@ pub(crate) async fn issue_user_tokens(
     };
     let scope_text = issue.scope.to_string();
     audit::token_issued(
-        issue.grant_type,
+        issue.grant_type.as_str(),
         &issue.client.client_id,
         &issue.user.id,
         &at.jti,
@@ -407,5 +410,35 @@ mod tests {
             GrantRequest::parse(&p).unwrap_err().code(),
             ErrorCode::InvalidRequest
         );
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let requests: [&[u8]; 6] = [
+            b"grant_type=authorization_code&code=SECRET-code-1&code_verifier=SECRET-verifier-2\
+              &redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+            b"grant_type=refresh_token&refresh_token=SECRET-refresh-3&scope=openid",
+            b"grant_type=password&username=alice&password=SECRET-password-4",
+            b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code\
+              &device_code=SECRET-device-5",
+            b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange\
+              &subject_token=SECRET-subject-6\
+              &subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token\
+              &actor_token=SECRET-actor-7\
+              &actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token",
+            b"grant_type=client_credentials&scope=orders%3Aread",
+        ];
+        let mut kinds = Vec::new();
+        for body in requests {
+            let request = GrantRequest::parse(&Params::parse(body)).unwrap();
+            kinds.push(request.grant_type());
+            let shown = format!("{request:?}");
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+        kinds.sort();
+        assert_eq!(kinds, GrantType::ALL, "every grant type is covered");
+        let rotated = RefreshAction::Rotated(RefreshToken::new("SECRET-successor-8"));
+        let shown = format!("{rotated:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
     }
 }

@@ -3,9 +3,9 @@
 
 use std::net::IpAddr;
 
+use portcullis_types::GrantType;
+use portcullis_types::TokenResponse;
 use portcullis_types::secret::Password;
-use portcullis_types::token::grant_type;
-use portcullis_types::{Scope, TokenResponse};
 
 use super::super::error::ProtocolError;
 use super::super::login;
@@ -23,8 +23,7 @@ pub async fn exchange(
     requested: Option<&str>,
     addr: Option<IpAddr>,
 ) -> Result<TokenResponse, ProtocolError> {
-    let allowed = Scope::parse(&client.scope).unwrap_or_default();
-    let scope = requested_scope(requested, &allowed)?;
+    let scope = requested_scope(requested, &client.scope)?;
     let Some(user) = login::authenticate_user(state, username, password, addr).await? else {
         return Err(ProtocolError::invalid_grant(
             "invalid credentials or too many attempts",
@@ -38,7 +37,7 @@ pub async fn exchange(
             id: grant_id.clone(),
             client_id: client.client_id.clone(),
             user_id: user.id.clone(),
-            scope: scope.to_string(),
+            scope: scope.clone(),
             auth_time: now,
             sid: None,
             created_at: now,
@@ -57,7 +56,7 @@ pub async fn exchange(
             sid: None,
             nonce: None,
             refresh,
-            grant_type: grant_type::PASSWORD,
+            grant_type: GrantType::Password,
         },
     )
     .await

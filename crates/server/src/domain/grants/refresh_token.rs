@@ -2,8 +2,8 @@
 //! rotated token revokes the whole grant (RT-3), identical scope for the successor (RT-6) and an
 //! absolute family lifetime (RT-7).
 
-use portcullis_types::token::grant_type;
-use portcullis_types::{Scope, TokenResponse};
+use portcullis_types::GrantType;
+use portcullis_types::{RefreshToken, TokenResponse};
 
 use super::super::audit;
 use super::super::error::ProtocolError;
@@ -29,11 +29,10 @@ pub async fn exchange(
             "the refresh token was issued to another client",
         ));
     }
-    let family_scope = Scope::parse(&current.scope).unwrap_or_default();
-    let scope = requested_scope(requested, &family_scope)?;
-    let successor = random_token()?;
+    let scope = requested_scope(requested, &current.scope)?;
+    let successor = RefreshToken::new(random_token()?);
     let new_rec = RefreshRecord {
-        token_hash: secret_hash(&successor),
+        token_hash: secret_hash(successor.secret()),
         issued_at: now,
         expires_at: refresh_expiry(state, client, current.absolute_expires_at),
         status: RefreshStatus::Active,
@@ -73,7 +72,7 @@ pub async fn exchange(
             sid: current.sid.as_deref(),
             nonce: None,
             refresh: RefreshAction::Rotated(successor),
-            grant_type: grant_type::REFRESH_TOKEN,
+            grant_type: GrantType::RefreshToken,
         },
     )
     .await

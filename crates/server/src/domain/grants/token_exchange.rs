@@ -45,8 +45,8 @@ pub const MAX_ACT_DEPTH: usize = 8;
 /// Allowed clock skew on `iat` of presented tokens, seconds.
 const IAT_LEEWAY: i64 = 30;
 
-/// A parsed token-exchange request (RFC 8693 §2.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed token-exchange request (RFC 8693 §2.1). `Debug` leaves the tokens out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ExchangeRequest {
     /// The token that represents the subject.
     pub subject_token: String,
@@ -62,6 +62,23 @@ pub struct ExchangeRequest {
     pub scope: Option<String>,
     /// Requested token type.
     pub requested_token_type: Option<String>,
+}
+
+impl std::fmt::Debug for ExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeRequest")
+            .field("subject_token", &"<redacted>")
+            .field("subject_token_type", &self.subject_token_type)
+            .field(
+                "actor",
+                &self.actor.as_ref().map(|(_, kind)| ("<redacted>", kind)),
+            )
+            .field("audience", &self.audience)
+            .field("resource", &self.resource)
+            .field("scope", &self.scope)
+            .field("requested_token_type", &self.requested_token_type)
+            .finish()
+    }
 }
 
 impl ExchangeRequest {
@@ -222,7 +239,7 @@ async fn verify_subject(
             let grant_id = state.store.access_token_grant(&at.jti).await?;
             Ok(Presented {
                 grant_id,
-                scope: Scope::parse(&at.scope).unwrap_or_default(),
+                scope: Scope::parse(&at.scope).map_err(|_| bad_token("subject"))?,
                 is_user,
                 sub: at.sub,
                 exp: at.exp,
@@ -254,7 +271,8 @@ async fn verify_subject(
                 .store
                 .get_consent(sub, &client.client_id)
                 .await?
-                .map(|c| Scope::parse(&c.scope).unwrap_or_default())
+                .map(|c| c.scope_set())
+                .transpose()?
                 .unwrap_or_default();
             Ok(Presented {
                 sub: sub.to_owned(),
@@ -463,11 +481,12 @@ mod tests {
         ClientRecord {
             client_id: "orders-api".into(),
             secret_hash: None,
-            token_endpoint_auth_method: "client_secret_basic".into(),
+            token_endpoint_auth_method:
+                portcullis_types::TokenEndpointAuthMethod::ClientSecretBasic,
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
-            grant_types: vec![grant_type::TOKEN_EXCHANGE.into()],
-            scope: String::new(),
+            grant_types: vec![portcullis_types::GrantType::TokenExchange],
+            scope: Scope::default(),
             audience: vec![],
             access_token_ttl: None,
             refresh_token_ttl: None,

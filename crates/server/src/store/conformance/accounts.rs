@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
+use portcullis_types::{GrantType, Scope, TokenEndpointAuthMethod};
+
 use super::{grant, refresh};
 use crate::store::{
     ClientRecord, RefreshStatus, SessionRecord, SigningKeyRecord, Store, StoreError, UserRecord,
@@ -17,15 +19,15 @@ fn client(id: &str) -> ClientRecord {
     ClientRecord {
         client_id: id.into(),
         secret_hash: Some("c2VjcmV0LWhhc2gtdmFsdWU".into()),
-        token_endpoint_auth_method: "client_secret_basic".into(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        scope: "openid profile".into(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scope: Scope::parse("openid profile").unwrap(),
         audience: vec!["https://api.example".into()],
         access_token_ttl: Some(300),
         refresh_token_ttl: None,
-        id_token_signed_response_alg: Some("ES256".into()),
+        id_token_signed_response_alg: Some(portcullis_jose::Algorithm::ES256),
         jwks: None,
         exchange_audiences: vec![],
         exchange_impersonation: false,

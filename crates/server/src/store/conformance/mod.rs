@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::memory::MemoryStore;
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
+use portcullis_types::{CodeChallengeMethod, Scope};
+
 use super::{CodeRecord, GrantRecord, RefreshRecord, RefreshStatus, Store};
 
 mod accounts;
@@ -101,7 +103,7 @@ pub(super) fn grant(id: &str, user: &str, client: &str, now: i64) -> GrantRecord
         id: id.into(),
         client_id: client.into(),
         user_id: user.into(),
-        scope: "openid offline_access".into(),
+        scope: Scope::parse("openid offline_access").unwrap(),
         auth_time: now,
         sid: Some("sid-1".into()),
         created_at: now,
@@ -117,10 +119,10 @@ pub(super) fn code(hash: &str, grant_id: &str, expires_at: i64) -> CodeRecord {
         user_id: "user-1".into(),
         grant_id: grant_id.into(),
         redirect_uri: "https://app.example/cb".into(),
-        scope: "openid".into(),
+        scope: Scope::parse("openid").unwrap(),
         nonce: Some("n-0S6_WzA2Mj".into()),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
-        code_challenge_method: Some("S256".into()),
+        code_challenge_method: Some(CodeChallengeMethod::S256),
         auth_time: expires_at - 120,
         sid: Some("sid-1".into()),
         resource: vec!["https://api.example".into()],
@@ -137,7 +139,7 @@ pub(super) fn refresh(hash: &str, grant_id: &str, now: i64) -> RefreshRecord {
         grant_id: grant_id.into(),
         client_id: "client-a".into(),
         user_id: "user-1".into(),
-        scope: "openid offline_access".into(),
+        scope: Scope::parse("openid offline_access").unwrap(),
         issued_at: now,
         expires_at: now + 3_600,
         absolute_expires_at: now + 86_400,
@@ -245,4 +247,95 @@ async fn dur_2_postgres_state_survives_reconnect() {
         super::ConsumeOutcome::AlreadyConsumed(_)
     ));
     again.drop_schema().await.unwrap();
+}
+
+/// Client documents as an older or foreign writer might have left them: each must read back as
+/// [`super::StoreError::Corrupt`], never as a client with an empty default in place of the value.
+const CORRUPT_CLIENT_DOCS: [(&str, &str); 4] = [
+    (
+        "bad-grant",
+        r#"{"client_id":"bad-grant","token_endpoint_auth_method":"none","grant_types":["implicit"],"scope":"openid","created_at":0}"#,
+    ),
+    (
+        "bad-method",
+        r#"{"client_id":"bad-method","token_endpoint_auth_method":"client_secret","grant_types":[],"scope":"openid","created_at":0}"#,
+    ),
+    (
+        "bad-scope",
+        r#"{"client_id":"bad-scope","token_endpoint_auth_method":"none","grant_types":[],"scope":"open\\id","created_at":0}"#,
+    ),
+    (
+        "bad-alg",
+        r#"{"client_id":"bad-alg","token_endpoint_auth_method":"none","scope":"openid","id_token_signed_response_alg":"none","created_at":0}"#,
+    ),
+];
+
+/// A client document written before the record fields were typed.
+const LEGACY_CLIENT_DOC: &str = r#"{"client_id":"legacy","secret_hash":null,"token_endpoint_auth_method":"client_secret_post","redirect_uris":["https://app.example/cb"],"post_logout_redirect_uris":[],"grant_types":["authorization_code","urn:ietf:params:oauth:grant-type:device_code"],"scope":"openid email","audience":[],"access_token_ttl":null,"refresh_token_ttl":null,"id_token_signed_response_alg":"ES256","jwks":null,"exchange_audiences":[],"exchange_impersonation":false,"name":null,"created_at":7}"#;
+
+async fn check_stored_client_documents(store: &dyn Store) {
+    for (id, _) in CORRUPT_CLIENT_DOCS {
+        let err = store.get_client(id).await.unwrap_err();
+        assert!(
+            matches!(err, super::StoreError::Corrupt(_)),
+            "{id}: expected Corrupt, got {err:?}"
+        );
+    }
+    let legacy = store.get_client("legacy").await.unwrap().unwrap();
+    assert_eq!(
+        legacy.token_endpoint_auth_method,
+        portcullis_types::TokenEndpointAuthMethod::ClientSecretPost
+    );
+    assert_eq!(
+        legacy.grant_types,
+        [
+            portcullis_types::GrantType::AuthorizationCode,
+            portcullis_types::GrantType::DeviceCode
+        ]
+    );
+    assert_eq!(legacy.scope.to_string(), "email openid");
+    assert_eq!(
+        legacy.id_token_signed_response_alg,
+        Some(portcullis_jose::Algorithm::ES256)
+    );
+    let reencoded = serde_json::to_value(&legacy).unwrap();
+    let mut original: serde_json::Value = serde_json::from_str(LEGACY_CLIENT_DOC).unwrap();
+    // The scope is a set: it is written back in sorted order.
+    original["scope"] = "email openid".into();
+    assert_eq!(reencoded, original, "the stored format is unchanged");
+}
+
+#[tokio::test]
+async fn corrupt_client_documents_are_errors_sqlite() {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    for (id, doc) in CORRUPT_CLIENT_DOCS
+        .iter()
+        .chain([&("legacy", LEGACY_CLIENT_DOC)])
+    {
+        store.put_raw_client_doc(id, doc).await.unwrap();
+    }
+    check_stored_client_documents(&store).await;
+}
+
+#[tokio::test]
+async fn corrupt_client_documents_are_errors_postgres() {
+    let Some(h) = open_postgres().await else {
+        return;
+    };
+    let Cleanup::Postgres(pg) = &h.cleanup else {
+        unreachable!("open_postgres returns a postgres harness")
+    };
+    for (id, doc) in CORRUPT_CLIENT_DOCS
+        .iter()
+        .chain([&("legacy", LEGACY_CLIENT_DOC)])
+    {
+        pg.put_raw_client_doc(id, doc).await.unwrap();
+    }
+    let store = h.store.clone();
+    let run =
+        tokio::spawn(async move { check_stored_client_documents(store.as_ref()).await }).await;
+    h.finish().await;
+    if let Err(e) = run {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use portcullis_types::Scope;
 use tokio::sync::Barrier;
 
 use super::{code, grant, refresh};
@@ -110,7 +111,7 @@ pub(super) async fn rt_3_reuse_after_rotation_is_reused(s: Arc<dyn Store>) {
         RotateOutcome::Rotated(old) => {
             assert_eq!(old.token_hash, "rt-a");
             assert_eq!(old.status, RefreshStatus::Active);
-            assert_eq!(old.scope, "openid offline_access");
+            assert_eq!(old.scope, Scope::parse("openid offline_access").unwrap());
         }
         other => panic!("rotation: {other:?}"),
     }

@@ -15,7 +15,7 @@ pub(crate) fn to_doc<T: Serialize>(value: &T) -> Result<String, StoreError> {
 
 /// Parses a record from its JSON document column.
 pub(crate) fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Backend(format!("decode document: {e}")))
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("decode document: {e}")))
 }
 
 /// Maps any driver error to [`StoreError::Backend`].
