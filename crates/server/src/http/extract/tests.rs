@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use portcullis_jose::{FixedClock, UnixTime};
-use portcullis_types::ClientSecret;
+use portcullis_types::{ClientSecret, GrantType};
 use portcullis_types::secret::Password;
 use tower::ServiceExt;
 
@@ -47,7 +47,7 @@ async fn fixture() -> Fixture {
             client_id: "web".into(),
             secret: Some(ClientSecret::new(SECRET)),
             redirect_uris: vec!["https://app.example/cb".into()],
-            grant_types: vec!["authorization_code".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
             ..ClientConfig::default()
         },
     )
