@@ -7,9 +7,23 @@ use std::ops::Deref;
 use portcullis_jose::Algorithm;
 use portcullis_types::{ClientSecret, Scope};
 
-use crate::domain::client_auth::method;
-use crate::domain::redirect;
-use crate::store::ClientRecord;
+use crate::store::{ClientRecord, secret_hash};
+
+pub mod redirect;
+
+/// Registered client authentication method names (`token_endpoint_auth_method`).
+pub mod auth_method {
+    /// HTTP Basic with the form-urlencoded id and secret.
+    pub const SECRET_BASIC: &str = "client_secret_basic";
+    /// Id and secret in the form body.
+    pub const SECRET_POST: &str = "client_secret_post";
+    /// RFC 7523 JWT assertion signed with the client's key.
+    pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+    /// Public client: the id alone.
+    pub const NONE: &str = "none";
+}
+
+use auth_method as method;
 
 /// A configuration value that cannot be used, naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -492,10 +506,7 @@ impl ClientConfig {
         }
         Ok(ClientRecord {
             client_id: self.client_id.clone(),
-            secret_hash: self
-                .secret
-                .as_ref()
-                .map(|s| crate::domain::secrets::secret_hash(s.secret())),
+            secret_hash: self.secret.as_ref().map(|s| secret_hash(s.secret())),
             token_endpoint_auth_method: auth_method,
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
@@ -583,7 +594,7 @@ mod tests {
         assert_eq!(rec.token_endpoint_auth_method, "client_secret_basic");
         assert_eq!(
             rec.secret_hash.as_deref(),
-            Some(crate::domain::secrets::secret_hash("0123456789abcdef0123").as_str())
+            Some(secret_hash("0123456789abcdef0123").as_str())
         );
     }
 

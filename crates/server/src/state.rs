@@ -7,10 +7,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use portcullis_jose::Clock;
 
 use crate::config::ServerConfig;
-use crate::domain::denylist::RedisDenylist;
-use crate::domain::error::ProtocolError;
 use crate::keys::KeyManager;
-use crate::store::{ClientRecord, Store};
+use crate::store::{ClientRecord, Denylist, Store, StoreResult};
 
 /// Upper bound on cached entries; the caches are cleared when they grow past it.
 const MAX_CACHE_ENTRIES: usize = 10_000;
@@ -95,8 +93,8 @@ pub struct AppState {
     pub clients: ClientCache,
     /// Client-authentication failure counts.
     pub client_throttle: ClientThrottle,
-    /// Optional Redis writer of revoked `jti`s.
-    pub denylist: Option<RedisDenylist>,
+    /// Optional mirror of revoked `jti`s for resource servers (Redis).
+    pub denylist: Option<Arc<dyn Denylist>>,
 }
 
 impl AppState {
@@ -106,10 +104,7 @@ impl AppState {
     }
 
     /// A client by id: from the cache when fresh, else one store read.
-    pub async fn client(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<Arc<ClientRecord>>, ProtocolError> {
+    pub async fn client(&self, client_id: &str) -> StoreResult<Option<Arc<ClientRecord>>> {
         let now = self.now();
         if let Some(c) = self
             .clients

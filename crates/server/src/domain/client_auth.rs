@@ -12,16 +12,7 @@ use super::params::Params;
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Registered authentication method names.
-pub mod method {
-    /// HTTP Basic with the form-urlencoded id and secret.
-    pub const SECRET_BASIC: &str = "client_secret_basic";
-    /// Id and secret in the form body.
-    pub const SECRET_POST: &str = "client_secret_post";
-    /// RFC 7523 JWT assertion signed with the client's key.
-    pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
-    /// Public client: the id alone.
-    pub const NONE: &str = "none";
-}
+pub use crate::config::auth_method as method;
 
 /// The credentials a request presented, exactly one method.
 #[derive(Debug, Clone, PartialEq, Eq)]
