@@ -9,7 +9,7 @@ use portcullis_types::{ClientSecret, Scope};
 
 use crate::store::{ClientRecord, secret_hash};
 
-pub mod redirect;
+pub(crate) mod redirect;
 
 /// Registered client authentication method names (`token_endpoint_auth_method`).
 pub mod auth_method {

@@ -35,7 +35,7 @@ impl KeyError {
 
 /// What the cache holds: the active signing keys, the published verification keys and JWKS.
 #[derive(Debug, Clone)]
-pub struct KeySnapshot {
+pub(crate) struct KeySnapshot {
     active: Vec<SigningKey>,
     verify: KeySet,
     jwks: JwkSet,
@@ -45,17 +45,17 @@ pub struct KeySnapshot {
 
 impl KeySnapshot {
     /// The active signing key for `alg`.
-    pub fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
+    pub(crate) fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
         self.active.iter().find(|k| k.alg() == alg)
     }
 
     /// Every published verification key (for tokens this server signed).
-    pub fn verification_keys(&self) -> &KeySet {
+    pub(crate) fn verification_keys(&self) -> &KeySet {
         &self.verify
     }
 
     /// The public JWK Set.
-    pub fn jwks(&self) -> &JwkSet {
+    pub(crate) fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 }
@@ -126,7 +126,7 @@ fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot,
 }
 
 /// Generates a key for `alg` as a store record that signs from `activate_at`.
-pub fn generate_record(
+pub(crate) fn generate_record(
     alg: Algorithm,
     now: i64,
     activate_at: i64,
@@ -151,7 +151,11 @@ pub fn generate_record(
 }
 
 /// Inserts an immediately active key for every algorithm of `algs` that has none.
-pub async fn ensure_keys(store: &dyn Store, algs: &[Algorithm], now: i64) -> Result<(), KeyError> {
+pub(crate) async fn ensure_keys(
+    store: &dyn Store,
+    algs: &[Algorithm],
+    now: i64,
+) -> Result<(), KeyError> {
     let records = store.list_signing_keys().await?;
     for alg in algs {
         let has_active = records
@@ -173,7 +177,7 @@ pub async fn ensure_keys(store: &dyn Store, algs: &[Algorithm], now: i64) -> Res
 /// one generated for a client's ID-token algorithm): a new key per algorithm is published now and signs after
 /// `delay` seconds; the current keys stop signing then and stay published for
 /// `max_token_ttl` more seconds. Expired keys are deleted. Returns the new key ids.
-pub async fn rotate(
+pub(crate) async fn rotate(
     store: &dyn Store,
     algs: &[Algorithm],
     now: i64,
@@ -223,7 +227,7 @@ pub async fn rotate(
 
 /// The signing-key cache shared by the request handlers.
 #[derive(Debug)]
-pub struct KeyManager {
+pub(crate) struct KeyManager {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: Arc<ServerConfig>,
@@ -232,7 +236,7 @@ pub struct KeyManager {
 
 impl KeyManager {
     /// Ensures every enabled algorithm has a key, then loads the cache.
-    pub async fn load(
+    pub(crate) async fn load(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: Arc<ServerConfig>,
@@ -268,7 +272,7 @@ impl KeyManager {
 
     /// The current snapshot, reloaded from the store when stale or when a scheduled key
     /// change is due. A failed reload keeps the cached keys (logged).
-    pub async fn snapshot(&self) -> Arc<KeySnapshot> {
+    pub(crate) async fn snapshot(&self) -> Arc<KeySnapshot> {
         let now = self.clock.now().as_secs();
         let cached = self.cached();
         let stale = now
@@ -291,7 +295,7 @@ impl KeyManager {
 
     /// The active signing key for `alg`. An algorithm without a key (e.g. one a client
     /// registered for ID tokens) gets one generated on first use.
-    pub async fn signing_key(&self, alg: Algorithm) -> Result<SigningKey, KeyError> {
+    pub(crate) async fn signing_key(&self, alg: Algorithm) -> Result<SigningKey, KeyError> {
         if let Some(k) = self.snapshot().await.signing_key(alg) {
             return Ok(k.clone());
         }
@@ -305,11 +309,6 @@ impl KeyManager {
             .signing_key(alg)
             .cloned()
             .ok_or_else(|| KeyError::unusable(&"no active key after generation"))
-    }
-
-    /// Drops the cache so the next use reloads from the store.
-    pub async fn refresh(&self) -> Result<(), KeyError> {
-        self.reload(self.clock.now().as_secs()).await.map(|_| ())
     }
 }
 
