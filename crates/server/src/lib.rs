@@ -39,6 +39,12 @@
 //! * [`admin`]: clients, users and keys for the command line.
 //! * [`store`]: the storage trait and backends.
 //!
+//! # Cargo features
+//! All on by default: `sqlite` and `postgres` (the SQL store backends, see [`store::connect`])
+//! and `redis` (the mirror of revoked `jti`s for resource servers, `ServerConfig::redis_url`).
+//! The memory store is always there. A build without `redis` refuses to start when a Redis URL
+//! is configured instead of silently not publishing revocations.
+//!
 //! # Endpoints
 //! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
 //! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
