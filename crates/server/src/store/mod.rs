@@ -35,8 +35,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-// The shared suite runs every case on every backend, so it needs both SQL drivers.
-#[cfg(all(test, feature = "sqlite", feature = "postgres"))]
+#[cfg(test)]
 mod conformance;
 
 pub use denylist::Denylist;
