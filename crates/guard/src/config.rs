@@ -7,6 +7,7 @@ use crate::guard::Guard;
 use crate::rejection::AuthFailure;
 use portcullis_jose::KeySet;
 use portcullis_jose::time::{Clock, SystemClock};
+#[cfg(feature = "introspection")]
 use portcullis_types::ClientSecret;
 use std::fmt;
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub enum Revocation {
     None,
     /// Look the token's `(iss, jti)` up in the issuer's Redis denylist
     /// (`portcullis_types::denylist::revoked_jti_key`). Tokens without a `jti` are refused.
+    /// Needs the `redis` feature.
+    #[cfg(feature = "redis")]
     Redis {
         /// A `redis://` URL.
         url: String,
@@ -49,10 +52,13 @@ pub enum Revocation {
         timeout: Duration,
     },
     /// Ask the issuer's RFC 7662 introspection endpoint. Opaque (non-JWT) tokens are accepted
-    /// in this mode only, with the claims the endpoint returns.
+    /// in this mode only, with the claims the endpoint returns. Needs the `introspection`
+    /// feature.
+    #[cfg(feature = "introspection")]
     Introspection(IntrospectionConfig),
 }
 
+#[cfg(feature = "redis")]
 impl Revocation {
     /// The Redis denylist at `url`, with a one-second lookup timeout.
     pub fn redis(url: impl Into<String>) -> Self {
@@ -64,6 +70,7 @@ impl Revocation {
 }
 
 /// Settings of the RFC 7662 introspection mode.
+#[cfg(feature = "introspection")]
 #[derive(Clone)]
 pub struct IntrospectionConfig {
     pub(crate) endpoint: String,
@@ -74,6 +81,7 @@ pub struct IntrospectionConfig {
     pub(crate) timeout: Duration,
 }
 
+#[cfg(feature = "introspection")]
 impl IntrospectionConfig {
     /// Introspection at `endpoint`, authenticating with `client_secret_basic`. Defaults: active
     /// results cached for 30 s (never past the token's `exp`), 10,000 entries, 2 s timeout.
@@ -112,6 +120,7 @@ impl IntrospectionConfig {
     }
 }
 
+#[cfg(feature = "introspection")]
 impl fmt::Debug for IntrospectionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IntrospectionConfig")
@@ -128,7 +137,8 @@ impl fmt::Debug for IntrospectionConfig {
 /// Where verification keys come from.
 #[derive(Clone, Default)]
 pub(crate) enum KeySource {
-    /// OpenID / RFC 8414 discovery from the issuer, then its `jwks_uri`.
+    /// OpenID / RFC 8414 discovery from the issuer, then its `jwks_uri`. Refused by `build`
+    /// without the `discovery` feature.
     #[default]
     Discovery,
     /// A fixed key set (tests, air-gapped deployments).
@@ -324,7 +334,9 @@ impl<I, A> GuardBuilder<I, A> {
         self
     }
 
-    /// Uses a fixed key set instead of discovery.
+    /// Uses a fixed key set instead of discovery (for example
+    /// `KeySet::from_jwks(&jwks)` of a JWKS the service ships or loads itself). Required when
+    /// the `discovery` feature is off.
     pub fn static_keys(mut self, keys: KeySet) -> Self {
         self.opts.keys = KeySource::Static(Arc::new(keys));
         self

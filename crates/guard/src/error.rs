@@ -26,6 +26,10 @@ pub enum ConfigError {
     /// The issuer's keys could not be loaded (from `Guard::warm_up`).
     #[error("cannot load the issuer's keys: {0}")]
     Keys(String),
+    /// No static keys were given and this build cannot discover the issuer's keys (the
+    /// `discovery` feature is off): call `GuardBuilder::static_keys`.
+    #[error("no verification keys: give static keys or enable the `discovery` feature")]
+    NoKeys,
     /// The Redis URL is not valid.
     #[error("invalid Redis URL: {0}")]
     Redis(String),

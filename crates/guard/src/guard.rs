@@ -6,17 +6,23 @@ use crate::config::{
     FailedHook, GuardBuilder, KeySource, NoAudience, NoIssuer, Options, Revocation, ValidatedHook,
 };
 use crate::error::ConfigError;
+use crate::keys::KeyStore;
+#[cfg(feature = "discovery")]
+use crate::keys::RemoteKeys;
+#[cfg(any(feature = "discovery", feature = "introspection"))]
 use crate::keys::fetch::{Fetcher, acceptable_url};
-use crate::keys::{KeyStore, RemoteKeys};
 use crate::layer::GuardLayer;
 use crate::rejection::{AuthFailure, FailureReason, GuardRejection, RejectionKind};
 use crate::revocation::RevocationCheck;
-use crate::revocation::introspection::{Introspector, Outcome, token_digest};
+#[cfg(feature = "introspection")]
+use crate::revocation::introspection::{Introspector, Outcome};
+#[cfg(feature = "redis")]
 use crate::revocation::redis::RedisDenylist;
 use crate::source::TokenSources;
 use http::{HeaderMap, Uri};
 use portcullis_jose::Validator;
 use portcullis_jose::time::Clock;
+#[cfg(feature = "introspection")]
 use portcullis_types::introspection::IntrospectionResponse;
 use serde_json::Value;
 use std::fmt;
@@ -87,12 +93,15 @@ impl Guard {
         if roles_path.iter().any(String::is_empty) {
             return Err(ConfigError::Empty("a segment of the roles claim"));
         }
+        #[cfg(any(feature = "discovery", feature = "introspection"))]
         let allow_http = opts.fetch.allow_http;
+        #[cfg(any(feature = "discovery", feature = "introspection"))]
         let fetcher = Fetcher::new(opts.fetch.timeout, opts.fetch.max_bytes)
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
 
         let keys = match &opts.keys {
             KeySource::Static(keys) => KeyStore::Static(Arc::clone(keys)),
+            #[cfg(feature = "discovery")]
             KeySource::Discovery => {
                 if !acceptable_url(&issuer, allow_http) {
                     return Err(ConfigError::InsecureUrl("the issuer"));
@@ -104,13 +113,17 @@ impl Guard {
                     Arc::clone(&opts.clock),
                 )))
             }
+            #[cfg(not(feature = "discovery"))]
+            KeySource::Discovery => return Err(ConfigError::NoKeys),
         };
 
         let revocation = match &opts.revocation {
             Revocation::None => RevocationCheck::None,
+            #[cfg(feature = "redis")]
             Revocation::Redis { url, timeout } => {
                 RevocationCheck::Redis(RedisDenylist::new(url, *timeout)?)
             }
+            #[cfg(feature = "introspection")]
             Revocation::Introspection(config) => {
                 if url::Url::parse(&config.endpoint).is_err() {
                     return Err(ConfigError::InvalidUrl("the introspection endpoint"));
@@ -284,6 +297,7 @@ impl Guard {
     async fn verify_inner(&self, token: &str) -> Result<Arc<AccessClaims>, FailureReason> {
         if !is_jwt_shaped(token) {
             return match &self.inner.revocation {
+                #[cfg(feature = "introspection")]
                 RevocationCheck::Introspection(introspector) => {
                     self.verify_opaque(introspector, token).await
                 }
@@ -334,6 +348,7 @@ impl Guard {
     }
 
     /// An opaque token: the introspection answer is the only source of truth.
+    #[cfg(feature = "introspection")]
     async fn verify_opaque(
         &self,
         introspector: &Introspector,
@@ -401,5 +416,14 @@ pub(crate) fn hashed_token_id(token: &str) -> String {
     for byte in digest.iter().take(8) {
         out.push_str(&format!("{byte:02x}"));
     }
+    out
+}
+
+/// The SHA-256 of a token: log identifiers and cache keys derive from it, so the raw token
+/// is never kept (RS-13).
+pub(crate) fn token_digest(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
     out
 }

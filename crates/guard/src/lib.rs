@@ -39,6 +39,19 @@
 //! revocation backend cannot be reached the request fails closed with 503 and `Retry-After`:
 //! a 401 would tell the client to throw away a token that may well be valid.
 //!
+//! # Cargo features
+//!
+//! All on by default:
+//! * `discovery`: the issuer's keys are found through OpenID / RFC 8414 discovery and fetched
+//!   from its `jwks_uri` over HTTPS (reqwest). Without it nothing is fetched: give the keys with
+//!   [`GuardBuilder::static_keys`] (e.g. `KeySet::from_jwks` of a JWKS the service ships or
+//!   loads itself from [`jose`]); `build` fails with [`ConfigError::NoKeys`] otherwise.
+//! * `introspection`: [`Revocation::Introspection`] and opaque tokens (RFC 7662, reqwest).
+//! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist.
+//!
+//! `default-features = false` gives a guard with neither reqwest nor redis in its dependency
+//! tree, verifying JWTs with static keys.
+//!
 //! [`Authenticated`] and [`MaybeAuthenticated`] read what the layer verified and work with any
 //! router state. Without the layer, put the guard in the state (`Guard: FromRef<S>`) and use
 //! [`StandaloneAuthenticated`] / [`StandaloneMaybeAuthenticated`], which verify the token themselves.
@@ -58,9 +71,10 @@ mod revocation;
 mod source;
 
 pub use claims::AccessClaims;
+#[cfg(feature = "introspection")]
+pub use config::IntrospectionConfig;
 pub use config::{
-    GuardBuilder, HasAudience, HasIssuer, IntrospectionConfig, MAX_LEEWAY_SECS, NoAudience,
-    NoIssuer, Revocation,
+    GuardBuilder, HasAudience, HasIssuer, MAX_LEEWAY_SECS, NoAudience, NoIssuer, Revocation,
 };
 pub use error::ConfigError;
 pub use extract::{

@@ -39,6 +39,15 @@ impl From<StoreError> for AdminError {
     }
 }
 
+impl From<keys::KeyError> for AdminError {
+    fn from(e: keys::KeyError) -> Self {
+        match e {
+            keys::KeyError::Store(e) => e.into(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<ProtocolError> for AdminError {
     fn from(e: ProtocolError) -> Self {
         Self::Internal(e.description().to_owned())

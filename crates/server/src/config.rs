@@ -7,8 +7,9 @@ use std::ops::Deref;
 use portcullis_jose::Algorithm;
 use portcullis_types::{ClientSecret, GrantType, Scope, TokenEndpointAuthMethod};
 
-use crate::domain::redirect;
-use crate::store::ClientRecord;
+use crate::store::{ClientRecord, secret_hash};
+
+pub(crate) mod redirect;
 
 /// A configuration value that cannot be used, naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -470,10 +471,7 @@ impl ClientConfig {
         }
         Ok(ClientRecord {
             client_id: self.client_id.clone(),
-            secret_hash: self
-                .secret
-                .as_ref()
-                .map(|s| crate::domain::secrets::secret_hash(s.secret())),
+            secret_hash: self.secret.as_ref().map(|s| secret_hash(s.secret())),
             token_endpoint_auth_method: auth_method,
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
@@ -564,7 +562,7 @@ mod tests {
         );
         assert_eq!(
             rec.secret_hash.as_deref(),
-            Some(crate::domain::secrets::secret_hash("0123456789abcdef0123").as_str())
+            Some(secret_hash("0123456789abcdef0123").as_str())
         );
     }
 

@@ -9,12 +9,33 @@ use std::sync::{Arc, RwLock};
 use portcullis_jose::{Algorithm, Clock, Jwk, JwkSet, KeySet, SigningKey};
 
 use crate::config::ServerConfig;
-use crate::domain::error::ProtocolError;
 use crate::store::{SigningKeyRecord, Store, StoreError};
+
+/// Why signing keys could not be loaded, generated or rotated. Never shown to clients: the
+/// protocol layer logs it and answers `server_error`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Key generation, parsing or thumbprinting failed.
+    #[error("jose: {0}")]
+    Jose(#[from] portcullis_jose::Error),
+    /// A stored or requested key cannot be used (unknown or disallowed algorithm, bad JWK).
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl KeyError {
+    fn unusable(cause: &dyn std::fmt::Display) -> Self {
+        Self::Unusable(cause.to_string())
+    }
+}
 
 /// What the cache holds: the active signing keys, the published verification keys and JWKS.
 #[derive(Debug, Clone)]
-pub struct KeySnapshot {
+pub(crate) struct KeySnapshot {
     active: Vec<SigningKey>,
     verify: KeySet,
     jwks: JwkSet,
@@ -24,17 +45,17 @@ pub struct KeySnapshot {
 
 impl KeySnapshot {
     /// The active signing key for `alg`.
-    pub fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
+    pub(crate) fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
         self.active.iter().find(|k| k.alg() == alg)
     }
 
     /// Every published verification key (for tokens this server signed).
-    pub fn verification_keys(&self) -> &KeySet {
+    pub(crate) fn verification_keys(&self) -> &KeySet {
         &self.verify
     }
 
     /// The public JWK Set.
-    pub fn jwks(&self) -> &JwkSet {
+    pub(crate) fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 }
@@ -47,18 +68,17 @@ fn is_active(rec: &SigningKeyRecord, now: i64) -> bool {
     rec.activate_at <= now && rec.retire_at.is_none_or(|r| now < r) && is_published(rec, now)
 }
 
-fn parse_key(rec: &SigningKeyRecord) -> Result<SigningKey, ProtocolError> {
+fn parse_key(rec: &SigningKeyRecord) -> Result<SigningKey, KeyError> {
     let alg: Algorithm = rec
         .alg
         .parse()
-        .map_err(|_| ProtocolError::internal("keys", &"stored key has an unknown alg"))?;
-    let jwk: Jwk =
-        serde_json::from_str(&rec.private_jwk).map_err(|e| ProtocolError::internal("keys", &e))?;
+        .map_err(|_| KeyError::unusable(&"stored key has an unknown alg"))?;
+    let jwk: Jwk = serde_json::from_str(&rec.private_jwk).map_err(|e| KeyError::unusable(&e))?;
     Ok(SigningKey::from_jwk_with_alg(&jwk, alg)?.with_kid(rec.kid.clone()))
 }
 
 /// Builds a snapshot from the stored records at `now`.
-fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot, ProtocolError> {
+fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot, KeyError> {
     let mut active: Vec<(i64, SigningKey)> = Vec::new();
     let mut verify = KeySet::new();
     let mut jwks = JwkSet::default();
@@ -77,7 +97,10 @@ fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot,
         }
         let key = match parse_key(rec) {
             Ok(k) => k,
-            Err(_) => continue,
+            Err(e) => {
+                tracing::error!(context = "keys", kid = %rec.kid, error = %e, "stored signing key skipped");
+                continue;
+            }
         };
         if let Some(public) = key.to_public_jwk()
             && verify.insert(key.verifying_key()).is_ok()
@@ -103,19 +126,19 @@ fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot,
 }
 
 /// Generates a key for `alg` as a store record that signs from `activate_at`.
-pub fn generate_record(
+pub(crate) fn generate_record(
     alg: Algorithm,
     now: i64,
     activate_at: i64,
-) -> Result<SigningKeyRecord, ProtocolError> {
+) -> Result<SigningKeyRecord, KeyError> {
     let key = SigningKey::generate(alg)?;
     let public = key
         .to_public_jwk()
-        .ok_or_else(|| ProtocolError::internal("keys", &"symmetric signing key"))?;
+        .ok_or_else(|| KeyError::unusable(&"symmetric signing key"))?;
     let kid = public.thumbprint()?;
     let key = key.with_kid(kid.clone());
-    let private_jwk = serde_json::to_string(&key.to_private_jwk())
-        .map_err(|e| ProtocolError::internal("keys", &e))?;
+    let private_jwk =
+        serde_json::to_string(&key.to_private_jwk()).map_err(|e| KeyError::unusable(&e))?;
     Ok(SigningKeyRecord {
         kid,
         alg: alg.as_str().to_owned(),
@@ -128,11 +151,11 @@ pub fn generate_record(
 }
 
 /// Inserts an immediately active key for every algorithm of `algs` that has none.
-pub async fn ensure_keys(
+pub(crate) async fn ensure_keys(
     store: &dyn Store,
     algs: &[Algorithm],
     now: i64,
-) -> Result<(), ProtocolError> {
+) -> Result<(), KeyError> {
     let records = store.list_signing_keys().await?;
     for alg in algs {
         let has_active = records
@@ -154,13 +177,13 @@ pub async fn ensure_keys(
 /// one generated for a client's ID-token algorithm): a new key per algorithm is published now and signs after
 /// `delay` seconds; the current keys stop signing then and stay published for
 /// `max_token_ttl` more seconds. Expired keys are deleted. Returns the new key ids.
-pub async fn rotate(
+pub(crate) async fn rotate(
     store: &dyn Store,
     algs: &[Algorithm],
     now: i64,
     delay: i64,
     max_token_ttl: i64,
-) -> Result<Vec<String>, ProtocolError> {
+) -> Result<Vec<String>, KeyError> {
     let switch_at = now.saturating_add(delay);
     let expire_at = switch_at.saturating_add(max_token_ttl).saturating_add(60);
     let records = store.list_signing_keys().await?;
@@ -204,7 +227,7 @@ pub async fn rotate(
 
 /// The signing-key cache shared by the request handlers.
 #[derive(Debug)]
-pub struct KeyManager {
+pub(crate) struct KeyManager {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: Arc<ServerConfig>,
@@ -213,11 +236,11 @@ pub struct KeyManager {
 
 impl KeyManager {
     /// Ensures every enabled algorithm has a key, then loads the cache.
-    pub async fn load(
+    pub(crate) async fn load(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: Arc<ServerConfig>,
-    ) -> Result<Self, ProtocolError> {
+    ) -> Result<Self, KeyError> {
         let now = clock.now().as_secs();
         ensure_keys(store.as_ref(), config.signing_algs(), now).await?;
         let records = store.list_signing_keys().await?;
@@ -237,7 +260,7 @@ impl KeyManager {
         }
     }
 
-    async fn reload(&self, now: i64) -> Result<Arc<KeySnapshot>, ProtocolError> {
+    async fn reload(&self, now: i64) -> Result<Arc<KeySnapshot>, KeyError> {
         let records = self.store.list_signing_keys().await?;
         let snapshot = Arc::new(build_snapshot(&records, now)?);
         match self.cache.write() {
@@ -249,7 +272,7 @@ impl KeyManager {
 
     /// The current snapshot, reloaded from the store when stale or when a scheduled key
     /// change is due. A failed reload keeps the cached keys (logged).
-    pub async fn snapshot(&self) -> Arc<KeySnapshot> {
+    pub(crate) async fn snapshot(&self) -> Arc<KeySnapshot> {
         let now = self.clock.now().as_secs();
         let cached = self.cached();
         let stale = now
@@ -272,15 +295,12 @@ impl KeyManager {
 
     /// The active signing key for `alg`. An algorithm without a key (e.g. one a client
     /// registered for ID tokens) gets one generated on first use.
-    pub async fn signing_key(&self, alg: Algorithm) -> Result<SigningKey, ProtocolError> {
+    pub(crate) async fn signing_key(&self, alg: Algorithm) -> Result<SigningKey, KeyError> {
         if let Some(k) = self.snapshot().await.signing_key(alg) {
             return Ok(k.clone());
         }
         if !crate::config::SIGNING_ALGS.contains(&alg) {
-            return Err(ProtocolError::internal(
-                "keys",
-                &"algorithm not allowed for signing",
-            ));
+            return Err(KeyError::unusable(&"algorithm not allowed for signing"));
         }
         let now = self.clock.now().as_secs();
         ensure_keys(self.store.as_ref(), &[alg], now).await?;
@@ -288,12 +308,7 @@ impl KeyManager {
             .await?
             .signing_key(alg)
             .cloned()
-            .ok_or_else(|| ProtocolError::internal("keys", &"no active key after generation"))
-    }
-
-    /// Drops the cache so the next use reloads from the store.
-    pub async fn refresh(&self) -> Result<(), ProtocolError> {
-        self.reload(self.clock.now().as_secs()).await.map(|_| ())
+            .ok_or_else(|| KeyError::unusable(&"no active key after generation"))
     }
 }
 

@@ -39,6 +39,12 @@
 //! * [`admin`]: clients, users and keys for the command line.
 //! * [`store`]: the storage trait and backends.
 //!
+//! # Cargo features
+//! All on by default: `sqlite` and `postgres` (the SQL store backends, see [`store::connect`])
+//! and `redis` (the mirror of revoked `jti`s for resource servers, `ServerConfig::redis_url`).
+//! The memory store is always there. A build without `redis` refuses to start when a Redis URL
+//! is configured instead of silently not publishing revocations.
+//!
 //! # Endpoints
 //! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
 //! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
@@ -63,7 +69,6 @@ pub mod store;
 pub mod ui;
 
 use config::ServerConfig;
-use domain::denylist::RedisDenylist;
 use state::AppState;
 use store::Store;
 
@@ -74,9 +79,38 @@ pub enum StartError {
     /// Loading or generating the signing keys failed.
     #[error("signing keys: {0}")]
     Keys(String),
-    /// The Redis denylist could not be reached.
+    /// The Redis denylist could not be reached, or this build has no Redis support (the
+    /// `redis` feature is off) while a Redis URL is configured.
     #[error("redis: {0}")]
     Redis(String),
+}
+
+/// Connects the Redis denylist mirror when `redis_url` is configured.
+#[cfg(feature = "redis")]
+async fn connect_denylist(
+    config: &ServerConfig,
+) -> Result<Option<Arc<dyn store::Denylist>>, StartError> {
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
+    let denylist = store::redis::RedisDenylist::connect(url, &config.issuer)
+        .await
+        .map_err(|e| StartError::Redis(e.to_string()))?;
+    Ok(Some(Arc::new(denylist)))
+}
+
+/// Without the `redis` feature a configured Redis URL is an error rather than silently ignored:
+/// resource servers would otherwise keep accepting revoked tokens.
+#[cfg(not(feature = "redis"))]
+async fn connect_denylist(
+    config: &ServerConfig,
+) -> Result<Option<Arc<dyn store::Denylist>>, StartError> {
+    match &config.redis_url {
+        Some(_) => Err(StartError::Redis(
+            "Redis support is not compiled into this build (enable the `redis` feature)".into(),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// A configured authorization server.
@@ -97,15 +131,8 @@ impl Server {
         let keys =
             keys::KeyManager::load(Arc::clone(&store), Arc::clone(&clock), Arc::clone(&config))
                 .await
-                .map_err(|e| StartError::Keys(e.description().to_owned()))?;
-        let denylist = match &config.redis_url {
-            Some(url) => Some(
-                RedisDenylist::connect(url, &config.issuer)
-                    .await
-                    .map_err(|e| StartError::Redis(e.to_string()))?,
-            ),
-            None => None,
-        };
+                .map_err(|e| StartError::Keys(e.to_string()))?;
+        let denylist = connect_denylist(&config).await?;
         Ok(Self {
             state: Arc::new(AppState {
                 config,

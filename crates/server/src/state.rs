@@ -7,17 +7,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use portcullis_jose::Clock;
 
 use crate::config::ServerConfig;
-use crate::domain::denylist::RedisDenylist;
-use crate::domain::error::ProtocolError;
 use crate::keys::KeyManager;
-use crate::store::{ClientRecord, Store};
+use crate::store::{ClientRecord, Denylist, Store, StoreResult};
 
 /// Upper bound on cached entries; the caches are cleared when they grow past it.
 const MAX_CACHE_ENTRIES: usize = 10_000;
 
 /// Clients cached for a short TTL so the client-credentials path needs no store access.
 #[derive(Debug, Default)]
-pub struct ClientCache {
+pub(crate) struct ClientCache {
     entries: RwLock<HashMap<String, (Arc<ClientRecord>, i64)>>,
 }
 
@@ -47,13 +45,13 @@ impl ClientCache {
 
 /// Per-node count of client-authentication failures per client id.
 #[derive(Debug, Default)]
-pub struct ClientThrottle {
+pub(crate) struct ClientThrottle {
     entries: Mutex<HashMap<String, (u32, i64)>>,
 }
 
 impl ClientThrottle {
     /// Whether `client_id` has used up its failures in the current window.
-    pub fn is_blocked(&self, client_id: &str, now: i64, max: u32, window: i64) -> bool {
+    pub(crate) fn is_blocked(&self, client_id: &str, now: i64, max: u32, window: i64) -> bool {
         let guard = match self.entries.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -64,7 +62,7 @@ impl ClientThrottle {
     }
 
     /// Records one failure.
-    pub fn record_failure(&self, client_id: &str, now: i64, window: i64) {
+    pub(crate) fn record_failure(&self, client_id: &str, now: i64, window: i64) {
         let mut guard = match self.entries.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -84,32 +82,29 @@ impl ClientThrottle {
 #[derive(Debug)]
 pub struct AppState {
     /// Validated configuration.
-    pub config: Arc<ServerConfig>,
+    pub(crate) config: Arc<ServerConfig>,
     /// The store.
-    pub store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     /// The clock.
-    pub clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// Signing keys.
-    pub keys: KeyManager,
+    pub(crate) keys: KeyManager,
     /// Client cache.
-    pub clients: ClientCache,
+    pub(crate) clients: ClientCache,
     /// Client-authentication failure counts.
-    pub client_throttle: ClientThrottle,
-    /// Optional Redis writer of revoked `jti`s.
-    pub denylist: Option<RedisDenylist>,
+    pub(crate) client_throttle: ClientThrottle,
+    /// Optional mirror of revoked `jti`s for resource servers (Redis).
+    pub(crate) denylist: Option<Arc<dyn Denylist>>,
 }
 
 impl AppState {
     /// The current time in Unix seconds.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now().as_secs()
     }
 
     /// A client by id: from the cache when fresh, else one store read.
-    pub async fn client(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<Arc<ClientRecord>>, ProtocolError> {
+    pub(crate) async fn client(&self, client_id: &str) -> StoreResult<Option<Arc<ClientRecord>>> {
         let now = self.now();
         if let Some(c) = self
             .clients

@@ -1,7 +1,7 @@
 //! Wire types shared by the Portcullis authorization server, the resource-server guard and
 //! clients: RFC error codes, token and metadata documents, secret and identifier newtypes.
 //!
-//! This crate only knows serde and url. It holds no protocol logic: it names and shapes what
+//! This crate only knows serde. It holds no protocol logic: it names and shapes what
 //! crosses the wire so that every other crate agrees on it.
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,10 @@
 //! Bounded HTTP GETs for discovery and JWKS documents: no redirects, a timeout, a size cap
 //! applied while streaming, and the `Cache-Control` lifetime of the answer (RS-11).
 
+// With introspection alone only the HTTP client and `read_limited` are used; the document
+// fetching is there for discovery.
+#![cfg_attr(not(feature = "discovery"), allow(dead_code))]
+
 use http::{HeaderMap, StatusCode, header};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -53,6 +57,7 @@ impl Fetcher {
         Ok(Self { client, max_bytes })
     }
 
+    #[cfg(feature = "introspection")]
     pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
     }

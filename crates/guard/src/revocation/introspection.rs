@@ -2,6 +2,7 @@
 //! or timeout, with a bounded cache of `active` answers that never outlives the token (RS-12).
 
 use crate::config::IntrospectionConfig;
+use crate::guard::token_digest;
 use crate::keys::fetch::read_limited;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -55,14 +56,6 @@ fn basic_authorization(client_id: &str, secret: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
     value.set_sensitive(true);
     Some(value)
-}
-
-/// The cache key of a token: its SHA-256, so the raw token is never kept (RS-13).
-pub(crate) fn token_digest(token: &str) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
 }
 
 impl Introspector {

@@ -1,19 +1,25 @@
 //! Revocation checking after signature verification: none, the issuer's Redis `jti` denylist,
 //! or RFC 7662 introspection. Every path fails closed when its backend cannot answer.
 
+#[cfg(feature = "introspection")]
 pub(crate) mod introspection;
+#[cfg(feature = "redis")]
 pub(crate) mod redis;
 
 use crate::claims::AccessClaims;
 use crate::rejection::FailureReason;
+#[cfg(feature = "introspection")]
 use introspection::{Introspector, Outcome};
+#[cfg(feature = "redis")]
 use redis::RedisDenylist;
 
 /// The configured revocation check.
 #[derive(Debug)]
 pub(crate) enum RevocationCheck {
     None,
+    #[cfg(feature = "redis")]
     Redis(RedisDenylist),
+    #[cfg(feature = "introspection")]
     Introspection(Introspector),
 }
 
@@ -24,8 +30,13 @@ impl RevocationCheck {
         token: &str,
         claims: &AccessClaims,
     ) -> Result<(), FailureReason> {
+        #[cfg(not(feature = "introspection"))]
+        let _ = token;
+        #[cfg(not(feature = "redis"))]
+        let _ = claims;
         match self {
             Self::None => Ok(()),
+            #[cfg(feature = "redis")]
             Self::Redis(denylist) => {
                 let jti = claims.jti().ok_or(FailureReason::MissingJti)?;
                 match denylist.is_revoked(claims.issuer(), jti).await {
@@ -34,6 +45,7 @@ impl RevocationCheck {
                     Err(error) => Err(FailureReason::RevocationUnavailable(error)),
                 }
             }
+            #[cfg(feature = "introspection")]
             Self::Introspection(introspector) => {
                 match introspector
                     .introspect(token, Some(claims.expires_at()))

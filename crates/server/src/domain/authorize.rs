@@ -10,10 +10,10 @@ use super::consent;
 use super::error::ProtocolError;
 use super::params::Params;
 use super::pkce;
-use super::redirect;
 use super::secrets::{random_id, random_token, secret_hash};
 use super::sessions::Session;
 use super::tokens;
+use crate::config::redirect;
 use crate::state::AppState;
 use crate::store::{ClientRecord, CodeRecord, GrantRecord};
 
@@ -130,7 +130,7 @@ pub async fn parse(state: &AppState, params: Params) -> Result<AuthorizeRequest,
     let Some(client_id) = params.get("client_id") else {
         return Err(AuthorizeError::Page("The request has no client_id."));
     };
-    let Some(client) = state.client(client_id).await? else {
+    let Some(client) = state.client(client_id).await.map_err(ProtocolError::from)? else {
         return Err(AuthorizeError::Page("The client is not registered."));
     };
     if params.is_duplicated("redirect_uri") {

@@ -108,6 +108,12 @@ impl From<StoreError> for ProtocolError {
     }
 }
 
+impl From<crate::keys::KeyError> for ProtocolError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        Self::internal("keys", &e)
+    }
+}
+
 impl From<portcullis_jose::Error> for ProtocolError {
     fn from(e: portcullis_jose::Error) -> Self {
         Self::internal("jose", &e)

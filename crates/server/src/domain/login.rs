@@ -11,8 +11,14 @@ use super::password;
 use crate::state::AppState;
 use crate::store::UserRecord;
 
+/// The throttle key of an account: every path that counts or checks failed sign-ins of a user
+/// (the sign-in form, and grants refusing a locked account) uses this one spelling.
+pub(crate) fn account_throttle_key(username: &str) -> String {
+    format!("user:{}", username.to_lowercase())
+}
+
 fn throttle_keys(username: &str, addr: Option<IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("user:{}", username.to_lowercase())];
+    let mut keys = vec![account_throttle_key(username)];
     if let Some(ip) = addr {
         keys.push(format!("addr:{ip}"));
     }

@@ -3,8 +3,8 @@
 //! registered `post_logout_redirect_uri`.
 
 use super::params::Params;
-use super::redirect;
 use super::tokens;
+use crate::config::redirect;
 use crate::state::AppState;
 
 /// What to do after ending the session.

@@ -16,7 +16,6 @@ pub mod logout;
 pub mod params;
 pub mod password;
 pub mod pkce;
-pub mod redirect;
 pub mod revocation;
 pub mod secrets;
 pub mod sessions;

@@ -56,9 +56,7 @@ async fn revoke_access(
     };
     if claims.client_id == client.client_id {
         state.store.revoke_jti(&claims.jti, claims.exp).await?;
-        if let Some(redis) = &state.denylist {
-            redis.publish(&claims.jti, claims.exp, state.now()).await?;
-        }
+        super::denylist::mirror_jti(state, &claims.jti, claims.exp).await?;
         audit::revoked("access_token", &client.client_id, &claims.jti);
     }
     Ok(true)

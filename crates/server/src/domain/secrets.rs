@@ -23,10 +23,7 @@ pub fn random_id() -> Result<String, ProtocolError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// The base64url SHA-256 digest of a secret value, as stored in the database.
-pub fn secret_hash(value: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, value.as_bytes()))
-}
+pub use crate::store::secret_hash;
 
 /// The SHA-256 digest of `label || 0 || value`: a derived value that cannot be turned back into
 /// `value` nor confused with [`secret_hash`] of it.

@@ -23,14 +23,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+mod denylist;
 pub mod memory;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod records;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 #[cfg(test)]
 mod conformance;
+
+pub use denylist::Denylist;
 
 pub use records::{
     ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, RefreshRecord,
@@ -290,16 +298,42 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
 /// Opens a backend chosen by URL scheme: `memory:`, `sqlite:...` (file created when missing;
 /// `sqlite::memory:` for tests) or `postgres://` / `postgresql://`. Migrations are applied.
+///
+/// The SQL backends exist only when their Cargo feature (`sqlite`, `postgres`) is enabled; a
+/// URL for a backend left out of the build is refused with an error naming the feature.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
         "memory" => Ok(Arc::new(memory::MemoryStore::new())),
+        #[cfg(feature = "sqlite")]
         "sqlite" => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
+        #[cfg(not(feature = "sqlite"))]
+        "sqlite" => Err(not_compiled_in("sqlite")),
+        #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => Ok(Arc::new(postgres::PostgresStore::connect(url).await?)),
+        #[cfg(not(feature = "postgres"))]
+        "postgres" | "postgresql" => Err(not_compiled_in("postgres")),
         _ => Err(StoreError::Backend(format!(
             "unsupported store URL scheme `{scheme}` (expected memory:, sqlite: or postgres:)"
         ))),
     }
+}
+
+/// The error for a store URL whose backend this build does not include.
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_compiled_in(feature: &str) -> StoreError {
+    StoreError::Backend(format!(
+        "the `{feature}` store backend is not compiled into this build \
+         (enable the `{feature}` feature of portcullis-server)"
+    ))
+}
+
+/// The base64url SHA-256 digest of a secret value: the key under which the store keeps codes,
+/// refresh tokens, session ids, client secrets and single-use artifacts (TOK-10).
+pub fn secret_hash(value: &str) -> String {
+    use base64::Engine as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
 
 /// Splits a space-separated scope and merges `add` into `existing`, keeping first order.

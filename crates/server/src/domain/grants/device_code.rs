@@ -23,8 +23,7 @@ pub(crate) async fn refuse_locked_account(
     user: &UserRecord,
 ) -> Result<(), ProtocolError> {
     let limits = state.config.login_throttle;
-    // Same key as `domain::login` uses for the per-account sign-in throttle.
-    let key = format!("user:{}", user.username.to_lowercase());
+    let key = super::super::login::account_throttle_key(&user.username);
     let failures = state
         .store
         .login_failures(&key, state.now(), limits.window_secs)

@@ -270,9 +270,7 @@ pub(crate) async fn issue_user_tokens(
     {
         Ok(()) => false,
         Err(StoreError::GrantRevoked) if issue.grant_type == GrantType::AuthorizationCode => {
-            if let Some(redis) = &state.denylist {
-                redis.publish(&at.jti, at.exp, state.now()).await?;
-            }
+            super::denylist::mirror_jti(state, &at.jti, at.exp).await?;
             true
         }
         Err(e) => return Err(grant_store_error(e)),

@@ -5,6 +5,9 @@
 //! `postgres://postgres@127.0.0.1:5432/test`), each test in a fresh schema dropped afterwards.
 //! With `CI` set an unreachable server fails the test; otherwise the test prints a skip notice.
 
+// The suite runs every case on every backend, so it needs both SQL drivers.
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,0 +1,15 @@
+//! The mirror of revoked access-token `jti`s that resource servers read (for example the
+//! guard's Redis check). The [`Store`](super::Store) stays the source of truth; a denylist is a
+//! fast copy of its revocations, written after the store has committed them.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+
+/// Where revoked access-token `jti`s are published for resource servers.
+#[async_trait]
+pub trait Denylist: Send + Sync + std::fmt::Debug {
+    /// Publishes revoked `(jti, exp)` pairs, each kept until its `exp` (Unix seconds). Entries
+    /// already expired at `now` are skipped: the token is dead anyway.
+    async fn revoke_jtis(&self, jtis: &[(String, i64)], now: i64) -> StoreResult<()>;
+}
