@@ -62,6 +62,8 @@ mod claims;
 mod config;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod keys;
 pub mod layer;
