@@ -149,6 +149,15 @@ impl<'de> Deserialize<'de> for Audience {
     }
 }
 
+/// Reads an optional `aud` member of a document whose other members must stay usable when it
+/// is malformed: any shape but a string or an array of strings reads as `None`.
+pub(crate) fn absent_unless_well_formed<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Audience>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +176,10 @@ mod tests {
         let two = Audience::from(vec!["a".to_owned(), "b".to_owned()]);
         assert_eq!(serde_json::to_string(&two).unwrap(), r#"["a","b"]"#);
         assert_eq!(serde_json::Value::from(two.clone()), json!(["a", "b"]));
-        assert_eq!(serde_json::from_str::<Audience>(r#"["a","b"]"#).unwrap(), two);
+        assert_eq!(
+            serde_json::from_str::<Audience>(r#"["a","b"]"#).unwrap(),
+            two
+        );
         let one_in_array = serde_json::from_str::<Audience>(r#"["a"]"#).unwrap();
         assert_eq!(one_in_array, Audience::from("a"));
         let empty = serde_json::from_str::<Audience>("[]").unwrap();
@@ -177,7 +189,15 @@ mod tests {
 
     #[test]
     fn other_shapes_are_refused() {
-        for bad in ["5", "null", "true", "{}", r#"{"aud":"a"}"#, r#"["a",1]"#, "[null]"] {
+        for bad in [
+            "5",
+            "null",
+            "true",
+            "{}",
+            r#"{"aud":"a"}"#,
+            r#"["a",1]"#,
+            "[null]",
+        ] {
             assert!(serde_json::from_str::<Audience>(bad).is_err(), "{bad}");
         }
     }
@@ -187,7 +207,10 @@ mod tests {
         let aud: Audience = ["a", "b"].into_iter().map(str::to_owned).collect();
         assert!(aud.contains("a") && aud.contains("b"));
         assert!(!aud.contains("A") && !aud.contains("a "));
-        assert_eq!(aud.iter().map(String::as_str).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            aud.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert_eq!((&aud).into_iter().count(), 2);
         assert_eq!(aud.first(), Some("a"));
         assert_eq!(aud.len(), 2);

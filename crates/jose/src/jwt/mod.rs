@@ -232,7 +232,10 @@ mod tests {
             .build();
         for typ in ["JWT", "jwt", "application/JWT"] {
             let token = encode(&key, typ, &base()).unwrap();
-            assert!(v.verify::<Value>(&token, &keys, UnixTime(NOW)).is_ok(), "{typ}");
+            assert!(
+                v.verify::<Value>(&token, &keys, UnixTime(NOW)).is_ok(),
+                "{typ}"
+            );
         }
         let untyped = jws::sign_compact(&key, None, base().to_string().as_bytes()).unwrap();
         assert!(v.verify::<Value>(&untyped, &keys, UnixTime(NOW)).is_ok());

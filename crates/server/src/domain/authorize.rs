@@ -13,7 +13,7 @@ use super::pkce;
 use super::redirect;
 use super::secrets::{random_id, random_token, secret_hash};
 use super::sessions::Session;
-use super::tokens;
+use super::verify;
 use crate::state::AppState;
 use crate::store::{ClientRecord, CodeRecord, GrantRecord};
 
@@ -309,7 +309,7 @@ pub async fn decide(
     };
     if let (Some(hint), Some(s)) = (&req.id_token_hint, session) {
         // OIDC-6: a hint for another user means the current session is not the right one.
-        if let Some(claims) = tokens::verify_id_token_hint(state, hint).await
+        if let Some(claims) = verify::id_token_hint(state, hint).await
             && claims.sub != s.user_id
         {
             needs_login = true;
