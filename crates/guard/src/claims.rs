@@ -2,7 +2,7 @@
 //! `scp` arrays, a configurable roles claim, and client tokens told apart from user tokens (RS-7).
 
 use crate::rejection::FailureReason;
-use portcullis_types::Scope;
+use portcullis_types::{Audience, Scope};
 use serde_json::Value;
 
 /// The claims of a verified access token. Only the guard creates it, after the signature,
@@ -11,7 +11,7 @@ use serde_json::Value;
 pub struct AccessClaims {
     pub(crate) iss: String,
     pub(crate) sub: Option<String>,
-    pub(crate) aud: Vec<String>,
+    pub(crate) aud: Audience,
     pub(crate) exp: i64,
     pub(crate) iat: Option<i64>,
     pub(crate) jti: Option<String>,
@@ -25,7 +25,7 @@ pub struct AccessClaims {
 pub(crate) struct Registered {
     pub(crate) iss: String,
     pub(crate) sub: Option<String>,
-    pub(crate) aud: Vec<String>,
+    pub(crate) aud: Audience,
     pub(crate) exp: i64,
     pub(crate) iat: Option<i64>,
     pub(crate) jti: Option<String>,
@@ -97,7 +97,7 @@ impl AccessClaims {
 
     /// The audiences of the token.
     pub fn audience(&self) -> &[String] {
-        &self.aud
+        self.aud.as_slice()
     }
 
     /// Expiry, seconds since the epoch.
@@ -209,7 +209,7 @@ mod tests {
         Registered {
             iss: "https://as".into(),
             sub: sub.map(str::to_owned),
-            aud: vec!["api".into()],
+            aud: Audience::from("api"),
             exp: 10,
             iat: None,
             jti: Some("j1".into()),

@@ -22,6 +22,7 @@ use crate::source::TokenSources;
 use http::{HeaderMap, Uri};
 use portcullis_jose::Validator;
 use portcullis_jose::time::Clock;
+use portcullis_types::Audience;
 #[cfg(feature = "introspection")]
 use portcullis_types::introspection::IntrospectionResponse;
 use serde_json::Value;
@@ -339,7 +340,7 @@ impl Guard {
         let registered = Registered {
             iss: registered.iss,
             sub: registered.sub,
-            aud: registered.aud.0,
+            aud: Audience::from(registered.aud.0),
             exp: registered.exp,
             iat: registered.iat,
             jti: registered.jti,
@@ -369,15 +370,8 @@ impl Guard {
         {
             return Err(FailureReason::Inactive("issuer mismatch"));
         }
-        let aud: Vec<String> = match value.get("aud") {
-            Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
-        if !aud.iter().any(|a| inner.audiences.contains(a)) {
+        let aud = response.aud.unwrap_or_default();
+        if !inner.audiences.iter().any(|a| aud.contains(a)) {
             return Err(FailureReason::Inactive("audience mismatch"));
         }
         let exp = response.exp.ok_or(FailureReason::Inactive("no exp"))?;

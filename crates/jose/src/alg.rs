@@ -11,8 +11,11 @@ use crate::Error;
 /// A JWS signature or MAC algorithm. Every key is bound to exactly one of these.
 ///
 /// There is no `none` variant: unsigned tokens cannot be produced or accepted.
+///
+/// Deliberately not `#[non_exhaustive]`, and matched without wildcard arms everywhere: adding
+/// an algorithm is a compile error at every place that must decide how to handle it (hashes,
+/// key types, curves, signature lengths, `at_hash`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
 pub enum Algorithm {
     /// HMAC with SHA-256.
     HS256,
@@ -101,7 +104,15 @@ impl Algorithm {
             Algorithm::ES256 => Some("P-256"),
             Algorithm::ES384 => Some("P-384"),
             Algorithm::EdDSA => Some("Ed25519"),
-            _ => None,
+            Algorithm::HS256
+            | Algorithm::HS384
+            | Algorithm::HS512
+            | Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => None,
         }
     }
 
@@ -111,7 +122,15 @@ impl Algorithm {
             Algorithm::HS256 => Some(32),
             Algorithm::HS384 => Some(48),
             Algorithm::HS512 => Some(64),
-            _ => None,
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+            | Algorithm::ES256
+            | Algorithm::ES384
+            | Algorithm::EdDSA => None,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Audience;
+
 /// The introspection response. An inactive token is `{"active": false}` and nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntrospectionResponse {
@@ -31,9 +33,14 @@ pub struct IntrospectionResponse {
     /// Subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
-    /// Audience: a string or an array of strings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<serde_json::Value>,
+    /// Audience: a string or an array of strings. Any other shape reads as absent, so the rest
+    /// of the answer stays usable and a reader that requires an audience refuses the token.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::audience::absent_unless_well_formed"
+    )]
+    pub aud: Option<Audience>,
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -57,5 +64,30 @@ mod tests {
     fn int_1_inactive_carries_nothing_else() {
         let json = serde_json::to_string(&IntrospectionResponse::inactive()).unwrap();
         assert_eq!(json, r#"{"active":false}"#);
+    }
+
+    #[test]
+    fn aud_is_a_string_an_array_or_absent() {
+        let read = |aud: &str| {
+            serde_json::from_str::<IntrospectionResponse>(&format!(
+                r#"{{"active":true,"aud":{aud}}}"#
+            ))
+            .unwrap()
+            .aud
+        };
+        assert_eq!(read(r#""api""#), Some(Audience::from("api")));
+        assert_eq!(read(r#"["a","b"]"#).unwrap().len(), 2);
+        for malformed in ["5", "null", "{}", r#"["api",5]"#] {
+            assert_eq!(read(malformed), None, "{malformed}");
+        }
+        let written = IntrospectionResponse {
+            active: true,
+            aud: Some(Audience::from("api")),
+            ..IntrospectionResponse::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&written).unwrap(),
+            r#"{"active":true,"aud":"api"}"#
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audience;
 pub mod challenge;
 pub mod denylist;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod scope;
 pub mod secret;
 pub mod token;
 
+pub use audience::Audience;
 pub use challenge::BearerChallenge;
 pub use error::{ErrorCode, ErrorResponse};
 pub use id::{ClientId, Issuer, RedirectUri, Subject};

@@ -167,6 +167,89 @@ mod tests {
     }
 
     #[test]
+    fn audience_is_required_unless_explicitly_waived() {
+        let (key, keys) = setup(Algorithm::ES256);
+        let other = encode(&key, "at+jwt", &with("aud", json!(["x", "y"]))).unwrap();
+        // The default: the audience must match, even with other checks relaxed.
+        let default = Validator::builder()
+            .issuer("https://as.example")
+            .audience("api")
+            .insecure_allow_expired()
+            .build();
+        assert_eq!(
+            default
+                .verify::<Value>(&other, &keys, UnixTime(NOW))
+                .unwrap_err(),
+            Error::InvalidAudience
+        );
+        let any = Validator::builder()
+            .issuer("https://as.example")
+            .insecure_accept_any_audience()
+            .build();
+        let verified = any.verify::<Value>(&other, &keys, UnixTime(NOW)).unwrap();
+        assert!(verified.claims().aud.contains("y"));
+        // Everything else is still checked, and `aud` must still be present and well formed.
+        let wrong_iss = encode(&key, "at+jwt", &with("iss", json!("x"))).unwrap();
+        assert_eq!(
+            any.verify::<Value>(&wrong_iss, &keys, UnixTime(NOW))
+                .unwrap_err(),
+            Error::InvalidIssuer
+        );
+        assert_eq!(
+            any.verify::<Value>(&other, &keys, UnixTime(NOW + 3_600))
+                .unwrap_err(),
+            Error::Expired
+        );
+        let mut no_aud = base();
+        no_aud.as_object_mut().unwrap().remove("aud");
+        let no_aud = encode(&key, "at+jwt", &no_aud).unwrap();
+        assert_eq!(
+            any.verify::<Value>(&no_aud, &keys, UnixTime(NOW))
+                .unwrap_err(),
+            Error::MissingClaim("aud")
+        );
+        let empty = encode(&key, "at+jwt", &with("aud", json!([]))).unwrap();
+        assert_eq!(
+            any.verify::<Value>(&empty, &keys, UnixTime(NOW))
+                .unwrap_err(),
+            Error::InvalidAudience
+        );
+        let numeric = encode(&key, "at+jwt", &with("aud", json!(5))).unwrap();
+        assert_eq!(
+            any.verify::<Value>(&numeric, &keys, UnixTime(NOW))
+                .unwrap_err(),
+            Error::InvalidClaim("aud")
+        );
+    }
+
+    #[test]
+    fn jwt_12_typ_or_untyped() {
+        let (key, keys) = setup(Algorithm::ES256);
+        let v = Validator::builder()
+            .issuer("https://as.example")
+            .audience("api")
+            .typ_or_untyped("JWT")
+            .build();
+        for typ in ["JWT", "jwt", "application/JWT"] {
+            let token = encode(&key, typ, &base()).unwrap();
+            assert!(
+                v.verify::<Value>(&token, &keys, UnixTime(NOW)).is_ok(),
+                "{typ}"
+            );
+        }
+        let untyped = jws::sign_compact(&key, None, base().to_string().as_bytes()).unwrap();
+        assert!(v.verify::<Value>(&untyped, &keys, UnixTime(NOW)).is_ok());
+        for typ in ["at+jwt", "logout+jwt", "text/jwt", ""] {
+            let token = encode(&key, typ, &base()).unwrap();
+            assert_eq!(
+                v.verify::<Value>(&token, &keys, UnixTime(NOW)).unwrap_err(),
+                Error::InvalidType,
+                "{typ}"
+            );
+        }
+    }
+
+    #[test]
     fn insecure_allow_expired_only_skips_exp() {
         let (key, keys) = setup(Algorithm::EdDSA);
         let token = encode(&key, "JWT", &base()).unwrap();

@@ -1,5 +1,11 @@
 //! JWT validation policy: a typestate builder that cannot finish without an issuer and an
 //! audience, and the `Validator` that turns a token into `Verified` claims.
+//!
+//! A validator without an audience does not build:
+//!
+//! ```compile_fail
+//! let v = portcullis_jose::Validator::builder().issuer("https://as.example").build();
+//! ```
 
 use std::marker::PhantomData;
 
@@ -27,13 +33,25 @@ pub struct NoAudience;
 #[derive(Debug, Clone, Copy)]
 pub struct HasAudience;
 
+/// How the header `typ` is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TypRule {
+    /// Not checked.
+    Any,
+    /// Present and matching.
+    Required(String),
+    /// Matching when present; a header without `typ` is accepted too.
+    MatchingOrAbsent(String),
+}
+
 /// Builds a [`Validator`]; [`ValidatorBuilder::build`] exists only once both
 /// [`issuer`](ValidatorBuilder::issuer) and [`audience`](ValidatorBuilder::audience) are set.
 #[derive(Debug, Clone)]
 pub struct ValidatorBuilder<I, A> {
     issuer: String,
     audiences: Vec<String>,
-    typ: Option<String>,
+    any_audience: bool,
+    typ: TypRule,
     leeway: i64,
     allow_expired: bool,
     state: PhantomData<(I, A)>,
@@ -44,6 +62,7 @@ impl<I, A> ValidatorBuilder<I, A> {
         ValidatorBuilder {
             issuer: self.issuer,
             audiences: self.audiences,
+            any_audience: self.any_audience,
             typ: self.typ,
             leeway: self.leeway,
             allow_expired: self.allow_expired,
@@ -72,11 +91,35 @@ impl<I, A> ValidatorBuilder<I, A> {
         self.into_state()
     }
 
+    /// Accepts a token whatever its `aud` says, as long as `aud` is present and well formed
+    /// (a string or a non-empty array of strings). Audiences added with
+    /// [`audience`](ValidatorBuilder::audience) are then not required either.
+    ///
+    /// # Security Warning
+    /// The audience check is what stops a token minted for one service from being replayed at
+    /// another. This switch is only for an issuer reading back tokens it signed itself (at
+    /// introspection, revocation, userinfo, logout or token exchange), where every audience it
+    /// ever wrote is its own to answer for and the caller applies its own rule to the audience
+    /// afterwards. A resource server must never use it.
+    pub fn insecure_accept_any_audience(mut self) -> ValidatorBuilder<I, HasAudience> {
+        self.any_audience = true;
+        self.into_state()
+    }
+
     /// Requires the header `typ`, compared case-insensitively with an optional
     /// `application/` prefix (so `at+jwt` matches `application/AT+JWT`).
     #[must_use]
     pub fn required_typ(mut self, typ: impl Into<String>) -> Self {
-        self.typ = Some(typ.into());
+        self.typ = TypRule::Required(typ.into());
+        self
+    }
+
+    /// Like [`required_typ`](ValidatorBuilder::required_typ), but a header without `typ` is
+    /// accepted too: for tokens such as OpenID Connect ID tokens, which may be typed `JWT` or
+    /// not typed at all. A header with any other `typ` is refused.
+    #[must_use]
+    pub fn typ_or_untyped(mut self, typ: impl Into<String>) -> Self {
+        self.typ = TypRule::MatchingOrAbsent(typ.into());
         self
     }
 
@@ -106,6 +149,7 @@ impl ValidatorBuilder<HasIssuer, HasAudience> {
         Validator {
             issuer: self.issuer,
             audiences: self.audiences,
+            any_audience: self.any_audience,
             typ: self.typ,
             leeway: self.leeway,
             allow_expired: self.allow_expired,
@@ -118,7 +162,8 @@ impl ValidatorBuilder<HasIssuer, HasAudience> {
 pub struct Validator {
     issuer: String,
     audiences: Vec<String>,
-    typ: Option<String>,
+    any_audience: bool,
+    typ: TypRule,
     leeway: i64,
     allow_expired: bool,
 }
@@ -172,7 +217,8 @@ impl Validator {
         ValidatorBuilder {
             issuer: String::new(),
             audiences: Vec::new(),
-            typ: None,
+            any_audience: false,
+            typ: TypRule::Any,
             // DEFAULT_LEEWAY is a small constant, so the cast is exact.
             leeway: DEFAULT_LEEWAY as i64,
             allow_expired: false,
@@ -201,11 +247,15 @@ impl Validator {
         let header = jws::decode_header(parts.header)?;
         let payload = b64::decode(parts.payload, "payload is not base64url")?;
         jws::verify_parts(&parts, &header, keys)?;
-        if let Some(expected) = &self.typ {
-            match &header.typ {
-                Some(actual) if typ_matches(actual, expected) => {}
-                _ => return Err(Error::InvalidType),
+        let typ_ok = match (&self.typ, &header.typ) {
+            (TypRule::Any, _) | (TypRule::MatchingOrAbsent(_), None) => true,
+            (TypRule::Required(_), None) => false,
+            (TypRule::Required(expected) | TypRule::MatchingOrAbsent(expected), Some(actual)) => {
+                typ_matches(actual, expected)
             }
+        };
+        if !typ_ok {
+            return Err(Error::InvalidType);
         }
         let claims = RegisteredClaims::parse(&payload)?;
         self.check(&claims, now)?;
@@ -238,7 +288,7 @@ impl Validator {
         if claims.iss != self.issuer {
             return Err(Error::InvalidIssuer);
         }
-        if !self.audiences.iter().any(|a| claims.aud.contains(a)) {
+        if !self.any_audience && !self.audiences.iter().any(|a| claims.aud.contains(a)) {
             return Err(Error::InvalidAudience);
         }
         Ok(())

@@ -84,7 +84,22 @@ fn decode_secret(value: &Option<String>, what: &'static str) -> Result<Zeroizing
 
 /// Field size in bytes of the curve behind an EC algorithm.
 pub(crate) fn ec_field_len(alg: Algorithm) -> usize {
-    if alg == Algorithm::ES384 { 48 } else { 32 }
+    match alg {
+        Algorithm::ES384 => 48,
+        Algorithm::ES256 => 32,
+        // Not EC: never called with these. Listed, not wildcarded, so that a new algorithm
+        // must be placed here.
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => 32,
+    }
 }
 
 /// Length of a signature under `alg` for a key whose RSA modulus is `rsa_len` bytes.
@@ -92,7 +107,15 @@ pub(crate) fn signature_len(alg: Algorithm, rsa_len: usize) -> usize {
     match alg {
         Algorithm::ES256 | Algorithm::EdDSA => 64,
         Algorithm::ES384 => 96,
-        _ => rsa_len,
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => rsa_len,
+        // HMAC keys never come through here (no public key); listed so that a new algorithm
+        // must be placed here.
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => rsa_len,
     }
 }
 
@@ -103,15 +126,53 @@ fn rsa_params(alg: Algorithm) -> &'static signature::RsaParameters {
         Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
         Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
         Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-        _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        // Not RSA: never called with these. Listed, not wildcarded, so that a new
+        // algorithm must be placed here.
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => &signature::RSA_PKCS1_2048_8192_SHA256,
     }
 }
 
 pub(crate) fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
-    if alg == Algorithm::ES384 {
-        &signature::ECDSA_P384_SHA384_FIXED_SIGNING
-    } else {
-        &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+    match alg {
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        // Not ECDSA: never called with these. Listed, not wildcarded, so that a new algorithm
+        // must be placed here.
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+    }
+}
+
+fn ecdsa_verification(alg: Algorithm) -> &'static signature::EcdsaVerificationAlgorithm {
+    match alg {
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        // Not ECDSA: never called with these. Listed, not wildcarded, so that a new algorithm
+        // must be placed here.
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::EdDSA => &signature::ECDSA_P256_SHA256_FIXED,
     }
 }
 
@@ -166,13 +227,7 @@ pub(crate) fn public_key(jwk: &Jwk, alg: Algorithm) -> Result<(ParsedPublicKey, 
         }
         Algorithm::ES256 | Algorithm::ES384 => {
             let point = ec_point(jwk, alg)?;
-            let verification: &'static dyn signature::VerificationAlgorithm =
-                if alg == Algorithm::ES384 {
-                    &signature::ECDSA_P384_SHA384_FIXED
-                } else {
-                    &signature::ECDSA_P256_SHA256_FIXED
-                };
-            let key = ParsedPublicKey::new(verification, &point)
+            let key = ParsedPublicKey::new(ecdsa_verification(alg), &point)
                 .map_err(|_| Error::InvalidKey("EC point not on curve"))?;
             Ok((key, signature_len(alg, 0)))
         }

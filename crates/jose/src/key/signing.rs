@@ -62,7 +62,15 @@ fn rsa_encoding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
         Algorithm::PS256 => &signature::RSA_PSS_SHA256,
         Algorithm::PS384 => &signature::RSA_PSS_SHA384,
         Algorithm::PS512 => &signature::RSA_PSS_SHA512,
-        _ => &signature::RSA_PKCS1_SHA256,
+        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
+        // Not RSA: never called with these. Listed, not wildcarded, so that a new
+        // algorithm must be placed here.
+        Algorithm::HS256
+        | Algorithm::HS384
+        | Algorithm::HS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => &signature::RSA_PKCS1_SHA256,
     }
 }
 

@@ -44,7 +44,18 @@ pub(crate) fn hmac_algorithm(alg: Algorithm) -> hmac::Algorithm {
     match alg {
         Algorithm::HS384 => hmac::HMAC_SHA384,
         Algorithm::HS512 => hmac::HMAC_SHA512,
-        _ => hmac::HMAC_SHA256,
+        Algorithm::HS256 => hmac::HMAC_SHA256,
+        // Not HMAC: never called with these. Listed, not wildcarded, so that a new algorithm
+        // must be placed here.
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::ES256
+        | Algorithm::ES384
+        | Algorithm::EdDSA => hmac::HMAC_SHA256,
     }
 }
 

@@ -12,7 +12,7 @@ use super::params::Params;
 use super::pkce;
 use super::secrets::{random_id, random_token, secret_hash};
 use super::sessions::Session;
-use super::tokens;
+use super::verify;
 use crate::config::redirect;
 use crate::state::AppState;
 use crate::store::{ClientRecord, CodeRecord, GrantRecord};
@@ -311,7 +311,7 @@ pub async fn decide(
     };
     if let (Some(hint), Some(s)) = (&req.id_token_hint, session) {
         // OIDC-6: a hint for another user means the current session is not the right one.
-        if let Some(claims) = tokens::verify_id_token_hint(state, hint).await
+        if let Some(claims) = verify::id_token_hint(state, hint).await
             && claims.sub != s.user_id
         {
             needs_login = true;

@@ -6,7 +6,7 @@ use portcullis_types::introspection::IntrospectionResponse;
 
 use super::error::ProtocolError;
 use super::secrets::secret_hash;
-use super::tokens;
+use super::verify;
 use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshStatus};
 
@@ -17,12 +17,11 @@ pub async fn introspect(
     token: &str,
 ) -> Result<IntrospectionResponse, ProtocolError> {
     let now = state.now();
-    if let Ok(at) = tokens::verify_access_token(state, token).await {
-        let visible = at.client_id == caller.client_id || at.has_audience(&caller.client_id);
+    if let Ok(at) = verify::access_token(state, token).await {
+        let visible = at.client_id == caller.client_id || at.aud.contains(&caller.client_id);
         if !visible || state.store.is_jti_revoked(&at.jti, now).await? {
             return Ok(IntrospectionResponse::inactive());
         }
-        let audiences = at.audiences();
         return Ok(IntrospectionResponse {
             active: true,
             scope: Some(at.scope.clone()),
@@ -33,10 +32,7 @@ pub async fn introspect(
             iat: Some(at.iat),
             nbf: None,
             sub: Some(at.sub.clone()),
-            aud: Some(match audiences.as_slice() {
-                [one] => serde_json::Value::String(one.clone()),
-                _ => serde_json::Value::from(audiences),
-            }),
+            aud: Some(at.aud.clone()),
             iss: Some(at.iss.clone()),
             jti: Some(at.jti.clone()),
         });

@@ -3,7 +3,7 @@
 //! registered `post_logout_redirect_uri`.
 
 use super::params::Params;
-use super::tokens;
+use super::verify;
 use crate::config::redirect;
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ pub async fn target(state: &AppState, params: &Params) -> LogoutTarget {
     }
     let requested = params.get("post_logout_redirect_uri");
     let hint = match params.get("id_token_hint") {
-        Some(h) => tokens::verify_id_token_hint(state, h).await,
+        Some(h) => verify::id_token_hint(state, h).await,
         None => None,
     };
     let Some(hint) = hint else {
@@ -44,12 +44,11 @@ pub async fn target(state: &AppState, params: &Params) -> LogoutTarget {
     let Some(uri) = requested else {
         return LogoutTarget::Page;
     };
-    let audiences = hint.audiences();
     let client_id = match params.get("client_id") {
-        Some(c) if audiences.iter().any(|a| a == c) => c.to_owned(),
+        Some(c) if hint.aud.contains(c) => c.to_owned(),
         Some(_) => return LogoutTarget::Invalid("The client_id does not match the id_token_hint."),
-        None => match audiences.first() {
-            Some(a) => a.clone(),
+        None => match hint.aud.first() {
+            Some(a) => a.to_owned(),
             None => return LogoutTarget::Invalid("The id_token_hint has no audience."),
         },
     };

@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod tokens;
 pub mod userinfo;
+pub mod verify;
 
 pub use error::ProtocolError;
 pub use secrets::secret_hash;

@@ -5,7 +5,7 @@
 use super::audit;
 use super::error::ProtocolError;
 use super::secrets::secret_hash;
-use super::tokens::{self, TokenRejection};
+use super::verify::{self, TokenRejection};
 use crate::state::AppState;
 use crate::store::ClientRecord;
 
@@ -49,7 +49,7 @@ async fn revoke_access(
     client: &ClientRecord,
     token: &str,
 ) -> Result<bool, ProtocolError> {
-    let claims = match tokens::verify_access_token(state, token).await {
+    let claims = match verify::access_token(state, token).await {
         Ok(c) => c,
         Err(TokenRejection::Expired) => return Ok(true),
         Err(TokenRejection::Invalid) => return Ok(false),

@@ -4,7 +4,8 @@
 use portcullis_types::Scope;
 
 use super::error::ProtocolError;
-use super::tokens::{self, TokenRejection};
+use super::tokens;
+use super::verify::{self, TokenRejection};
 use crate::state::AppState;
 
 /// Why a UserInfo request is refused (RFC 6750 §3.1).
@@ -29,7 +30,7 @@ pub async fn claims(
     state: &AppState,
     token: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, UserinfoError> {
-    let at = tokens::verify_access_token(state, token)
+    let at = verify::access_token(state, token)
         .await
         .map_err(|r| match r {
             TokenRejection::Expired => UserinfoError::InvalidToken("the access token expired"),

@@ -23,9 +23,8 @@
 //!   subject token's grant, so revoking that grant (consent withdrawal, refresh-token reuse,
 //!   code replay) revokes every token exchanged from it, down the whole chain.
 
-use portcullis_jose::jws;
 use portcullis_types::token::{grant_type, token_type_uri};
-use portcullis_types::{ErrorCode, Scope, TokenResponse, TokenType};
+use portcullis_types::{Audience, ErrorCode, Scope, TokenResponse, TokenType};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -34,6 +33,7 @@ use super::super::error::ProtocolError;
 use super::super::params::Params;
 use super::super::secrets::random_id;
 use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use super::super::verify::{self, ExchangeTokenKind};
 use super::device_code::refuse_locked_account;
 use super::grant_store_error;
 use crate::state::AppState;
@@ -41,9 +41,6 @@ use crate::store::ClientRecord;
 
 /// Longest `act` chain accepted in a subject token; deeper chains are refused.
 pub const MAX_ACT_DEPTH: usize = 8;
-
-/// Allowed clock skew on `iat` of presented tokens, seconds.
-const IAT_LEEWAY: i64 = 30;
 
 /// A parsed token-exchange request (RFC 8693 §2.1). `Debug` leaves the tokens out.
 #[derive(Clone, PartialEq, Eq)]
@@ -147,46 +144,6 @@ fn bad_token(which: &'static str) -> ProtocolError {
     })
 }
 
-fn typ_matches(typ: Option<&str>, expected: Option<&str>) -> bool {
-    match (
-        typ.map(|t| t.strip_prefix("application/").unwrap_or(t)),
-        expected,
-    ) {
-        (Some(t), Some(e)) => t.eq_ignore_ascii_case(e),
-        (None, None) => true,
-        // An ID token may be typed `JWT` or untyped.
-        (Some(t), None) => t.eq_ignore_ascii_case("JWT"),
-        (None, Some(_)) => false,
-    }
-}
-
-/// Verifies our signature, the `typ` (`Some("at+jwt")` for access tokens, `None` for ID
-/// tokens), the issuer, `iat` and `exp`; returns the claims.
-async fn verified_claims(
-    state: &AppState,
-    token: &str,
-    typ: Option<&str>,
-) -> Option<Map<String, Value>> {
-    let keys = state.keys.snapshot().await;
-    let (header, payload) = jws::verify_compact(token, keys.verification_keys()).ok()?;
-    if !typ_matches(header.typ.as_deref(), typ) {
-        return None;
-    }
-    let Value::Object(claims) = serde_json::from_slice::<Value>(&payload).ok()? else {
-        return None;
-    };
-    if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
-        return None;
-    }
-    let now = state.now();
-    let exp = claims.get("exp").and_then(Value::as_i64)?;
-    let iat = claims.get("iat").and_then(Value::as_i64)?;
-    if now >= exp || iat > now.saturating_add(IAT_LEEWAY) {
-        return None;
-    }
-    Some(claims)
-}
-
 fn act_depth(act: Option<&Value>) -> usize {
     let mut depth = 0;
     let mut cur = act;
@@ -206,9 +163,11 @@ async fn verify_access(
     token: &str,
     which: &'static str,
 ) -> Result<(AccessTokenClaims, Option<Value>), ProtocolError> {
-    let Some(mut claims) = verified_claims(state, token, Some(ACCESS_TOKEN_TYP)).await else {
+    let Some(verified) = verify::exchange_token(state, token, ExchangeTokenKind::AccessToken).await
+    else {
         return Err(bad_token(which));
     };
+    let mut claims = verified.claims;
     let act = claims.remove("act");
     if act.as_ref().is_some_and(|a| !a.is_object()) || act_depth(act.as_ref()) > MAX_ACT_DEPTH {
         return Err(bad_token(which));
@@ -230,7 +189,7 @@ async fn verify_subject(
     match kind {
         token_type_uri::ACCESS_TOKEN => {
             let (at, act) = verify_access(state, token, "subject").await?;
-            if at.client_id != client.client_id && !at.has_audience(&client.client_id) {
+            if at.client_id != client.client_id && !at.aud.contains(&client.client_id) {
                 return Err(ProtocolError::invalid_request(
                     "the subject_token was neither issued to nor addressed to this client",
                 ));
@@ -248,15 +207,13 @@ async fn verify_subject(
             })
         }
         token_type_uri::ID_TOKEN => {
-            let Some(claims) = verified_claims(state, token, None).await else {
+            let Some(verified) =
+                verify::exchange_token(state, token, ExchangeTokenKind::IdToken).await
+            else {
                 return Err(bad_token("subject"));
             };
-            let audiences: Vec<&str> = match claims.get("aud") {
-                Some(Value::String(s)) => vec![s.as_str()],
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-                _ => Vec::new(),
-            };
-            if !audiences.contains(&client.client_id.as_str()) {
+            let claims = verified.claims;
+            if !verified.aud.contains(&client.client_id) {
                 return Err(ProtocolError::invalid_request(
                     "the subject_token was not issued to this client",
                 ));
@@ -404,10 +361,7 @@ pub async fn exchange(
         base: AccessTokenClaims {
             iss: state.config.issuer.clone(),
             sub: subject.sub.clone(),
-            aud: match audience.as_slice() {
-                [one] => Value::String(one.clone()),
-                many => Value::from(many.to_vec()),
-            },
+            aud: Audience::from(audience),
             exp,
             iat: now,
             jti: random_id()?,
@@ -556,23 +510,12 @@ mod tests {
     }
 
     #[test]
-    fn typ_rules_separate_access_and_id_tokens() {
-        assert!(typ_matches(Some("at+jwt"), Some("at+jwt")));
-        assert!(typ_matches(Some("application/at+JWT"), Some("at+jwt")));
-        assert!(!typ_matches(Some("JWT"), Some("at+jwt")));
-        assert!(!typ_matches(None, Some("at+jwt")));
-        assert!(typ_matches(None, None));
-        assert!(typ_matches(Some("JWT"), None));
-        assert!(!typ_matches(Some("at+jwt"), None));
-    }
-
-    #[test]
     fn exchanged_claims_carry_act() {
         let claims = ExchangedClaims {
             base: AccessTokenClaims {
                 iss: "i".into(),
                 sub: "u".into(),
-                aud: json!("payments-api"),
+                aud: Audience::from("payments-api"),
                 exp: 2,
                 iat: 1,
                 jti: "j".into(),
