@@ -278,6 +278,20 @@ check_server() {
         || die "$name: introspection answered $status: $(head -c 300 "$WORK/check.json")"
 }
 
+# Whether userinfo still answers 200 with a sub, or introspection "active": true, for the token.
+still_valid() {
+    local name="$1" path="$2" status
+    if [[ "$path" == userinfo ]]; then
+        status="$(curl -sS -o "$WORK/check.json" -w '%{http_code}' --max-time 10 \
+            -H "Authorization: Bearer ${ACCESS_TOKEN[$name]}" "${USERINFO_URL[$name]}")"
+        [[ "$status" == 200 ]] && grep -q '"sub"' "$WORK/check.json"
+    else
+        status="$(curl -sS -o "$WORK/check.json" -w '%{http_code}' --max-time 10 -H "Authorization: ${INTROSPECT_AUTH[$name]}" \
+            --data-urlencode "token=${ACCESS_TOKEN[$name]}" "${INTROSPECT_URL[$name]}")"
+        [[ "$status" == 200 ]] && grep -q '"active": *true' "$WORK/check.json"
+    fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +346,12 @@ measure() {
     cat "$WORK/$name.rss-now" >>"$WORK/$name.rss-load"
     local rps p99 errors
     read -r rps p99 errors < <(parse_result "$out")
-    [[ "$errors" -ne 0 ]] && log "warning: $name $path round $round: $errors failed requests (see $out)"
+    # A 200 is not enough for these two: the token must still be valid after the run.
+    if [[ "$path" == introspect || "$path" == userinfo ]] && ! still_valid "$name" "$path"; then
+        log "warning: $name $path round $round: the access token is no longer valid after the run"
+        errors=-1
+    fi
+    [[ "$errors" -gt 0 ]] && log "warning: $name $path round $round: $errors failed requests (see $out)"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$path" "$name" "$rps" "$p99" "$errors" >>"$RESULTS"
     log "round $round $path $name: $rps req/s, p99 $p99 ms"
 }
@@ -398,7 +417,7 @@ for name in portcullis node floor; do
         logins_kib="$(proc_kib "${PID_OF[$name]}" VmRSS)"
     fi
     hwm_kib="$(proc_kib "${PID_OF[$name]}" VmHWM)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(kib_mb "${IDLE_KIB[$name]}")" "$(kib_mb "${load_kib:-0}")" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(kib_mb "${IDLE_KIB[$name]}")" "${load_kib:+$(kib_mb "$load_kib")}" \
         "$(kib_mb "$before_kib")" "${logins_kib:+$(kib_mb "$logins_kib")}" "$(kib_mb "$hwm_kib")" "$rate" >>"$MEMORY"
 done
 
@@ -429,7 +448,7 @@ def cell(path, rnd, name):
     v = data.get((path, rnd, name))
     if v is None:
         return ("-", "-")
-    flag = f" ({v[2]} failed)" if v[2] else ""
+    flag = " (token invalid after the run)" if v[2] < 0 else f" ({v[2]} failed)" if v[2] else ""
     return (f"{v[0]:.0f}{flag}", f"{v[1]:.2f}")
 
 header = ["path", "round", "Portcullis req/s", "p99 ms", "node req/s", "p99 ms", "floor req/s", "p99 ms",

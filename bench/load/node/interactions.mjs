@@ -5,6 +5,8 @@
 import crypto from 'node:crypto';
 
 import argon2 from 'argon2';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 const username = process.env.BENCH_USERNAME ?? 'bench-user';
 const password = process.env.BENCH_PASSWORD ?? 'bench-password-0123456789';
@@ -20,6 +22,11 @@ let passwordHash;
 
 // Adds the user-flow parts to a provider configuration.
 export async function oidcConfiguration(configuration) {
+  // The in-memory adapter keeps at most 1000 entries (tokens, codes, sessions, grants): past
+  // that a user's access token is evicted while the benchmark still uses it, and introspection
+  // answers `active: false`. The same adapter with room for every entry of a run instead.
+  const store = new LRU({ maxSize: 10_000_000 });
+  configuration.adapter = (model) => new MemoryAdapter(model, store, 0);
   passwordHash = await argon2.hash(password, {
     type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1,
   });
