@@ -381,3 +381,96 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn floor() -> Floor {
+        Floor::new(&Args::parse_from([
+            "floor",
+            "--issuer",
+            "http://127.0.0.1:1",
+            "--client-id",
+            "c1",
+            "--client-secret",
+            "s3cret-s3cret-s3cret",
+        ]))
+        .unwrap()
+    }
+
+    fn basic(credentials: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = format!("Basic {}", STANDARD.encode(credentials));
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn issued_tokens_verify_with_rfc_9068_shape() {
+        let floor = floor();
+        let token = floor.issue("u1", "c1", "openid profile").unwrap();
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["kid"], floor.kid.as_str());
+        let claims = floor.verify(&token).unwrap();
+        for name in [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+        ] {
+            assert!(claims.get(name).is_some(), "{name} missing");
+        }
+        assert_eq!(claims["sub"], "u1");
+        assert_ne!(
+            floor.issue("u1", "c1", "x").unwrap(),
+            floor.issue("u1", "c1", "x").unwrap()
+        );
+    }
+
+    #[test]
+    fn tampered_or_foreign_tokens_do_not_verify() {
+        let floor = floor();
+        let token = floor.issue("u1", "c1", "openid").unwrap();
+        let mut tampered = token.clone().into_bytes();
+        let i = token.find('.').unwrap() + 3;
+        tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+        assert!(floor.verify(&String::from_utf8(tampered).unwrap()).is_err());
+        let other = super::tests::floor().issue("u1", "c1", "openid").unwrap();
+        assert!(floor.verify(&other).is_err());
+        assert!(floor.verify("a.b").is_err());
+    }
+
+    #[test]
+    fn only_the_right_basic_credentials_pass() {
+        let floor = floor();
+        assert!(
+            floor
+                .authenticate(&basic("c1:s3cret-s3cret-s3cret"))
+                .is_ok()
+        );
+        assert!(
+            floor
+                .authenticate(&basic("c1:s3cret-s3cret-s3creT"))
+                .is_err()
+        );
+        assert!(
+            floor
+                .authenticate(&basic("c2:s3cret-s3cret-s3cret"))
+                .is_err()
+        );
+        assert!(floor.authenticate(&basic("c1")).is_err());
+        assert!(floor.authenticate(&HeaderMap::new()).is_err());
+    }
+}
