@@ -10,8 +10,6 @@ import crypto from 'node:crypto';
 
 import Provider from 'oidc-provider';
 
-import { interactionRoutes, oidcConfiguration } from './interactions.mjs';
-
 const port = Number.parseInt(process.env.PORT ?? '', 10);
 if (!Number.isInteger(port) || port <= 0) {
   console.error('PORT must be set to the port to listen on');
@@ -99,14 +97,16 @@ async function startProvider() {
     };
   }
 
-  if (process.env.BASELINE_OIDC === '1') {
-    await oidcConfiguration(configuration);
+  // Imported only when asked for: it needs the argon2 package, which run.sh does not.
+  const oidc = process.env.BASELINE_OIDC === '1' ? await import('./interactions.mjs') : undefined;
+  if (oidc) {
+    await oidc.oidcConfiguration(configuration);
   }
 
   const provider = new Provider(issuer, configuration);
   provider.on('server_error', (_ctx, err) => console.error('server_error', err));
-  if (process.env.BASELINE_OIDC === '1') {
-    provider.use(interactionRoutes(provider));
+  if (oidc) {
+    provider.use(oidc.interactionRoutes(provider));
   }
   provider.listen(port, '127.0.0.1', () => {
     console.error(`node-oidc-provider (${format} tokens) listening on ${issuer}`);
