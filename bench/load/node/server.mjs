@@ -1,6 +1,10 @@
 // The node-oidc-provider baseline of the load benchmark: one confidential client allowed the
 // client-credentials grant, listening on loopback; BASELINE_FORMAT picks opaque or ES256 JWT tokens
 // and BASELINE_WORKERS the number of node:cluster worker processes (default 1).
+// BASELINE_OIDC=1 adds what bench/load/compare.sh needs for user flows: one user (BENCH_USERNAME,
+// BENCH_PASSWORD, checked against an argon2id hash with Portcullis's parameters), a confidential
+// code-flow client (CODE_CLIENT_ID, CODE_CLIENT_SECRET, REDIRECT_URI) allowed refresh tokens
+// (rotated on every use), introspection, and login and consent pages of our own.
 import cluster from 'node:cluster';
 import crypto from 'node:crypto';
 
@@ -39,10 +43,10 @@ if (workers > 1 && cluster.isPrimary) {
     });
   }
 } else {
-  startProvider();
+  await startProvider();
 }
 
-function startProvider() {
+async function startProvider() {
   const resource = 'urn:portcullis-bench:api';
   const issuer = `http://127.0.0.1:${port}`;
 
@@ -79,7 +83,9 @@ function startProvider() {
     // format is `jwt` they are ES256 JWTs like the ones Portcullis issues.
     configuration.features.resourceIndicators = {
       enabled: true,
-      defaultResource: async () => resource,
+      // Only the client-credentials client gets the JWT resource; user tokens stay opaque so that
+      // the userinfo endpoint accepts them.
+      defaultResource: async (_ctx, client) => (client.clientId === clientId ? resource : undefined),
       useGrantedResource: async () => true,
       getResourceServerInfo: async () => ({
         scope,
@@ -91,8 +97,17 @@ function startProvider() {
     };
   }
 
+  // Imported only when asked for: it needs the argon2 package, which run.sh does not.
+  const oidc = process.env.BASELINE_OIDC === '1' ? await import('./interactions.mjs') : undefined;
+  if (oidc) {
+    await oidc.oidcConfiguration(configuration);
+  }
+
   const provider = new Provider(issuer, configuration);
   provider.on('server_error', (_ctx, err) => console.error('server_error', err));
+  if (oidc) {
+    provider.use(oidc.interactionRoutes(provider));
+  }
   provider.listen(port, '127.0.0.1', () => {
     console.error(`node-oidc-provider (${format} tokens) listening on ${issuer}`);
   });
