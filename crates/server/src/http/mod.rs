@@ -5,7 +5,7 @@
 //! probes and the stylesheet with none of those. Around them all: a body-size limit (DOS-5), a
 //! request timeout (`request_timeout_secs`; a request still running then is answered
 //! `408 Request Timeout` with an empty body, tower-http's default status), and tracing with
-//! `Authorization` and cookies marked sensitive.
+//! `Authorization` and cookies marked sensitive and secret query parameters redacted (KEY-4).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,7 @@ pub mod logout;
 pub mod revoke;
 pub mod signin;
 pub mod token;
+pub mod trace;
 pub mod userinfo;
 
 /// Builds the router over the shared state.
@@ -96,7 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(trace::RedactedSpan))
         .layer(SetSensitiveHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
