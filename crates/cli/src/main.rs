@@ -8,6 +8,7 @@ mod config;
 mod db;
 mod dev;
 mod keys;
+mod listen;
 mod logging;
 mod serve;
 mod token;

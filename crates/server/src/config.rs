@@ -90,8 +90,16 @@ pub struct ServerSettings {
     /// Minimum seconds between device-code polls (RFC 8628 `interval`; default 5).
     pub device_poll_interval: i64,
     /// Seconds a request may take before the server gives up on it and answers
-    /// `408 Request Timeout` with an empty body (default 30).
+    /// `408 Request Timeout` with an empty body (default 30). Reading the body is part of the
+    /// request, so this also bounds a slow body.
     pub request_timeout_secs: u64,
+    /// Seconds a connection may take to send a request's headers, counted from the moment it
+    /// opens or finished its previous response; also the keep-alive idle timeout. The
+    /// connection is closed then (default 10; used by the `portcullis serve` listener).
+    pub header_read_timeout_secs: u64,
+    /// Most connections open at once; more are accepted and closed at once. `None` (the
+    /// default) lets `portcullis serve` derive it from the process's file-descriptor limit.
+    pub max_connections: Option<usize>,
 }
 
 impl ServerSettings {
@@ -127,6 +135,8 @@ impl ServerSettings {
             device_code_ttl: 600,
             device_poll_interval: 5,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections: None,
         }
     }
 }
@@ -228,6 +238,18 @@ impl ServerConfig {
                 "device_code_ttl",
                 "must be at most 1800 seconds",
             ));
+        }
+        if settings.request_timeout_secs == 0 {
+            return Err(ConfigError::new("request_timeout_secs", "must be positive"));
+        }
+        if settings.header_read_timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "header_read_timeout_secs",
+                "must be positive",
+            ));
+        }
+        if settings.max_connections == Some(0) {
+            return Err(ConfigError::new("max_connections", "must be positive"));
         }
         if settings.max_body_bytes < 1024 {
             return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));
