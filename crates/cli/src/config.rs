@@ -41,6 +41,8 @@ pub struct RawConfig {
     pub security: Option<RawSecurity>,
     /// Connection and request limits of the HTTP listener.
     pub http: Option<RawHttp>,
+    /// Limits of the device authorization endpoint.
+    pub device_limits: Option<RawDeviceLimits>,
     /// Failed-login throttle.
     pub login_throttle: Option<RawThrottle>,
     /// Client-authentication failure throttle.
@@ -121,6 +123,18 @@ pub struct RawHttp {
     pub request_timeout_secs: Option<u64>,
     /// Most connections open at once.
     pub max_connections: Option<usize>,
+}
+
+/// `[device_limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeviceLimits {
+    /// Requests per client address within any 60 seconds.
+    pub per_address_per_minute: Option<u32>,
+    /// Pending device codes per client address.
+    pub max_pending_per_address: Option<u32>,
+    /// Pending device codes per client.
+    pub max_pending_per_client: Option<u32>,
 }
 
 /// `[login_throttle]` / `[client_auth_throttle]`
@@ -337,6 +351,12 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         if h.max_connections.is_some() {
             s.max_connections = h.max_connections;
         }
+    }
+    if let Some(d) = raw.device_limits {
+        let l = &mut s.device_limits;
+        set(&mut l.per_address_per_minute, d.per_address_per_minute);
+        set(&mut l.max_pending_per_address, d.max_pending_per_address);
+        set(&mut l.max_pending_per_client, d.max_pending_per_client);
     }
     set(&mut s.header_read_timeout_secs, o.header_read_timeout_secs);
     if o.max_connections.is_some() {
