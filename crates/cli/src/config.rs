@@ -43,6 +43,8 @@ pub struct RawConfig {
     pub http: Option<RawHttp>,
     /// Limits of the device authorization endpoint.
     pub device_limits: Option<RawDeviceLimits>,
+    /// Garbage collection of expired state.
+    pub gc: Option<RawGc>,
     /// Failed-login throttle.
     pub login_throttle: Option<RawThrottle>,
     /// Client-authentication failure throttle.
@@ -123,6 +125,14 @@ pub struct RawHttp {
     pub request_timeout_secs: Option<u64>,
     /// Most connections open at once.
     pub max_connections: Option<usize>,
+}
+
+/// `[gc]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGc {
+    /// Seconds between collections in `serve` (0: never).
+    pub interval_secs: Option<u64>,
 }
 
 /// `[device_limits]`
@@ -258,6 +268,8 @@ pub struct Overrides {
     pub header_read_timeout_secs: Option<u64>,
     /// `--max-connections` / `PORTCULLIS_MAX_CONNECTIONS`.
     pub max_connections: Option<usize>,
+    /// `--gc-interval` / `PORTCULLIS_GC_INTERVAL`.
+    pub gc_interval_secs: Option<u64>,
 }
 
 /// The fully layered configuration.
@@ -358,6 +370,10 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         set(&mut l.max_pending_per_address, d.max_pending_per_address);
         set(&mut l.max_pending_per_client, d.max_pending_per_client);
     }
+    if let Some(g) = raw.gc {
+        set(&mut s.gc_interval_secs, g.interval_secs);
+    }
+    set(&mut s.gc_interval_secs, o.gc_interval_secs);
     set(&mut s.header_read_timeout_secs, o.header_read_timeout_secs);
     if o.max_connections.is_some() {
         s.max_connections = o.max_connections;

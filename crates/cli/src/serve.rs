@@ -4,6 +4,7 @@
 
 use crate::config::{self, Overrides, Resolved};
 use crate::db::{self, redact_url};
+use crate::gc;
 use crate::listen::{self, Limits};
 use anyhow::{Context as _, anyhow};
 use clap::Args;
@@ -43,6 +44,10 @@ pub struct ServeArgs {
     /// quarters of the file-descriptor limit].
     #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Seconds between removals of expired state, jittered by up to a fifth; 0 turns them off
+    /// [default: 300].
+    #[arg(long, env = "PORTCULLIS_GC_INTERVAL", value_name = "SECS")]
+    pub gc_interval: Option<u64>,
 }
 
 /// Runs the server.
@@ -55,6 +60,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dev: args.dev,
         header_read_timeout_secs: args.header_read_timeout,
         max_connections: args.max_connections,
+        gc_interval_secs: args.gc_interval,
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     let store = db::connect(&resolved.database).await?;
@@ -91,7 +97,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = dev_demo {
         demo.print();
     }
+    let gc_interval = server.config().gc_interval_secs;
+    let collector = (gc_interval > 0).then(|| {
+        tokio::spawn(gc::periodically(
+            server.clone(),
+            Duration::from_secs(gc_interval),
+        ))
+    });
     listen::serve(listener, server.router(), limits, shutdown_signal()).await;
+    if let Some(task) = collector {
+        task.abort();
+    }
     tracing::info!("portcullis stopped");
     Ok(())
 }

@@ -1264,3 +1264,71 @@ async fn dos_5_slow_body_is_cut_off_by_the_request_timeout() {
     .await
     .unwrap();
 }
+
+/// Stores an authorization code that expired long ago in the database at `url`.
+async fn store_expired_code(url: &str, hash: &str) {
+    let store = portcullis_server::store::connect(url).await.unwrap();
+    store
+        .insert_code(portcullis_server::store::CodeRecord {
+            code_hash: hash.into(),
+            client_id: "c1".into(),
+            user_id: "u1".into(),
+            grant_id: "g1".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            scope: portcullis_types::Scope::parse("openid").unwrap(),
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            auth_time: 1,
+            sid: None,
+            resource: vec![],
+            extra: Value::Null,
+            expires_at: 10,
+            consumed_at: None,
+        })
+        .await
+        .unwrap();
+}
+
+/// Whether the code is still stored.
+async fn code_exists(url: &str, hash: &str) -> bool {
+    let store = portcullis_server::store::connect(url).await.unwrap();
+    !matches!(
+        store.consume_code(hash, 20).await.unwrap(),
+        portcullis_server::store::ConsumeOutcome::NotFound
+    )
+}
+
+#[tokio::test]
+async fn dur_4_gc_command_removes_expired_state_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    store_expired_code(&url, "h-gc-cmd").await;
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || portcullis(&["gc", "--database", &url])
+    })
+    .await
+    .unwrap();
+    assert_eq!(ok(&out).trim(), "removed 1 expired records");
+    assert!(!code_exists(&url, "h-gc-cmd").await);
+}
+
+#[tokio::test]
+async fn dur_4_serve_removes_expired_state_periodically() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    store_expired_code(&url, "h-gc-serve").await;
+    let mut served = serve(&["--gc-interval", "1"], dir.path()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while code_exists(&url, "h-gc-serve").await {
+        assert!(
+            Instant::now() < deadline,
+            "the expired code was never removed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let output = served.kill_and_collect();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("expired state removed"), "{logs}");
+}

@@ -113,6 +113,10 @@ pub struct ServerSettings {
     /// opens or finished its previous response; also the keep-alive idle timeout. The
     /// connection is closed then (default 10; used by the `portcullis serve` listener).
     pub header_read_timeout_secs: u64,
+    /// Seconds between garbage collections of expired state by `portcullis serve` (default
+    /// 300; each wait is jittered by up to a fifth either way; 0 turns the task off, e.g. when
+    /// `portcullis gc` runs from cron instead).
+    pub gc_interval_secs: u64,
     /// Most connections open at once; more are accepted and closed at once. `None` (the
     /// default) lets `portcullis serve` derive it from the process's file-descriptor limit.
     pub max_connections: Option<usize>,
@@ -157,6 +161,7 @@ impl ServerSettings {
             },
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
+            gc_interval_secs: 300,
             max_connections: None,
         }
     }
