@@ -39,6 +39,12 @@ pub struct RawConfig {
     pub session: Option<RawSession>,
     /// Security switches.
     pub security: Option<RawSecurity>,
+    /// Connection and request limits of the HTTP listener.
+    pub http: Option<RawHttp>,
+    /// Limits of the device authorization endpoint.
+    pub device_limits: Option<RawDeviceLimits>,
+    /// Garbage collection of expired state.
+    pub gc: Option<RawGc>,
     /// Failed-login throttle.
     pub login_throttle: Option<RawThrottle>,
     /// Client-authentication failure throttle.
@@ -107,6 +113,38 @@ pub struct RawSecurity {
     pub max_body_bytes: Option<usize>,
     /// Seconds a client record is cached.
     pub client_cache_ttl: Option<i64>,
+}
+
+/// `[http]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Seconds allowed for a request's headers (and idle keep-alive time).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a request, body included, may take.
+    pub request_timeout_secs: Option<u64>,
+    /// Most connections open at once.
+    pub max_connections: Option<usize>,
+}
+
+/// `[gc]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGc {
+    /// Seconds between collections in `serve` (0: never).
+    pub interval_secs: Option<u64>,
+}
+
+/// `[device_limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeviceLimits {
+    /// Requests per client address within any 60 seconds.
+    pub per_address_per_minute: Option<u32>,
+    /// Pending device codes per client address.
+    pub max_pending_per_address: Option<u32>,
+    /// Pending device codes per client.
+    pub max_pending_per_client: Option<u32>,
 }
 
 /// `[login_throttle]` / `[client_auth_throttle]`
@@ -226,6 +264,12 @@ pub struct Overrides {
     pub redis: Option<String>,
     /// `--dev`.
     pub dev: bool,
+    /// `--header-read-timeout` / `PORTCULLIS_HEADER_READ_TIMEOUT`.
+    pub header_read_timeout_secs: Option<u64>,
+    /// `--max-connections` / `PORTCULLIS_MAX_CONNECTIONS`.
+    pub max_connections: Option<usize>,
+    /// `--gc-interval` / `PORTCULLIS_GC_INTERVAL`.
+    pub gc_interval_secs: Option<u64>,
 }
 
 /// The fully layered configuration.
@@ -312,6 +356,27 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         set(&mut s.require_pkce, sec.require_pkce);
         set(&mut s.max_body_bytes, sec.max_body_bytes);
         set(&mut s.client_cache_ttl, sec.client_cache_ttl);
+    }
+    if let Some(h) = raw.http {
+        set(&mut s.header_read_timeout_secs, h.header_read_timeout_secs);
+        set(&mut s.request_timeout_secs, h.request_timeout_secs);
+        if h.max_connections.is_some() {
+            s.max_connections = h.max_connections;
+        }
+    }
+    if let Some(d) = raw.device_limits {
+        let l = &mut s.device_limits;
+        set(&mut l.per_address_per_minute, d.per_address_per_minute);
+        set(&mut l.max_pending_per_address, d.max_pending_per_address);
+        set(&mut l.max_pending_per_client, d.max_pending_per_client);
+    }
+    if let Some(g) = raw.gc {
+        set(&mut s.gc_interval_secs, g.interval_secs);
+    }
+    set(&mut s.gc_interval_secs, o.gc_interval_secs);
+    set(&mut s.header_read_timeout_secs, o.header_read_timeout_secs);
+    if o.max_connections.is_some() {
+        s.max_connections = o.max_connections;
     }
     if let Some(t) = raw.login_throttle {
         throttle(&mut s.login_throttle, t);

@@ -7,7 +7,9 @@ mod clients;
 mod config;
 mod db;
 mod dev;
+mod gc;
 mod keys;
+mod listen;
 mod logging;
 mod serve;
 mod token;
@@ -40,6 +42,8 @@ enum Command {
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Remove expired codes, tokens, sessions and other dead state now.
+    Gc(gc::GcArgs),
     /// Decode or verify a JWT.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
             Command::Clients(cmd) => clients::run(*cmd).await.map(|()| 0),
             Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
             Command::Keys(cmd) => keys::run(cmd).await.map(|()| 0),
+            Command::Gc(args) => gc::run(args).await.map(|()| 0),
             Command::Token(cmd) => token::run(cmd).await,
         }
     });

@@ -1,16 +1,19 @@
 //! `portcullis serve`: layer the configuration, open the store, register the declared clients
-//! and users, and serve until Ctrl-C or SIGTERM (in-flight requests finish first).
+//! and users, and serve until Ctrl-C or SIGTERM (in-flight requests finish first) through the
+//! bounded listener in `listen.rs`.
 
 use crate::config::{self, Overrides, Resolved};
 use crate::db::{self, redact_url};
+use crate::gc;
+use crate::listen::{self, Limits};
 use anyhow::{Context as _, anyhow};
 use clap::Args;
 use portcullis_jose::time::{Clock, SystemClock};
 use portcullis_server::store::Store;
 use portcullis_server::{Server, admin};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -33,6 +36,18 @@ pub struct ServeArgs {
     /// Development mode: create a demo user and clients and print how to try them.
     #[arg(long)]
     pub dev: bool,
+    /// Seconds a connection may take to send a request's headers, from when it opens or
+    /// finished its previous response (so also the keep-alive idle timeout) [default: 10].
+    #[arg(long, env = "PORTCULLIS_HEADER_READ_TIMEOUT", value_name = "SECS")]
+    pub header_read_timeout: Option<u64>,
+    /// Most connections open at once; further ones are closed at once [default: three
+    /// quarters of the file-descriptor limit].
+    #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Seconds between removals of expired state, jittered by up to a fifth; 0 turns them off
+    /// [default: 300].
+    #[arg(long, env = "PORTCULLIS_GC_INTERVAL", value_name = "SECS")]
+    pub gc_interval: Option<u64>,
 }
 
 /// Runs the server.
@@ -43,6 +58,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         database: args.database,
         redis: args.redis,
         dev: args.dev,
+        header_read_timeout_secs: args.header_read_timeout,
+        max_connections: args.max_connections,
+        gc_interval_secs: args.gc_interval,
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     let store = db::connect(&resolved.database).await?;
@@ -54,6 +72,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", resolved.listen))?;
     let local = listener.local_addr()?;
     let issuer = resolved.server.issuer.clone();
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(resolved.server.header_read_timeout_secs),
+        max_connections: resolved
+            .server
+            .max_connections
+            .unwrap_or_else(listen::default_max_connections),
+    };
     let dev_demo = if args.dev {
         Some(crate::dev::bootstrap(&store, clock.as_ref(), &resolved.server).await?)
     } else {
@@ -66,18 +91,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         %issuer,
         listen = %local,
         database = %redact_url(&resolved.database),
+        max_connections = limits.max_connections,
         "portcullis listening"
     );
     if let Some(demo) = dev_demo {
         demo.print();
     }
-    let app = server
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let gc_interval = server.config().gc_interval_secs;
+    let collector = (gc_interval > 0).then(|| {
+        tokio::spawn(gc::periodically(
+            server.clone(),
+            Duration::from_secs(gc_interval),
+        ))
+    });
+    listen::serve(listener, server.router(), limits, shutdown_signal()).await;
+    if let Some(task) = collector {
+        task.abort();
+    }
     tracing::info!("portcullis stopped");
     Ok(())
 }

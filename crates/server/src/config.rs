@@ -39,6 +39,20 @@ pub struct ThrottleSettings {
     pub window_secs: i64,
 }
 
+/// Limits on `POST /device_authorization`, which writes state for every call (RFC 8628 §5.2
+/// leaves them to the server). Counted on each node; a device code counts as pending from its
+/// issue until it expires. Beyond a limit the answer is `503` `temporarily_unavailable` with
+/// `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceLimits {
+    /// Requests per client address within any 60 seconds (default 10).
+    pub per_address_per_minute: u32,
+    /// Pending device codes per client address (default 20).
+    pub max_pending_per_address: u32,
+    /// Pending device codes per client (default 1000).
+    pub max_pending_per_client: u32,
+}
+
 /// The raw settings with secure defaults; turn them into a [`ServerConfig`] with
 /// [`ServerConfig::new`], which validates them.
 #[derive(Debug, Clone)]
@@ -89,9 +103,23 @@ pub struct ServerSettings {
     pub device_code_ttl: i64,
     /// Minimum seconds between device-code polls (RFC 8628 `interval`; default 5).
     pub device_poll_interval: i64,
+    /// Rate and pending-code limits of the device authorization endpoint.
+    pub device_limits: DeviceLimits,
     /// Seconds a request may take before the server gives up on it and answers
-    /// `408 Request Timeout` with an empty body (default 30).
+    /// `408 Request Timeout` with an empty body (default 30). Reading the body is part of the
+    /// request, so this also bounds a slow body.
     pub request_timeout_secs: u64,
+    /// Seconds a connection may take to send a request's headers, counted from the moment it
+    /// opens or finished its previous response; also the keep-alive idle timeout. The
+    /// connection is closed then (default 10; used by the `portcullis serve` listener).
+    pub header_read_timeout_secs: u64,
+    /// Seconds between garbage collections of expired state by `portcullis serve` (default
+    /// 300; each wait is jittered by up to a fifth either way; 0 turns the task off, e.g. when
+    /// `portcullis gc` runs from cron instead).
+    pub gc_interval_secs: u64,
+    /// Most connections open at once; more are accepted and closed at once. `None` (the
+    /// default) lets `portcullis serve` derive it from the process's file-descriptor limit.
+    pub max_connections: Option<usize>,
 }
 
 impl ServerSettings {
@@ -126,7 +154,15 @@ impl ServerSettings {
             max_body_bytes: 64 * 1024,
             device_code_ttl: 600,
             device_poll_interval: 5,
+            device_limits: DeviceLimits {
+                per_address_per_minute: 10,
+                max_pending_per_address: 20,
+                max_pending_per_client: 1000,
+            },
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            gc_interval_secs: 300,
+            max_connections: None,
         }
     }
 }
@@ -228,6 +264,25 @@ impl ServerConfig {
                 "device_code_ttl",
                 "must be at most 1800 seconds",
             ));
+        }
+        let limits = settings.device_limits;
+        if limits.per_address_per_minute == 0
+            || limits.max_pending_per_address == 0
+            || limits.max_pending_per_client == 0
+        {
+            return Err(ConfigError::new("device_limits", "must all be positive"));
+        }
+        if settings.request_timeout_secs == 0 {
+            return Err(ConfigError::new("request_timeout_secs", "must be positive"));
+        }
+        if settings.header_read_timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "header_read_timeout_secs",
+                "must be positive",
+            ));
+        }
+        if settings.max_connections == Some(0) {
+            return Err(ConfigError::new("max_connections", "must be positive"));
         }
         if settings.max_body_bytes < 1024 {
             return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));

@@ -141,6 +141,7 @@ impl Server {
                 keys,
                 clients: state::ClientCache::default(),
                 client_throttle: state::ClientThrottle::default(),
+                device_throttle: state::DeviceThrottle::default(),
                 denylist,
             }),
         })

@@ -1,12 +1,14 @@
 //! The shared state behind every handler: configuration, store, clock, signing keys and the
-//! small in-memory caches (clients, client-authentication failures).
+//! small in-memory caches (clients, client-authentication failures, device authorization
+//! requests).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use portcullis_jose::Clock;
 
-use crate::config::ServerConfig;
+use crate::config::{DeviceLimits, ServerConfig};
 use crate::keys::KeyManager;
 use crate::store::{ClientRecord, Denylist, Store, StoreResult};
 
@@ -78,6 +80,85 @@ impl ClientThrottle {
     }
 }
 
+/// Per-node record of device authorization requests, per client address and per client, for
+/// [`crate::config::DeviceLimits`].
+#[derive(Debug, Default)]
+pub(crate) struct DeviceThrottle {
+    /// Key → `(issued_at, expires_at)` of each admitted request still pending.
+    entries: Mutex<HashMap<String, Vec<(i64, i64)>>>,
+}
+
+/// Seconds of the per-address rate window.
+const DEVICE_RATE_WINDOW: i64 = 60;
+
+impl DeviceThrottle {
+    /// Admits one request of `client_id` from `addr` whose code expires at `expires_at`, or
+    /// returns the seconds after which one may be admitted.
+    pub(crate) fn admit(
+        &self,
+        client_id: &str,
+        addr: Option<IpAddr>,
+        now: i64,
+        expires_at: i64,
+        limits: &DeviceLimits,
+    ) -> Result<(), i64> {
+        let mut guard = match self.entries.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if guard.len() >= MAX_CACHE_ENTRIES {
+            guard.clear();
+        }
+        let client_key = format!("client:{client_id}");
+        let addr_key = addr.map(|a| format!("addr:{a}"));
+        let mut keys = vec![client_key.as_str()];
+        keys.extend(addr_key.as_deref());
+        for key in &keys {
+            if let Some(list) = guard.get_mut(*key) {
+                list.retain(|(_, exp)| *exp > now);
+            }
+        }
+        let pending = |key: &str| guard.get(key).map_or(&[][..], Vec::as_slice);
+        // The earliest moment the oldest of `list` stops counting.
+        let wait = |list: &[(i64, i64)], ends: fn(&(i64, i64)) -> i64| {
+            list.iter()
+                .map(ends)
+                .min()
+                .map_or(1, |end| (end - now).max(1))
+        };
+        let by_client = pending(&client_key);
+        if by_client.len() >= limit(limits.max_pending_per_client) {
+            return Err(wait(by_client, |e| e.1));
+        }
+        if let Some(key) = addr_key.as_deref() {
+            let by_addr = pending(key);
+            if by_addr.len() >= limit(limits.max_pending_per_address) {
+                return Err(wait(by_addr, |e| e.1));
+            }
+            let recent: Vec<(i64, i64)> = by_addr
+                .iter()
+                .filter(|(at, _)| now < at.saturating_add(DEVICE_RATE_WINDOW))
+                .copied()
+                .collect();
+            if recent.len() >= limit(limits.per_address_per_minute) {
+                return Err(wait(&recent, |e| e.0.saturating_add(DEVICE_RATE_WINDOW)));
+            }
+        }
+        for key in keys {
+            guard
+                .entry(key.to_owned())
+                .or_default()
+                .push((now, expires_at));
+        }
+        Ok(())
+    }
+}
+
+/// A configured count as a length.
+fn limit(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// Everything a request needs.
 #[derive(Debug)]
 pub struct AppState {
@@ -93,6 +174,8 @@ pub struct AppState {
     pub(crate) clients: ClientCache,
     /// Client-authentication failure counts.
     pub(crate) client_throttle: ClientThrottle,
+    /// Device authorization requests per client and client address.
+    pub(crate) device_throttle: DeviceThrottle,
     /// Optional mirror of revoked `jti`s for resource servers (Redis).
     pub(crate) denylist: Option<Arc<dyn Denylist>>,
 }

@@ -273,3 +273,85 @@ async fn red_9_logout_redirects_only_with_valid_hint_and_registered_uri() {
     .await;
     assert_eq!(header_str(&resp, "location"), Some("/login"));
 }
+
+/// Signs `username` in through the login page and returns the cookie jar.
+async fn sign_in(h: &Harness, username: &str) -> Vec<(String, String)> {
+    let mut jar = Vec::new();
+    let resp = send(&h.router, get(&authorize_url(""), &[])).await;
+    update_jar(&mut jar, &resp);
+    let html = body_text(resp).await;
+    let body = format!(
+        "csrf={}&request={}&username={username}&password={}",
+        enc(&hidden(&html, "csrf")),
+        enc(&hidden(&html, "request")),
+        enc(PASSWORD)
+    );
+    let resp = send(
+        &h.router,
+        form_with("/login", &body, &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "{username} signs in");
+    update_jar(&mut jar, &resp);
+    jar
+}
+
+#[tokio::test]
+async fn red_9_logout_hint_for_another_user_asks_for_confirmation() {
+    let h = harness().await;
+    portcullis_server::admin::add_user(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        "bob",
+        None,
+        None,
+        portcullis_types::secret::Password::new(PASSWORD),
+    )
+    .await
+    .unwrap();
+    // Alice's own, valid ID token is the attacker's hint; Bob is the signed-in victim.
+    let (location, _) = login_and_consent(&h, &authorize_url("")).await;
+    let code = param(&location, "code").unwrap();
+    let tokens = body_json(redeem(&h, &code, VERIFIER).await).await;
+    let alice_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let bob = sign_in(&h, "bob").await;
+
+    for url in [
+        format!("/logout?id_token_hint={alice_token}"),
+        format!(
+            "/logout?id_token_hint={alice_token}&post_logout_redirect_uri={}",
+            enc("https://app.example/bye")
+        ),
+    ] {
+        let resp = send(&h.router, get(&url, &[("cookie", &cookie_header(&bob))])).await;
+        assert_eq!(resp.status(), 200, "{url}");
+        assert!(resp.headers().get("location").is_none(), "{url}");
+        assert!(
+            set_cookies(&resp).is_empty(),
+            "the session cookie stays: {url}"
+        );
+        let html = body_text(resp).await;
+        assert!(
+            html.contains("name=\"csrf\""),
+            "confirmation form expected: {url}"
+        );
+    }
+    let resp = send(
+        &h.router,
+        get("/account", &[("cookie", &cookie_header(&bob))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200, "bob is still signed in");
+
+    // The same hint signs out its own user at once.
+    let alice = sign_in(&h, "alice").await;
+    let url = format!("/logout?id_token_hint={alice_token}");
+    let resp = send(&h.router, get(&url, &[("cookie", &cookie_header(&alice))])).await;
+    assert_eq!(resp.status(), 200);
+    let resp = send(
+        &h.router,
+        get("/account", &[("cookie", &cookie_header(&alice))]),
+    )
+    .await;
+    assert_eq!(header_str(&resp, "location"), Some("/login"));
+}

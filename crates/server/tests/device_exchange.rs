@@ -212,3 +212,74 @@ async fn client_token_exchanged_by_impersonation() {
     assert_eq!(claims["aud"], "payments-api");
     assert!(claims.get("act").is_none());
 }
+
+/// A device authorization request from `ip`.
+fn device_request_from(ip: [u8; 4]) -> axum::http::Request<axum::body::Body> {
+    let mut req = form("/device_authorization", "client_id=tv&scope=openid");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40_000,
+        ))));
+    req
+}
+
+#[tokio::test]
+async fn dos_4_device_authorization_is_limited_per_address_and_client() {
+    let h = harness_with(
+        |s| {
+            s.device_limits.per_address_per_minute = 3;
+            s.device_limits.max_pending_per_address = 4;
+            s.device_limits.max_pending_per_client = 6;
+        },
+        false,
+    )
+    .await;
+    with_tv(&h).await;
+    let refused = |resp: axum::http::Response<axum::body::Body>| async move {
+        assert_eq!(resp.status(), 503);
+        let wait: i64 = header_str(&resp, "retry-after").unwrap().parse().unwrap();
+        assert!(wait >= 1, "{wait}");
+        assert_eq!(body_json(resp).await["error"], "temporarily_unavailable");
+        wait
+    };
+    // Three a minute from one address.
+    for _ in 0..3 {
+        let resp = send(&h.router, device_request_from([192, 0, 2, 1])).await;
+        assert_eq!(resp.status(), 200);
+    }
+    let wait = refused(send(&h.router, device_request_from([192, 0, 2, 1])).await).await;
+    assert!(wait <= 60, "{wait}");
+    // Another address is not held back by the first one's rate.
+    assert_eq!(
+        send(&h.router, device_request_from([192, 0, 2, 2]))
+            .await
+            .status(),
+        200
+    );
+    // A minute later the rate allows one more, then the four pending codes are the cap.
+    h.clock.advance(61);
+    assert_eq!(
+        send(&h.router, device_request_from([192, 0, 2, 1]))
+            .await
+            .status(),
+        200
+    );
+    h.clock.advance(61);
+    refused(send(&h.router, device_request_from([192, 0, 2, 1])).await).await;
+    // The client as a whole: six pending codes, whichever the address.
+    assert_eq!(
+        send(&h.router, device_request_from([192, 0, 2, 3]))
+            .await
+            .status(),
+        200
+    );
+    refused(send(&h.router, device_request_from([192, 0, 2, 4])).await).await;
+    // Once the codes expire (600 s), requests are admitted again.
+    h.clock.advance(600);
+    assert_eq!(
+        send(&h.router, device_request_from([192, 0, 2, 1]))
+            .await
+            .status(),
+        200
+    );
+}

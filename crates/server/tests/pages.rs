@@ -114,3 +114,61 @@ async fn oidc_4_prompt_none_with_session_but_no_consent() {
     let loc = header_str(&resp, "location").unwrap();
     assert_eq!(param(loc, "error").as_deref(), Some("consent_required"));
 }
+
+/// Log output collected in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn key_4_debug_logs_redact_secret_query_parameters() {
+    let h = harness().await;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let secrets = [
+        "state-Zq81",
+        "hint-Kx92",
+        "login-Mv37",
+        "code-Pw55",
+        "user-Lt40",
+        "verifier-Rb63",
+    ];
+    for url in [
+        authorize_url("&state=state-Zq81&login_hint=login-Mv37&id_token_hint=hint-Kx92"),
+        "/logout?id_token_hint=hint-Kx92&state=state-Zq81".to_owned(),
+        "/device?user_code=user-Lt40".to_owned(),
+        "/healthz?code=code-Pw55&code_verifier=verifier-Rb63".to_owned(),
+    ] {
+        send(&h.router, get(&url, &[])).await;
+    }
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("uri=/device?user_code=[redacted]"), "{logs}");
+    assert!(
+        logs.contains("client_id=web"),
+        "other parameters stay: {logs}"
+    );
+    for secret in secrets {
+        assert!(!logs.contains(secret), "{secret} logged: {logs}");
+    }
+}

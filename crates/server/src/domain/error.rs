@@ -16,6 +16,7 @@ pub struct ProtocolError {
     code: ErrorCode,
     description: Cow<'static, str>,
     header_auth: bool,
+    retry_after: Option<i64>,
 }
 
 impl ProtocolError {
@@ -25,6 +26,7 @@ impl ProtocolError {
             code,
             description: description.into(),
             header_auth: false,
+            retry_after: None,
         }
     }
 
@@ -56,6 +58,22 @@ impl ProtocolError {
     /// `server_error` with a generic description; the cause is logged by the caller.
     pub fn server_error() -> Self {
         Self::new(ErrorCode::ServerError, "internal error")
+    }
+
+    /// `temporarily_unavailable` (HTTP 503) with `Retry-After: secs`: a limit was reached.
+    pub fn temporarily_unavailable(
+        description: impl Into<Cow<'static, str>>,
+        retry_after_secs: i64,
+    ) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, description)
+        }
+    }
+
+    /// Seconds the client should wait before trying again, if known.
+    pub fn retry_after(&self) -> Option<i64> {
+        self.retry_after
     }
 
     /// Marks the error as answering a client that authenticated with the `Authorization`

@@ -1,6 +1,7 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0, RED-9): the `id_token_hint` must
 //! be ours (expired allowed); only with a valid hint does the user go back to an exactly
-//! registered `post_logout_redirect_uri`.
+//! registered `post_logout_redirect_uri`. A hint names a user: when the browser is signed in as
+//! someone else, the hint proves nothing about them, so they are asked to confirm instead.
 
 use super::params::Params;
 use super::verify;
@@ -14,14 +15,17 @@ pub enum LogoutTarget {
     Redirect(String),
     /// A valid hint without a redirect URI: end the session and show the signed-out page.
     Page,
-    /// No hint: ask the user to confirm (no redirect afterwards).
+    /// No hint, or a hint for another user than the signed-in one: ask the user to confirm (no
+    /// redirect afterwards).
     Confirm,
     /// The request is invalid (e.g. unregistered post_logout_redirect_uri): error page.
     Invalid(&'static str),
 }
 
-/// Validates a logout request and returns where the user goes afterwards.
-pub async fn target(state: &AppState, params: &Params) -> LogoutTarget {
+/// Validates a logout request and returns where the user goes afterwards. `session_user` is
+/// the user the browser is signed in as, if any: a valid hint for any other `sub` (an
+/// attacker's own ID token, say) does not end that session without confirmation.
+pub async fn target(state: &AppState, params: &Params, session_user: Option<&str>) -> LogoutTarget {
     if params.first_duplicate().is_some() {
         return LogoutTarget::Invalid("A parameter was sent more than once.");
     }
@@ -41,6 +45,9 @@ pub async fn target(state: &AppState, params: &Params) -> LogoutTarget {
         }
         return LogoutTarget::Confirm;
     };
+    if session_user.is_some_and(|user| user != hint.sub) {
+        return LogoutTarget::Confirm;
+    }
     let Some(uri) = requested else {
         return LogoutTarget::Page;
     };

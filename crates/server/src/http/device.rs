@@ -26,11 +26,29 @@ use crate::ui::error::PageError;
 /// Longest typed code carried through the sign-in form.
 const MAX_TYPED_CODE: usize = 32;
 
-/// `POST /device_authorization` (RFC 8628 §3.1).
+/// `POST /device_authorization` (RFC 8628 §3.1). Every call writes state, so calls are
+/// limited per client address and per client (`DeviceLimits`): beyond them the answer is
+/// `503 temporarily_unavailable` with `Retry-After` (RFC 6749 §4.1.2.1's code for an overloaded
+/// server; RFC 8628's `slow_down` belongs to polling the token endpoint).
 pub async fn authorization(
     State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
     AuthenticatedClient { client, params, .. }: AuthenticatedClient,
 ) -> Result<Response, ProtocolError> {
+    let now = state.now();
+    let expires_at = now.saturating_add(state.config.device_code_ttl);
+    if let Err(wait) = state.device_throttle.admit(
+        &client.client_id,
+        addr,
+        now,
+        expires_at,
+        &state.config.device_limits,
+    ) {
+        return Err(ProtocolError::temporarily_unavailable(
+            "too many device authorization requests; try again later",
+            wait,
+        ));
+    }
     let response = device::authorize(&state, &client, params.get("scope")).await?;
     Ok(Json(response).into_response())
 }

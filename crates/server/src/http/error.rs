@@ -1,6 +1,7 @@
 //! The one place protocol errors become HTTP responses (RFC 6749 §5.2): JSON `error` and
 //! `error_description`, 400/401/500/503, `WWW-Authenticate: Basic` for `invalid_client` when the
-//! client used the `Authorization` header, and `Cache-Control: no-store` on every response.
+//! client used the `Authorization` header, `Retry-After` when a limit was reached, and
+//! `Cache-Control: no-store` on every response.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -45,6 +46,11 @@ impl IntoResponse for ProtocolError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
             );
+        }
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -1,6 +1,7 @@
 //! `GET|POST /logout` (RP-initiated logout): with a valid `id_token_hint` the session ends and
 //! the user goes to the exactly registered `post_logout_redirect_uri` (RED-9); without one the
 //! user confirms through a CSRF-protected form and sees the signed-out page, never a redirect.
+//! A hint for another user than the signed-in one is treated like no hint.
 
 use std::sync::Arc;
 
@@ -35,7 +36,12 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
 }
 
 async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
-    match logout::target(state, &params).await {
+    let session = match current_session(state, &jar).await {
+        Ok(session) => session,
+        Err(_) => return PageError::Internal.into_response(),
+    };
+    let session_user = session.as_ref().map(|s| s.user_id.as_str());
+    match logout::target(state, &params, session_user).await {
         LogoutTarget::Invalid(message) => PageError::Refused(message).into_response(),
         LogoutTarget::Redirect(location) => match end_session(state, jar).await {
             Ok(jar) => (jar, ui::see_other(&location)).into_response(),
@@ -45,10 +51,9 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
             Ok(jar) => (jar, signed_out()).into_response(),
             Err(r) => r,
         },
-        LogoutTarget::Confirm => match current_session(state, &jar).await {
-            Ok(Some(s)) => confirm_logout(&s.csrf),
-            Ok(None) => signed_out(),
-            Err(_) => PageError::Internal.into_response(),
+        LogoutTarget::Confirm => match session {
+            Some(s) => confirm_logout(&s.csrf),
+            None => signed_out(),
         },
     }
 }

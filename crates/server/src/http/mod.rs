@@ -2,10 +2,11 @@
 //! the metadata routes (discovery, JWKS; CORS, their own cache lifetimes), the back-channel API
 //! (CORS, `Cache-Control: no-store` and `Pragma: no-cache` on every response, TOK-2) and the pages
 //! (no CORS, RED-13; the page security headers on every response, UI-1, UI-2), plus the health
-//! probes and the stylesheet with none of those. Around them all: a body-size limit (DOS-5), a
+//! probes and the stylesheet with none of those. Around them all: a body-size limit (DOS-5; a
+//! larger `Content-Length` is answered 413 before any of the body is read), a
 //! request timeout (`request_timeout_secs`; a request still running then is answered
 //! `408 Request Timeout` with an empty body, tower-http's default status), and tracing with
-//! `Authorization` and cookies marked sensitive.
+//! `Authorization` and cookies marked sensitive and secret query parameters redacted (KEY-4).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -38,6 +40,7 @@ pub mod logout;
 pub mod revoke;
 pub mod signin;
 pub mod token;
+pub mod trace;
 pub mod userinfo;
 
 /// Builds the router over the shared state.
@@ -92,11 +95,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(pages)
         .merge(plain)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(trace::RedactedSpan))
         .layer(SetSensitiveHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,

@@ -47,6 +47,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        if !in_memory {
+            create_private(options.get_filename())?;
+        }
         let pool_options = if in_memory {
             // Each in-memory database lives as long as its connections: one connection, never
             // recycled, holds it. (Shared-cache table locks would not honour busy_timeout.)
@@ -82,6 +85,30 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err)
+    }
+
+    /// Whether this transaction may collect garbage: always, `BEGIN IMMEDIATE` already keeps
+    /// every other writer out.
+    async fn gc_turn(_tx: &mut Transaction<'static, Sqlite>) -> StoreResult<bool> {
+        Ok(true)
+    }
+}
+
+/// Creates the database file readable and writable by its owner only (0600) when missing; it
+/// holds password hashes and grant state. SQLite gives the `-wal`, `-shm` and `-journal` files it
+/// creates beside it the database file's mode.
+fn create_private(path: &std::path::Path) -> StoreResult<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Backend(format!(
+            "creating {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -201,6 +228,28 @@ mod tests {
             "the hash must be persisted (scan sanity check)"
         );
         assert!(!contains(raw), "the raw code must never be persisted");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn key_4_database_files_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.insert_code(code("h-private")).await.unwrap();
+        let mut seen = 0;
+        for name in ["private.db", "private.db-wal", "private.db-shm"] {
+            let Ok(meta) = std::fs::metadata(dir.path().join(name)) else {
+                continue;
+            };
+            seen += 1;
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+        }
+        assert_eq!(seen, 3, "the database and its WAL files exist while open");
+        store.close().await;
     }
 
     #[tokio::test]

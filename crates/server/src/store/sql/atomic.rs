@@ -416,6 +416,10 @@ macro_rules! impl_sql_atomic {
                     ("DELETE FROM login_failures WHERE at <= $1", failure_cutoff),
                 ];
                 let mut tx = self.begin_write().await?;
+                if !Self::gc_turn(&mut tx).await? {
+                    // Another node is collecting right now.
+                    return Ok(GcReport::default());
+                }
                 let mut deleted = 0u64;
                 for (sql, bound) in steps {
                     let r = sqlx::query(sql)
