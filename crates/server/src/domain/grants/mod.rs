@@ -310,21 +310,34 @@ pub(crate) async fn issue_user_tokens(
         }
     };
     let id_token = if issue.scope.contains("openid") {
-        Some(
-            tokens::issue_id_token(
-                state,
-                issue.client,
-                issue.user,
-                issue.scope,
-                IdTokenContext {
-                    nonce: issue.nonce,
-                    auth_time: Some(issue.auth_time),
-                    sid: issue.sid,
-                    access_token: Some(&at.token),
-                },
-            )
-            .await?,
+        let id = tokens::issue_id_token(
+            state,
+            issue.client,
+            issue.user,
+            issue.scope,
+            IdTokenContext {
+                nonce: issue.nonce,
+                auth_time: Some(issue.auth_time),
+                sid: issue.sid,
+                access_token: Some(&at.token),
+            },
         )
+        .await?;
+        // Token exchange finds the ID token's grant through this record (and refuses it once
+        // the grant is revoked); like the access token, it is dead if a replay won the race.
+        if !revoked_by_replay {
+            match state
+                .store
+                .record_access_token(&id.jti, issue.grant_id, id.exp)
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::GrantRevoked)
+                    if issue.grant_type == GrantType::AuthorizationCode => {}
+                Err(e) => return Err(grant_store_error(e)),
+            }
+        }
+        Some(id.token)
     } else {
         None
     };

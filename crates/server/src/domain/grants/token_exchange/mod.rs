@@ -15,8 +15,11 @@
 //! * **impersonation** when no `actor_token` is sent: allowed only for clients whose
 //!   `exchange_impersonation` flag is set; no new `act` is added (an `act` already in the subject
 //!   token is kept, it describes the subject token itself);
-//! * `scope` must be within the subject token's scope (for an ID token: the scope the user
-//!   consented to for the client the ID token was issued to), never wider (`invalid_scope`);
+//! * an ID token counts only through the grant it was issued under: its `jti` is recorded against
+//!   that grant when it is issued, and the grant must be live (not revoked by refresh-token
+//!   reuse, consent withdrawal, revocation or the end of its browser session);
+//! * `scope` must be within the subject token's scope (for an ID token: the scope of its grant),
+//!   never wider (`invalid_scope`);
 //! * `requested_token_type`, when sent, must be the access-token type;
 //! * the account behind the subject is not locked by the login throttle (TOK-13);
 //! * the new token expires no later than the subject token, and is recorded against the

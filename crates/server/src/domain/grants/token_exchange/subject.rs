@@ -16,7 +16,7 @@ use crate::store::ClientRecord;
 #[derive(Debug, Clone)]
 pub(super) struct Presented {
     pub(super) sub: String,
-    /// Scope the token carries (ID tokens: the consented scope).
+    /// Scope the token carries (ID tokens: the scope of the grant they were issued under).
     pub(super) scope: Scope,
     pub(super) exp: i64,
     pub(super) auth_time: Option<i64>,
@@ -96,27 +96,40 @@ pub(super) async fn verify_subject(
                     "the subject_token was not issued to this client",
                 ));
             }
-            let (Some(sub), Some(exp)) = (
+            let (Some(sub), Some(exp), Some(jti)) = (
                 claims.get("sub").and_then(Value::as_str),
                 claims.get("exp").and_then(Value::as_i64),
+                claims.get("jti").and_then(Value::as_str),
             ) else {
                 return Err(bad_token("subject"));
             };
-            let consented = state
-                .store
-                .get_consent(sub, &client.client_id)
-                .await?
-                .map(|c| c.scope_set())
-                .transpose()?
-                .unwrap_or_default();
+            // The ID token counts only through the grant it was issued under (recorded by its
+            // `jti`): that grant must be live, for this client and user, and its scope is the
+            // most the exchange can carry.
+            if state.store.is_jti_revoked(jti, state.now()).await? {
+                return Err(bad_token("subject"));
+            }
+            let Some(grant_id) = state.store.access_token_grant(jti).await? else {
+                return Err(bad_token("subject"));
+            };
+            let grant = match state.store.get_grant(&grant_id).await? {
+                Some(g)
+                    if g.revoked_at.is_none()
+                        && g.client_id == client.client_id
+                        && g.user_id == sub =>
+                {
+                    g
+                }
+                _ => return Err(bad_token("subject")),
+            };
             Ok(Presented {
                 sub: sub.to_owned(),
-                scope: consented,
+                scope: grant.scope,
                 exp,
                 auth_time: claims.get("auth_time").and_then(Value::as_i64),
                 act: None,
                 is_user: true,
-                grant_id: None,
+                grant_id: Some(grant_id),
             })
         }
         _ => Err(ProtocolError::invalid_request(
