@@ -9,6 +9,7 @@ use portcullis_jose::{JwkSet, KeySet, jwt::Validator};
 
 use super::audit;
 use super::client_auth::{PresentedCredentials, method};
+use super::denylist::retain_until;
 use super::error::ProtocolError;
 use super::secrets::verify_secret;
 use crate::state::{AppState, ThrottleKey};
@@ -160,6 +161,10 @@ async fn verify_assertion(
     let key = format!("{}:{jti}", client.client_id);
     Ok(state
         .store
-        .insert_jti_if_absent(namespace::CLIENT_ASSERTION, &key, claims.exp.max(now))
+        .insert_jti_if_absent(
+            namespace::CLIENT_ASSERTION,
+            &key,
+            retain_until(claims.exp.max(now)),
+        )
         .await?)
 }

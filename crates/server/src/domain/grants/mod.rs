@@ -11,6 +11,7 @@ use portcullis_types::{
 };
 
 use super::audit;
+use super::denylist::retain_until;
 use super::error::ProtocolError;
 use super::params::Params;
 use super::secrets::{random_token, secret_hash};
@@ -265,12 +266,12 @@ pub(crate) async fn issue_user_tokens(
     // mirror is told, and no refresh token is handed out.
     let revoked_by_replay = match state
         .store
-        .record_access_token(&at.jti, issue.grant_id, at.exp)
+        .record_access_token(&at.jti, issue.grant_id, retain_until(at.exp))
         .await
     {
         Ok(()) => false,
         Err(StoreError::GrantRevoked) if issue.grant_type == GrantType::AuthorizationCode => {
-            super::denylist::mirror_jti(state, &at.jti, at.exp).await?;
+            super::denylist::mirror_jti(state, &at.jti, retain_until(at.exp)).await?;
             true
         }
         Err(e) => return Err(grant_store_error(e)),
@@ -328,7 +329,7 @@ pub(crate) async fn issue_user_tokens(
         if !revoked_by_replay {
             match state
                 .store
-                .record_access_token(&id.jti, issue.grant_id, id.exp)
+                .record_access_token(&id.jti, issue.grant_id, retain_until(id.exp))
                 .await
             {
                 Ok(()) => {}

@@ -36,6 +36,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::super::audit;
+use super::super::denylist::retain_until;
 use super::super::error::ProtocolError;
 use super::super::secrets::random_id;
 use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
@@ -175,7 +176,7 @@ pub async fn exchange(
         // Revoking the subject's grant then revokes the exchanged token too.
         state
             .store
-            .record_access_token(&claims.base.jti, grant_id, exp)
+            .record_access_token(&claims.base.jti, grant_id, retain_until(exp))
             .await
             .map_err(grant_store_error)?;
     }
