@@ -116,10 +116,11 @@ async fn exchange_delegation_narrows_scope_and_records_actor() {
     assert_eq!(c["act"], serde_json::json!({"sub": API}));
     // Not usable at the original audience.
     assert!(env.server.verify_access_token(token, API).await.is_err());
-    // The default scope is the subject token's scope.
+    // The default scope is the subject token's scope, within the exchanging client's own
+    // registered scope (orders-api is registered for orders:read only).
     let reply = delegate(&env, &user.access_token, None).await;
     assert_token_ok(&reply);
-    assert_eq!(reply.str("scope"), Some("openid orders:read"));
+    assert_eq!(reply.str("scope"), Some("orders:read"));
 }
 
 #[tokio::test]
@@ -589,4 +590,16 @@ async fn logout_stops_id_token_exchange() {
     let exchanged = exchange_while_live(&env, &id_token, "openid orders:read").await;
     crate::logout::logout(&env, &browser, &[("id_token_hint", id_token.as_str())]).await;
     assert_exchange_refused(&env, &id_token, &exchanged).await;
+}
+
+#[tokio::test]
+async fn exchange_limited_by_the_exchanging_clients_scope() {
+    let env = env().await;
+    // alice's token carries openid, which orders-api itself is not registered for.
+    let user = env.web_tokens("openid orders:read offline_access").await;
+    let reply = delegate(&env, &user.access_token, Some("openid orders:read")).await;
+    assert_token_error(&reply, 400, "invalid_scope");
+    let reply = delegate(&env, &user.access_token, None).await;
+    assert_token_ok(&reply);
+    assert_eq!(reply.str("scope").unwrap(), "orders:read");
 }

@@ -118,8 +118,8 @@ async fn check(
 }
 
 /// Verifies a `private_key_jwt` assertion: signed by one of the client's registered keys with an
-/// asymmetric algorithm, `iss` = `sub` = client id, `aud` = issuer or token endpoint, `exp`
-/// soon, `jti` never seen before.
+/// asymmetric algorithm, `typ` absent or `JWT`, `iss` = `sub` = client id, every `aud` value
+/// the issuer or the token endpoint, `exp` soon, `jti` never seen before.
 async fn verify_assertion(
     state: &AppState,
     client: &ClientRecord,
@@ -148,7 +148,24 @@ async fn verify_assertion(
     if verified.header().alg.is_symmetric() {
         return Ok(false);
     }
+    // Only a plain JWT (or no `typ`): a token of another kind (`at+jwt`, `logout+jwt`, …) is
+    // never a client assertion.
+    if verified
+        .header()
+        .typ
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
+        return Ok(false);
+    }
     let claims = verified.claims();
+    // Every audience must be this server: an assertion also addressed elsewhere could be
+    // replayed by that other party.
+    let token_endpoint = state.config.endpoint("/token");
+    let ours = [state.config.issuer.as_str(), token_endpoint.as_str()];
+    if claims.aud.0.iter().any(|a| !ours.contains(&a.as_str())) {
+        return Ok(false);
+    }
     if claims.sub.as_deref() != Some(client.client_id.as_str()) {
         return Ok(false);
     }

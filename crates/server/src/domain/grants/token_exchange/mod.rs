@@ -19,7 +19,8 @@
 //!   that grant when it is issued, and the grant must be live (not revoked by refresh-token
 //!   reuse, consent withdrawal, revocation or the end of its browser session);
 //! * `scope` must be within the subject token's scope (for an ID token: the scope of its grant),
-//!   never wider (`invalid_scope`);
+//!   never wider, and within the exchanging client's own registered scope (`invalid_scope`;
+//!   without `scope`, the intersection of the two);
 //! * `requested_token_type`, when sent, must be the access-token type;
 //! * the account behind the subject is not locked by the login throttle (TOK-13);
 //! * the new token expires no later than the subject token, and is recorded against the
@@ -128,6 +129,7 @@ pub async fn exchange(
             "the delegation chain is too long",
         ));
     }
+    let allowed = subject.scope.intersection(&client.scope);
     let scope = match req.scope.as_deref() {
         Some(s) => {
             let s = Scope::parse(s).map_err(|_| ProtocolError::invalid_scope("malformed scope"))?;
@@ -136,9 +138,14 @@ pub async fn exchange(
                     "the requested scope exceeds the subject token's scope",
                 ));
             }
+            if !s.is_subset(&client.scope) {
+                return Err(ProtocolError::invalid_scope(
+                    "the requested scope exceeds the client's registered scope",
+                ));
+            }
             s
         }
-        None => subject.scope.clone(),
+        None => allowed,
     };
     if subject.is_user {
         let Some(user) = state.store.get_user(&subject.sub).await? else {
