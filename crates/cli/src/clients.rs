@@ -23,7 +23,7 @@ pub enum ClientsCommand {
 
 /// Arguments of `clients add`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("kind").required(true).args(["secret", "public", "jwks"])))]
+#[command(group(ArgGroup::new("kind").required(true).args(["secret", "generate_secret", "public", "jwks"])))]
 pub struct AddArgs {
     /// The client id.
     #[arg(long)]
@@ -31,6 +31,9 @@ pub struct AddArgs {
     /// The secret of a confidential client (at least 16 characters; stored as a digest).
     #[arg(long)]
     pub secret: Option<String>,
+    /// Generate the secret of a confidential client: 32 random bytes, base64url, printed once.
+    #[arg(long)]
+    pub generate_secret: bool,
     /// A public client (no secret; PKCE only).
     #[arg(long)]
     pub public: bool,
@@ -131,9 +134,20 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         .map(str::parse::<GrantType>)
         .collect::<Result<Vec<_>, _>>()
         .context("--grant-types")?;
+    let generated = if args.generate_secret {
+        Some(
+            portcullis_server::domain::secrets::random_token()
+                .map_err(|e| anyhow!("generating the secret: {e}"))?,
+        )
+    } else {
+        None
+    };
     let config = ClientConfig {
         client_id: args.id.clone(),
-        secret: args.secret.map(ClientSecret::new),
+        secret: args
+            .secret
+            .or_else(|| generated.clone())
+            .map(ClientSecret::new),
         auth_method,
         redirect_uris: args.redirect_uris,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
@@ -157,6 +171,10 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         record.token_endpoint_auth_method,
         names(&record.grant_types)
     );
+    if let Some(secret) = generated {
+        // Shown this once: only its digest is stored.
+        println!("client_secret: {secret}");
+    }
     Ok(())
 }
 

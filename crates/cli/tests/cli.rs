@@ -191,6 +191,47 @@ fn red_3_red_4_clients_add_refuses_bad_redirect_uris() {
 }
 
 #[test]
+fn clients_add_generates_a_32_byte_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let out = ok(&portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "svc",
+        "--generate-secret",
+        "--grant-types",
+        "client_credentials",
+        "--database",
+        &db,
+    ]));
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("the generated secret is printed once");
+    // 32 random bytes, base64url without padding.
+    assert_eq!(secret.len(), 43, "{secret}");
+    assert!(
+        secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    // Exactly one kind: a generated secret and a given one conflict.
+    let both = portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "svc2",
+        "--generate-secret",
+        "--secret",
+        "svc2-secret-0123456789abcdef",
+        "--database",
+        &db,
+    ]);
+    assert!(!both.status.success());
+}
+
+#[test]
 fn clients_add_needs_exactly_one_kind() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_url(dir.path());

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The largest clock-skew allowance the guard accepts (RS-9).
-pub const MAX_LEEWAY_SECS: u64 = 60;
+// The denylist keeps entries this long past `exp`; the value is non-negative, so the cast is exact.
+#[allow(clippy::cast_sign_loss)]
+pub const MAX_LEEWAY_SECS: u64 = portcullis_types::denylist::MAX_VALIDATOR_LEEWAY_SECS as u64;
 
 /// Callback run after a token was verified (and passed the revocation check).
 pub type ValidatedHook = Arc<dyn Fn(&AccessClaims) + Send + Sync>;

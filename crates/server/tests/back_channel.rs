@@ -355,3 +355,37 @@ async fn red_9_logout_hint_for_another_user_asks_for_confirmation() {
     .await;
     assert_eq!(header_str(&resp, "location"), Some("/login"));
 }
+
+#[tokio::test]
+async fn rev_1_revoked_jti_outlives_the_validator_leeway() {
+    let h = harness_with(|_| {}, false).await;
+    let token = svc_token(&h).await;
+    let (_, claims) = portcullis_jose::dangerous::decode_unverified(&token).unwrap();
+    let jti = claims["jti"].as_str().unwrap();
+    let exp = claims["exp"].as_i64().unwrap();
+    h.clock.advance(exp - START - 1);
+    let resp = send(
+        &h.router,
+        form_with(
+            "/revoke",
+            &format!("token={token}&token_type_hint=access_token"),
+            &[("authorization", &basic("svc", SVC_SECRET))],
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    // A validator with the largest allowed leeway still accepts the token at exp + 59: the
+    // denylist entry must still be there, garbage collection included.
+    let late = exp + portcullis_types::denylist::MAX_VALIDATOR_LEEWAY_SECS - 1;
+    h.store.gc(late).await.unwrap();
+    assert!(h.store.is_jti_revoked(jti, late).await.unwrap());
+    assert!(
+        !h.store
+            .is_jti_revoked(
+                jti,
+                exp + portcullis_types::denylist::MAX_VALIDATOR_LEEWAY_SECS
+            )
+            .await
+            .unwrap()
+    );
+}

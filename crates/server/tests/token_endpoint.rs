@@ -251,36 +251,88 @@ async fn dos_5_large_body_refused() {
     assert_eq!(resp.status(), 413);
 }
 
+/// A request from the peer `ip`, as the server sees it with connect info.
+fn from_source(mut req: Request<Body>, ip: [u8; 4]) -> Request<Body> {
+    let addr = std::net::SocketAddr::from((ip, 40000));
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+const ATTACKER: [u8; 4] = [198, 51, 100, 7];
+const CLIENT_HOST: [u8; 4] = [192, 0, 2, 10];
+
 #[tokio::test]
 async fn dos_4_client_auth_failures_throttled() {
     let h = harness_with(|s| s.client_auth_throttle.max_failures = 3, false).await;
+    let (k, v) = svc_auth();
+    let cc = |headers: &[(&str, &str)], ip| {
+        from_source(
+            form_with("/token", "grant_type=client_credentials", headers),
+            ip,
+        )
+    };
     for _ in 0..3 {
         let resp = send(
             &h.router,
-            form_with(
-                "/token",
-                "grant_type=client_credentials",
-                &[("authorization", &basic("svc", "bad-secret"))],
-            ),
+            cc(&[("authorization", &basic("svc", "bad-secret"))], ATTACKER),
         )
         .await;
         assert_eq!(resp.status(), 401);
     }
-    // Even the right secret is refused until the window passes.
+    // Another source's failures never refuse the client's correct secret.
+    let resp = send(&h.router, cc(&[(k, &v)], CLIENT_HOST)).await;
+    assert_eq!(resp.status(), 200);
+    // The failing source is throttled, even when it now guesses right.
+    let resp = send(&h.router, cc(&[(k, &v)], ATTACKER)).await;
+    assert_eq!(resp.status(), 401);
+    assert!(
+        body_json(resp).await["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many")
+    );
+    h.clock.advance(61);
+    let resp = send(&h.router, cc(&[(k, &v)], ATTACKER)).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn dos_4_garbage_assertions_do_not_count_against_the_named_client() {
+    let h = harness_with(|s| s.client_auth_throttle.max_failures = 3, false).await;
+    // An unsigned assertion that claims to be `svc`, from the client's own host.
+    let garbage = format!(
+        "eyJhbGciOiJSUzI1NiJ9.{}.c2ln",
+        base64_url(r#"{"iss":"svc","sub":"svc","aud":"x","exp":9999999999,"jti":"j"}"#)
+    );
+    for with_id in [false, true, false, true, false] {
+        let body = format!(
+            "grant_type=client_credentials&client_assertion_type={}&client_assertion={garbage}{}",
+            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            if with_id { "&client_id=svc" } else { "" }
+        );
+        let resp = send(&h.router, from_source(form("/token", &body), CLIENT_HOST)).await;
+        assert_eq!(resp.status(), 401);
+    }
     let (k, v) = svc_auth();
     let resp = send(
         &h.router,
-        form_with("/token", "grant_type=client_credentials", &[(k, &v)]),
+        from_source(
+            form_with("/token", "grant_type=client_credentials", &[(k, &v)]),
+            CLIENT_HOST,
+        ),
     )
     .await;
-    assert_eq!(resp.status(), 401);
-    h.clock.advance(61);
-    let resp = send(
-        &h.router,
-        form_with("/token", "grant_type=client_credentials", &[(k, &v)]),
-    )
-    .await;
-    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.status(),
+        200,
+        "garbage assertions locked the client out"
+    );
+}
+
+fn base64_url(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }
 
 #[tokio::test]

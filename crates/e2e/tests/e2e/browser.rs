@@ -5,7 +5,7 @@ use crate::common::*;
 use portcullis_testkit::{Browser, Consent, Form, Outcome, Page, TestServer, query_param};
 
 /// Follows redirects that stay on the server; stops at the first page or off-site redirect.
-async fn follow(server: &TestServer, browser: &Browser, mut page: Page) -> Page {
+pub(crate) async fn follow(server: &TestServer, browser: &Browser, mut page: Page) -> Page {
     for _ in 0..8 {
         if !page.status.is_redirection() {
             return page;

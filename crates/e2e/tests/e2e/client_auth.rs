@@ -259,6 +259,32 @@ async fn tok_6_assertion_claims_are_checked() {
 }
 
 #[tokio::test]
+async fn tok_6_assertion_with_a_foreign_audience_or_typ_fails() {
+    let (env, key) = jwt_env().await;
+    let now = env.server.clock().now().as_secs();
+    let issuer = env.server.issuer().to_owned();
+    let token_endpoint = env.server.endpoints().token.to_string();
+    let sign = |typ: &str, aud: serde_json::Value, jti: &str| {
+        let claims = json!({"iss": JWT_CLIENT, "sub": JWT_CLIENT, "aud": aud,
+            "exp": now + 60, "iat": now, "jti": jti});
+        portcullis_jose::jwt::encode(&key, typ, &claims).unwrap()
+    };
+    // Also addressed to another party: refused.
+    let reply = cc_with_assertion(
+        &env,
+        &sign("JWT", json!([issuer, "https://other.example"]), "a1"),
+    )
+    .await;
+    assert_token_error(&reply, 401, "invalid_client");
+    // A token of another kind: refused.
+    let reply = cc_with_assertion(&env, &sign("at+jwt", json!(issuer), "a2")).await;
+    assert_token_error(&reply, 401, "invalid_client");
+    // Our two identifiers together, typed JWT: accepted.
+    let reply = cc_with_assertion(&env, &sign("JWT", json!([issuer, token_endpoint]), "a3")).await;
+    assert_token_ok(&reply);
+}
+
+#[tokio::test]
 async fn tok_6_assertion_signed_by_another_key_or_unsigned_fails() {
     let (env, _key) = jwt_env().await;
     let (other, _) = client_key(Algorithm::ES256, "client-key-1").unwrap();

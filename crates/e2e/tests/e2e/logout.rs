@@ -7,7 +7,7 @@ use url::Url;
 
 /// Calls the end-session endpoint in `browser` and confirms a confirmation page if one is
 /// shown; returns the last page (a redirect or an HTML page).
-async fn logout(env: &Env, browser: &Browser, params: &[(&str, &str)]) -> Page {
+pub(crate) async fn logout(env: &Env, browser: &Browser, params: &[(&str, &str)]) -> Page {
     let mut url = env.server.endpoints().end_session.clone();
     url.query_pairs_mut().extend_pairs(params.iter());
     let page = browser.get(&url).await.unwrap();

@@ -266,3 +266,57 @@ async fn rt_unknown_refresh_token_is_invalid_grant() {
         .unwrap();
     assert_token_error(&reply, 400, "invalid_request");
 }
+
+#[tokio::test]
+async fn rt_6_refresh_follows_a_narrowed_client_scope() {
+    let env = Env::start().await;
+    let first = env.web_tokens(SCOPE).await;
+    let refresh = first.refresh_token.clone().unwrap();
+    // The operator narrows the web client's registration.
+    let store = env.server.store();
+    let mut web = store.get_client(WEB).await.unwrap().unwrap();
+    web.scope = portcullis_types::Scope::parse("openid offline_access").unwrap();
+    store.put_client(web).await.unwrap();
+    env.server.advance(env.server.config().client_cache_ttl + 1);
+    let wider = env
+        .server
+        .refresh(&env.web_auth(), &refresh, Some("orders:read"))
+        .await
+        .unwrap();
+    assert_token_error(&wider, 400, "invalid_scope");
+    let reply = env
+        .server
+        .refresh(&env.web_auth(), &refresh, None)
+        .await
+        .unwrap();
+    assert_token_ok(&reply);
+    assert_eq!(reply.str("scope").unwrap(), "offline_access openid");
+}
+
+#[tokio::test]
+async fn tok_13_locked_account_cannot_refresh() {
+    let env = Env::start().await;
+    let first = env.web_tokens(SCOPE).await;
+    let refresh = first.refresh_token.clone().unwrap();
+    let browser = env.server.browser().unwrap();
+    let login = env.server.url("/login").unwrap();
+    for _ in 0..env.server.config().login_throttle.max_failures {
+        let page = browser.get(&login).await.unwrap();
+        let mut form = page.login_form().unwrap();
+        let user_field = form.username_field().unwrap().to_owned();
+        let pass_field = form.password_field().unwrap().to_owned();
+        form.set(&user_field, ALICE);
+        form.set(&pass_field, "wrong");
+        browser.submit(&page, &form, None).await.unwrap();
+    }
+    let reply = env
+        .server
+        .refresh(&env.web_auth(), &refresh, None)
+        .await
+        .unwrap();
+    assert_token_error(&reply, 400, "invalid_grant");
+    // The refusal did not use the token up: once the lock ends, it refreshes.
+    env.server
+        .advance(env.server.config().login_throttle.window_secs + 1);
+    rotate(&env, &refresh).await;
+}

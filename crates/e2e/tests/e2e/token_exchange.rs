@@ -116,10 +116,11 @@ async fn exchange_delegation_narrows_scope_and_records_actor() {
     assert_eq!(c["act"], serde_json::json!({"sub": API}));
     // Not usable at the original audience.
     assert!(env.server.verify_access_token(token, API).await.is_err());
-    // The default scope is the subject token's scope.
+    // The default scope is the subject token's scope, within the exchanging client's own
+    // registered scope (orders-api is registered for orders:read only).
     let reply = delegate(&env, &user.access_token, None).await;
     assert_token_ok(&reply);
-    assert_eq!(reply.str("scope"), Some("openid orders:read"));
+    assert_eq!(reply.str("scope"), Some("orders:read"));
 }
 
 #[tokio::test]
@@ -467,4 +468,138 @@ async fn exchanged_tokens_die_with_the_subject_grant() {
     )
     .await;
     assert_token_error(&reply, 400, "invalid_request");
+}
+
+/// The web client signs alice in with `browser` and redeems the code: (access, refresh, ID token).
+async fn web_sign_in(env: &Env, browser: &portcullis_testkit::Browser, scope: &str) -> Reply {
+    let request = env.web_request(scope);
+    let response = env
+        .server
+        .authorize(browser, &request, Some((ALICE, ALICE_PASSWORD)))
+        .await
+        .unwrap();
+    let reply = env
+        .server
+        .redeem(&env.web_auth(), &response.code, &request)
+        .await
+        .unwrap();
+    assert_token_ok(&reply);
+    reply
+}
+
+/// The web client exchanges alice's ID token for a payments-api token (impersonation).
+async fn exchange_id_token(env: &Env, id_token: &str) -> Reply {
+    exchange(
+        env,
+        &env.web_auth(),
+        &[
+            ("subject_token", id_token),
+            ("subject_token_type", ID_TYPE),
+            ("audience", PAYMENTS),
+        ],
+    )
+    .await
+}
+
+/// Exchanges the ID token once (fine), returns the exchanged access token after checking it
+/// carries the grant's whole scope.
+async fn exchange_while_live(env: &Env, id_token: &str, scope: &str) -> String {
+    let first = exchange_id_token(env, id_token).await;
+    assert_token_ok(&first);
+    assert_eq!(first.str("scope").unwrap(), scope);
+    first.str("access_token").unwrap().to_owned()
+}
+
+/// After the grant is gone: the ID token no longer exchanges, the token exchanged from it is
+/// dead, and that one cannot be exchanged again either.
+async fn assert_exchange_refused(env: &Env, id_token: &str, exchanged: &str) {
+    let reply = exchange_id_token(env, id_token).await;
+    assert_token_error(&reply, 400, "invalid_request");
+    let r = env.server.introspect(&payments(), exchanged).await.unwrap();
+    assert_eq!(r.json["active"], Value::Bool(false), "{}", r.body);
+    let actor = own_token(env, &payments()).await;
+    let again = exchange(
+        env,
+        &payments(),
+        &[
+            ("subject_token", exchanged),
+            ("subject_token_type", AT_TYPE),
+            ("actor_token", actor.as_str()),
+            ("actor_token_type", AT_TYPE),
+            ("audience", LEDGER),
+        ],
+    )
+    .await;
+    assert_token_error(&again, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn rt_3_refresh_reuse_stops_id_token_exchange() {
+    let env = env().await;
+    let browser = env.server.browser().unwrap();
+    let tokens = web_sign_in(&env, &browser, "openid orders:read offline_access").await;
+    let id_token = tokens.str("id_token").unwrap().to_owned();
+    let exchanged = exchange_while_live(&env, &id_token, "offline_access openid orders:read").await;
+    let refresh = tokens.str("refresh_token").unwrap().to_owned();
+    let rotated = env
+        .server
+        .refresh(&env.web_auth(), &refresh, None)
+        .await
+        .unwrap();
+    assert_token_ok(&rotated);
+    let reuse = env
+        .server
+        .refresh(&env.web_auth(), &refresh, None)
+        .await
+        .unwrap();
+    assert_token_error(&reuse, 400, "invalid_grant");
+    assert_exchange_refused(&env, &id_token, &exchanged).await;
+}
+
+#[tokio::test]
+async fn rt_8_consent_withdrawal_stops_id_token_exchange() {
+    let env = env().await;
+    let browser = env.server.browser().unwrap();
+    let tokens = web_sign_in(&env, &browser, "openid orders:read offline_access").await;
+    let id_token = tokens.str("id_token").unwrap().to_owned();
+    let exchanged = exchange_while_live(&env, &id_token, "offline_access openid orders:read").await;
+    let account = browser
+        .get(&env.server.url("/account").unwrap())
+        .await
+        .unwrap();
+    let account = crate::browser::follow(&env.server, &browser, account).await;
+    let form = account
+        .forms()
+        .into_iter()
+        .find(|f| {
+            f.method == "post" && (f.fields.iter().any(|(_, v)| v == WEB) || f.action.contains(WEB))
+        })
+        .expect("a withdraw form for the app");
+    let button = form.buttons.first().cloned();
+    let after = browser.submit(&account, &form, button).await.unwrap();
+    assert_eq!(after.status, 303, "withdraw POST answered {}", after.status);
+    assert_exchange_refused(&env, &id_token, &exchanged).await;
+}
+
+#[tokio::test]
+async fn logout_stops_id_token_exchange() {
+    let env = env().await;
+    let browser = env.server.browser().unwrap();
+    let tokens = web_sign_in(&env, &browser, "openid orders:read").await;
+    let id_token = tokens.str("id_token").unwrap().to_owned();
+    let exchanged = exchange_while_live(&env, &id_token, "openid orders:read").await;
+    crate::logout::logout(&env, &browser, &[("id_token_hint", id_token.as_str())]).await;
+    assert_exchange_refused(&env, &id_token, &exchanged).await;
+}
+
+#[tokio::test]
+async fn exchange_limited_by_the_exchanging_clients_scope() {
+    let env = env().await;
+    // alice's token carries openid, which orders-api itself is not registered for.
+    let user = env.web_tokens("openid orders:read offline_access").await;
+    let reply = delegate(&env, &user.access_token, Some("openid orders:read")).await;
+    assert_token_error(&reply, 400, "invalid_scope");
+    let reply = delegate(&env, &user.access_token, None).await;
+    assert_token_ok(&reply);
+    assert_eq!(reply.str("scope").unwrap(), "orders:read");
 }

@@ -1,16 +1,18 @@
 //! Checking presented client credentials against the registered client: secret digests compared
 //! in constant time, public clients by id, `private_key_jwt` assertions (RFC 7523, TOK-6) with a
-//! `jti` replay cache; failures are counted per client id on this node (DOS-4).
+//! `jti` replay cache; failures are counted per source address and client on this node (DOS-4).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use portcullis_jose::{JwkSet, KeySet, jwt::Validator};
 
 use super::audit;
 use super::client_auth::{PresentedCredentials, method};
+use super::denylist::retain_until;
 use super::error::ProtocolError;
 use super::secrets::verify_secret;
-use crate::state::AppState;
+use crate::state::{AppState, ThrottleKey};
 use crate::store::{ClientRecord, namespace};
 
 /// Longest accepted lifetime of a client assertion, in seconds.
@@ -32,13 +34,26 @@ fn claimed_client_id(creds: &PresentedCredentials) -> Option<String> {
     }
 }
 
+/// Whom a failure of these credentials counts against: never the client an assertion claims to
+/// be, since nothing about it is verified yet.
+fn throttle_key(creds: &PresentedCredentials, source: Option<IpAddr>) -> ThrottleKey {
+    match creds {
+        PresentedCredentials::Basic { client_id, .. }
+        | PresentedCredentials::Post { client_id, .. }
+        | PresentedCredentials::None { client_id } => ThrottleKey::client(source, client_id),
+        PresentedCredentials::Jwt { .. } => ThrottleKey::assertion(source),
+    }
+}
+
 /// Authenticates a client at a back-channel endpoint. Public clients (`none`) are accepted only
-/// when `allow_public` is set.
+/// when `allow_public` is set. Failures are counted per source address and named client
+/// ([`ThrottleKey`]), so one source's failures never refuse another source's valid credentials.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(
     state: &AppState,
     creds: &PresentedCredentials,
     allow_public: bool,
+    source: Option<IpAddr>,
 ) -> Result<Arc<ClientRecord>, ProtocolError> {
     let header = creds.used_header();
     let fail =
@@ -48,9 +63,10 @@ pub async fn authenticate(
     };
     let now = state.now();
     let limits = state.config.client_auth_throttle;
+    let key = throttle_key(creds, source);
     if state
         .client_throttle
-        .is_blocked(&client_id, now, limits.max_failures, limits.window_secs)
+        .is_blocked(&key, now, limits.max_failures, limits.window_secs)
     {
         audit::client_auth_failed(&client_id, creds.method());
         return Err(ProtocolError::invalid_client(
@@ -68,7 +84,7 @@ pub async fn authenticate(
         _ => {
             state
                 .client_throttle
-                .record_failure(&client_id, now, limits.window_secs);
+                .record_failure(&key, now, limits.window_secs);
             audit::client_auth_failed(&client_id, creds.method());
             Err(fail())
         }
@@ -102,8 +118,8 @@ async fn check(
 }
 
 /// Verifies a `private_key_jwt` assertion: signed by one of the client's registered keys with an
-/// asymmetric algorithm, `iss` = `sub` = client id, `aud` = issuer or token endpoint, `exp`
-/// soon, `jti` never seen before.
+/// asymmetric algorithm, `typ` absent or `JWT`, `iss` = `sub` = client id, every `aud` value
+/// the issuer or the token endpoint, `exp` soon, `jti` never seen before.
 async fn verify_assertion(
     state: &AppState,
     client: &ClientRecord,
@@ -132,7 +148,24 @@ async fn verify_assertion(
     if verified.header().alg.is_symmetric() {
         return Ok(false);
     }
+    // Only a plain JWT (or no `typ`): a token of another kind (`at+jwt`, `logout+jwt`, …) is
+    // never a client assertion.
+    if verified
+        .header()
+        .typ
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
+        return Ok(false);
+    }
     let claims = verified.claims();
+    // Every audience must be this server: an assertion also addressed elsewhere could be
+    // replayed by that other party.
+    let token_endpoint = state.config.endpoint("/token");
+    let ours = [state.config.issuer.as_str(), token_endpoint.as_str()];
+    if claims.aud.0.iter().any(|a| !ours.contains(&a.as_str())) {
+        return Ok(false);
+    }
     if claims.sub.as_deref() != Some(client.client_id.as_str()) {
         return Ok(false);
     }
@@ -145,6 +178,10 @@ async fn verify_assertion(
     let key = format!("{}:{jti}", client.client_id);
     Ok(state
         .store
-        .insert_jti_if_absent(namespace::CLIENT_ASSERTION, &key, claims.exp.max(now))
+        .insert_jti_if_absent(
+            namespace::CLIENT_ASSERTION,
+            &key,
+            retain_until(claims.exp.max(now)),
+        )
         .await?)
 }

@@ -3,6 +3,7 @@
 //! other clients' tokens are answered with success and left alone; store errors propagate.
 
 use super::audit;
+use super::denylist::retain_until;
 use super::error::ProtocolError;
 use super::secrets::secret_hash;
 use super::verify::{self, TokenRejection};
@@ -55,8 +56,9 @@ async fn revoke_access(
         Err(TokenRejection::Invalid) => return Ok(false),
     };
     if claims.client_id == client.client_id {
-        state.store.revoke_jti(&claims.jti, claims.exp).await?;
-        super::denylist::mirror_jti(state, &claims.jti, claims.exp).await?;
+        let keep_until = retain_until(claims.exp);
+        state.store.revoke_jti(&claims.jti, keep_until).await?;
+        super::denylist::mirror_jti(state, &claims.jti, keep_until).await?;
         audit::revoked("access_token", &client.client_id, &claims.jti);
     }
     Ok(true)

@@ -140,15 +140,38 @@ pub struct IdTokenContext<'a> {
     pub access_token: Option<&'a str>,
 }
 
+/// A signed ID token with its `jti` and expiry, for recording against its grant.
+#[derive(Clone)]
+pub struct IssuedIdToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `exp`.
+    pub exp: i64,
+}
+
+impl std::fmt::Debug for IssuedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedIdToken")
+            .field("token", &"<redacted>")
+            .field("jti", &self.jti)
+            .field("exp", &self.exp)
+            .finish()
+    }
+}
+
 /// Signs an ID token for `user` and `client` with the client's registered algorithm (RS256 by
-/// default). Profile and email claims follow the scope.
+/// default). Profile and email claims follow the scope. It carries a `jti`, which the caller
+/// records against the grant in the access-token ledger: token exchange accepts an ID token as
+/// subject only through that record, so revoking the grant reaches it.
 pub async fn issue_id_token(
     state: &AppState,
     client: &ClientRecord,
     user: &UserRecord,
     scope: &Scope,
     ctx: IdTokenContext<'_>,
-) -> Result<String, ProtocolError> {
+) -> Result<IssuedIdToken, ProtocolError> {
     let alg = client
         .id_token_signed_response_alg
         .unwrap_or(state.config.id_token_alg);
@@ -160,8 +183,11 @@ pub async fn issue_id_token(
     put("iss", state.config.issuer.clone().into());
     put("sub", user.id.clone().into());
     put("aud", Audience::from(client.client_id.as_str()).into());
-    put("exp", now.saturating_add(state.config.id_token_ttl).into());
+    let exp = now.saturating_add(state.config.id_token_ttl);
+    let jti = random_id()?;
+    put("exp", exp.into());
     put("iat", now.into());
+    put("jti", jti.clone().into());
     if let Some(t) = ctx.auth_time {
         put("auth_time", t.into());
     }
@@ -178,7 +204,11 @@ pub async fn issue_id_token(
         put(k, v);
     }
     let key = state.keys.signing_key(alg).await?;
-    Ok(jwt::encode(&key, "JWT", &claims)?)
+    Ok(IssuedIdToken {
+        token: jwt::encode(&key, "JWT", &claims)?,
+        jti,
+        exp,
+    })
 }
 
 /// The user claims a scope releases (OIDC Core §5.4), without `sub`.

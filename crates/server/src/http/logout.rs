@@ -2,6 +2,7 @@
 //! the user goes to the exactly registered `post_logout_redirect_uri` (RED-9); without one the
 //! user confirms through a CSRF-protected form and sees the signed-out page, never a redirect.
 //! A hint for another user than the signed-in one is treated like no hint.
+//! Ending a session revokes the grants issued under it without `offline_access`.
 
 use std::sync::Arc;
 
@@ -13,10 +14,10 @@ use super::extract::csrf::{matches_cookie, matches_session};
 use super::extract::form::{CsrfFormKind, SignOutForm};
 use super::extract::session::current_session;
 use super::extract::{PageForm, removal, session_cookie_name};
-use crate::domain::audit;
 use crate::domain::logout::{self, LogoutTarget};
 use crate::domain::params::Params;
 use crate::domain::sessions;
+use crate::domain::{audit, denylist};
 use crate::state::AppState;
 use crate::ui;
 use crate::ui::error::{PageError, confirm_logout, signed_out};
@@ -27,6 +28,12 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
     if let Some(id) = jar.get(name).map(|c| c.value().to_owned()) {
         if let Ok(Some(s)) = sessions::load(state, Some(&id)).await {
             audit::logout(&s.user_id);
+            if denylist::revoke_session_grants(state, &s.user_id, &s.sid)
+                .await
+                .is_err()
+            {
+                return Err(PageError::Internal.into_response());
+            }
         }
         if sessions::destroy(state, &id).await.is_err() {
             return Err(PageError::Internal.into_response());

@@ -1,5 +1,6 @@
 //! The Redis [`Denylist`]: revoked `jti`s under `portcullis_types::denylist::revoked_jti_key`,
-//! with a TTL equal to the token's remaining lifetime.
+//! with a TTL up to the keep-until time the caller gives (the token's `exp` plus the largest
+//! validator leeway, `portcullis_types::denylist::retain_until`).
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;

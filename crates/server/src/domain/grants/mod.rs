@@ -11,6 +11,7 @@ use portcullis_types::{
 };
 
 use super::audit;
+use super::denylist::retain_until;
 use super::error::ProtocolError;
 use super::params::Params;
 use super::secrets::{random_token, secret_hash};
@@ -265,12 +266,12 @@ pub(crate) async fn issue_user_tokens(
     // mirror is told, and no refresh token is handed out.
     let revoked_by_replay = match state
         .store
-        .record_access_token(&at.jti, issue.grant_id, at.exp)
+        .record_access_token(&at.jti, issue.grant_id, retain_until(at.exp))
         .await
     {
         Ok(()) => false,
         Err(StoreError::GrantRevoked) if issue.grant_type == GrantType::AuthorizationCode => {
-            super::denylist::mirror_jti(state, &at.jti, at.exp).await?;
+            super::denylist::mirror_jti(state, &at.jti, retain_until(at.exp)).await?;
             true
         }
         Err(e) => return Err(grant_store_error(e)),
@@ -310,21 +311,34 @@ pub(crate) async fn issue_user_tokens(
         }
     };
     let id_token = if issue.scope.contains("openid") {
-        Some(
-            tokens::issue_id_token(
-                state,
-                issue.client,
-                issue.user,
-                issue.scope,
-                IdTokenContext {
-                    nonce: issue.nonce,
-                    auth_time: Some(issue.auth_time),
-                    sid: issue.sid,
-                    access_token: Some(&at.token),
-                },
-            )
-            .await?,
+        let id = tokens::issue_id_token(
+            state,
+            issue.client,
+            issue.user,
+            issue.scope,
+            IdTokenContext {
+                nonce: issue.nonce,
+                auth_time: Some(issue.auth_time),
+                sid: issue.sid,
+                access_token: Some(&at.token),
+            },
         )
+        .await?;
+        // Token exchange finds the ID token's grant through this record (and refuses it once
+        // the grant is revoked); like the access token, it is dead if a replay won the race.
+        if !revoked_by_replay {
+            match state
+                .store
+                .record_access_token(&id.jti, issue.grant_id, retain_until(id.exp))
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::GrantRevoked)
+                    if issue.grant_type == GrantType::AuthorizationCode => {}
+                Err(e) => return Err(grant_store_error(e)),
+            }
+        }
+        Some(id.token)
     } else {
         None
     };

@@ -1,6 +1,7 @@
 //! The refresh-token grant: rotation on every use in one atomic store step (RT-4), reuse of a
 //! rotated token revokes the whole grant (RT-3), identical scope for the successor (RT-6) and an
-//! absolute family lifetime (RT-7).
+//! absolute family lifetime (RT-7). The scope is also capped by the client's current registered
+//! scope, and a locked account (TOK-13) gets no fresh tokens.
 
 use portcullis_types::GrantType;
 use portcullis_types::{RefreshToken, TokenResponse};
@@ -8,6 +9,7 @@ use portcullis_types::{RefreshToken, TokenResponse};
 use super::super::audit;
 use super::super::error::ProtocolError;
 use super::super::secrets::{random_token, secret_hash};
+use super::device_code::refuse_locked_account;
 use super::{RefreshAction, UserIssue, issue_user_tokens, refresh_expiry, requested_scope};
 use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshRecord, RefreshStatus, RotateOutcome};
@@ -29,7 +31,16 @@ pub async fn exchange(
             "the refresh token was issued to another client",
         ));
     }
-    let scope = requested_scope(requested, &current.scope)?;
+    // The client's registration may have been narrowed since the grant: never more than it
+    // allows now.
+    let scope = requested_scope(requested, &current.scope.intersection(&client.scope))?;
+    // A locked account gets no fresh tokens (TOK-13). Only an active token is checked here, so
+    // a replayed rotated token still reaches reuse detection below.
+    if current.status == RefreshStatus::Active
+        && let Some(user) = state.store.get_user(&current.user_id).await?
+    {
+        refuse_locked_account(state, &user).await?;
+    }
     let successor = RefreshToken::new(random_token()?);
     let new_rec = RefreshRecord {
         token_hash: secret_hash(successor.secret()),
