@@ -522,6 +522,21 @@ impl Store for MemoryStore {
         Ok(u32::try_from(list.len()).unwrap_or(u32::MAX))
     }
 
+    async fn register_attempt(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32> {
+        // The same step as a failure: one lock covers the count and the decision.
+        self.record_login_failure(key, now, window_secs).await
+    }
+
+    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if let Some(list) = st.failures.get_mut(key)
+            && let Some(i) = list.iter().position(|t| *t == at)
+        {
+            list.remove(i);
+        }
+        Ok(())
+    }
+
     async fn login_failures(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32> {
         let st = self.lock()?;
         let n = st.failures.get(key).map_or(0, |list| {

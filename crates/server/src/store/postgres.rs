@@ -103,9 +103,25 @@ impl PostgresStore {
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(db_err)
     }
+
+    /// Serialises the transactions of one throttle key with a transaction-scoped advisory lock
+    /// (the two-key form, in a space of its own), released at commit or rollback.
+    async fn lock_throttle_key(
+        tx: &mut Transaction<'static, Postgres>,
+        key: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext('portcullis.login_throttle'), hashtext($1))",
+        )
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
 }
 
-impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE");
+impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE", "ctid");
 impl_sql_store!(PostgresStore);
 
 #[cfg(test)]

@@ -83,9 +83,19 @@ impl SqliteStore {
             .await
             .map_err(db_err)
     }
+
+    /// Serialises the transactions of one throttle key: nothing to do, the `BEGIN IMMEDIATE`
+    /// write transaction already excludes every other writer.
+    #[allow(clippy::unused_async)]
+    async fn lock_throttle_key(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _key: &str,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
-impl_sql_atomic!(SqliteStore, Sqlite, "", "");
+impl_sql_atomic!(SqliteStore, Sqlite, "", "", "rowid");
 impl_sql_store!(SqliteStore);
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use portcullis_jose::{FixedClock, UnixTime};
-use portcullis_types::{ClientSecret, GrantType};
 use portcullis_types::secret::Password;
+use portcullis_types::{ClientSecret, GrantType};
 use tower::ServiceExt;
 
 use super::form::{ConsentForm, LoginForm};

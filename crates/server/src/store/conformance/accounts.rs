@@ -176,6 +176,63 @@ pub(super) async fn throttle_counts_within_window(s: Arc<dyn Store>) {
     assert_eq!(s.login_failures("user:al", T0 + 310, w).await.unwrap(), 1);
 }
 
+pub(super) async fn dos_4_concurrent_attempts_exactly_limit_pass(s: Arc<dyn Store>) {
+    const N: u32 = 40;
+    const LIMIT: u32 = 5;
+    let w = 300;
+    let barrier = Arc::new(Barrier::new(N as usize));
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let s = s.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                s.register_attempt("user:target", T0, w).await.unwrap()
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    assert_eq!(
+        counts.iter().filter(|n| **n <= LIMIT).count(),
+        LIMIT as usize,
+        "exactly the limit of concurrent attempts pass: {counts:?}"
+    );
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=N).collect::<Vec<_>>(),
+        "every count is seen once"
+    );
+    assert_eq!(s.login_failures("user:target", T0, w).await.unwrap(), N);
+}
+
+pub(super) async fn dos_4_released_attempts_no_longer_count(s: Arc<dyn Store>) {
+    let w = 300;
+    assert_eq!(s.register_attempt("addr:1", T0, w).await.unwrap(), 1);
+    assert_eq!(s.register_attempt("addr:1", T0 + 5, w).await.unwrap(), 2);
+    assert_eq!(s.register_attempt("addr:1", T0 + 5, w).await.unwrap(), 3);
+    assert_eq!(s.register_attempt("addr:2", T0 + 5, w).await.unwrap(), 1);
+    s.release_attempt("addr:1", T0 + 5).await.unwrap();
+    assert_eq!(s.login_failures("addr:1", T0 + 5, w).await.unwrap(), 2);
+    assert_eq!(s.login_failures("addr:2", T0 + 5, w).await.unwrap(), 1);
+    // Nothing recorded at that instant (any more): a no-op.
+    s.release_attempt("addr:1", T0 + 6).await.unwrap();
+    s.release_attempt("addr:3", T0).await.unwrap();
+    assert_eq!(s.login_failures("addr:1", T0 + 5, w).await.unwrap(), 2);
+    s.release_attempt("addr:1", T0 + 5).await.unwrap();
+    s.release_attempt("addr:1", T0 + 5).await.unwrap();
+    assert_eq!(s.login_failures("addr:1", T0 + 5, w).await.unwrap(), 1);
+    // Attempts and failures are one count.
+    assert_eq!(
+        s.record_login_failure("addr:1", T0 + 6, w).await.unwrap(),
+        2
+    );
+    assert_eq!(s.register_attempt("addr:1", T0 + 7, w).await.unwrap(), 3);
+}
+
 pub(super) async fn signing_key_crud(s: Arc<dyn Store>) {
     s.insert_signing_key(key("k2", T0 + 100)).await.unwrap();
     s.insert_signing_key(key("k1", T0)).await.unwrap();

@@ -207,6 +207,8 @@ all_backends!(
     accounts::users_crud_and_duplicate_username_conflict,
     accounts::sessions_expire,
     accounts::throttle_counts_within_window,
+    accounts::dos_4_concurrent_attempts_exactly_limit_pass,
+    accounts::dos_4_released_attempts_no_longer_count,
     accounts::signing_key_crud,
     accounts::consent_scopes_accumulate,
     accounts::withdraw_consent_cascades,

@@ -500,6 +500,19 @@ macro_rules! impl_sql_store {
                 self.record_login_failure_impl(key, now, window_secs).await
             }
 
+            async fn register_attempt(
+                &self,
+                key: &str,
+                now: i64,
+                window_secs: i64,
+            ) -> StoreResult<u32> {
+                self.record_login_failure_impl(key, now, window_secs).await
+            }
+
+            async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
+                self.release_attempt_impl(key, at).await
+            }
+
             async fn login_failures(
                 &self,
                 key: &str,
