@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Transaction};
 
+use super::prelude::*;
 use super::sql::atomic::impl_sql_atomic;
 use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
@@ -15,7 +16,7 @@ use super::sql::{
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
     UserRecord, union_scope,
 };
 

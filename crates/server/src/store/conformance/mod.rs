@@ -16,7 +16,7 @@ use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use portcullis_types::{CodeChallengeMethod, Scope};
 
-use super::{CodeRecord, GrantRecord, RefreshRecord, RefreshStatus, Store};
+use super::{CodeRecord, CodeStore as _, GrantRecord, RefreshRecord, RefreshStatus, Store};
 
 mod accounts;
 mod tokens;
