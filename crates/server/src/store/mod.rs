@@ -34,8 +34,8 @@ mod sql;
 pub mod sqlite;
 mod traits;
 
-#[cfg(test)]
-mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 
 pub use denylist::Denylist;
 
