@@ -150,36 +150,12 @@ async fn tok_13_password_grant_honours_the_login_throttle() {
     assert!(!try_login(&env, &browser, ALICE, ALICE_PASSWORD).await);
 }
 
-/// Runs the futures concurrently on this task.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in pinned.iter_mut().zip(results.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(r) => *slot = Some(r),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    results.into_iter().map(Option::unwrap).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dos_4_concurrent_wrong_passwords_verify_at_most_the_limit() {
     let env = Env::start().await;
     let limits = env.server.config().login_throttle;
     let browsers: Vec<Browser> = (0..40).map(|_| env.server.browser().unwrap()).collect();
-    let outcomes = join_all(
+    let outcomes = join_concurrently(
         browsers
             .iter()
             .map(|b| try_login(&env, b, ALICE, "wrong password"))

@@ -87,7 +87,6 @@ impl SqliteStore {
 
     /// Serialises the transactions of one throttle key: nothing to do, the `BEGIN IMMEDIATE`
     /// write transaction already excludes every other writer.
-    #[allow(clippy::unused_async)]
     async fn lock_throttle_key(
         _tx: &mut Transaction<'static, Sqlite>,
         _key: &str,
