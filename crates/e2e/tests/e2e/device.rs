@@ -589,7 +589,11 @@ async fn device_user_code_decided_once_under_concurrency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dos_4_concurrent_user_code_guesses_check_at_most_the_limit() {
-    let env = env().await;
+    // A store with real I/O between counting and looking up, where interleaving is likely.
+    let env = env_with(
+        portcullis_testkit::TestServer::builder().store(portcullis_testkit::StoreKind::Sqlite),
+    )
+    .await;
     let (_, user_code) = start(&env).await;
     // Signing in with the right code: finding a code is no failure.
     let (browser, first) = signed_in(&env, &user_code).await;
