@@ -10,8 +10,8 @@
 //! Every state change is a compare-and-swap on the stored text ([`Store::swap_artifact`]) or a
 //! take ([`Store::take_artifact`]), never a read-check-write.
 //!
-//! [`Store::swap_artifact`]: crate::store::Store::swap_artifact
-//! [`Store::take_artifact`]: crate::store::Store::take_artifact
+//! [`Store::swap_artifact`]: crate::store::ArtifactStore::swap_artifact
+//! [`Store::take_artifact`]: crate::store::ArtifactStore::take_artifact
 
 use std::net::IpAddr;
 

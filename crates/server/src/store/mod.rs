@@ -1,5 +1,10 @@
-//! Persistence for the authorization server: one object-safe [`Store`] trait of atomic primitives,
-//! its records, and the memory, SQLite and PostgreSQL backends chosen by [`connect`].
+//! Persistence for the authorization server: the storage contract as one object-safe trait per
+//! aggregate ([`ClientStore`], [`UserStore`], [`CodeStore`], [`GrantStore`], [`RefreshStore`],
+//! [`ReplayStore`], [`ArtifactStore`], [`ConsentStore`], [`SessionStore`], [`ThrottleStore`],
+//! [`KeyStore`], [`Maintenance`]) whose sum is [`Store`], held by the server as
+//! `Arc<dyn Store>`; its records; and the memory, SQLite and PostgreSQL backends chosen by
+//! [`connect`]. With the `conformance` feature, `store::conformance` holds the suite every backend,
+//! in-tree or not, is checked against.
 //!
 //! # Contract shared by every backend
 //!
@@ -8,11 +13,14 @@
 //! * **Secrets arrive hashed (CODE-7, TOK-10).** Codes, refresh tokens, session ids, client
 //!   secrets and single-use artifacts are keyed by the caller-computed base64url SHA-256 of the
 //!   value (`*_hash` parameters). No method takes a raw secret, so none is ever persisted.
-//! * **Atomic primitives (DUR-3).** [`CodeStore::consume_code`], [`RefreshStore::rotate_refresh`],
-//!   [`GrantStore::revoke_grant`], [`ConsentStore::withdraw_consent`], [`ReplayStore::insert_jti_if_absent`],
-//!   [`ArtifactStore::take_artifact`] and [`ArtifactStore::swap_artifact`] each decide and write in one atomic
-//!   step, so N concurrent callers observe exactly one winner (CODE-3, RT-4). Protocol code never
-//!   reads, checks and then writes.
+//! * **Atomic primitives (DUR-3, DOS-4).** [`CodeStore::consume_code`],
+//!   [`RefreshStore::rotate_refresh`], [`GrantStore::revoke_grant`],
+//!   [`ConsentStore::withdraw_consent`], [`ReplayStore::insert_jti_if_absent`],
+//!   [`ArtifactStore::take_artifact`] and [`ArtifactStore::swap_artifact`] each decide and write
+//!   in one atomic step, so N concurrent callers observe exactly one winner (CODE-3, RT-4);
+//!   [`ThrottleStore::register_attempt`] counts and returns the count in one step, so N
+//!   concurrent attempts see N different counts. Protocol code never reads, checks and then
+//!   writes.
 //! * **Durability (DUR-1, DUR-2).** When a method returns `Ok`, its effect is committed; the
 //!   response may be sent.
 //! * **Retention (DUR-4).** [`Maintenance::gc`] deletes only what can no longer matter: rotated

@@ -1,8 +1,8 @@
-//! The storage conformance suite: the contract of [`Store`](super::Store) as executable cases,
+//! The storage conformance suite: the contract of [`Store`] as executable cases,
 //! so that every backend — the in-tree memory, SQLite and PostgreSQL ones and any out-of-tree
 //! one — is held to the same behaviour (DUR-3): atomic single use of codes and artifacts,
 //! refresh rotation with reuse detection, cascading revocation, the replay cache, the login
-//! throttle counting concurrent attempts exactly, retention by [`Maintenance::gc`](super::Maintenance::gc).
+//! throttle counting concurrent attempts exactly, retention by [`Maintenance::gc`](crate::store::Maintenance::gc).
 //!
 //! Available with the `conformance` Cargo feature of `portcullis-server` (off by default).
 //!
@@ -140,8 +140,8 @@ where
 }
 
 /// Expands to one `#[test]` per conformance case, each running the case against a fresh backend
-/// from `$open` (an async function returning `Option<`[`Backend`](store::conformance::Backend)`>`)
-/// through [`run`](store::conformance::run). See the [`store::conformance`] docs.
+/// from `$open` (an async function returning `Option<`[`Backend`](crate::store::conformance::Backend)`>`)
+/// through [`run`](crate::store::conformance::run). See the [`store::conformance`] docs.
 ///
 /// [`store::conformance`]: crate::store::conformance
 #[macro_export]
