@@ -76,8 +76,8 @@ pub const GRANT_RETENTION_SECS: i64 = 24 * 3600;
 /// not supported.
 pub const LOGIN_FAILURE_RETENTION_SECS: i64 = 24 * 3600;
 
-/// Namespaces for [`ReplayStore::insert_jti_if_absent`] and the artifact methods. Single-use values of
-/// different kinds never share a namespace, so one can never be redeemed as another (CODE-8).
+/// Namespaces for [`ReplayStore::insert_jti_if_absent`] and the artifact methods. Single-use values
+/// of different kinds never share a namespace, so one can never be redeemed as another (CODE-8).
 pub mod namespace {
     /// `jti` of client assertions (`private_key_jwt`, `client_secret_jwt`).
     pub const CLIENT_ASSERTION: &str = "client_assertion";

@@ -1,18 +1,18 @@
-//! The storage conformance suite: the contract of [`Store`] as executable cases,
-//! so that every backend — the in-tree memory, SQLite and PostgreSQL ones and any out-of-tree
-//! one — is held to the same behaviour (DUR-3): atomic single use of codes and artifacts,
-//! refresh rotation with reuse detection, cascading revocation, the replay cache, the login
-//! throttle counting concurrent attempts exactly, retention by [`Maintenance::gc`](crate::store::Maintenance::gc).
+//! The storage conformance suite: the contract of [`Store`] as executable cases, so that every
+//! backend — the in-tree memory, SQLite and PostgreSQL ones and any out-of-tree one — is held to
+//! the same behaviour (DUR-3): atomic single use of codes and artifacts, refresh rotation with
+//! reuse detection, cascading revocation, the replay cache, the login throttle counting concurrent
+//! attempts exactly, retention by [`Maintenance::gc`](crate::store::Maintenance::gc).
 //!
 //! Available with the `conformance` Cargo feature of `portcullis-server` (off by default).
 //!
 //! # Running it against a backend
 //!
-//! Write an async function that opens a fresh, empty store and returns it as a [`Backend`]
-//! (or `None` to skip, e.g. when a database server is unreachable outside CI), and expand
+//! Write an async function that opens a fresh, empty store and returns it as a [`Backend`] (or
+//! `None` to skip, e.g. when a database server is unreachable outside CI), and expand
 //! [`conformance_suite!`](crate::conformance_suite) with it in a test target. That generates one
-//! `#[test]` per case, named after the case; each runs on its own multi-threaded runtime and
-//! gets its own store, whose cleanup (if any) runs even when the case fails:
+//! `#[test]` per case, named after the case; each runs on its own multi-threaded runtime and gets
+//! its own store, whose cleanup (if any) runs even when the case fails:
 //!
 //! ```ignore
 //! // tests/conformance.rs of the backend crate, which has in its [dev-dependencies]:
@@ -29,10 +29,10 @@
 //! portcullis_server::conformance_suite!(open);
 //! ```
 //!
-//! Expand it inside a module to run it for several backends in one target (as the in-tree
-//! backends do: `mod memory { portcullis_server::conformance_suite!(super::open_memory); }`).
-//! Each case is also a public async function of [`tokens`] or [`accounts`] taking the store, and
-//! [`run`] runs one of them the way the generated tests do.
+//! Expand it inside a module to run it for several backends in one target (as the in-tree backends
+//! do: `mod memory { portcullis_server::conformance_suite!(super::open_memory); }`). Each case is
+//! also a public async function of [`tokens`] or [`accounts`] taking the store, and [`run`] runs
+//! one of them the way the generated tests do.
 
 // The cases are tests: a failed assertion or unwrap is the test failing, as in `#[cfg(test)]`
 // code, which clippy lets unwrap and index.
@@ -140,8 +140,9 @@ where
 }
 
 /// Expands to one `#[test]` per conformance case, each running the case against a fresh backend
-/// from `$open` (an async function returning `Option<`[`Backend`](crate::store::conformance::Backend)`>`)
-/// through [`run`](crate::store::conformance::run). See the [`store::conformance`] docs.
+/// from `$open` (an async function returning
+/// `Option<`[`Backend`](crate::store::conformance::Backend)`>`) through
+/// [`run`](crate::store::conformance::run). See the [`store::conformance`] docs.
 ///
 /// [`store::conformance`]: crate::store::conformance
 #[macro_export]

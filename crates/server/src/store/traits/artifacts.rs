@@ -4,13 +4,14 @@ use async_trait::async_trait;
 
 use crate::store::StoreResult;
 
-/// Single-use artifacts: PAR `request_uri`s, interaction challenges, device and user codes. Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Single-use artifacts: PAR `request_uri`s, interaction challenges, device and user codes. Part of
+/// [`Store`](super::Store); see the [module docs](crate::store) for the contract every backend
+/// honours.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
     /// Stores `payload` (opaque text, typically JSON) under `(namespace, key_hash)` until
-    /// `expires_at`; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if an unexpired entry exists (an expired one is
-    /// replaced).
+    /// `expires_at`; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if an unexpired
+    /// entry exists (an expired one is replaced).
     async fn put_artifact(
         &self,
         namespace: &str,

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::store::{ClientRecord, StoreResult};
 
-/// Registered OAuth clients. Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Registered OAuth clients. Part of [`Store`](super::Store); see the [module docs](crate::store)
+/// for the contract every backend honours.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     /// Inserts or replaces a client.

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::store::{CodeRecord, ConsumeOutcome, StoreResult};
 
-/// Authorization codes: stored once, consumed once (CODE-1, CODE-3). Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Authorization codes: stored once, consumed once (CODE-1, CODE-3). Part of
+/// [`Store`](super::Store); see the [module docs](crate::store) for the contract every backend
+/// honours.
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     /// Stores a new code (its `consumed_at` is ignored and stored as `None`);

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::store::{ConsentRecord, StoreResult};
 
-/// The scopes each user consented to per client. Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// The scopes each user consented to per client. Part of [`Store`](super::Store); see the [module
+/// docs](crate::store) for the contract every backend honours.
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
     /// Adds `scope` (space separated) to the user's consent for the client (union, keeping
@@ -26,7 +26,8 @@ pub trait ConsentStore: Send + Sync {
     /// Lists a user's consents, ordered by client id.
     async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>>;
     /// In one transaction: deletes the consent and revokes every grant of `(user, client)` as
-    /// [`GrantStore::revoke_grant`](super::GrantStore::revoke_grant) does. `true` if a consent existed.
+    /// [`GrantStore::revoke_grant`](super::GrantStore::revoke_grant) does. `true` if a consent
+    /// existed.
     async fn withdraw_consent(&self, user_id: &str, client_id: &str, now: i64)
     -> StoreResult<bool>;
 }

@@ -1,14 +1,17 @@
-//! Grants and the ledger of the access tokens minted from them, so revoking a grant denylists its tokens.
+//! Grants and the ledger of the access tokens minted from them, so revoking a grant denylists its
+//! tokens.
 
 use async_trait::async_trait;
 
 use crate::store::{GrantRecord, StoreResult};
 
-/// Grants and the ledger of the access tokens minted from them, so revoking a grant denylists its tokens. Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Grants and the ledger of the access tokens minted from them, so revoking a grant denylists its
+/// tokens. Part of [`Store`](super::Store); see the [module docs](crate::store) for the contract
+/// every backend honours.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
-    /// Stores a new grant (`revoked_at` ignored); [`StoreError::Conflict`](crate::store::StoreError::Conflict) if the id exists.
+    /// Stores a new grant (`revoked_at` ignored);
+    /// [`StoreError::Conflict`](crate::store::StoreError::Conflict) if the id exists.
     async fn insert_grant(&self, grant: GrantRecord) -> StoreResult<()>;
     /// Fetches a grant (revoked or not).
     async fn get_grant(&self, grant_id: &str) -> StoreResult<Option<GrantRecord>>;
@@ -19,8 +22,9 @@ pub trait GrantStore: Send + Sync {
     /// existed and was not yet revoked; idempotent.
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<bool>;
     /// Records a grant-derived access token so grant revocation can denylist it. Errors with
-    /// [`StoreError::NotFound`](crate::store::StoreError::NotFound) for an unknown grant and [`StoreError::GrantRevoked`](crate::store::StoreError::GrantRevoked) (after
-    /// denylisting the jti) for a revoked one. Not for client_credentials tokens.
+    /// [`StoreError::NotFound`](crate::store::StoreError::NotFound) for an unknown grant and
+    /// [`StoreError::GrantRevoked`](crate::store::StoreError::GrantRevoked) (after denylisting the
+    /// jti) for a revoked one. Not for client_credentials tokens.
     async fn record_access_token(&self, jti: &str, grant_id: &str, exp: i64) -> StoreResult<()>;
     /// The recorded access tokens of a grant as `(jti, exp)` pairs, sorted by jti, so that a
     /// revocation can be mirrored to the resource servers' denylist.

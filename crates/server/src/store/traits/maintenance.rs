@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::store::{GcReport, StoreResult};
 
-/// Housekeeping of a backend: garbage collection (DUR-4) and the health check. Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Housekeeping of a backend: garbage collection (DUR-4) and the health check. Part of
+/// [`Store`](super::Store); see the [module docs](crate::store) for the contract every backend
+/// honours.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
     /// Deletes state that is expired and no longer needed for reuse detection (DUR-4).

@@ -4,13 +4,14 @@ use async_trait::async_trait;
 
 use crate::store::{RefreshRecord, RotateOutcome, StoreResult};
 
-/// Refresh tokens: rotation with reuse detection (RT-3, RT-4). Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Refresh tokens: rotation with reuse detection (RT-3, RT-4). Part of [`Store`](super::Store); see
+/// the [module docs](crate::store) for the contract every backend honours.
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
-    /// Stores a new refresh token as `Active`. Errors with [`StoreError::NotFound`](crate::store::StoreError::NotFound) for an
-    /// unknown grant, [`StoreError::GrantRevoked`](crate::store::StoreError::GrantRevoked) for a revoked one, [`StoreError::Conflict`](crate::store::StoreError::Conflict)
-    /// for a duplicate hash.
+    /// Stores a new refresh token as `Active`. Errors with
+    /// [`StoreError::NotFound`](crate::store::StoreError::NotFound) for an unknown grant,
+    /// [`StoreError::GrantRevoked`](crate::store::StoreError::GrantRevoked) for a revoked one,
+    /// [`StoreError::Conflict`](crate::store::StoreError::Conflict) for a duplicate hash.
     async fn insert_refresh(&self, token: RefreshRecord) -> StoreResult<()>;
     /// In one transaction: if `old_hash` is active and unexpired, marks it `Rotated` and inserts
     /// `new` (as `Active`, same grant expected) — exactly one of N concurrent callers gets

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 
 use crate::store::{SessionRecord, StoreResult};
 
-/// Browser sessions of signed-in users. Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Browser sessions of signed-in users. Part of [`Store`](super::Store); see the [module
+/// docs](crate::store) for the contract every backend honours.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores a session; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if the hash exists.
+    /// Stores a session; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if the hash
+    /// exists.
     async fn insert_session(&self, session: SessionRecord) -> StoreResult<()>;
     /// Fetches an unexpired session (`now < expires_at`).
     async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<SessionRecord>>;

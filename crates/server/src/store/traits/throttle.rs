@@ -4,12 +4,14 @@ use async_trait::async_trait;
 
 use crate::store::StoreResult;
 
-/// Attempt counters of the login and device user-code throttles (DOS-4). Part of [`Store`](super::Store); see the [module docs](crate::store) for the
-/// contract every backend honours.
+/// Attempt counters of the login and device user-code throttles (DOS-4). Part of
+/// [`Store`](super::Store); see the [module docs](crate::store) for the contract every backend
+/// honours.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
     /// Records one failure for `key` at `now` and returns the failures in `(now - window, now]`.
-    /// Atomic like [`ThrottleStore::register_attempt`](super::ThrottleStore::register_attempt), which it is the same operation as.
+    /// Atomic like [`ThrottleStore::register_attempt`](super::ThrottleStore::register_attempt),
+    /// which it is the same operation as.
     async fn record_login_failure(&self, key: &str, now: i64, window_secs: i64)
     -> StoreResult<u32>;
     /// Counts one attempt for `key` at `now` *before* its outcome is known and returns the
@@ -18,8 +20,9 @@ pub trait ThrottleStore: Send + Sync {
     /// `<= limit`. An attempt that turns out not to be a failure is withdrawn with
     /// [`ThrottleStore::release_attempt`](super::ThrottleStore::release_attempt).
     async fn register_attempt(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32>;
-    /// Withdraws one attempt of `key` recorded at `at` (by [`ThrottleStore::register_attempt`](super::ThrottleStore::register_attempt)); a no-op
-    /// when there is none.
+    /// Withdraws one attempt of `key` recorded at `at` (by
+    /// [`ThrottleStore::register_attempt`](super::ThrottleStore::register_attempt)); a no-op when
+    /// there is none.
     async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()>;
     /// Counts failures for `key` in `(now - window, now]`.
     async fn login_failures(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32>;

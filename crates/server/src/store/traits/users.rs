@@ -8,8 +8,9 @@ use crate::store::{StoreResult, UserRecord};
 /// contract every backend honours.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts or replaces the user with `user.id`; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if another user
-    /// already has `user.username`.
+    /// Inserts or replaces the user with `user.id`;
+    /// [`StoreError::Conflict`](crate::store::StoreError::Conflict) if another user already has
+    /// `user.username`.
     async fn put_user(&self, user: UserRecord) -> StoreResult<()>;
     /// Fetches a user by id (`sub`).
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
