@@ -315,6 +315,7 @@ impl KeyManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::KeyStore as _;
     use crate::store::memory::MemoryStore;
 
     #[tokio::test]

@@ -586,3 +586,38 @@ async fn device_user_code_decided_once_under_concurrency() {
         assert_token_error(&reply, 400, "access_denied");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dos_4_concurrent_user_code_guesses_check_at_most_the_limit() {
+    // A store with real I/O between counting and looking up, where interleaving is likely.
+    let env = env_with(
+        portcullis_testkit::TestServer::builder().store(portcullis_testkit::StoreKind::Sqlite),
+    )
+    .await;
+    let (_, user_code) = start(&env).await;
+    // Signing in with the right code: finding a code is no failure.
+    let (browser, first) = signed_in(&env, &user_code).await;
+    assert_eq!(first.status, 200);
+    let max = env.server.config().login_throttle.max_failures;
+    let url = device_url(&env, Some("BCDF-GHJK"));
+    let pages = join_concurrently((0..40).map(|_| browser.get(&url)).collect()).await;
+    let statuses: Vec<u16> = pages
+        .iter()
+        .map(|p| p.as_ref().unwrap().status.as_u16())
+        .collect();
+    let checked = statuses.iter().filter(|s| **s == 400).count();
+    assert_eq!(
+        checked, max as usize,
+        "exactly the limit of 40 concurrent guesses were looked up: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 400 || *s == 429),
+        "{statuses:?}"
+    );
+    // Now even the right code is refused unchecked.
+    let page = browser
+        .get(&device_url(&env, Some(&user_code)))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 429);
+}

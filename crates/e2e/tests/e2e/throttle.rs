@@ -149,3 +149,40 @@ async fn tok_13_password_grant_honours_the_login_throttle() {
     let browser = env.server.browser().unwrap();
     assert!(!try_login(&env, &browser, ALICE, ALICE_PASSWORD).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dos_4_concurrent_wrong_passwords_verify_at_most_the_limit() {
+    let env = Env::start().await;
+    let limits = env.server.config().login_throttle;
+    let browsers: Vec<Browser> = (0..40).map(|_| env.server.browser().unwrap()).collect();
+    let outcomes = join_concurrently(
+        browsers
+            .iter()
+            .map(|b| try_login(&env, b, ALICE, "wrong password"))
+            .collect(),
+    )
+    .await;
+    assert!(outcomes.iter().all(|ok| !ok), "a wrong password signed in");
+    // Every verified guess is a recorded failure; refused ones are not checked and not kept.
+    let verified = env
+        .server
+        .store()
+        .login_failures("user:alice", env.server.now(), limits.window_secs)
+        .await
+        .unwrap();
+    assert!(
+        verified <= limits.max_failures,
+        "{verified} of 40 concurrent guesses were verified against a limit of {}",
+        limits.max_failures
+    );
+    assert_eq!(
+        verified, limits.max_failures,
+        "the first guesses are verified"
+    );
+    // The account is locked: the right password is refused too, until the window has passed.
+    let browser = env.server.browser().unwrap();
+    assert!(!try_login(&env, &browser, ALICE, ALICE_PASSWORD).await);
+    env.server.advance(limits.window_secs + 1);
+    let browser = env.server.browser().unwrap();
+    assert!(try_login(&env, &browser, ALICE, ALICE_PASSWORD).await);
+}

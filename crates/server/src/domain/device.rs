@@ -10,8 +10,8 @@
 //! Every state change is a compare-and-swap on the stored text ([`Store::swap_artifact`]) or a
 //! take ([`Store::take_artifact`]), never a read-check-write.
 //!
-//! [`Store::swap_artifact`]: crate::store::Store::swap_artifact
-//! [`Store::take_artifact`]: crate::store::Store::take_artifact
+//! [`Store::swap_artifact`]: crate::store::ArtifactStore::swap_artifact
+//! [`Store::take_artifact`]: crate::store::ArtifactStore::take_artifact
 
 use std::net::IpAddr;
 
@@ -321,33 +321,38 @@ fn guess_keys(user_id: &str, addr: Option<IpAddr>) -> Vec<String> {
     keys
 }
 
+/// Counts this guess against every key before the code is looked up, each count one atomic
+/// store step (DOS-4), so concurrent guesses cannot all pass the limit; past it the guess is
+/// withdrawn again and refused unchecked.
 async fn check_guess_throttle(
     state: &AppState,
     keys: &[String],
     now: i64,
 ) -> Result<(), UserCodeError> {
     let limits = state.config.login_throttle;
-    for key in keys {
-        let failures = state
+    for (counted, key) in keys.iter().enumerate() {
+        let attempts = state
             .store
-            .login_failures(key, now, limits.window_secs)
+            .register_attempt(key, now, limits.window_secs)
             .await?;
-        if failures >= limits.max_failures {
+        if attempts > limits.max_failures {
+            release_guess(state, keys.get(..=counted).unwrap_or(keys), now).await?;
             return Err(UserCodeError::Throttled);
         }
     }
     Ok(())
 }
 
-async fn record_guess_failure<T>(
-    state: &AppState,
-    keys: &[String],
-    now: i64,
-) -> Result<T, UserCodeError> {
-    let window = state.config.login_throttle.window_secs;
+/// Withdraws a guess counted by [`check_guess_throttle`] that named a real code.
+async fn release_guess(state: &AppState, keys: &[String], now: i64) -> Result<(), UserCodeError> {
     for key in keys {
-        state.store.record_login_failure(key, now, window).await?;
+        state.store.release_attempt(key, now).await?;
     }
+    Ok(())
+}
+
+/// A wrong guess: [`check_guess_throttle`] already counted it against the keys.
+fn guess_failed<T>() -> Result<T, UserCodeError> {
     tracing::warn!(target: "audit", event = "device_user_code_unknown");
     Err(UserCodeError::Unknown)
 }
@@ -364,15 +369,16 @@ pub async fn lookup(
     let keys = guess_keys(user_id, addr);
     check_guess_throttle(state, &keys, now).await?;
     let Some(canonical) = normalize_user_code(input) else {
-        return record_guess_failure(state, &keys, now).await;
+        return guess_failed();
     };
     let Some(text) = state
         .store
         .get_artifact(namespace::USER_CODE, &user_code_key(&canonical), now)
         .await?
     else {
-        return record_guess_failure(state, &keys, now).await;
+        return guess_failed();
     };
+    release_guess(state, &keys, now).await?;
     let entry: UserCodeEntry = from_json(&text)?;
     let Some(client) = state.client(&entry.client_id).await? else {
         return Err(UserCodeError::Unknown);
@@ -408,15 +414,16 @@ pub async fn decide(
     let keys = guess_keys(user_id, addr);
     check_guess_throttle(state, &keys, now).await?;
     let Some(canonical) = normalize_user_code(input) else {
-        return record_guess_failure(state, &keys, now).await;
+        return guess_failed();
     };
     let Some(text) = state
         .store
         .take_artifact(namespace::USER_CODE, &user_code_key(&canonical), now)
         .await?
     else {
-        return record_guess_failure(state, &keys, now).await;
+        return guess_failed();
     };
+    release_guess(state, &keys, now).await?;
     let entry: UserCodeEntry = from_json(&text)?;
     let status = match decision {
         Decision::Approve => DeviceStatus::Approved {

@@ -1,5 +1,6 @@
 //! Username/password sign-in with throttling per account and per client address (DOS-4): after
-//! N failures in the window, further attempts for that key are refused without checking.
+//! N failures in the window, further attempts for that key are refused without checking; the
+//! count and the decision are one atomic store step per key.
 
 use std::net::IpAddr;
 
@@ -27,6 +28,12 @@ fn throttle_keys(username: &str, addr: Option<IpAddr>) -> Vec<String> {
 
 /// Checks a username and password. `Ok(None)` for any failure (unknown user, wrong password,
 /// throttled) so callers can show one generic message.
+///
+/// The attempt is counted against every throttle key *before* the password is looked at, each
+/// count one atomic store step (DOS-4): of N concurrent guesses exactly the limit get verified,
+/// however they interleave. A refused attempt is withdrawn again (it was not checked, so it is
+/// no failure, and the lock ends one window after the last real failure); a successful one
+/// clears the account's failures and is withdrawn from the address count.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate_user(
     state: &AppState,
@@ -38,12 +45,15 @@ pub async fn authenticate_user(
     let limits = state.config.login_throttle;
     let keys = throttle_keys(username, addr);
     let addr_text = addr.map(|a| a.to_string());
-    for key in &keys {
-        let failures = state
+    for (counted, key) in keys.iter().enumerate() {
+        let attempts = state
             .store
-            .login_failures(key, now, limits.window_secs)
+            .register_attempt(key, now, limits.window_secs)
             .await?;
-        if failures >= limits.max_failures {
+        if attempts > limits.max_failures {
+            for key in keys.iter().take(counted + 1) {
+                state.store.release_attempt(key, now).await?;
+            }
             audit::login_failed(username, addr_text.as_deref(), true);
             return Ok(None);
         }
@@ -53,19 +63,17 @@ pub async fn authenticate_user(
     let ok = password::verify(password, phc).await?;
     match user {
         Some(user) if ok => {
-            if let Some(key) = keys.first() {
-                state.store.clear_login_failures(key).await?;
+            if let Some((account, others)) = keys.split_first() {
+                state.store.clear_login_failures(account).await?;
+                for key in others {
+                    state.store.release_attempt(key, now).await?;
+                }
             }
             audit::login_succeeded(&user.id, &user.username);
             Ok(Some(user))
         }
+        // The attempt already counts as the failure.
         _ => {
-            for key in &keys {
-                state
-                    .store
-                    .record_login_failure(key, now, limits.window_secs)
-                    .await?;
-            }
             audit::login_failed(username, addr_text.as_deref(), false);
             Ok(None)
         }

@@ -6,10 +6,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use super::prelude::*;
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
     UserRecord, union_scope,
 };
 
@@ -105,7 +106,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl ClientStore for MemoryStore {
     async fn put_client(&self, client: ClientRecord) -> StoreResult<()> {
         self.lock()?
             .clients
@@ -124,7 +125,10 @@ impl Store for MemoryStore {
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
         Ok(self.lock()?.clients.remove(client_id).is_some())
     }
+}
 
+#[async_trait]
+impl UserStore for MemoryStore {
     async fn put_user(&self, user: UserRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st
@@ -163,7 +167,10 @@ impl Store for MemoryStore {
     async fn delete_user(&self, id: &str) -> StoreResult<bool> {
         Ok(self.lock()?.users.remove(id).is_some())
     }
+}
 
+#[async_trait]
+impl CodeStore for MemoryStore {
     async fn insert_code(&self, mut code: CodeRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st.codes.contains_key(&code.code_hash) {
@@ -192,7 +199,10 @@ impl Store for MemoryStore {
         code.consumed_at = Some(now);
         Ok(ConsumeOutcome::Consumed(code.clone()))
     }
+}
 
+#[async_trait]
+impl GrantStore for MemoryStore {
     async fn insert_grant(&self, mut grant: GrantRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st.grants.contains_key(&grant.id) {
@@ -255,7 +265,10 @@ impl Store for MemoryStore {
         tokens.sort();
         Ok(tokens)
     }
+}
 
+#[async_trait]
+impl RefreshStore for MemoryStore {
     async fn insert_refresh(&self, mut token: RefreshRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         st.check_grant_live(&token.grant_id)?;
@@ -318,7 +331,10 @@ impl Store for MemoryStore {
     async fn find_refresh(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
         Ok(self.lock()?.refresh.get(token_hash).cloned())
     }
+}
 
+#[async_trait]
+impl ReplayStore for MemoryStore {
     async fn revoke_jti(&self, jti: &str, exp: i64) -> StoreResult<()> {
         let mut st = self.lock()?;
         let entry = st.denylist.entry(jti.to_owned()).or_insert(exp);
@@ -344,7 +360,10 @@ impl Store for MemoryStore {
         st.replay.insert(k, exp);
         Ok(true)
     }
+}
 
+#[async_trait]
+impl ArtifactStore for MemoryStore {
     async fn put_artifact(
         &self,
         namespace: &str,
@@ -416,7 +435,10 @@ impl Store for MemoryStore {
             _ => Ok(false),
         }
     }
+}
 
+#[async_trait]
+impl ConsentStore for MemoryStore {
     async fn put_consent(
         &self,
         user_id: &str,
@@ -486,7 +508,10 @@ impl Store for MemoryStore {
         }
         Ok(existed)
     }
+}
 
+#[async_trait]
+impl SessionStore for MemoryStore {
     async fn insert_session(&self, session: SessionRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st.sessions.contains_key(&session.id_hash) {
@@ -508,7 +533,10 @@ impl Store for MemoryStore {
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
         Ok(self.lock()?.sessions.remove(id_hash).is_some())
     }
+}
 
+#[async_trait]
+impl ThrottleStore for MemoryStore {
     async fn record_login_failure(
         &self,
         key: &str,
@@ -520,6 +548,21 @@ impl Store for MemoryStore {
         list.retain(|t| *t > now - window_secs);
         list.push(now);
         Ok(u32::try_from(list.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn register_attempt(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32> {
+        // The same step as a failure: one lock covers the count and the decision.
+        self.record_login_failure(key, now, window_secs).await
+    }
+
+    async fn release_attempt(&self, key: &str, at: i64) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if let Some(list) = st.failures.get_mut(key)
+            && let Some(i) = list.iter().position(|t| *t == at)
+        {
+            list.remove(i);
+        }
+        Ok(())
     }
 
     async fn login_failures(&self, key: &str, now: i64, window_secs: i64) -> StoreResult<u32> {
@@ -536,7 +579,10 @@ impl Store for MemoryStore {
         self.lock()?.failures.remove(key);
         Ok(())
     }
+}
 
+#[async_trait]
+impl KeyStore for MemoryStore {
     async fn insert_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st.keys.contains_key(&key.kid) {
@@ -566,7 +612,10 @@ impl Store for MemoryStore {
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
         Ok(self.lock()?.keys.remove(kid).is_some())
     }
+}
 
+#[async_trait]
+impl Maintenance for MemoryStore {
     async fn gc(&self, now: i64) -> StoreResult<GcReport> {
         let mut st = self.lock()?;
         let mut deleted = 0usize;

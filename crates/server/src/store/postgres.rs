@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Transaction};
 
+use super::prelude::*;
 use super::sql::atomic::impl_sql_atomic;
 use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
@@ -15,7 +16,7 @@ use super::sql::{
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
     UserRecord, union_scope,
 };
 
@@ -113,13 +114,29 @@ impl PostgresStore {
             .map_err(db_err)?;
         Ok(got)
     }
+
+    /// Serialises the transactions of one throttle key with a transaction-scoped advisory lock
+    /// (the two-key form, in a space of its own), released at commit or rollback.
+    async fn lock_throttle_key(
+        tx: &mut Transaction<'static, Postgres>,
+        key: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext('portcullis.login_throttle'), hashtext($1))",
+        )
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
 }
 
 /// Takes the garbage-collection lock of the current schema for the transaction, if free.
 const GC_LOCK: &str =
     "SELECT pg_try_advisory_xact_lock(hashtext('portcullis.gc.' || current_schema()))";
 
-impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE");
+impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE", "ctid");
 impl_sql_store!(PostgresStore);
 
 #[cfg(test)]

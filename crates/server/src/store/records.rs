@@ -177,7 +177,7 @@ pub struct CodeRecord {
     pub extra: serde_json::Value,
     /// Expiry, Unix seconds; a code is expired when `now >= expires_at`.
     pub expires_at: i64,
-    /// When the code was consumed; set only by [`crate::store::Store::consume_code`].
+    /// When the code was consumed; set only by [`crate::store::CodeStore::consume_code`].
     #[serde(default)]
     pub consumed_at: Option<i64>,
 }
@@ -347,7 +347,7 @@ impl fmt::Debug for SigningKeyRecord {
     }
 }
 
-/// Result of [`crate::store::Store::consume_code`].
+/// Result of [`crate::store::CodeStore::consume_code`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConsumeOutcome<T> {
     /// First redemption of an unexpired code; the record has `consumed_at` set.
@@ -361,7 +361,7 @@ pub enum ConsumeOutcome<T> {
     NotFound,
 }
 
-/// Result of [`crate::store::Store::rotate_refresh`].
+/// Result of [`crate::store::RefreshStore::rotate_refresh`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum RotateOutcome {
     /// The old token was active and unexpired; it is now `Rotated` and the successor is stored.
@@ -375,7 +375,7 @@ pub enum RotateOutcome {
     NotFound,
 }
 
-/// Counts of rows removed by [`crate::store::Store::gc`].
+/// Counts of rows removed by [`crate::store::Maintenance::gc`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
     /// Rows deleted across all tables.

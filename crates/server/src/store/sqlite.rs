@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use super::prelude::*;
 use super::sql::atomic::impl_sql_atomic;
 use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
@@ -15,7 +16,7 @@ use super::sql::{
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
     UserRecord, union_scope,
 };
 
@@ -92,6 +93,15 @@ impl SqliteStore {
     async fn gc_turn(_tx: &mut Transaction<'static, Sqlite>) -> StoreResult<bool> {
         Ok(true)
     }
+
+    /// Serialises the transactions of one throttle key: nothing to do, the `BEGIN IMMEDIATE`
+    /// write transaction already excludes every other writer.
+    async fn lock_throttle_key(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _key: &str,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Creates the database file readable and writable by its owner only (0600) when missing; it
@@ -112,7 +122,7 @@ fn create_private(path: &std::path::Path) -> StoreResult<()> {
     }
 }
 
-impl_sql_atomic!(SqliteStore, Sqlite, "", "");
+impl_sql_atomic!(SqliteStore, Sqlite, "", "", "rowid");
 impl_sql_store!(SqliteStore);
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ fn key(kid: &str, activate_at: i64) -> SigningKeyRecord {
     }
 }
 
-pub(super) async fn clients_crud(s: Arc<dyn Store>) {
+pub async fn clients_crud(s: Arc<dyn Store>) {
     assert!(s.get_client("b").await.unwrap().is_none());
     s.put_client(client("b")).await.unwrap();
     s.put_client(client("a")).await.unwrap();
@@ -90,7 +90,7 @@ pub(super) async fn clients_crud(s: Arc<dyn Store>) {
     );
 }
 
-pub(super) async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
+pub async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
     s.put_user(user("u2", "bob")).await.unwrap();
     s.put_user(user("u1", "alice")).await.unwrap();
     let err = s.put_user(user("u3", "alice")).await.unwrap_err();
@@ -122,7 +122,7 @@ pub(super) async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>
     assert!(!shown.contains("argon2id"), "Debug must redact: {shown}");
 }
 
-pub(super) async fn sessions_expire(s: Arc<dyn Store>) {
+pub async fn sessions_expire(s: Arc<dyn Store>) {
     let sess = SessionRecord {
         id_hash: "sess-hash".into(),
         user_id: "u1".into(),
@@ -149,7 +149,7 @@ pub(super) async fn sessions_expire(s: Arc<dyn Store>) {
     assert!(s.get_session("sess-hash", T0).await.unwrap().is_none());
 }
 
-pub(super) async fn throttle_counts_within_window(s: Arc<dyn Store>) {
+pub async fn throttle_counts_within_window(s: Arc<dyn Store>) {
     let w = 300;
     assert_eq!(s.login_failures("ip:1", T0, w).await.unwrap(), 0);
     assert_eq!(s.record_login_failure("ip:1", T0, w).await.unwrap(), 1);
@@ -176,7 +176,64 @@ pub(super) async fn throttle_counts_within_window(s: Arc<dyn Store>) {
     assert_eq!(s.login_failures("user:al", T0 + 310, w).await.unwrap(), 1);
 }
 
-pub(super) async fn signing_key_crud(s: Arc<dyn Store>) {
+pub async fn dos_4_concurrent_attempts_exactly_limit_pass(s: Arc<dyn Store>) {
+    const N: u32 = 40;
+    const LIMIT: u32 = 5;
+    let w = 300;
+    let barrier = Arc::new(Barrier::new(N as usize));
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let s = s.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                s.register_attempt("user:target", T0, w).await.unwrap()
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    assert_eq!(
+        counts.iter().filter(|n| **n <= LIMIT).count(),
+        LIMIT as usize,
+        "exactly the limit of concurrent attempts pass: {counts:?}"
+    );
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=N).collect::<Vec<_>>(),
+        "every count is seen once"
+    );
+    assert_eq!(s.login_failures("user:target", T0, w).await.unwrap(), N);
+}
+
+pub async fn dos_4_released_attempts_no_longer_count(s: Arc<dyn Store>) {
+    let w = 300;
+    assert_eq!(s.register_attempt("addr:1", T0, w).await.unwrap(), 1);
+    assert_eq!(s.register_attempt("addr:1", T0 + 5, w).await.unwrap(), 2);
+    assert_eq!(s.register_attempt("addr:1", T0 + 5, w).await.unwrap(), 3);
+    assert_eq!(s.register_attempt("addr:2", T0 + 5, w).await.unwrap(), 1);
+    s.release_attempt("addr:1", T0 + 5).await.unwrap();
+    assert_eq!(s.login_failures("addr:1", T0 + 5, w).await.unwrap(), 2);
+    assert_eq!(s.login_failures("addr:2", T0 + 5, w).await.unwrap(), 1);
+    // Nothing recorded at that instant (any more): a no-op.
+    s.release_attempt("addr:1", T0 + 6).await.unwrap();
+    s.release_attempt("addr:3", T0).await.unwrap();
+    assert_eq!(s.login_failures("addr:1", T0 + 5, w).await.unwrap(), 2);
+    s.release_attempt("addr:1", T0 + 5).await.unwrap();
+    s.release_attempt("addr:1", T0 + 5).await.unwrap();
+    assert_eq!(s.login_failures("addr:1", T0 + 5, w).await.unwrap(), 1);
+    // Attempts and failures are one count.
+    assert_eq!(
+        s.record_login_failure("addr:1", T0 + 6, w).await.unwrap(),
+        2
+    );
+    assert_eq!(s.register_attempt("addr:1", T0 + 7, w).await.unwrap(), 3);
+}
+
+pub async fn signing_key_crud(s: Arc<dyn Store>) {
     s.insert_signing_key(key("k2", T0 + 100)).await.unwrap();
     s.insert_signing_key(key("k1", T0)).await.unwrap();
     let err = s.insert_signing_key(key("k1", T0)).await.unwrap_err();
@@ -207,7 +264,7 @@ pub(super) async fn signing_key_crud(s: Arc<dyn Store>) {
     );
 }
 
-pub(super) async fn consent_scopes_accumulate(s: Arc<dyn Store>) {
+pub async fn consent_scopes_accumulate(s: Arc<dyn Store>) {
     assert!(s.get_consent("u1", "c1").await.unwrap().is_none());
     let first = s
         .put_consent("u1", "c1", "openid profile", T0)
@@ -234,7 +291,7 @@ pub(super) async fn consent_scopes_accumulate(s: Arc<dyn Store>) {
     assert_eq!(clients, ["a0", "c1"]);
 }
 
-pub(super) async fn withdraw_consent_cascades(s: Arc<dyn Store>) {
+pub async fn withdraw_consent_cascades(s: Arc<dyn Store>) {
     s.put_consent("u1", "c1", "openid offline_access", T0)
         .await
         .unwrap();
@@ -277,7 +334,7 @@ pub(super) async fn withdraw_consent_cascades(s: Arc<dyn Store>) {
     assert!(!s.withdraw_consent("u1", "c1", T0 + 30).await.unwrap());
 }
 
-pub(super) async fn code_8_artifacts_single_use_and_namespaced(s: Arc<dyn Store>) {
+pub async fn code_8_artifacts_single_use_and_namespaced(s: Arc<dyn Store>) {
     let ns = namespace::PAR_REQUEST_URI;
     s.put_artifact(ns, "h1", r#"{"client_id":"c1"}"#, T0 + 60, T0)
         .await
@@ -335,7 +392,7 @@ pub(super) async fn code_8_artifacts_single_use_and_namespaced(s: Arc<dyn Store>
     );
 }
 
-pub(super) async fn artifact_compare_and_swap(s: Arc<dyn Store>) {
+pub async fn artifact_compare_and_swap(s: Arc<dyn Store>) {
     let ns = namespace::DEVICE_CODE;
     s.put_artifact(ns, "dc", "pending", T0 + 600, T0)
         .await
@@ -384,6 +441,6 @@ pub(super) async fn artifact_compare_and_swap(s: Arc<dyn Store>) {
     assert_eq!(won, 1);
 }
 
-pub(super) async fn health_is_ok(s: Arc<dyn Store>) {
+pub async fn health_is_ok(s: Arc<dyn Store>) {
     s.health().await.unwrap();
 }

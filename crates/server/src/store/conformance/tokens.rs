@@ -14,7 +14,7 @@ use crate::store::{
 
 const T0: i64 = 1_700_000_000;
 
-pub(super) async fn code_1_second_consume_is_already_consumed(s: Arc<dyn Store>) {
+pub async fn code_1_second_consume_is_already_consumed(s: Arc<dyn Store>) {
     s.insert_code(code("c1", "g1", T0 + 60)).await.unwrap();
     match s.consume_code("c1", T0).await.unwrap() {
         ConsumeOutcome::Consumed(rec) => {
@@ -48,7 +48,7 @@ pub(super) async fn code_1_second_consume_is_already_consumed(s: Arc<dyn Store>)
     );
 }
 
-pub(super) async fn code_6_expired_code_is_expired(s: Arc<dyn Store>) {
+pub async fn code_6_expired_code_is_expired(s: Arc<dyn Store>) {
     s.insert_code(code("c-exp", "g1", T0 + 60)).await.unwrap();
     assert_eq!(
         s.consume_code("c-exp", T0 + 60).await.unwrap(),
@@ -66,7 +66,7 @@ pub(super) async fn code_6_expired_code_is_expired(s: Arc<dyn Store>) {
     ));
 }
 
-pub(super) async fn code_3_concurrent_consume_exactly_one(s: Arc<dyn Store>) {
+pub async fn code_3_concurrent_consume_exactly_one(s: Arc<dyn Store>) {
     s.insert_code(code("c-race", "g1", T0 + 60)).await.unwrap();
     let barrier = Arc::new(Barrier::new(32));
     let mut tasks = Vec::new();
@@ -89,7 +89,7 @@ pub(super) async fn code_3_concurrent_consume_exactly_one(s: Arc<dyn Store>) {
     assert_eq!(already, 31);
 }
 
-pub(super) async fn code_insert_duplicate_is_conflict(s: Arc<dyn Store>) {
+pub async fn code_insert_duplicate_is_conflict(s: Arc<dyn Store>) {
     s.insert_code(code("c-dup", "g1", T0 + 60)).await.unwrap();
     let err = s
         .insert_code(code("c-dup", "g2", T0 + 60))
@@ -98,7 +98,7 @@ pub(super) async fn code_insert_duplicate_is_conflict(s: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 }
 
-pub(super) async fn rt_3_reuse_after_rotation_is_reused(s: Arc<dyn Store>) {
+pub async fn rt_3_reuse_after_rotation_is_reused(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -160,7 +160,7 @@ pub(super) async fn rt_3_reuse_after_rotation_is_reused(s: Arc<dyn Store>) {
     );
 }
 
-pub(super) async fn rt_4_concurrent_rotation_exactly_one(s: Arc<dyn Store>) {
+pub async fn rt_4_concurrent_rotation_exactly_one(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -202,7 +202,7 @@ pub(super) async fn rt_4_concurrent_rotation_exactly_one(s: Arc<dyn Store>) {
     }
 }
 
-pub(super) async fn rt_7_expired_refresh_is_expired(s: Arc<dyn Store>) {
+pub async fn rt_7_expired_refresh_is_expired(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -229,7 +229,7 @@ pub(super) async fn rt_7_expired_refresh_is_expired(s: Arc<dyn Store>) {
     assert!(s.find_refresh("n2").await.unwrap().is_none());
 }
 
-pub(super) async fn refresh_requires_live_grant(s: Arc<dyn Store>) {
+pub async fn refresh_requires_live_grant(s: Arc<dyn Store>) {
     let err = s
         .insert_refresh(refresh("rt", "missing", T0))
         .await
@@ -259,7 +259,7 @@ pub(super) async fn refresh_requires_live_grant(s: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
-pub(super) async fn rotate_after_grant_revocation_is_reused(s: Arc<dyn Store>) {
+pub async fn rotate_after_grant_revocation_is_reused(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -274,7 +274,7 @@ pub(super) async fn rotate_after_grant_revocation_is_reused(s: Arc<dyn Store>) {
     assert!(s.find_refresh("rt2").await.unwrap().is_none());
 }
 
-pub(super) async fn revoke_refresh_only_that_token(s: Arc<dyn Store>) {
+pub async fn revoke_refresh_only_that_token(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -307,7 +307,7 @@ pub(super) async fn revoke_refresh_only_that_token(s: Arc<dyn Store>) {
     );
 }
 
-pub(super) async fn code_2_revoke_grant_cascades(s: Arc<dyn Store>) {
+pub async fn code_2_revoke_grant_cascades(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -395,7 +395,7 @@ pub(super) async fn code_2_revoke_grant_cascades(s: Arc<dyn Store>) {
     assert!(s.list_grants("nobody").await.unwrap().is_empty());
 }
 
-pub(super) async fn tok_10_jti_denylist_honours_expiry(s: Arc<dyn Store>) {
+pub async fn tok_10_jti_denylist_honours_expiry(s: Arc<dyn Store>) {
     assert!(!s.is_jti_revoked("j", T0).await.unwrap());
     s.revoke_jti("j", T0 + 100).await.unwrap();
     assert!(s.is_jti_revoked("j", T0 + 99).await.unwrap());
@@ -406,7 +406,7 @@ pub(super) async fn tok_10_jti_denylist_honours_expiry(s: Arc<dyn Store>) {
     assert!(s.is_jti_revoked("j", T0 + 150).await.unwrap());
 }
 
-pub(super) async fn code_8_replay_namespaces_are_separate(s: Arc<dyn Store>) {
+pub async fn code_8_replay_namespaces_are_separate(s: Arc<dyn Store>) {
     let ns = namespace::CLIENT_ASSERTION;
     assert!(s.insert_jti_if_absent(ns, "k1", T0 + 60).await.unwrap());
     assert!(
@@ -421,7 +421,7 @@ pub(super) async fn code_8_replay_namespaces_are_separate(s: Arc<dyn Store>) {
     assert!(s.insert_jti_if_absent(ns, "k2", T0 + 60).await.unwrap());
 }
 
-pub(super) async fn dur_3_concurrent_replay_insert_exactly_one(s: Arc<dyn Store>) {
+pub async fn dur_3_concurrent_replay_insert_exactly_one(s: Arc<dyn Store>) {
     let barrier = Arc::new(Barrier::new(32));
     let mut tasks = Vec::new();
     for _ in 0..32 {
@@ -441,7 +441,7 @@ pub(super) async fn dur_3_concurrent_replay_insert_exactly_one(s: Arc<dyn Store>
     assert_eq!(firsts, 1);
 }
 
-pub(super) async fn dur_4_gc_keeps_rotated_tokens_of_live_family(s: Arc<dyn Store>) {
+pub async fn dur_4_gc_keeps_rotated_tokens_of_live_family(s: Arc<dyn Store>) {
     const DAY: i64 = 86_400;
     let long = |hash: &str, at: i64| {
         let mut r = refresh(hash, "g1", at);
@@ -478,7 +478,7 @@ pub(super) async fn dur_4_gc_keeps_rotated_tokens_of_live_family(s: Arc<dyn Stor
     assert!(s.get_grant("g1").await.unwrap().is_none());
 }
 
-pub(super) async fn gc_removes_only_dead_state(s: Arc<dyn Store>) {
+pub async fn gc_removes_only_dead_state(s: Arc<dyn Store>) {
     s.insert_code(code("c-old", "g1", T0 + 60)).await.unwrap();
     s.insert_grant(grant("g-live", "user-1", "client-a", T0))
         .await
@@ -522,7 +522,7 @@ pub(super) async fn gc_removes_only_dead_state(s: Arc<dyn Store>) {
     assert!(s.find_refresh("rt-live").await.unwrap().is_some());
 }
 
-pub(super) async fn rt_3_revocation_racing_rotation_leaves_nothing_active(s: Arc<dyn Store>) {
+pub async fn rt_3_revocation_racing_rotation_leaves_nothing_active(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -564,7 +564,7 @@ pub(super) async fn rt_3_revocation_racing_rotation_leaves_nothing_active(s: Arc
     }
 }
 
-pub(super) async fn code_2_revocation_racing_token_recording_denylists_all(s: Arc<dyn Store>) {
+pub async fn code_2_revocation_racing_token_recording_denylists_all(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();
@@ -599,7 +599,7 @@ pub(super) async fn code_2_revocation_racing_token_recording_denylists_all(s: Ar
     }
 }
 
-pub(super) async fn code_8_codes_and_refresh_tokens_never_cross(s: Arc<dyn Store>) {
+pub async fn code_8_codes_and_refresh_tokens_never_cross(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await
         .unwrap();

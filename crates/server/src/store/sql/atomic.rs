@@ -7,10 +7,13 @@
 //! deadlock). The backend type must have a `pool` field and an
 //! `async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, $db>>`; `$for_update` /
 //! `$for_share` are the row-lock suffixes (empty for SQLite, whose write transaction already
-//! excludes every other writer).
+//! excludes every other writer) and `$row_id` the name of the physical row id (`rowid` /
+//! `ctid`). The login throttle also needs
+//! `async fn lock_throttle_key(tx: &mut sqlx::Transaction<'static, $db>, key: &str)`, which makes
+//! concurrent transactions on one throttle key run one after the other.
 
 macro_rules! impl_sql_atomic {
-    ($store:ty, $db:ty, $for_update:literal, $for_share:literal) => {
+    ($store:ty, $db:ty, $for_update:literal, $for_share:literal, $row_id:literal) => {
         impl $store {
             /// Revokes a grant inside `tx`: grant row, refresh tokens, access-token jtis.
             async fn revoke_grant_tx(
@@ -367,6 +370,8 @@ macro_rules! impl_sql_atomic {
             ) -> StoreResult<u32> {
                 let since = now.saturating_sub(window_secs);
                 let mut tx = self.begin_write().await?;
+                // Concurrent attempts on one key queue here, so each counts the others' rows.
+                Self::lock_throttle_key(&mut tx, key).await?;
                 sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1 AND at <= $2")
                     .bind(key)
                     .bind(since)
@@ -391,6 +396,25 @@ macro_rules! impl_sql_atomic {
                 .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(count_u32(n))
+            }
+
+            async fn release_attempt_impl(&self, key: &str, at: i64) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_throttle_key(&mut tx, key).await?;
+                sqlx::query(concat!(
+                    "DELETE FROM login_failures WHERE ",
+                    $row_id,
+                    " = (SELECT ",
+                    $row_id,
+                    " FROM login_failures WHERE throttle_key = $1 AND at = $2 LIMIT 1)"
+                ))
+                .bind(key)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
             }
 
             async fn gc_impl(&self, now: i64) -> StoreResult<GcReport> {

@@ -1,0 +1,21 @@
+//! The server's signing keys and their rotation schedule.
+
+use async_trait::async_trait;
+
+use crate::store::{SigningKeyRecord, StoreResult};
+
+/// The server's signing keys and their rotation schedule. Part of [`Store`](super::Store); see the
+/// [module docs](crate::store) for the contract every backend honours.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Stores a new signing key; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if
+    /// the kid exists.
+    async fn insert_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()>;
+    /// Lists all signing keys, ordered by `(activate_at, kid)`.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Replaces the key with `key.kid`;
+    /// [`StoreError::NotFound`](crate::store::StoreError::NotFound) if missing.
+    async fn update_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()>;
+    /// Deletes a key; `true` if it existed.
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool>;
+}

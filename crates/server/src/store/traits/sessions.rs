@@ -1,0 +1,18 @@
+//! Browser sessions of signed-in users.
+
+use async_trait::async_trait;
+
+use crate::store::{SessionRecord, StoreResult};
+
+/// Browser sessions of signed-in users. Part of [`Store`](super::Store); see the [module
+/// docs](crate::store) for the contract every backend honours.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a session; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if the hash
+    /// exists.
+    async fn insert_session(&self, session: SessionRecord) -> StoreResult<()>;
+    /// Fetches an unexpired session (`now < expires_at`).
+    async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<SessionRecord>>;
+    /// Deletes a session; `true` if it existed.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+}
