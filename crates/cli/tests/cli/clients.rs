@@ -41,14 +41,7 @@ fn clients_add_list_remove() {
         "--database",
         &db,
     ]));
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "clients",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("clients", &db);
     let clients = listed.as_array().unwrap();
     assert_eq!(clients.len(), 2);
     let web = clients.iter().find(|c| c["client_id"] == "web").unwrap();
@@ -79,14 +72,7 @@ fn clients_add_list_remove() {
         "--database",
         &db,
     ]));
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "clients",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("clients", &db);
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let again = portcullis(&["clients", "remove", "--id", "web", "--database", &db]);
     assert!(!again.status.success());

@@ -61,6 +61,18 @@ pub fn ok(o: &Output) -> String {
     stdout(o)
 }
 
+/// `portcullis WHAT list --json` against `db`, parsed.
+pub fn list_json(what: &str, db: &str) -> Value {
+    serde_json::from_str(&ok(&portcullis(&[
+        what,
+        "list",
+        "--json",
+        "--database",
+        db,
+    ])))
+    .unwrap()
+}
+
 pub fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("portcullis.db").display())
 }

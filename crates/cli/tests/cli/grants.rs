@@ -105,14 +105,7 @@ async fn clients_add_enables_device_and_token_exchange() {
         "--database",
         &db,
     ]));
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "clients",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("clients", &db);
     let orders = listed
         .as_array()
         .unwrap()

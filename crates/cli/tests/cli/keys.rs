@@ -8,14 +8,7 @@ use serde_json::{Value, json};
 fn keys_list_and_rotate() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_url(dir.path());
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "keys",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("keys", &db);
     assert_eq!(listed, json!([]), "listing must not create keys");
     assert!(ok(&portcullis(&["keys", "list", "--database", &db])).contains("no signing keys"));
     // The first rotation creates the current keys, then publishes their successors.
@@ -25,14 +18,7 @@ fn keys_list_and_rotate() {
         2,
         "{out}"
     );
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "keys",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("keys", &db);
     let keys = listed.as_array().unwrap();
     assert_eq!(keys.len(), 4);
     let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -171,8 +171,8 @@ audience = ["orders-api"]
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let db = db_url(dir.path());
-    let child = Command::new(BIN)
-        .args([
+    let served = start(
+        &[
             "serve",
             "--config",
             path.to_str().unwrap(),
@@ -180,25 +180,11 @@ audience = ["orders-api"]
             &listen,
             "--database",
             &db,
-        ])
-        .env("SVC_SECRET_FOR_TEST", "svc-secret-0123456789abcdef")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let served = Served {
-        child: Some(child),
-        base: format!("http://{listen}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{}/healthz", served.base))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        ],
+        &[("SVC_SECRET_FOR_TEST", "svc-secret-0123456789abcdef")],
+        format!("http://{listen}"),
+    )
+    .await;
     let reply = reqwest::Client::new()
         .post(format!("{}/token", served.base))
         .basic_auth("svc", Some("svc-secret-0123456789abcdef"))

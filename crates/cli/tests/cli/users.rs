@@ -27,14 +27,7 @@ fn users_add_with_password_stdin_list_remove() {
     let text = ok(&out);
     assert!(text.contains("alice"));
     assert!(!text.contains("a long enough password"));
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "users",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("users", &db);
     let users = listed.as_array().unwrap();
     assert_eq!(users.len(), 1);
     assert_eq!(users[0]["username"], "alice");
@@ -77,13 +70,6 @@ fn users_add_with_password_stdin_list_remove() {
         "--database",
         &db,
     ]));
-    let listed: Value = serde_json::from_str(&ok(&portcullis(&[
-        "users",
-        "list",
-        "--json",
-        "--database",
-        &db,
-    ])))
-    .unwrap();
+    let listed: Value = list_json("users", &db);
     assert_eq!(listed, json!([]));
 }
