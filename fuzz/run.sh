@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 secs="${1:-30}"
-targets=(jws_compact jwt_validate jwk_parse guard_extract)
+targets=(jws_compact jwt_validate jwk_parse guard_extract token_request authorize_request)
 # The fuzz build has its own flags (sanitizer, coverage); sharing the workspace's target dir
 # would only make the two fight over its lock and rebuild each other's crates.
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target}"

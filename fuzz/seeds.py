@@ -297,11 +297,165 @@ def guard_extract():
         write("guard_extract", name, text)
 
 
+# --- token_request and authorize_request --------------------------------------------------------
+# Requests written like HTTP/1.1 (fuzz/src/server.rs `parse_request`), shaped after the end-to-end
+# tests (crates/e2e/tests/e2e/token_endpoint.rs, redirect.rs, pkce.rs), for the client of
+# fuzz/src/server.rs.
+
+CLIENT = "web"
+SECRET = "web-secret-0123456789"
+REDIRECT = "https://app.example/cb"
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+FORM = "Content-Type: application/x-www-form-urlencoded"
+
+
+def form(pairs) -> str:
+    from urllib.parse import urlencode
+    return urlencode(pairs)
+
+
+def basic(user: str, password: str) -> str:
+    from urllib.parse import quote_plus
+    raw = f"{quote_plus(user)}:{quote_plus(password)}".encode()
+    return "Authorization: Basic " + base64.b64encode(raw).decode()
+
+
+def post(path: str, headers, body: str) -> str:
+    return f"POST {path}\n" + "".join(h + "\n" for h in headers) + "\n" + body
+
+
+def hs256_assertion(claims: dict) -> str:
+    import hmac
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(
+        json.dumps(claims).encode())
+    mac = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(mac)
+
+
+def token_request():
+    auth = basic(CLIENT, SECRET)
+    assertion = hs256_assertion({"iss": CLIENT, "sub": CLIENT, "aud": ISS + "/token",
+                                 "exp": 1_800_000_060, "iat": 1_800_000_000, "jti": "j-1"})
+    jwt_type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    cases = {
+        "client-credentials-basic": post("/token", [auth, FORM],
+                                         form([("grant_type", "client_credentials"),
+                                               ("scope", "orders:read")])),
+        "client-credentials-post": post("/token", [FORM], form([
+            ("grant_type", "client_credentials"), ("client_id", CLIENT),
+            ("client_secret", SECRET)])),
+        "client-credentials-crlf": post("/token", [auth, FORM], "grant_type=client_credentials")
+        .replace("\n", "\r\n"),
+        "client-secret-jwt": post("/token", [FORM], form([
+            ("grant_type", "client_credentials"), ("client_id", CLIENT),
+            ("client_assertion_type", jwt_type), ("client_assertion", assertion)])),
+        "assertion-wrong-type": post("/token", [FORM], form([
+            ("grant_type", "client_credentials"), ("client_assertion_type", "x"),
+            ("client_assertion", assertion)])),
+        "authorization-code": post("/token", [auth, FORM], form([
+            ("grant_type", "authorization_code"), ("code", "c0de"), ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER)])),
+        "refresh-token": post("/token", [auth, FORM], form([
+            ("grant_type", "refresh_token"), ("refresh_token", "rt-0123"),
+            ("scope", "openid")])),
+        "password": post("/token", [auth, FORM], form([
+            ("grant_type", "password"), ("username", "alice"), ("password", "pw")])),
+        "device-code": post("/token", [FORM], form([
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", "dc-0123"), ("client_id", CLIENT)])),
+        "token-exchange": post("/token", [auth, FORM], form([
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", assertion),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("audience", "orders-api"), ("resource", "https://orders.example/")])),
+        # TOK-3: repeated parameters.
+        "duplicate-grant-type": post("/token", [auth, FORM],
+                                     "grant_type=client_credentials&grant_type=client_credentials"),
+        "duplicate-client-id": post("/token", [FORM],
+                                    f"grant_type=client_credentials&client_id={CLIENT}"
+                                    f"&client_id={CLIENT}&client_secret={SECRET}"),
+        # TOK-4: more than one authentication method.
+        "basic-and-post": post("/token", [auth, FORM], form([
+            ("grant_type", "client_credentials"), ("client_secret", SECRET)])),
+        # TOK-5: Basic credentials are form-urlencoded.
+        "basic-encoded": post("/token", [basic("my client", "se:cr%et+"), FORM],
+                              "grant_type=client_credentials"),
+        "basic-no-colon": post("/token", ["Authorization: Basic " + base64.b64encode(b"web").decode(),
+                                          FORM], "grant_type=client_credentials"),
+        "basic-bad-base64": post("/token", ["Authorization: Basic !!!", FORM],
+                                 "grant_type=client_credentials"),
+        "basic-bad-percent": post("/token", ["Authorization: Basic "
+                                             + base64.b64encode(b"a:%zz").decode(), FORM],
+                                  "grant_type=client_credentials"),
+        # TOK-1: JSON body, GET.
+        "json-body": post("/token", [auth, "Content-Type: application/json"],
+                          '{"grant_type":"client_credentials"}'),
+        "get": f"GET /token?grant_type=client_credentials\n{auth}\n\n",
+        "charset": post("/token", [auth, FORM + "; charset=UTF-8"], "grant_type=client_credentials"),
+        "revoke": post("/revoke", [auth, FORM], form([("token", "rt-0123"),
+                                                      ("token_type_hint", "refresh_token")])),
+        "introspect": post("/introspect", [auth, FORM], form([("token", assertion)])),
+        "device-authorization": post("/device_authorization", [FORM],
+                                     form([("client_id", CLIENT), ("scope", "orders:read")])),
+    }
+    for name, text in cases.items():
+        write("token_request", name, text)
+
+
+def authorize_request():
+    base = [("response_type", "code"), ("client_id", CLIENT), ("redirect_uri", REDIRECT),
+            ("scope", "openid profile email"), ("state", "st-1"), ("nonce", "n-1"),
+            ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]
+
+    def without(name):
+        return [(k, v) for k, v in base if k != name]
+
+    def get(pairs, headers=()):
+        return f"GET /authorize?{form(pairs)}\n" + "".join(h + "\n" for h in headers) + "\n"
+
+    cases = {
+        "code-flow": get(base),
+        "form-post": post("/authorize", [FORM], form(base)),
+        "prompt-login-max-age": get(base + [("prompt", "login"), ("max_age", "0")]),
+        "prompt-none": get(base + [("prompt", "none"), ("login_hint", "alice")]),
+        "prompt-none-login": get(base + [("prompt", "none login")]),
+        "response-mode-form-post": get(base + [("response_mode", "form_post")]),
+        "response-mode-fragment": get(base + [("response_mode", "fragment")]),
+        "id-token-hint": get(base + [("id_token_hint", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")]),
+        "claims-and-locales": get(base + [("claims", '{"userinfo":{"email":null}}'),
+                                          ("ui_locales", "fr en"), ("acr_values", "1")]),
+        # RED-1 .. RED-6: redirect URI exact match, fragment, unknown client.
+        "redirect-mismatch": get([(k, REDIRECT + "/x" if k == "redirect_uri" else v)
+                                  for k, v in base]),
+        "redirect-fragment": get([(k, REDIRECT + "#f" if k == "redirect_uri" else v)
+                                  for k, v in base]),
+        "no-redirect-uri": get(without("redirect_uri")),
+        "unknown-client": get([(k, "nobody" if k == "client_id" else v) for k, v in base]),
+        # PKCE: plain, missing, malformed.
+        "pkce-plain": get([(k, "plain" if k == "code_challenge_method" else v) for k, v in base]),
+        "pkce-missing": get(without("code_challenge")),
+        "pkce-short": get([(k, "abc" if k == "code_challenge" else v) for k, v in base]),
+        "response-type-token": get([(k, "token" if k == "response_type" else v)
+                                    for k, v in base]),
+        "duplicate-state": get(base + [("state", "st-2")]),
+        "request-object": get(base + [("request", "eyJhbGciOiJub25lIn0.e30.")]),
+        "request-uri": get(base + [("request_uri", "urn:ietf:params:oauth:request_uri:x")]),
+        "cookie": get(base, ["Cookie: portcullis_session=abc; portcullis_csrf=def"]),
+        "percent-garbage": "GET /authorize?client_id=%ZZ&redirect_uri=%E2%82&scope=%00\n\n",
+    }
+    for name, text in cases.items():
+        write("authorize_request", name, text)
+
+
 if __name__ == "__main__":
-    for target in ["jws_compact", "jwt_validate", "jwk_parse", "guard_extract"]:
+    for target in ["jws_compact", "jwt_validate", "jwk_parse", "guard_extract",
+                   "token_request", "authorize_request"]:
         shutil.rmtree(CORPUS / target, ignore_errors=True)
         (CORPUS / target).mkdir(parents=True)
     jws_compact()
     jwt_validate()
     jwk_parse()
     guard_extract()
+    token_request()
+    authorize_request()

@@ -1,6 +1,8 @@
 //! Fixed keys and small helpers shared by the fuzz targets. The keys are published test vectors
 //! (`keys/`, with their SOURCE and LICENSE), built once per process.
 
+pub mod server;
+
 use std::sync::LazyLock;
 
 use base64::Engine as _;

@@ -1,0 +1,183 @@
+//! `portcullis clients`: adding confidential and public clients, listing them without their
+//! secret, removing them, and the checks on redirect URIs (RED-3, RED-4) and client kinds.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+#[test]
+fn clients_add_list_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    ok(&portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "web",
+        "--secret",
+        "web-secret-0123456789abcdef",
+        "--redirect-uri",
+        "https://web.example/cb",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--grant-types",
+        "authorization_code,refresh_token",
+        "--scope",
+        "openid profile",
+        "--audience",
+        "orders-api",
+        "--access-token-ttl",
+        "300",
+        "--database",
+        &db,
+    ]));
+    ok(&portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "spa",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1/spa",
+        "--database",
+        &db,
+    ]));
+    let listed: Value = list_json("clients", &db);
+    let clients = listed.as_array().unwrap();
+    assert_eq!(clients.len(), 2);
+    let web = clients.iter().find(|c| c["client_id"] == "web").unwrap();
+    assert_eq!(web["confidential"], true);
+    assert_eq!(web["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(
+        web["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(
+        web["redirect_uris"],
+        json!(["https://web.example/cb", "http://127.0.0.1/cb"])
+    );
+    assert_eq!(web["scope"], "openid profile");
+    assert_eq!(web["audience"], json!(["orders-api"]));
+    assert_eq!(web["access_token_ttl"], 300);
+    let text = ok(&portcullis(&["clients", "list", "--database", &db]));
+    assert!(text.contains("web") && text.contains("spa"));
+    assert!(!text.contains("web-secret"), "the secret is printed");
+    let spa = clients.iter().find(|c| c["client_id"] == "spa").unwrap();
+    assert_eq!(spa["token_endpoint_auth_method"], "none");
+
+    ok(&portcullis(&[
+        "clients",
+        "remove",
+        "--id",
+        "web",
+        "--database",
+        &db,
+    ]));
+    let listed: Value = list_json("clients", &db);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let again = portcullis(&["clients", "remove", "--id", "web", "--database", &db]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("web"));
+}
+
+#[test]
+fn red_3_red_4_clients_add_refuses_bad_redirect_uris() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    for bad in [
+        "http://c.example/cb",
+        "https://c.example/cb#frag",
+        "JavaScript:alert(1)",
+        "data:text/html,x",
+    ] {
+        let out = portcullis(&[
+            "clients",
+            "add",
+            "--id",
+            "bad",
+            "--public",
+            "--redirect-uri",
+            bad,
+            "--database",
+            &db,
+        ]);
+        assert!(!out.status.success(), "{bad} accepted");
+        assert!(stderr(&out).contains("redirect"), "{bad}: {}", stderr(&out));
+    }
+    let out = portcullis(&["clients", "list", "--json", "--database", &db]);
+    assert_eq!(serde_json::from_str::<Value>(&ok(&out)).unwrap(), json!([]));
+}
+
+#[test]
+fn clients_add_generates_a_32_byte_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let out = ok(&portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "svc",
+        "--generate-secret",
+        "--grant-types",
+        "client_credentials",
+        "--database",
+        &db,
+    ]));
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("the generated secret is printed once");
+    // 32 random bytes, base64url without padding.
+    assert_eq!(secret.len(), 43, "{secret}");
+    assert!(
+        secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    // Exactly one kind: a generated secret and a given one conflict.
+    let both = portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "svc2",
+        "--generate-secret",
+        "--secret",
+        "svc2-secret-0123456789abcdef",
+        "--database",
+        &db,
+    ]);
+    assert!(!both.status.success());
+}
+
+#[test]
+fn clients_add_needs_exactly_one_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let both = portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "x",
+        "--public",
+        "--secret",
+        "0123456789abcdef01",
+        "--database",
+        &db,
+    ]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+    let neither = portcullis(&["clients", "add", "--id", "x", "--database", &db]);
+    assert_eq!(neither.status.code(), Some(2));
+    let short = portcullis(&[
+        "clients",
+        "add",
+        "--id",
+        "x",
+        "--secret",
+        "short",
+        "--grant-types",
+        "client_credentials",
+        "--database",
+        &db,
+    ]);
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("secret"));
+}

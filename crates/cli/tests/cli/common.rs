@@ -1,0 +1,186 @@
+//! Set-up shared by the CLI tests: running the built `portcullis` binary, a temporary SQLite
+//! database, and a `serve` child process on a free port that is killed when dropped.
+
+use serde_json::Value;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+pub fn portcullis(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env_remove("PORTCULLIS_CONFIG")
+        .env_remove("PORTCULLIS_ISSUER")
+        .env_remove("PORTCULLIS_LISTEN")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run portcullis")
+}
+
+pub fn portcullis_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn portcullis");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// `portcullis WHAT list --json` against `db`, parsed.
+pub fn list_json(what: &str, db: &str) -> Value {
+    serde_json::from_str(&ok(&portcullis(&[
+        what,
+        "list",
+        "--json",
+        "--database",
+        db,
+    ])))
+    .unwrap()
+}
+
+pub fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("portcullis.db").display())
+}
+
+/// A `serve` child process that is killed when dropped.
+pub struct Served {
+    pub child: Option<Child>,
+    pub base: String,
+}
+
+impl Served {
+    pub fn child(&mut self) -> &mut Child {
+        self.child.as_mut().unwrap()
+    }
+
+    /// Kills the process and returns what it printed.
+    pub fn kill_and_collect(&mut self) -> Output {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn serve(extra: &[&str], dir: &Path) -> Served {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let db = db_url(dir);
+    let mut args = vec!["serve", "--listen", &listen, "--database", &db];
+    args.extend_from_slice(extra);
+    let child = Command::new(BIN)
+        .args(&args)
+        .env_remove("PORTCULLIS_ISSUER")
+        .env("RUST_LOG", "info,portcullis_server=debug,tower_http=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let served = Served {
+        child: Some(child),
+        base: format!("http://{listen}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(resp) = reqwest::get(format!("{}/healthz", served.base)).await
+            && resp.status() == 200
+        {
+            return served;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not answer /healthz within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts `portcullis` with exactly these arguments and environment, and waits until
+/// `base/healthz` answers.
+pub async fn start(args: &[&str], envs: &[(&str, &str)], base: String) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("PORTCULLIS_ISSUER")
+        .env_remove("PORTCULLIS_LISTEN")
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let served = Served {
+        child: Some(cmd.spawn().unwrap()),
+        base,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{}/healthz", served.base))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "no answer at {}", served.base);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    served
+}
+
+pub async fn issuer_of(served: &Served) -> String {
+    let doc: Value = reqwest::get(format!("{}/.well-known/openid-configuration", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    doc["issuer"].as_str().unwrap().to_owned()
+}

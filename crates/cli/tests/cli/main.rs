@@ -1,0 +1,18 @@
+//! Runs the built `portcullis` binary: client, user and key management on a temporary SQLite
+//! database, token decode and verify, config file errors, and `serve` answering over HTTP.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod clients;
+mod common;
+mod grants;
+mod keys;
+mod limits;
+mod serve;
+mod token;
+mod users;

@@ -1,0 +1,261 @@
+//! `portcullis serve`: config file errors name the file and key, the server answers and stops on
+//! SIGTERM, `--dev` prints working credentials, and defaults, file, env and flags layer.
+
+use crate::common::*;
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn config_file_unknown_key_is_named_with_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &path,
+        "version = 1\nissuer = \"http://127.0.0.1:8080\"\nlisten_adress = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    for args in [
+        vec!["serve", "--config", file],
+        vec!["clients", "list", "--config", file],
+    ] {
+        let out = portcullis(&args);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(err.contains("listen_adress"), "{err}");
+        assert!(err.contains("portcullis.toml"), "{err}");
+    }
+    std::fs::write(
+        &path,
+        "version = 1\n[[clients]]\nid = \"a\"\npublic = true\nredirect_uri = [\"x\"]\n",
+    )
+    .unwrap();
+    let err = stderr(&portcullis(&["serve", "--config", file]));
+    assert!(err.contains("redirect_uri"), "{err}");
+    std::fs::write(&path, "version = 7\n").unwrap();
+    let err = stderr(&portcullis(&["serve", "--config", file]));
+    assert!(err.contains("version"), "{err}");
+}
+
+#[tokio::test]
+async fn serve_answers_healthz_and_discovery_then_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(&[], dir.path()).await;
+    let doc: Value = reqwest::get(format!("{}/.well-known/openid-configuration", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The issuer follows the loopback listen address when none is given.
+    assert_eq!(doc["issuer"], served.base.as_str());
+    assert!(
+        dir.path().join("portcullis.db").exists(),
+        "the SQLite file was not created"
+    );
+    // Graceful shutdown on SIGTERM.
+    let status = Command::new("kill")
+        .args(["-TERM", &served.child().id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = served.child().try_wait().unwrap() {
+            assert!(status.success(), "serve exited with {status:?} on SIGTERM");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_dev_prints_working_credentials_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(&["--dev"], dir.path()).await;
+    let http = reqwest::Client::new();
+    let reply = http
+        .post(format!("{}/token", served.base))
+        .basic_auth("demo-app", Some("demo-app-secret-change-me"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "demo:read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: Value = reply.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let token_for_logs = token.clone();
+
+    // `token verify` with the JWKS fetched from the running server.
+    let jwks_url = format!("{}/.well-known/jwks.json", served.base);
+    let out = tokio::task::spawn_blocking({
+        let base = served.base.clone();
+        move || {
+            portcullis(&[
+                "token", "verify", &token, "--jwks", &jwks_url, "--iss", &base, "--aud",
+                "demo-api", "--typ", "at+jwt",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    let text = ok(&out);
+    assert!(text.contains("demo-app"), "{text}");
+
+    // Stop and read what --dev printed.
+    let output = served.kill_and_collect();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "demo-app-secret-change-me",
+        "demo-password",
+        "/authorize?",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "curl",
+        "grant_type=client_credentials",
+        "code_verifier=",
+    ] {
+        assert!(
+            printed.contains(needle),
+            "--dev output lacks {needle}:\n{printed}"
+        );
+    }
+    // The printed challenge is the S256 of the printed verifier.
+    let verifier = printed
+        .split("code_verifier=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let challenge = printed
+        .split("code_challenge=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert_eq!(
+        challenge,
+        portcullis_server::domain::pkce::s256_challenge(verifier)
+    );
+    // KEY-4: the log never carries the client secret, its Basic encoding, or the token.
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(logs.contains("portcullis listening"), "{logs}");
+    assert!(!logs.contains("demo-app-secret-change-me"));
+    assert!(!logs.contains("ZGVtby1hcHA6ZGVtby1hcHAtc2VjcmV0LWNoYW5nZS1tZQ"));
+    assert!(!logs.contains(&token_for_logs[..40]));
+}
+
+#[tokio::test]
+async fn serve_registers_clients_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &path,
+        r#"
+version = 1
+[tokens]
+access_token_ttl = 120
+[[clients]]
+id = "svc"
+secret_env = "SVC_SECRET_FOR_TEST"
+grant_types = ["client_credentials"]
+scope = "orders:read"
+audience = ["orders-api"]
+"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let db = db_url(dir.path());
+    let served = start(
+        &[
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--database",
+            &db,
+        ],
+        &[("SVC_SECRET_FOR_TEST", "svc-secret-0123456789abcdef")],
+        format!("http://{listen}"),
+    )
+    .await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/token", served.base))
+        .basic_auth("svc", Some("svc-secret-0123456789abcdef"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["expires_in"], 120);
+}
+
+#[tokio::test]
+async fn serve_layers_defaults_file_env_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let file_port = free_port();
+    let path = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "version = 1\nissuer = \"http://file.example\"\nlisten = \"127.0.0.1:{file_port}\"\ndatabase = \"{db}\"\n"
+        ),
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+
+    // File only.
+    let served = start(
+        &["serve", "--config", file],
+        &[],
+        format!("http://127.0.0.1:{file_port}"),
+    )
+    .await;
+    assert_eq!(issuer_of(&served).await, "http://file.example");
+    drop(served);
+
+    // Environment over the file.
+    let env_port = free_port();
+    let env_listen = format!("127.0.0.1:{env_port}");
+    let served = start(
+        &["serve", "--config", file],
+        &[
+            ("PORTCULLIS_ISSUER", "http://env.example"),
+            ("PORTCULLIS_LISTEN", &env_listen),
+        ],
+        format!("http://{env_listen}"),
+    )
+    .await;
+    assert_eq!(issuer_of(&served).await, "http://env.example");
+    drop(served);
+
+    // Flags over the environment.
+    let flag_port = free_port();
+    let flag_listen = format!("127.0.0.1:{flag_port}");
+    let served = start(
+        &[
+            "serve",
+            "--config",
+            file,
+            "--issuer",
+            "http://flag.example",
+            "--listen",
+            &flag_listen,
+        ],
+        &[
+            ("PORTCULLIS_ISSUER", "http://env.example"),
+            ("PORTCULLIS_LISTEN", &env_listen),
+        ],
+        format!("http://{flag_listen}"),
+    )
+    .await;
+    assert_eq!(issuer_of(&served).await, "http://flag.example");
+}

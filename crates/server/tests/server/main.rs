@@ -1,0 +1,13 @@
+//! The server's handler tests in one binary (one link of the crate graph): the router driven
+//! with `oneshot` on the memory store, endpoint by endpoint, and the optional Redis denylist.
+
+mod authorize_flow;
+mod back_channel;
+mod common;
+mod device_exchange;
+mod grants;
+mod metadata;
+mod pages;
+#[cfg(feature = "redis")]
+mod redis_denylist;
+mod token_endpoint;
