@@ -92,6 +92,14 @@ pub struct ServerSettings {
     /// Seconds a request may take before the server gives up on it and answers
     /// `408 Request Timeout` with an empty body (default 30).
     pub request_timeout_secs: u64,
+    /// Memory in bytes that password hashing may hold at once (default 64 MiB): one hashing
+    /// worker per 19 MiB argon2id hash that fits, at least one.
+    pub password_hash_memory_bytes: u64,
+    /// Sign-in attempts that may wait for a hashing worker (default 64); beyond that, sign-in
+    /// answers 503 with `Retry-After` at once.
+    pub password_hash_queue: usize,
+    /// Sign-in attempts one client address may have waiting or running at once (default 4).
+    pub password_attempts_per_addr: u32,
 }
 
 impl ServerSettings {
@@ -127,6 +135,9 @@ impl ServerSettings {
             device_code_ttl: 600,
             device_poll_interval: 5,
             request_timeout_secs: 30,
+            password_hash_memory_bytes: 64 * 1024 * 1024,
+            password_hash_queue: 64,
+            password_attempts_per_addr: 4,
         }
     }
 }
@@ -227,6 +238,18 @@ impl ServerConfig {
             return Err(ConfigError::new(
                 "device_code_ttl",
                 "must be at most 1800 seconds",
+            ));
+        }
+        if settings.password_hash_queue == 0 {
+            return Err(ConfigError::new(
+                "password_hash_queue",
+                "must be at least 1",
+            ));
+        }
+        if settings.password_attempts_per_addr == 0 {
+            return Err(ConfigError::new(
+                "password_attempts_per_addr",
+                "must be at least 1",
             ));
         }
         if settings.max_body_bytes < 1024 {

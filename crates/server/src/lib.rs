@@ -83,6 +83,9 @@ pub enum StartError {
     /// `redis` feature is off) while a Redis URL is configured.
     #[error("redis: {0}")]
     Redis(String),
+    /// The password-hashing worker threads could not be started.
+    #[error("password hashing workers: {0}")]
+    Workers(String),
 }
 
 /// Connects the Redis denylist mirror when `redis_url` is configured.
@@ -133,6 +136,12 @@ impl Server {
                 .await
                 .map_err(|e| StartError::Keys(e.to_string()))?;
         let denylist = connect_denylist(&config).await?;
+        let passwords = domain::password::PasswordPool::start(domain::password::PoolSettings {
+            memory_budget_bytes: config.password_hash_memory_bytes,
+            queue: config.password_hash_queue,
+            per_addr: config.password_attempts_per_addr,
+        })
+        .map_err(|e| StartError::Workers(e.to_string()))?;
         Ok(Self {
             state: Arc::new(AppState {
                 config,
@@ -142,6 +151,7 @@ impl Server {
                 clients: state::ClientCache::default(),
                 client_throttle: state::ClientThrottle::default(),
                 denylist,
+                passwords,
             }),
         })
     }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use portcullis_jose::Clock;
 
 use crate::config::ServerConfig;
+use crate::domain::password::PasswordPool;
 use crate::keys::KeyManager;
 use crate::store::{ClientRecord, Denylist, Store, StoreResult};
 
@@ -95,6 +96,8 @@ pub struct AppState {
     pub(crate) client_throttle: ClientThrottle,
     /// Optional mirror of revoked `jti`s for resource servers (Redis).
     pub(crate) denylist: Option<Arc<dyn Denylist>>,
+    /// The bounded argon2id workers that check sign-in passwords.
+    pub(crate) passwords: PasswordPool,
 }
 
 impl AppState {

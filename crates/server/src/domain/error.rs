@@ -53,6 +53,12 @@ impl ProtocolError {
         Self::new(ErrorCode::UnauthorizedClient, description)
     }
 
+    /// `temporarily_unavailable` (HTTP 503 with `Retry-After`): the server is saturated and the
+    /// request may be repeated shortly.
+    pub fn temporarily_unavailable(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, description)
+    }
+
     /// `server_error` with a generic description; the cause is logged by the caller.
     pub fn server_error() -> Self {
         Self::new(ErrorCode::ServerError, "internal error")

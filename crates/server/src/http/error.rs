@@ -1,6 +1,6 @@
 //! The one place protocol errors become HTTP responses (RFC 6749 §5.2): JSON `error` and
 //! `error_description`, 400/401/500/503, `WWW-Authenticate: Basic` for `invalid_client` when the
-//! client used the `Authorization` header, and `Cache-Control: no-store` on every response.
+//! client used the `Authorization` header, `Retry-After` on 503, and `Cache-Control: no-store` on every response.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -9,6 +9,7 @@ use portcullis_types::{ErrorCode, ErrorResponse};
 use serde::Serialize;
 
 use crate::domain::error::ProtocolError;
+use crate::domain::password::RETRY_AFTER_SECS;
 
 /// The HTTP status of an error code at the back-channel endpoints.
 pub fn status_of(code: ErrorCode) -> StatusCode {
@@ -45,6 +46,11 @@ impl IntoResponse for ProtocolError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
             );
+        }
+        if code == ErrorCode::TemporarilyUnavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         response
     }
