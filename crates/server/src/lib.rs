@@ -62,6 +62,7 @@ use portcullis_jose::Clock;
 pub mod admin;
 pub mod config;
 pub mod domain;
+pub mod hashing;
 pub mod http;
 pub mod keys;
 pub mod state;
@@ -136,7 +137,7 @@ impl Server {
                 .await
                 .map_err(|e| StartError::Keys(e.to_string()))?;
         let denylist = connect_denylist(&config).await?;
-        let passwords = domain::password::PasswordPool::start(domain::password::PoolSettings {
+        let passwords = hashing::PasswordPool::start(hashing::PoolSettings {
             memory_budget_bytes: config.password_hash_memory_bytes,
             queue: config.password_hash_queue,
             per_addr: config.password_attempts_per_addr,

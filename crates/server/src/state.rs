@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use portcullis_jose::Clock;
 
 use crate::config::ServerConfig;
-use crate::domain::password::PasswordPool;
+use crate::hashing::PasswordPool;
 use crate::keys::KeyManager;
 use crate::store::{ClientRecord, Denylist, Store, StoreResult};
 
