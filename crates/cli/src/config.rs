@@ -109,6 +109,8 @@ pub struct RawSecurity {
     pub max_body_bytes: Option<usize>,
     /// Seconds a client record is cached.
     pub client_cache_ttl: Option<i64>,
+    /// Seconds a user record is cached for userinfo.
+    pub user_cache_ttl: Option<i64>,
 }
 
 /// `[login_throttle]` / `[client_auth_throttle]`
@@ -326,6 +328,7 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         set(&mut s.require_pkce, sec.require_pkce);
         set(&mut s.max_body_bytes, sec.max_body_bytes);
         set(&mut s.client_cache_ttl, sec.client_cache_ttl);
+        set(&mut s.user_cache_ttl, sec.user_cache_ttl);
     }
     if let Some(t) = raw.login_throttle {
         throttle(&mut s.login_throttle, t);

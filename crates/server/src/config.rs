@@ -70,6 +70,9 @@ pub struct ServerSettings {
     pub key_reload_interval: i64,
     /// Seconds a client record is cached in memory (default 10).
     pub client_cache_ttl: i64,
+    /// Seconds a user record read for userinfo is cached in memory (default 5; 0 turns the
+    /// cache off): a user changed or removed by another process is seen within this time.
+    pub user_cache_ttl: i64,
     /// Failed-login throttle.
     pub login_throttle: ThrottleSettings,
     /// Client-authentication failures tolerated per client id and window at the back-channel
@@ -119,6 +122,7 @@ impl ServerSettings {
             key_rotation_delay: 3600,
             key_reload_interval: 60,
             client_cache_ttl: 10,
+            user_cache_ttl: 5,
             login_throttle: ThrottleSettings {
                 max_failures: 5,
                 window_secs: 900,
@@ -217,6 +221,9 @@ impl ServerConfig {
         }
         if settings.client_cache_ttl < 0 {
             return Err(ConfigError::new("client_cache_ttl", "must not be negative"));
+        }
+        if settings.user_cache_ttl < 0 {
+            return Err(ConfigError::new("user_cache_ttl", "must not be negative"));
         }
         if settings.login_throttle.max_failures == 0 || settings.login_throttle.window_secs <= 0 {
             return Err(ConfigError::new(

@@ -68,6 +68,7 @@ pub mod keys;
 pub mod state;
 pub mod store;
 pub mod ui;
+pub(crate) mod validation_cache;
 
 use config::ServerConfig;
 use state::AppState;
@@ -153,6 +154,7 @@ impl Server {
                 client_throttle: state::ClientThrottle::default(),
                 denylist,
                 passwords,
+                validation: validation_cache::ValidationCache::default(),
             }),
         })
     }

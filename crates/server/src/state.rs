@@ -8,6 +8,7 @@ use portcullis_jose::Clock;
 
 use crate::config::ServerConfig;
 use crate::hashing::PasswordPool;
+use crate::validation_cache::ValidationCache;
 use crate::keys::KeyManager;
 use crate::store::{ClientRecord, Denylist, Store, StoreResult};
 
@@ -98,6 +99,8 @@ pub struct AppState {
     pub(crate) denylist: Option<Arc<dyn Denylist>>,
     /// The bounded argon2id workers that check sign-in passwords.
     pub(crate) passwords: PasswordPool,
+    /// Revocation answers and user records cached on the token-validation paths.
+    pub(crate) validation: ValidationCache,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! Revocation mirrored to the resource servers' denylist (`store::Denylist`, e.g. Redis read
 //! through `portcullis_types::denylist`). The store stays the source of truth; the denylist is
-//! a fast mirror.
+//! a fast mirror. Every local revocation passes through here, which also clears this node's
+//! cache of "not revoked" answers (`crate::validation_cache`).
 
 use super::error::ProtocolError;
 use crate::state::AppState;
@@ -17,6 +18,7 @@ pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<bool, Prot
 
 /// Publishes every recorded access token of an (already revoked) grant to the denylist.
 pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), ProtocolError> {
+    state.forget_unrevoked();
     let Some(denylist) = &state.denylist else {
         return Ok(());
     };
@@ -27,6 +29,7 @@ pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), Protoc
 
 /// Publishes one revoked access token (nothing to do without a denylist or once it expired).
 pub async fn mirror_jti(state: &AppState, jti: &str, exp: i64) -> Result<(), ProtocolError> {
+    state.forget_unrevoked();
     if let Some(denylist) = &state.denylist {
         denylist
             .revoke_jtis(&[(jti.to_owned(), exp)], state.now())

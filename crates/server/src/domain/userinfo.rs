@@ -37,8 +37,7 @@ pub async fn claims(
             TokenRejection::Invalid => UserinfoError::InvalidToken("the access token is invalid"),
         })?;
     let revoked = state
-        .store
-        .is_jti_revoked(&at.jti, state.now())
+        .is_jti_revoked(&at.jti)
         .await
         .map_err(ProtocolError::from)?;
     if revoked {
@@ -50,8 +49,7 @@ pub async fn claims(
         return Err(UserinfoError::InsufficientScope);
     }
     let Some(user) = state
-        .store
-        .get_user(&at.sub)
+        .user(&at.sub)
         .await
         .map_err(ProtocolError::from)?
     else {
