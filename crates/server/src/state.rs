@@ -8,9 +8,9 @@ use portcullis_jose::Clock;
 
 use crate::config::ServerConfig;
 use crate::hashing::PasswordPool;
-use crate::validation_cache::ValidationCache;
 use crate::keys::KeyManager;
 use crate::store::{ClientRecord, Denylist, Store, StoreResult};
+use crate::validation_cache::ValidationCache;
 
 /// Upper bound on cached entries; the caches are cleared when they grow past it.
 const MAX_CACHE_ENTRIES: usize = 10_000;

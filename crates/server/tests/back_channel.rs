@@ -273,3 +273,30 @@ async fn red_9_logout_redirects_only_with_valid_hint_and_registered_uri() {
     .await;
     assert_eq!(header_str(&resp, "location"), Some("/login"));
 }
+
+#[tokio::test]
+async fn rev_1_revocation_by_another_node_is_seen_within_one_second() {
+    // A revocation written straight to the shared store (as another node would) is not seen
+    // through this node's "not revoked" cache within the same clock second, but is the next.
+    let h = harness_with(|_| {}, false).await;
+    let token = svc_token(&h).await;
+    let auth = basic("svc", SVC_SECRET);
+    let introspect = || {
+        send(
+            &h.router,
+            form_with(
+                "/introspect",
+                &format!("token={token}"),
+                &[("authorization", &auth)],
+            ),
+        )
+    };
+    let body = body_json(introspect().await).await;
+    assert_eq!(body["active"], true);
+    let jti = body["jti"].as_str().unwrap().to_owned();
+    let exp = body["exp"].as_i64().unwrap();
+    h.store.revoke_jti(&jti, exp).await.unwrap();
+    h.clock.advance(1);
+    let body = body_json(introspect().await).await;
+    assert_eq!(body["active"], false);
+}

@@ -48,11 +48,7 @@ pub async fn claims(
     if !scope.contains("openid") {
         return Err(UserinfoError::InsufficientScope);
     }
-    let Some(user) = state
-        .user(&at.sub)
-        .await
-        .map_err(ProtocolError::from)?
-    else {
+    let Some(user) = state.user(&at.sub).await.map_err(ProtocolError::from)? else {
         return Err(UserinfoError::InvalidToken("the user no longer exists"));
     };
     let mut out = serde_json::Map::new();
