@@ -5,7 +5,8 @@ Starts `portcullis serve` (a release build) on a fresh SQLite database on 127.0.
 once with the right password, then fires BURST concurrent `POST /login` requests with random
 usernames (each costs one argon2id hash: the dummy hash of an unknown user), twice. Prints, in
 MiB: RSS when idle, after the single sign-in, the peak during the bursts (VmHWM) and RSS after
-each burst, plus how the requests were answered (303 signed in / 200 form again / 503 busy).
+each burst, plus how the requests were answered (303: checked, sent on or back to the form;
+503: refused at once because the hashing queue was full).
 
 The login throttle and the per-address limit are raised in the generated config so that every
 request reaches the hashing pool: the worst case for memory. Everything listens on loopback and
