@@ -47,6 +47,8 @@ pub struct RawConfig {
     pub gc: Option<RawGc>,
     /// Failed-login throttle.
     pub login_throttle: Option<RawThrottle>,
+    /// The bounded password-hashing workers.
+    pub password_hashing: Option<RawPasswordHashing>,
     /// Client-authentication failure throttle.
     pub client_auth_throttle: Option<RawThrottle>,
     /// Clients registered (or updated) at start.
@@ -113,6 +115,8 @@ pub struct RawSecurity {
     pub max_body_bytes: Option<usize>,
     /// Seconds a client record is cached.
     pub client_cache_ttl: Option<i64>,
+    /// Seconds a user record is cached for userinfo.
+    pub user_cache_ttl: Option<i64>,
 }
 
 /// `[http]`
@@ -155,6 +159,18 @@ pub struct RawThrottle {
     pub max_failures: Option<u32>,
     /// Window length, seconds.
     pub window_secs: Option<i64>,
+}
+
+/// `[password_hashing]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPasswordHashing {
+    /// Memory the argon2id workers may hold at once, MiB (one worker per 19 MiB).
+    pub memory_budget_mib: Option<u64>,
+    /// Sign-in attempts that may wait for a worker before 503 is answered.
+    pub queue: Option<usize>,
+    /// Sign-in attempts one client address may have in progress at once.
+    pub per_addr: Option<u32>,
 }
 
 /// `[[clients]]`
@@ -356,6 +372,7 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         set(&mut s.require_pkce, sec.require_pkce);
         set(&mut s.max_body_bytes, sec.max_body_bytes);
         set(&mut s.client_cache_ttl, sec.client_cache_ttl);
+        set(&mut s.user_cache_ttl, sec.user_cache_ttl);
     }
     if let Some(h) = raw.http {
         set(&mut s.header_read_timeout_secs, h.header_read_timeout_secs);
@@ -383,6 +400,13 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
     }
     if let Some(t) = raw.client_auth_throttle {
         throttle(&mut s.client_auth_throttle, t);
+    }
+    if let Some(p) = raw.password_hashing {
+        if let Some(mib) = p.memory_budget_mib {
+            s.password_hash_memory_bytes = mib.saturating_mul(1024 * 1024);
+        }
+        set(&mut s.password_hash_queue, p.queue);
+        set(&mut s.password_attempts_per_addr, p.per_addr);
     }
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 

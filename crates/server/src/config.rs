@@ -84,6 +84,9 @@ pub struct ServerSettings {
     pub key_reload_interval: i64,
     /// Seconds a client record is cached in memory (default 10).
     pub client_cache_ttl: i64,
+    /// Seconds a user record read for userinfo is cached in memory (default 5; 0 turns the
+    /// cache off): a user changed or removed by another process is seen within this time.
+    pub user_cache_ttl: i64,
     /// Failed-login throttle.
     pub login_throttle: ThrottleSettings,
     /// Client-authentication failures tolerated per client id and window at the back-channel
@@ -120,6 +123,14 @@ pub struct ServerSettings {
     /// Most connections open at once; more are accepted and closed at once. `None` (the
     /// default) lets `portcullis serve` derive it from the process's file-descriptor limit.
     pub max_connections: Option<usize>,
+    /// Memory in bytes that password hashing may hold at once (default 64 MiB): one hashing
+    /// worker per 19 MiB argon2id hash that fits, at least one.
+    pub password_hash_memory_bytes: u64,
+    /// Sign-in attempts that may wait for a hashing worker (default 64); beyond that, sign-in
+    /// answers 503 with `Retry-After` at once.
+    pub password_hash_queue: usize,
+    /// Sign-in attempts one client address may have waiting or running at once (default 4).
+    pub password_attempts_per_addr: u32,
 }
 
 impl ServerSettings {
@@ -139,6 +150,7 @@ impl ServerSettings {
             key_rotation_delay: 3600,
             key_reload_interval: 60,
             client_cache_ttl: 10,
+            user_cache_ttl: 5,
             login_throttle: ThrottleSettings {
                 max_failures: 5,
                 window_secs: 900,
@@ -163,6 +175,9 @@ impl ServerSettings {
             header_read_timeout_secs: 10,
             gc_interval_secs: 300,
             max_connections: None,
+            password_hash_memory_bytes: 64 * 1024 * 1024,
+            password_hash_queue: 64,
+            password_attempts_per_addr: 4,
         }
     }
 }
@@ -243,6 +258,9 @@ impl ServerConfig {
         if settings.client_cache_ttl < 0 {
             return Err(ConfigError::new("client_cache_ttl", "must not be negative"));
         }
+        if settings.user_cache_ttl < 0 {
+            return Err(ConfigError::new("user_cache_ttl", "must not be negative"));
+        }
         if settings.login_throttle.max_failures == 0 || settings.login_throttle.window_secs <= 0 {
             return Err(ConfigError::new(
                 "login_throttle",
@@ -283,6 +301,18 @@ impl ServerConfig {
         }
         if settings.max_connections == Some(0) {
             return Err(ConfigError::new("max_connections", "must be positive"));
+        }
+        if settings.password_hash_queue == 0 {
+            return Err(ConfigError::new(
+                "password_hash_queue",
+                "must be at least 1",
+            ));
+        }
+        if settings.password_attempts_per_addr == 0 {
+            return Err(ConfigError::new(
+                "password_attempts_per_addr",
+                "must be at least 1",
+            ));
         }
         if settings.max_body_bytes < 1024 {
             return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));

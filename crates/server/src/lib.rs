@@ -62,11 +62,13 @@ use portcullis_jose::Clock;
 pub mod admin;
 pub mod config;
 pub mod domain;
+pub mod hashing;
 pub mod http;
 pub mod keys;
 pub mod state;
 pub mod store;
 pub mod ui;
+pub(crate) mod validation_cache;
 
 use config::ServerConfig;
 use state::AppState;
@@ -83,6 +85,9 @@ pub enum StartError {
     /// `redis` feature is off) while a Redis URL is configured.
     #[error("redis: {0}")]
     Redis(String),
+    /// The password-hashing worker threads could not be started.
+    #[error("password hashing workers: {0}")]
+    Workers(String),
 }
 
 /// Connects the Redis denylist mirror when `redis_url` is configured.
@@ -133,6 +138,12 @@ impl Server {
                 .await
                 .map_err(|e| StartError::Keys(e.to_string()))?;
         let denylist = connect_denylist(&config).await?;
+        let passwords = hashing::PasswordPool::start(hashing::PoolSettings {
+            memory_budget_bytes: config.password_hash_memory_bytes,
+            queue: config.password_hash_queue,
+            per_addr: config.password_attempts_per_addr,
+        })
+        .map_err(|e| StartError::Workers(e.to_string()))?;
         Ok(Self {
             state: Arc::new(AppState {
                 config,
@@ -143,6 +154,8 @@ impl Server {
                 client_throttle: state::ClientThrottle::default(),
                 device_throttle: state::DeviceThrottle::default(),
                 denylist,
+                passwords,
+                validation: validation_cache::ValidationCache::default(),
             }),
         })
     }

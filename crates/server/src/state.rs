@@ -9,8 +9,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use portcullis_jose::Clock;
 
 use crate::config::{DeviceLimits, ServerConfig};
+use crate::hashing::PasswordPool;
 use crate::keys::KeyManager;
 use crate::store::{ClientRecord, Denylist, Store, StoreResult};
+use crate::validation_cache::ValidationCache;
 
 /// Upper bound on cached entries; the caches are cleared when they grow past it.
 const MAX_CACHE_ENTRIES: usize = 10_000;
@@ -217,6 +219,10 @@ pub struct AppState {
     pub(crate) device_throttle: DeviceThrottle,
     /// Optional mirror of revoked `jti`s for resource servers (Redis).
     pub(crate) denylist: Option<Arc<dyn Denylist>>,
+    /// The bounded argon2id workers that check sign-in passwords.
+    pub(crate) passwords: PasswordPool,
+    /// Revocation answers and user records cached on the token-validation paths.
+    pub(crate) validation: ValidationCache,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! Revocation mirrored to the resource servers' denylist (`store::Denylist`, e.g. Redis read
 //! through `portcullis_types::denylist`). The store stays the source of truth; the denylist is
-//! a fast mirror.
+//! a fast mirror. Every local revocation passes through here, which also clears this node's
+//! cache of "not revoked" answers (`crate::validation_cache`).
 //!
 //! Every time handed to the access-token ledger, the denylist, the replay cache and the mirror
 //! is a *keep-until* time, [`retain_until`]`(exp)`: validators may accept a token for up to
@@ -23,6 +24,7 @@ pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<bool, Prot
 
 /// Publishes every recorded access token of an (already revoked) grant to the denylist.
 pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), ProtocolError> {
+    state.forget_unrevoked();
     let Some(denylist) = &state.denylist else {
         return Ok(());
     };
@@ -34,6 +36,7 @@ pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), Protoc
 /// Publishes one revoked access token until `keep_until` (nothing to do without a denylist or
 /// once that time passed).
 pub async fn mirror_jti(state: &AppState, jti: &str, keep_until: i64) -> Result<(), ProtocolError> {
+    state.forget_unrevoked();
     if let Some(denylist) = &state.denylist {
         denylist
             .revoke_jtis(&[(jti.to_owned(), keep_until)], state.now())

@@ -19,7 +19,7 @@ pub async fn introspect(
     let now = state.now();
     if let Ok(at) = verify::access_token(state, token).await {
         let visible = at.client_id == caller.client_id || at.aud.contains(&caller.client_id);
-        if !visible || state.store.is_jti_revoked(&at.jti, now).await? {
+        if !visible || state.is_jti_revoked(&at.jti).await? {
             return Ok(IntrospectionResponse::inactive());
         }
         return Ok(IntrospectionResponse {

@@ -8,7 +8,6 @@ use portcullis_types::secret::Password;
 
 use super::audit;
 use super::error::ProtocolError;
-use super::password;
 use crate::state::AppState;
 use crate::store::UserRecord;
 
@@ -60,7 +59,7 @@ pub async fn authenticate_user(
     }
     let user = state.store.get_user_by_username(username).await?;
     let phc = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = password::verify(password, phc).await?;
+    let ok = state.passwords.verify(password, phc, addr).await?;
     match user {
         Some(user) if ok => {
             if let Some((account, others)) = keys.split_first() {

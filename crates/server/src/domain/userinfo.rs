@@ -37,8 +37,7 @@ pub async fn claims(
             TokenRejection::Invalid => UserinfoError::InvalidToken("the access token is invalid"),
         })?;
     let revoked = state
-        .store
-        .is_jti_revoked(&at.jti, state.now())
+        .is_jti_revoked(&at.jti)
         .await
         .map_err(ProtocolError::from)?;
     if revoked {
@@ -49,12 +48,7 @@ pub async fn claims(
     if !scope.contains("openid") {
         return Err(UserinfoError::InsufficientScope);
     }
-    let Some(user) = state
-        .store
-        .get_user(&at.sub)
-        .await
-        .map_err(ProtocolError::from)?
-    else {
+    let Some(user) = state.user(&at.sub).await.map_err(ProtocolError::from)? else {
         return Err(UserinfoError::InvalidToken("the user no longer exists"));
     };
     let mut out = serde_json::Map::new();

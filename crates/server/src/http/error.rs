@@ -10,6 +10,7 @@ use portcullis_types::{ErrorCode, ErrorResponse};
 use serde::Serialize;
 
 use crate::domain::error::ProtocolError;
+use crate::domain::password::RETRY_AFTER_SECS;
 
 /// The HTTP status of an error code at the back-channel endpoints.
 pub fn status_of(code: ErrorCode) -> StatusCode {
@@ -47,7 +48,10 @@ impl IntoResponse for ProtocolError {
                 HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
             );
         }
-        if let Some(secs) = self.retry_after() {
+        if let Some(secs) = self
+            .retry_after()
+            .or((code == ErrorCode::TemporarilyUnavailable).then_some(i64::from(RETRY_AFTER_SECS)))
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

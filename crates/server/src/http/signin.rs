@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use axum_extra::extract::cookie::CookieJar;
+use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
 
 use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
@@ -41,7 +42,10 @@ pub async fn sign_in(
 ) -> Result<Option<CookieJar>, PageError> {
     let user = login::authenticate_user(state, username, Password::new(password), addr)
         .await
-        .map_err(|_| PageError::Internal)?;
+        .map_err(|e| match e.code() {
+            ErrorCode::TemporarilyUnavailable => PageError::Busy,
+            _ => PageError::Internal,
+        })?;
     let Some(user) = user else {
         return Ok(None);
     };

@@ -2,7 +2,7 @@
 //! (RED-6), and for internal failures (without detail). [`PageError`] is the one table of what the
 //! browser is told when a page cannot go on: status, title and text.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
@@ -41,6 +41,8 @@ pub enum PageError {
     UnknownUserCode,
     /// Too many wrong user codes (shown on the code form).
     TooManyUserCodes,
+    /// Too many sign-in attempts are being checked; answered 503 with `Retry-After`.
+    Busy,
     /// A request the domain refused, with its own fixed text (an untrusted client or redirect
     /// URI, a bad logout request).
     Refused(&'static str),
@@ -52,6 +54,7 @@ impl PageError {
         match self {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TooManyUserCodes => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -86,6 +89,7 @@ impl PageError {
                 "That code is not valid, has expired or was already used. Check the code on your device."
             }
             Self::TooManyUserCodes => "Too many wrong codes. Wait a few minutes and try again.",
+            Self::Busy => "The server is busy. Wait a moment and try again.",
             Self::Refused(text) => text,
         }
     }
@@ -93,7 +97,7 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        page(
+        let mut response = page(
             self.status(),
             layout(
                 self.title(),
@@ -103,7 +107,14 @@ impl IntoResponse for PageError {
                     p.muted { "Return to the application and try again. If the problem persists, contact the application's developer." }
                 },
             ),
-        )
+        );
+        if self == Self::Busy {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::domain::password::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

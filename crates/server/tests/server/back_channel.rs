@@ -389,3 +389,30 @@ async fn rev_1_revoked_jti_outlives_the_validator_leeway() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn rev_1_revocation_by_another_node_is_seen_within_one_second() {
+    // A revocation written straight to the shared store (as another node would) is not seen
+    // through this node's "not revoked" cache within the same clock second, but is the next.
+    let h = harness_with(|_| {}, false).await;
+    let token = svc_token(&h).await;
+    let auth = basic("svc", SVC_SECRET);
+    let introspect = || {
+        send(
+            &h.router,
+            form_with(
+                "/introspect",
+                &format!("token={token}"),
+                &[("authorization", &auth)],
+            ),
+        )
+    };
+    let body = body_json(introspect().await).await;
+    assert_eq!(body["active"], true);
+    let jti = body["jti"].as_str().unwrap().to_owned();
+    let exp = body["exp"].as_i64().unwrap();
+    h.store.revoke_jti(&jti, exp).await.unwrap();
+    h.clock.advance(1);
+    let body = body_json(introspect().await).await;
+    assert_eq!(body["active"], false);
+}

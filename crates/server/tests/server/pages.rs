@@ -172,3 +172,54 @@ async fn key_4_debug_logs_redact_secret_query_parameters() {
         assert!(!logs.contains(secret), "{secret} logged: {logs}");
     }
 }
+
+#[tokio::test]
+async fn dos_4_saturated_password_checks_answer_503_with_retry_after() {
+    // One hashing worker and a queue of one: of many simultaneous sign-ins, those that find
+    // the queue full are answered at once with 503 and Retry-After; the others sign in.
+    let h = harness_with(
+        |s| {
+            s.password_hash_memory_bytes = 1;
+            s.password_hash_queue = 1;
+        },
+        true,
+    )
+    .await;
+    let mut jar = Vec::new();
+    let resp = send(
+        &h.router,
+        get("/login", &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    update_jar(&mut jar, &resp);
+    let html = body_text(resp).await;
+    let body = format!(
+        "csrf={}&request=&username=alice&password={}",
+        enc(&hidden(&html, "csrf")),
+        enc(PASSWORD)
+    );
+    let cookies = cookie_header(&jar);
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let router = h.router.clone();
+        let req = form_with("/login", &body, &[("cookie", &cookies)]);
+        tasks.push(tokio::spawn(async move { send(&router, req).await }));
+    }
+    let (mut busy, mut signed_in) = (0, 0);
+    for t in tasks {
+        let resp = t.await.unwrap();
+        match resp.status().as_u16() {
+            503 => {
+                assert_eq!(header_str(&resp, "retry-after"), Some("1"));
+                busy += 1;
+            }
+            303 => {
+                assert_eq!(header_str(&resp, "location"), Some("/account"));
+                signed_in += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(busy > 0, "no sign-in was refused");
+    assert!(signed_in > 0, "no sign-in went through");
+}

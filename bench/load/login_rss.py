@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Memory of a portcullis server under a burst of concurrent sign-ins.
+
+Starts `portcullis serve` (a release build) on a fresh SQLite database on 127.0.0.1, signs in
+once with the right password, then fires BURST concurrent `POST /login` requests with random
+usernames (each costs one argon2id hash: the dummy hash of an unknown user), twice. Prints, in
+MiB: RSS when idle, after the single sign-in, the peak during the bursts (VmHWM) and RSS after
+each burst, plus how the requests were answered (303: checked, sent on or back to the form;
+503: refused at once because the hashing queue was full).
+
+The login throttle and the per-address limit are raised in the generated config so that every
+request reaches the hashing pool: the worst case for memory. Everything listens on loopback and
+stops by itself.
+
+Usage: bench/load/login_rss.py --binary target/release/portcullis [--burst 1000]
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from urllib.parse import quote
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PASSWORD = "bench-password-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mib(pid: int, field: str) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def request(port: int, raw: bytes) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+    return status, data
+
+
+def get_login(port: int) -> tuple[str, str]:
+    """The sign-in form's CSRF token and the cookie it is bound to."""
+    raw = f"GET /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    _, data = asyncio.run(request(port, raw.encode()))
+    head, _, body = data.partition(b"\r\n\r\n")
+    cookies = re.findall(rb"(?im)^set-cookie: ([^;]+)", head)
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', body)
+    if not cookies or not csrf:
+        sys.exit("could not read the sign-in form")
+    return csrf.group(1).decode(), "; ".join(c.decode() for c in cookies)
+
+
+def login_request(port: int, csrf: str, cookie: str, username: str, password: str) -> bytes:
+    body = f"csrf={quote(csrf)}&request=&username={quote(username)}&password={quote(password)}"
+    return (
+        f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+        f"Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+
+
+async def burst(port: int, csrf: str, cookie: str, n: int) -> Counter:
+    reqs = [
+        login_request(port, csrf, cookie, "u-" + secrets.token_hex(6), "wrong-password")
+        for _ in range(n)
+    ]
+
+    async def one(raw: bytes) -> int:
+        try:
+            return (await request(port, raw))[0]
+        except OSError:
+            return 0
+
+    return Counter(await asyncio.gather(*(one(r) for r in reqs)))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--binary", required=True)
+    p.add_argument("--burst", type=int, default=1000)
+    args = p.parse_args()
+    if not 1 <= args.burst <= 5000:
+        sys.exit("--burst must be 1..5000")
+    # A thousand sockets on each side: lift the open-file limit (inherited by the server).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = tempfile.mkdtemp(prefix="portcullis-login-rss.")
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    db = f"sqlite://{work}/db.sqlite?mode=rwc"
+    config = os.path.join(work, "portcullis.toml")
+    with open(config, "w", encoding="ascii") as f:
+        f.write(
+            "version = 1\n[login_throttle]\nmax_failures = 1000000\nwindow_secs = 60\n"
+            f"[password_hashing]\nper_addr = {args.burst}\n"
+        )
+    subprocess.run(
+        [args.binary, "users", "add", "--username", "alice", "--password-stdin", "--database", db],
+        input=PASSWORD.encode(), check=True, stdout=subprocess.DEVNULL, timeout=60,
+    )
+    pid_file = os.path.join(work, "pid")
+    subprocess.run(
+        [sys.executable, os.path.join(HERE, "spawn_ready.py"), "--url", f"{issuer}/healthz",
+         "--timeout", "20", "--log", os.path.join(work, "server.log"), "--pid-file", pid_file,
+         "--", args.binary, "serve", "--config", config, "--issuer", issuer,
+         "--listen", f"127.0.0.1:{port}", "--database", db],
+        check=True, stdout=subprocess.DEVNULL, timeout=60,
+    )
+    with open(pid_file, encoding="ascii") as f:
+        pid = int(f.read().strip())
+    try:
+        time.sleep(2)
+        idle = mib(pid, "VmRSS")
+        csrf, cookie = get_login(port)
+        status, _ = asyncio.run(request(port, login_request(port, csrf, cookie, "alice", PASSWORD)))
+        if status != 303:
+            sys.exit(f"the single sign-in answered {status}")
+        time.sleep(1)
+        after_one = mib(pid, "VmRSS")
+        rows = []
+        for i in (1, 2):
+            started = time.monotonic()
+            counts = asyncio.run(burst(port, csrf, cookie, args.burst))
+            took = time.monotonic() - started
+            time.sleep(2)
+            rows.append((i, counts, took, mib(pid, "VmRSS")))
+        peak = mib(pid, "VmHWM")
+    finally:
+        os.kill(pid, 15)
+    print(f"idle RSS:               {idle:7.1f} MiB")
+    print(f"after one sign-in:      {after_one:7.1f} MiB")
+    for i, counts, took, rss in rows:
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        print(f"after burst {i} ({args.burst}): {rss:7.1f} MiB  ({took:.1f} s; {answers})")
+    print(f"peak RSS (VmHWM):       {peak:7.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

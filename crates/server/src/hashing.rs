@@ -1,0 +1,383 @@
+//! The bounded pool of argon2id workers that check passwords: a fixed number of dedicated OS
+//! threads sized from a memory budget, each reusing one argon2 memory block, fed through a
+//! bounded queue that refuses at once when full.
+//!
+//! Memory held by hashing is bounded by `workers × PER_HASH_BYTES`: a full queue answers
+//! [`PoolError::Busy`] rather than waiting, and at most `per_addr` attempts from one client
+//! address are in progress at a time. Unknown users are checked against a dummy hash at the same
+//! cost, so the time taken does not reveal whether the user exists.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use portcullis_types::secret::Password;
+use tokio::sync::oneshot;
+
+/// Memory one argon2id hash uses with the parameters this server writes (19 MiB).
+pub const PER_HASH_BYTES: u64 = Params::DEFAULT_M_COST as u64 * 1024;
+
+/// Seconds a client is told to wait (`Retry-After`) when the pool is saturated.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+fn argon2() -> Argon2<'static> {
+    // argon2id, 19 MiB, 2 passes, 1 lane (the OWASP minimum recommendation).
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// Hashes `password` with a fresh random salt into a PHC string.
+pub(crate) fn hash_phc(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| "random generator failed".to_owned())?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Checks `password` against the PHC string `phc`, computing the hash in `blocks` (grown once
+/// to the size the hash needs and kept for the next call).
+fn verify_with_memory(blocks: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let needed = params.block_count();
+    if needed as u64 * Block::SIZE as u64 > PER_HASH_BYTES {
+        // Stronger parameters than this server writes: hash with memory of its own, so the
+        // reusable buffer stays at the size the budget was computed for.
+        let mut own = Vec::new();
+        own.resize(needed, Block::default());
+        return compare(
+            algorithm, version, params, password, salt, &expected, &mut own,
+        );
+    }
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    compare(
+        algorithm, version, params, password, salt, &expected, blocks,
+    )
+}
+
+fn compare(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    expected: &argon2::password_hash::Output,
+    blocks: &mut [Block],
+) -> bool {
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, blocks)
+        .is_ok()
+        && aws_lc_rs::constant_time::verify_slices_are_equal(&out, expected.as_bytes()).is_ok()
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_phc("portcullis-dummy-password").unwrap_or_default())
+}
+
+/// Why a verification was not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    /// The queue is full, or the client address already has its share of attempts running:
+    /// answer 503 with `Retry-After`.
+    #[error("password hashing is saturated")]
+    Busy,
+    /// The workers are gone (they never stop while the pool lives; a bug if seen).
+    #[error("password hashing workers stopped")]
+    Stopped,
+}
+
+struct Job {
+    password: Password,
+    phc: Option<String>,
+    reply: oneshot::Sender<bool>,
+}
+
+/// Sizing of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Bytes the workers' argon2 memory may hold at most; `budget / PER_HASH_BYTES` workers
+    /// (at least one) are started.
+    pub memory_budget_bytes: u64,
+    /// Verifications that may wait for a worker before further ones are refused.
+    pub queue: usize,
+    /// Attempts one client address may have queued or running at once.
+    pub per_addr: u32,
+}
+
+impl PoolSettings {
+    /// The number of workers the budget allows (at least one).
+    pub fn workers(&self) -> usize {
+        usize::try_from(self.memory_budget_bytes / PER_HASH_BYTES)
+            .unwrap_or(usize::MAX)
+            .clamp(1, 64)
+    }
+}
+
+/// The fixed pool of hashing workers (dedicated OS threads). Workers stop when the pool is
+/// dropped.
+pub struct PasswordPool {
+    tx: SyncSender<Job>,
+    workers: usize,
+    per_addr: u32,
+    in_flight: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl std::fmt::Debug for PasswordPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordPool")
+            .field("workers", &self.workers)
+            .field("per_addr", &self.per_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<Job>>) {
+    let mut blocks: Vec<Block> = Vec::new();
+    loop {
+        let job = {
+            let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.recv()
+        };
+        let Ok(job) = job else {
+            return;
+        };
+        let ok = match &job.phc {
+            Some(phc) => verify_with_memory(&mut blocks, job.password.secret().as_bytes(), phc),
+            None => {
+                // Same cost for unknown users.
+                let _ =
+                    verify_with_memory(&mut blocks, job.password.secret().as_bytes(), dummy_hash());
+                false
+            }
+        };
+        // The waiting request may have gone away; nothing to do then.
+        let _ = job.reply.send(ok);
+    }
+}
+
+impl PasswordPool {
+    /// Starts the workers.
+    pub fn start(settings: PoolSettings) -> std::io::Result<Self> {
+        let (tx, rx) = sync_channel::<Job>(settings.queue);
+        let rx = Arc::new(Mutex::new(rx));
+        let workers = settings.workers();
+        for i in 0..workers {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || worker(&rx))?;
+        }
+        Ok(Self {
+            tx,
+            workers,
+            per_addr: settings.per_addr,
+            in_flight: Arc::default(),
+        })
+    }
+
+    /// How many workers run.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Verifies `password` against `phc`; with `None` (unknown user) a dummy hash is checked at
+    /// the same cost and `false` returned. Never waits for room in the queue: a full queue, or
+    /// an address with `per_addr` attempts already in progress, gives [`PoolError::Busy`].
+    pub async fn verify(
+        &self,
+        password: Password,
+        phc: Option<String>,
+        addr: Option<IpAddr>,
+    ) -> Result<bool, PoolError> {
+        let _slot = match addr {
+            Some(ip) => Some(self.take_slot(ip)?),
+            None => None,
+        };
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Job {
+                password,
+                phc,
+                reply,
+            })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => PoolError::Busy,
+                TrySendError::Disconnected(_) => PoolError::Stopped,
+            })?;
+        answer.await.map_err(|_| PoolError::Stopped)
+    }
+
+    fn take_slot(&self, ip: IpAddr) -> Result<AddrSlot, PoolError> {
+        let mut map = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= self.per_addr {
+            return Err(PoolError::Busy);
+        }
+        *n = n.saturating_add(1);
+        Ok(AddrSlot {
+            map: Arc::clone(&self.in_flight),
+            ip,
+        })
+    }
+}
+
+/// One running attempt of a client address; released when dropped (also when the request is
+/// cancelled).
+struct AddrSlot {
+    map: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    ip: IpAddr,
+}
+
+impl Drop for AddrSlot {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(budget: u64, queue: usize, per_addr: u32) -> PasswordPool {
+        PasswordPool::start(PoolSettings {
+            memory_budget_bytes: budget,
+            queue,
+            per_addr,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn workers_follow_the_budget() {
+        let s = |b| PoolSettings {
+            memory_budget_bytes: b,
+            queue: 1,
+            per_addr: 1,
+        };
+        assert_eq!(s(64 * 1024 * 1024).workers(), 3);
+        assert_eq!(s(0).workers(), 1);
+        assert_eq!(s(PER_HASH_BYTES * 2).workers(), 2);
+    }
+
+    #[tokio::test]
+    async fn argon2id_round_trip() {
+        let pool = pool(PER_HASH_BYTES, 8, 8);
+        let phc = hash_phc("correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        let v = |p: &str, phc: Option<String>| pool.verify(Password::new(p), phc, None);
+        assert!(v("correct horse", Some(phc.clone())).await.unwrap());
+        assert!(!v("wrong", Some(phc)).await.unwrap());
+        assert!(!v("x", None).await.unwrap());
+        assert!(!v("x", Some("garbage".into())).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn dos_4_pool_serves_concurrent_verifications() {
+        let pool = Arc::new(pool(PER_HASH_BYTES * 2, 64, 64));
+        let a = hash_phc("password-a").unwrap();
+        let b = hash_phc("password-b").unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let pool = Arc::clone(&pool);
+            let (phc, guess, expect) = match i % 4 {
+                0 => (Some(a.clone()), "password-a", true),
+                1 => (Some(a.clone()), "password-b", false),
+                2 => (Some(b.clone()), "password-b", true),
+                _ => (None, "password-a", false),
+            };
+            tasks.push(tokio::spawn(async move {
+                let got = pool.verify(Password::new(guess), phc, None).await.unwrap();
+                (got, expect)
+            }));
+        }
+        for t in tasks {
+            let (got, expect) = t.await.unwrap();
+            assert_eq!(got, expect);
+        }
+    }
+
+    #[tokio::test]
+    async fn dos_4_full_queue_is_refused_at_once() {
+        // One worker, a queue of one: of many concurrent attempts some must be refused, and
+        // those that run still answer correctly.
+        let pool = Arc::new(pool(0, 1, 100));
+        let phc = hash_phc("password-a").unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let pool = Arc::clone(&pool);
+            let phc = phc.clone();
+            tasks.push(tokio::spawn(async move {
+                pool.verify(Password::new("password-a"), Some(phc), None)
+                    .await
+            }));
+        }
+        let mut busy = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(ok) => assert!(ok),
+                Err(e) => {
+                    assert_eq!(e, PoolError::Busy);
+                    busy += 1;
+                }
+            }
+        }
+        assert!(busy > 0, "no attempt was refused");
+    }
+
+    #[tokio::test]
+    async fn dos_4_attempts_per_address_are_limited() {
+        let pool = pool(PER_HASH_BYTES, 64, 1);
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let other: IpAddr = [192, 0, 2, 2].into();
+        let held = pool.take_slot(ip).unwrap();
+        assert_eq!(
+            pool.verify(Password::new("x"), None, Some(ip)).await,
+            Err(PoolError::Busy)
+        );
+        assert_eq!(
+            pool.verify(Password::new("x"), None, Some(other)).await,
+            Ok(false)
+        );
+        drop(held);
+        assert_eq!(
+            pool.verify(Password::new("x"), None, Some(ip)).await,
+            Ok(false)
+        );
+    }
+}
