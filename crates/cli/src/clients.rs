@@ -136,7 +136,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         .context("--grant-types")?;
     let generated = if args.generate_secret {
         Some(
-            portcullis_server::domain::secrets::random_token()
+            portcullis_server::secrets::random_token()
                 .map_err(|e| anyhow!("generating the secret: {e}"))?,
         )
     } else {

@@ -18,10 +18,10 @@ use portcullis_types::secret::Password;
 use tokio::sync::oneshot;
 
 /// Memory one argon2id hash uses with the parameters this server writes (19 MiB).
-pub const PER_HASH_BYTES: u64 = Params::DEFAULT_M_COST as u64 * 1024;
+pub(crate) const PER_HASH_BYTES: u64 = Params::DEFAULT_M_COST as u64 * 1024;
 
 /// Seconds a client is told to wait (`Retry-After`) when the pool is saturated.
-pub const RETRY_AFTER_SECS: u32 = 1;
+pub(crate) const RETRY_AFTER_SECS: u32 = 1;
 
 fn argon2() -> Argon2<'static> {
     // argon2id, 19 MiB, 2 passes, 1 lane (the OWASP minimum recommendation).
@@ -121,7 +121,7 @@ struct Job {
 
 /// Sizing of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolSettings {
+pub(crate) struct PoolSettings {
     /// Bytes the workers' argon2 memory may hold at most; `budget / PER_HASH_BYTES` workers
     /// (at least one) are started.
     pub memory_budget_bytes: u64,
@@ -133,7 +133,7 @@ pub struct PoolSettings {
 
 impl PoolSettings {
     /// The number of workers the budget allows (at least one).
-    pub fn workers(&self) -> usize {
+    pub(crate) fn workers(&self) -> usize {
         usize::try_from(self.memory_budget_bytes / PER_HASH_BYTES)
             .unwrap_or(usize::MAX)
             .clamp(1, 64)
@@ -142,7 +142,7 @@ impl PoolSettings {
 
 /// The fixed pool of hashing workers (dedicated OS threads). Workers stop when the pool is
 /// dropped.
-pub struct PasswordPool {
+pub(crate) struct PasswordPool {
     tx: SyncSender<Job>,
     workers: usize,
     per_addr: u32,
@@ -184,7 +184,7 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
 
 impl PasswordPool {
     /// Starts the workers.
-    pub fn start(settings: PoolSettings) -> std::io::Result<Self> {
+    pub(crate) fn start(settings: PoolSettings) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Job>(settings.queue);
         let rx = Arc::new(Mutex::new(rx));
         let workers = settings.workers();
@@ -202,15 +202,10 @@ impl PasswordPool {
         })
     }
 
-    /// How many workers run.
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
     /// Verifies `password` against `phc`; with `None` (unknown user) a dummy hash is checked at
     /// the same cost and `false` returned. Never waits for room in the queue: a full queue, or
     /// an address with `per_addr` attempts already in progress, gives [`PoolError::Busy`].
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         password: Password,
         phc: Option<String>,

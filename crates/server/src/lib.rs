@@ -53,6 +53,7 @@
 //! (GET, POST), `/logout/done`, `/healthz`, `/readyz`.
 
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub, missing_docs)]
 
 use std::sync::Arc;
 
@@ -61,14 +62,27 @@ use portcullis_jose::Clock;
 
 pub mod admin;
 pub mod config;
-pub mod domain;
-pub mod hashing;
-pub mod http;
-pub mod keys;
-pub mod state;
+pub(crate) mod domain;
+pub(crate) mod hashing;
+pub(crate) mod http;
+pub(crate) mod keys;
+pub(crate) mod state;
 pub mod store;
-pub mod ui;
+pub(crate) mod ui;
 pub(crate) mod validation_cache;
+
+pub use domain::ProtocolError;
+
+/// PKCE (RFC 7636) as the server checks it, for clients and tools such as `portcullis serve
+/// --dev`.
+pub mod pkce {
+    pub use crate::domain::pkce::s256_challenge;
+}
+
+/// High-entropy random values made the way the server makes its own (tokens, ids, secrets).
+pub mod secrets {
+    pub use crate::domain::secrets::{random_id, random_token};
+}
 
 use config::ServerConfig;
 use state::AppState;

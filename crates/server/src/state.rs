@@ -202,7 +202,7 @@ fn limit(n: u32) -> usize {
 
 /// Everything a request needs.
 #[derive(Debug)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// Validated configuration.
     pub(crate) config: Arc<ServerConfig>,
     /// The store.

@@ -137,10 +137,7 @@ async fn serve_dev_prints_working_credentials_and_logs_no_secret() {
         .split('&')
         .next()
         .unwrap();
-    assert_eq!(
-        challenge,
-        portcullis_server::domain::pkce::s256_challenge(verifier)
-    );
+    assert_eq!(challenge, portcullis_server::pkce::s256_challenge(verifier));
     // KEY-4: the log never carries the client secret, its Basic encoding, or the token.
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(logs.contains("portcullis listening"), "{logs}");

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Why a redirect URI cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedirectUriError {
+pub(crate) enum RedirectUriError {
     /// Not an absolute URI.
     NotAbsolute,
     /// Carries a fragment (RED-4).
@@ -35,7 +35,7 @@ impl std::error::Error for RedirectUriError {}
 const LOOPBACK_IP_PREFIXES: [&str; 2] = ["http://127.0.0.1", "http://[::1]"];
 
 /// Checks a redirect URI at registration time.
-pub fn validate_registration(uri: &str) -> Result<(), RedirectUriError> {
+pub(crate) fn validate_registration(uri: &str) -> Result<(), RedirectUriError> {
     if uri.contains('#') {
         return Err(RedirectUriError::Fragment);
     }
@@ -113,7 +113,7 @@ fn split_loopback(uri: &str) -> Option<(&'static str, Option<&str>, &str)> {
 
 /// Whether `requested` matches `registered`: byte-for-byte equality, except that for a loopback
 /// IP literal (`http://127.0.0.1`, `http://[::1]`) the port may differ (RFC 8252 §7.3).
-pub fn matches(registered: &str, requested: &str) -> bool {
+pub(crate) fn matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
@@ -127,7 +127,7 @@ pub fn matches(registered: &str, requested: &str) -> bool {
 
 /// Picks the redirect URI of an authorization request: the requested one if it matches a
 /// registered one, else the only registered one when none was requested (RED-5).
-pub fn resolve<'a>(registered: &'a [String], requested: Option<&'a str>) -> Option<&'a str> {
+pub(crate) fn resolve<'a>(registered: &'a [String], requested: Option<&'a str>) -> Option<&'a str> {
     match requested {
         Some(req) => registered.iter().any(|r| matches(r, req)).then_some(req),
         None => match registered {
@@ -138,7 +138,7 @@ pub fn resolve<'a>(registered: &'a [String], requested: Option<&'a str>) -> Opti
 }
 
 /// Appends response parameters to a redirect URI, keeping its registered query (RED-7).
-pub fn append_params(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn append_params(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         ser.append_pair(k, v);

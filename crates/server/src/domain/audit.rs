@@ -2,51 +2,51 @@
 //! the field names stay consistent. Secrets never appear; only ids.
 
 /// A user signed in.
-pub fn login_succeeded(user_id: &str, username: &str) {
+pub(crate) fn login_succeeded(user_id: &str, username: &str) {
     tracing::info!(target: "audit", event = "login_success", user_id, username);
 }
 
 /// A sign-in attempt failed (or was refused by the throttle).
-pub fn login_failed(username: &str, addr: Option<&str>, throttled: bool) {
+pub(crate) fn login_failed(username: &str, addr: Option<&str>, throttled: bool) {
     tracing::warn!(target: "audit", event = "login_failure", username, addr, throttled);
 }
 
 /// Tokens were issued at the token endpoint.
-pub fn token_issued(grant_type: &str, client_id: &str, sub: &str, jti: &str, scope: &str) {
+pub(crate) fn token_issued(grant_type: &str, client_id: &str, sub: &str, jti: &str, scope: &str) {
     tracing::info!(target: "audit", event = "token_issued", grant_type, client_id, sub, jti, scope);
 }
 
 /// A refresh token was rotated.
-pub fn refresh_rotated(client_id: &str, grant_id: &str) {
+pub(crate) fn refresh_rotated(client_id: &str, grant_id: &str) {
     tracing::info!(target: "audit", event = "refresh", client_id, grant_id);
 }
 
 /// A rotated refresh token or a consumed code was presented again; the grant is revoked.
-pub fn reuse_detected(kind: &str, client_id: &str, grant_id: &str) {
+pub(crate) fn reuse_detected(kind: &str, client_id: &str, grant_id: &str) {
     tracing::warn!(target: "audit", event = "reuse_detected", kind, client_id, grant_id);
 }
 
 /// A token or grant was revoked.
-pub fn revoked(kind: &str, client_id: &str, id: &str) {
+pub(crate) fn revoked(kind: &str, client_id: &str, id: &str) {
     tracing::info!(target: "audit", event = "revocation", kind, client_id, id);
 }
 
 /// A user granted consent.
-pub fn consent_granted(user_id: &str, client_id: &str, scope: &str) {
+pub(crate) fn consent_granted(user_id: &str, client_id: &str, scope: &str) {
     tracing::info!(target: "audit", event = "consent_granted", user_id, client_id, scope);
 }
 
 /// A user withdrew consent.
-pub fn consent_withdrawn(user_id: &str, client_id: &str) {
+pub(crate) fn consent_withdrawn(user_id: &str, client_id: &str) {
     tracing::info!(target: "audit", event = "consent_withdrawn", user_id, client_id);
 }
 
 /// Client authentication failed.
-pub fn client_auth_failed(client_id: &str, method: &str) {
+pub(crate) fn client_auth_failed(client_id: &str, method: &str) {
     tracing::warn!(target: "audit", event = "client_auth_failure", client_id, method);
 }
 
 /// A user signed out.
-pub fn logout(user_id: &str) {
+pub(crate) fn logout(user_id: &str) {
     tracing::info!(target: "audit", event = "logout", user_id);
 }

@@ -19,7 +19,7 @@ use crate::store::{ClientRecord, CodeRecord, GrantRecord};
 
 /// OpenID Connect `prompt` values understood here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prompt {
+pub(crate) struct Prompt {
     /// Never show UI.
     pub none: bool,
     /// Force re-authentication.
@@ -30,7 +30,7 @@ pub struct Prompt {
 
 /// A validated authorization request.
 #[derive(Debug, Clone)]
-pub struct AuthorizeRequest {
+pub(crate) struct AuthorizeRequest {
     /// The client.
     pub client: Arc<ClientRecord>,
     /// The validated redirect URI.
@@ -57,7 +57,7 @@ pub struct AuthorizeRequest {
 
 /// Why an authorization request cannot proceed.
 #[derive(Debug, Clone)]
-pub enum AuthorizeError {
+pub(crate) enum AuthorizeError {
     /// The client or redirect URI is not valid: show an error page, never redirect (RED-6).
     Page(&'static str),
     /// An error sent to the validated redirect URI (RED-10).
@@ -73,7 +73,7 @@ impl From<ProtocolError> for AuthorizeError {
 }
 
 /// The redirect carrying an error, `state` and `iss` (RFC 9207).
-pub fn error_location(
+pub(crate) fn error_location(
     issuer: &str,
     redirect_uri: &str,
     state: Option<&str>,
@@ -94,7 +94,7 @@ pub fn error_location(
 
 impl AuthorizeRequest {
     /// An error redirect for this request.
-    pub fn error(&self, issuer: &str, code: ErrorCode, description: &str) -> AuthorizeError {
+    pub(crate) fn error(&self, issuer: &str, code: ErrorCode, description: &str) -> AuthorizeError {
         AuthorizeError::Redirect(error_location(
             issuer,
             &self.redirect_uri,
@@ -107,7 +107,7 @@ impl AuthorizeRequest {
 
 /// The query that resumes an authorization request at `/authorize` after a successful login:
 /// a `prompt=login` has been honoured and is dropped, everything else is kept.
-pub fn resume_query_after_login(params: &Params) -> String {
+pub(crate) fn resume_query_after_login(params: &Params) -> String {
     let mut params = params.clone();
     if let Some(prompt) = params.get("prompt") {
         let rest: Vec<&str> = prompt
@@ -121,7 +121,10 @@ pub fn resume_query_after_login(params: &Params) -> String {
 }
 
 /// Validates an authorization request (GET query or POST form).
-pub async fn parse(state: &AppState, params: Params) -> Result<AuthorizeRequest, AuthorizeError> {
+pub(crate) async fn parse(
+    state: &AppState,
+    params: Params,
+) -> Result<AuthorizeRequest, AuthorizeError> {
     if params.is_duplicated("client_id") {
         return Err(AuthorizeError::Page(
             "The client_id parameter was sent more than once.",
@@ -283,7 +286,7 @@ pub async fn parse(state: &AppState, params: Params) -> Result<AuthorizeRequest,
 
 /// What the endpoint does next.
 #[derive(Debug, Clone)]
-pub enum Next {
+pub(crate) enum Next {
     /// Show the login page.
     Login,
     /// Show the consent page.
@@ -293,7 +296,7 @@ pub enum Next {
 }
 
 /// Decides the next step for a validated request and the browser's session.
-pub async fn decide(
+pub(crate) async fn decide(
     state: &AppState,
     req: &AuthorizeRequest,
     session: Option<&Session>,
@@ -351,7 +354,7 @@ pub async fn decide(
 }
 
 /// Creates the grant and a single-use code for it, and returns the success redirect.
-pub async fn issue_code(
+pub(crate) async fn issue_code(
     state: &AppState,
     req: &AuthorizeRequest,
     session: &Session,

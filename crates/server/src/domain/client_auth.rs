@@ -9,26 +9,27 @@ use super::error::ProtocolError;
 use super::params::Params;
 
 /// The RFC 7523 assertion type.
-pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const JWT_BEARER_ASSERTION: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Registered authentication method names.
-pub mod method {
+pub(crate) mod method {
     use portcullis_types::TokenEndpointAuthMethod;
 
     /// HTTP Basic with the form-urlencoded id and secret.
-    pub const SECRET_BASIC: &str = TokenEndpointAuthMethod::ClientSecretBasic.as_str();
+    pub(crate) const SECRET_BASIC: &str = TokenEndpointAuthMethod::ClientSecretBasic.as_str();
     /// Id and secret in the form body.
-    pub const SECRET_POST: &str = TokenEndpointAuthMethod::ClientSecretPost.as_str();
+    pub(crate) const SECRET_POST: &str = TokenEndpointAuthMethod::ClientSecretPost.as_str();
     /// RFC 7523 JWT assertion signed with the client's key.
-    pub const PRIVATE_KEY_JWT: &str = TokenEndpointAuthMethod::PrivateKeyJwt.as_str();
+    pub(crate) const PRIVATE_KEY_JWT: &str = TokenEndpointAuthMethod::PrivateKeyJwt.as_str();
     /// Public client: the id alone.
-    pub const NONE: &str = TokenEndpointAuthMethod::None.as_str();
+    pub(crate) const NONE: &str = TokenEndpointAuthMethod::None.as_str();
 }
 
 /// The credentials a request presented, exactly one method. `Debug` shows the method and client
 /// id only: secrets are redacted newtypes and the assertion is left out.
 #[derive(Clone, PartialEq, Eq)]
-pub enum PresentedCredentials {
+pub(crate) enum PresentedCredentials {
     /// `Authorization: Basic`.
     Basic {
         /// Client id.
@@ -85,12 +86,12 @@ impl std::fmt::Debug for PresentedCredentials {
 
 impl PresentedCredentials {
     /// Whether the `Authorization` header was used (so errors carry `WWW-Authenticate`).
-    pub fn used_header(&self) -> bool {
+    pub(crate) fn used_header(&self) -> bool {
         matches!(self, Self::Basic { .. })
     }
 
     /// The method name.
-    pub fn method(&self) -> &'static str {
+    pub(crate) fn method(&self) -> &'static str {
         match self {
             Self::Basic { .. } => method::SECRET_BASIC,
             Self::Post { .. } => method::SECRET_POST,
@@ -138,7 +139,7 @@ fn parse_basic(value: &str) -> Result<(String, ClientSecret), ProtocolError> {
 
 /// Extracts the credentials of a back-channel request. More than one method → `invalid_request`
 /// (TOK-4); none at all → `invalid_client`.
-pub fn extract(
+pub(crate) fn extract(
     authorization: Option<&str>,
     params: &Params,
 ) -> Result<PresentedCredentials, ProtocolError> {

@@ -49,7 +49,7 @@ fn throttle_key(creds: &PresentedCredentials, source: Option<IpAddr>) -> Throttl
 /// when `allow_public` is set. Failures are counted per source address and named client
 /// ([`ThrottleKey`]), so one source's failures never refuse another source's valid credentials.
 #[tracing::instrument(skip_all)]
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     creds: &PresentedCredentials,
     allow_public: bool,

@@ -8,7 +8,7 @@ use super::error::ProtocolError;
 use crate::state::AppState;
 
 /// Whether the user already consented to every scope of `scope` for the client.
-pub async fn is_covered(
+pub(crate) async fn is_covered(
     state: &AppState,
     user_id: &str,
     client_id: &str,
@@ -21,7 +21,7 @@ pub async fn is_covered(
 }
 
 /// Records the user's consent to `scope` for the client.
-pub async fn grant(
+pub(crate) async fn grant(
     state: &AppState,
     user_id: &str,
     client_id: &str,
@@ -38,7 +38,7 @@ pub async fn grant(
 
 /// Withdraws the consent and revokes the client's grants for the user (refresh tokens and
 /// recorded access tokens included).
-pub async fn withdraw(
+pub(crate) async fn withdraw(
     state: &AppState,
     user_id: &str,
     client_id: &str,
@@ -56,7 +56,7 @@ pub async fn withdraw(
 }
 
 /// A scope in words, for the consent and account pages.
-pub fn describe(scope: &str) -> String {
+pub(crate) fn describe(scope: &str) -> String {
     match scope {
         "openid" => "Sign you in with your account identifier".to_owned(),
         "profile" => "See your name and username".to_owned(),

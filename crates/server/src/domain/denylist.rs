@@ -7,7 +7,7 @@
 //! is a *keep-until* time, [`retain_until`]`(exp)`: validators may accept a token for up to
 //! `MAX_VALIDATOR_LEEWAY_SECS` past its `exp`, so the records that refuse it live as long.
 
-pub use portcullis_types::denylist::retain_until;
+pub(crate) use portcullis_types::denylist::retain_until;
 
 use super::error::ProtocolError;
 use crate::state::AppState;
@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Revokes a grant in the store (its refresh tokens and recorded access tokens) and mirrors
 /// the access tokens' `jti`s to the denylist when configured, so resource servers that check
 /// it refuse them too. `true` if the grant was newly revoked.
-pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<bool, ProtocolError> {
+pub(crate) async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<bool, ProtocolError> {
     let now = state.now();
     let revoked = state.store.revoke_grant(grant_id, now).await?;
     mirror_grant(state, grant_id).await?;
@@ -23,7 +23,7 @@ pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<bool, Prot
 }
 
 /// Publishes every recorded access token of an (already revoked) grant to the denylist.
-pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), ProtocolError> {
+pub(crate) async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), ProtocolError> {
     state.forget_unrevoked();
     let Some(denylist) = &state.denylist else {
         return Ok(());
@@ -35,7 +35,11 @@ pub async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), Protoc
 
 /// Publishes one revoked access token until `keep_until` (nothing to do without a denylist or
 /// once that time passed).
-pub async fn mirror_jti(state: &AppState, jti: &str, keep_until: i64) -> Result<(), ProtocolError> {
+pub(crate) async fn mirror_jti(
+    state: &AppState,
+    jti: &str,
+    keep_until: i64,
+) -> Result<(), ProtocolError> {
     state.forget_unrevoked();
     if let Some(denylist) = &state.denylist {
         denylist
@@ -49,7 +53,7 @@ pub async fn mirror_jti(state: &AppState, jti: &str, keep_until: i64) -> Result<
 /// its `sid` without `offline_access`. Their refresh tokens, access tokens and ID tokens die
 /// with the session, so an ID token from it can no longer be exchanged (OIDC Core §11: only
 /// `offline_access` outlives the session). Returns how many grants were revoked.
-pub async fn revoke_session_grants(
+pub(crate) async fn revoke_session_grants(
     state: &AppState,
     user_id: &str,
     sid: &str,

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshStatus};
 
 /// Introspects `token` for `caller`.
-pub async fn introspect(
+pub(crate) async fn introspect(
     state: &AppState,
     caller: &ClientRecord,
     token: &str,

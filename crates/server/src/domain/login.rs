@@ -34,7 +34,7 @@ fn throttle_keys(username: &str, addr: Option<IpAddr>) -> Vec<String> {
 /// no failure, and the lock ends one window after the last real failure); a successful one
 /// clears the account's failures and is withdrawn from the address count.
 #[tracing::instrument(skip_all)]
-pub async fn authenticate_user(
+pub(crate) async fn authenticate_user(
     state: &AppState,
     username: &str,
     password: Password,

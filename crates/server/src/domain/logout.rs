@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// What to do after ending the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogoutTarget {
+pub(crate) enum LogoutTarget {
     /// Redirect to the client's registered post-logout URI (with `state`).
     Redirect(String),
     /// A valid hint without a redirect URI: end the session and show the signed-out page.
@@ -25,7 +25,11 @@ pub enum LogoutTarget {
 /// Validates a logout request and returns where the user goes afterwards. `session_user` is
 /// the user the browser is signed in as, if any: a valid hint for any other `sub` (an
 /// attacker's own ID token, say) does not end that session without confirmation.
-pub async fn target(state: &AppState, params: &Params, session_user: Option<&str>) -> LogoutTarget {
+pub(crate) async fn target(
+    state: &AppState,
+    params: &Params,
+    session_user: Option<&str>,
+) -> LogoutTarget {
     if params.first_duplicate().is_some() {
         return LogoutTarget::Invalid("A parameter was sent more than once.");
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Parsed `application/x-www-form-urlencoded` parameters.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Params {
+pub(crate) struct Params {
     values: BTreeMap<String, String>,
     duplicates: BTreeSet<String>,
 }
@@ -22,7 +22,7 @@ impl std::fmt::Debug for Params {
 
 impl Params {
     /// Parses a urlencoded string (query string or form body). Empty values are dropped.
-    pub fn parse(input: &[u8]) -> Self {
+    pub(crate) fn parse(input: &[u8]) -> Self {
         let mut values = BTreeMap::new();
         let mut duplicates = BTreeSet::new();
         for (name, value) in form_urlencoded::parse(input) {
@@ -43,7 +43,7 @@ impl Params {
     }
 
     /// The value of a parameter sent once with a non-empty value.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         if self.duplicates.contains(name) {
             return None;
         }
@@ -51,22 +51,22 @@ impl Params {
     }
 
     /// Whether a parameter was sent more than once.
-    pub fn is_duplicated(&self, name: &str) -> bool {
+    pub(crate) fn is_duplicated(&self, name: &str) -> bool {
         self.duplicates.contains(name)
     }
 
     /// The first duplicated parameter name, if any.
-    pub fn first_duplicate(&self) -> Option<&str> {
+    pub(crate) fn first_duplicate(&self) -> Option<&str> {
         self.duplicates.iter().next().map(String::as_str)
     }
 
     /// Whether the parameter is present (once or more).
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }
 
     /// Replaces (or with `None` removes) a parameter.
-    pub fn set(&mut self, name: &str, value: Option<String>) {
+    pub(crate) fn set(&mut self, name: &str, value: Option<String>) {
         self.duplicates.remove(name);
         match value {
             Some(v) if !v.is_empty() => {
@@ -79,7 +79,7 @@ impl Params {
     }
 
     /// Re-encodes the parameters (first value of each) as a query string, without `skip`.
-    pub fn to_query_without(&self, skip: &[&str]) -> String {
+    pub(crate) fn to_query_without(&self, skip: &[&str]) -> String {
         let mut out = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.values {
             if !skip.contains(&k.as_str()) {
@@ -90,7 +90,7 @@ impl Params {
     }
 
     /// Re-encodes the parameters as a query string.
-    pub fn to_query(&self) -> String {
+    pub(crate) fn to_query(&self) -> String {
         self.to_query_without(&[])
     }
 }

@@ -3,14 +3,14 @@
 
 use portcullis_types::secret::Password;
 
-pub use crate::hashing::RETRY_AFTER_SECS;
+pub(crate) use crate::hashing::RETRY_AFTER_SECS;
 use crate::hashing::{PoolError, hash_phc};
 
 use super::error::ProtocolError;
 
 /// Hashes a password into a PHC string (argon2id). Used when users are created, not on the
 /// sign-in path, which goes through the bounded [`crate::hashing::PasswordPool`].
-pub async fn hash(password: Password) -> Result<String, ProtocolError> {
+pub(crate) async fn hash(password: Password) -> Result<String, ProtocolError> {
     tokio::task::spawn_blocking(move || hash_phc(password.secret()))
         .await
         .map_err(|e| ProtocolError::internal("argon2 task", &e))?

@@ -5,20 +5,17 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// The only supported method.
-pub const S256: &str = portcullis_types::CodeChallengeMethod::S256.as_str();
-
 fn is_unreserved(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~')
 }
 
 /// Whether `verifier` has the RFC 7636 §4.1 syntax: 43 to 128 unreserved characters (PKCE-5).
-pub fn is_valid_verifier(verifier: &str) -> bool {
+pub(crate) fn is_valid_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len()) && verifier.bytes().all(is_unreserved)
 }
 
 /// Whether `challenge` can be an S256 challenge: 43 base64url characters (a SHA-256 digest).
-pub fn is_valid_s256_challenge(challenge: &str) -> bool {
+pub(crate) fn is_valid_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43
         && challenge
             .bytes()
@@ -31,7 +28,7 @@ pub fn s256_challenge(verifier: &str) -> String {
 }
 
 /// Whether `verifier` is syntactically valid and matches the S256 `challenge` (PKCE-3).
-pub fn verify_s256(challenge: &str, verifier: &str) -> bool {
+pub(crate) fn verify_s256(challenge: &str, verifier: &str) -> bool {
     if !is_valid_verifier(verifier) {
         return false;
     }

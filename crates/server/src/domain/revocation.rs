@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::store::ClientRecord;
 
 /// Revokes `token` for `client`. `hint` only orders the lookups.
-pub async fn revoke(
+pub(crate) async fn revoke(
     state: &AppState,
     client: &ClientRecord,
     token: &str,

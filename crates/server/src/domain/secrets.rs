@@ -23,11 +23,11 @@ pub fn random_id() -> Result<String, ProtocolError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-pub use crate::store::secret_hash;
+pub(crate) use crate::store::secret_hash;
 
 /// The SHA-256 digest of `label || 0 || value`: a derived value that cannot be turned back into
 /// `value` nor confused with [`secret_hash`] of it.
-pub fn derived(label: &str, value: &str) -> String {
+pub(crate) fn derived(label: &str, value: &str) -> String {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(label.as_bytes());
     ctx.update(&[0]);
@@ -36,7 +36,7 @@ pub fn derived(label: &str, value: &str) -> String {
 }
 
 /// Compares a presented secret with a stored digest in constant time (digest lengths are fixed).
-pub fn verify_secret(presented: &str, stored_hash: &str) -> bool {
+pub(crate) fn verify_secret(presented: &str, stored_hash: &str) -> bool {
     let computed = secret_hash(presented);
     portcullis_types::secret::constant_time_eq(computed.as_bytes(), stored_hash.as_bytes())
 }

@@ -8,7 +8,7 @@ use crate::store::SessionRecord;
 
 /// A signed-in browser session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub(crate) struct Session {
     /// Digest of the cookie value (the store key).
     pub id_hash: String,
     /// The user.
@@ -34,12 +34,12 @@ impl Session {
 }
 
 /// The CSRF token bound to a secret cookie value.
-pub fn csrf_token(cookie_value: &str) -> String {
+pub(crate) fn csrf_token(cookie_value: &str) -> String {
     derived("csrf", cookie_value)
 }
 
 /// Whether `presented` is the CSRF token of `cookie_value` (constant time).
-pub fn check_csrf(cookie_value: &str, presented: &str) -> bool {
+pub(crate) fn check_csrf(cookie_value: &str, presented: &str) -> bool {
     portcullis_types::secret::constant_time_eq(
         csrf_token(cookie_value).as_bytes(),
         presented.as_bytes(),
@@ -47,7 +47,7 @@ pub fn check_csrf(cookie_value: &str, presented: &str) -> bool {
 }
 
 /// Loads the session of a cookie value, if it exists and has not expired.
-pub async fn load(
+pub(crate) async fn load(
     state: &AppState,
     cookie: Option<&str>,
 ) -> Result<Option<Session>, ProtocolError> {
@@ -66,7 +66,7 @@ pub async fn load(
 
 /// Starts a new session for `user_id` (authenticated now), ending `previous` if any. Returns the
 /// cookie value and the session.
-pub async fn create(
+pub(crate) async fn create(
     state: &AppState,
     user_id: &str,
     previous: Option<&str>,
@@ -89,7 +89,7 @@ pub async fn create(
 }
 
 /// Ends the session of a cookie value.
-pub async fn destroy(state: &AppState, cookie: &str) -> Result<(), ProtocolError> {
+pub(crate) async fn destroy(state: &AppState, cookie: &str) -> Result<(), ProtocolError> {
     state.store.delete_session(&secret_hash(cookie)).await?;
     Ok(())
 }

@@ -14,11 +14,11 @@ use crate::state::AppState;
 use crate::store::{ClientRecord, UserRecord};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Claims of an access token this server issues.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessTokenClaims {
+pub(crate) struct AccessTokenClaims {
     /// Issuer.
     pub iss: String,
     /// Subject: the user, or the client for client_credentials.
@@ -43,7 +43,7 @@ pub struct AccessTokenClaims {
 
 /// A freshly signed access token. `Debug` leaves the token itself out.
 #[derive(Clone)]
-pub struct IssuedAccessToken {
+pub(crate) struct IssuedAccessToken {
     /// The compact JWT.
     pub token: String,
     /// Its `jti`.
@@ -66,7 +66,7 @@ impl std::fmt::Debug for IssuedAccessToken {
 }
 
 /// Signs an access token for `sub` (RFC 9068). Nothing is written to the store here.
-pub async fn issue_access_token(
+pub(crate) async fn issue_access_token(
     state: &AppState,
     client: &ClientRecord,
     sub: &str,
@@ -129,7 +129,7 @@ fn half_hash(alg: Algorithm, value: &str) -> String {
 
 /// What goes into an ID token besides the user.
 #[derive(Debug, Clone, Default)]
-pub struct IdTokenContext<'a> {
+pub(crate) struct IdTokenContext<'a> {
     /// The request's nonce.
     pub nonce: Option<&'a str>,
     /// When the user authenticated.
@@ -142,7 +142,7 @@ pub struct IdTokenContext<'a> {
 
 /// A signed ID token with its `jti` and expiry, for recording against its grant.
 #[derive(Clone)]
-pub struct IssuedIdToken {
+pub(crate) struct IssuedIdToken {
     /// The compact JWS.
     pub token: String,
     /// Its `jti`.
@@ -165,7 +165,7 @@ impl std::fmt::Debug for IssuedIdToken {
 /// default). Profile and email claims follow the scope. It carries a `jti`, which the caller
 /// records against the grant in the access-token ledger: token exchange accepts an ID token as
 /// subject only through that record, so revoking the grant reaches it.
-pub async fn issue_id_token(
+pub(crate) async fn issue_id_token(
     state: &AppState,
     client: &ClientRecord,
     user: &UserRecord,
@@ -212,7 +212,10 @@ pub async fn issue_id_token(
 }
 
 /// The user claims a scope releases (OIDC Core §5.4), without `sub`.
-pub fn user_claims(user: &UserRecord, scope: &Scope) -> Vec<(&'static str, serde_json::Value)> {
+pub(crate) fn user_claims(
+    user: &UserRecord,
+    scope: &Scope,
+) -> Vec<(&'static str, serde_json::Value)> {
     let mut out = Vec::new();
     if scope.contains("profile") {
         out.push(("preferred_username", user.username.clone().into()));

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// Why a UserInfo request is refused (RFC 6750 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserinfoError {
+pub(crate) enum UserinfoError {
     /// 401 `invalid_token`.
     InvalidToken(&'static str),
     /// 403 `insufficient_scope`.
@@ -26,7 +26,7 @@ impl From<ProtocolError> for UserinfoError {
 }
 
 /// The claims for an access token.
-pub async fn claims(
+pub(crate) async fn claims(
     state: &AppState,
     token: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, UserinfoError> {

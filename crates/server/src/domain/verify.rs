@@ -18,14 +18,14 @@ use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use crate::state::AppState;
 
 /// Clock-skew allowance on `iat` and `nbf` of tokens this server signed, seconds.
-pub const LEEWAY_SECS: u64 = 30;
+pub(crate) const LEEWAY_SECS: u64 = 30;
 
 /// `typ` of ID tokens, which may also be untyped.
 const ID_TOKEN_TYP: &str = "JWT";
 
 /// Why a presented access token is not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenRejection {
+pub(crate) enum TokenRejection {
     /// Not a token this server signed, wrong type or issuer.
     Invalid,
     /// Signed by us but expired.
@@ -34,19 +34,21 @@ pub enum TokenRejection {
 
 /// Claims of an ID token this server signed, as needed for `id_token_hint`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct IdTokenHint {
+pub(crate) struct IdTokenHint {
     /// Subject.
     pub sub: String,
     /// Audience: the client(s) the ID token was issued to.
     pub aud: Audience,
-    /// Session id.
+    /// Session id. Nothing decides on it yet (logout matches the hint's `sub` to the session's
+    /// user); it is parsed so that a session-bound check has it.
     #[serde(default)]
+    #[allow(dead_code)]
     pub sid: Option<String>,
 }
 
 /// What a token presented for exchange is expected to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExchangeTokenKind {
+pub(crate) enum ExchangeTokenKind {
     /// An access token (`typ` `at+jwt`).
     AccessToken,
     /// An ID token (`typ` `JWT` or none).
@@ -55,7 +57,7 @@ pub enum ExchangeTokenKind {
 
 /// A verified token presented for exchange.
 #[derive(Debug, Clone)]
-pub struct ExchangeToken {
+pub(crate) struct ExchangeToken {
     /// Its audience.
     pub aud: Audience,
     /// Its whole claims object.
@@ -64,7 +66,7 @@ pub struct ExchangeToken {
 
 /// Verifies tokens this server signed; see the module documentation for the rules.
 #[derive(Debug, Clone)]
-pub struct TokenVerifier {
+pub(crate) struct TokenVerifier {
     access: Validator,
     id_token: Validator,
     id_token_hint: Validator,
@@ -72,7 +74,7 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     /// A verifier of tokens issued by `issuer` (compared exactly).
-    pub fn new(issuer: &str) -> Self {
+    pub(crate) fn new(issuer: &str) -> Self {
         // The issuer answers for every audience it wrote into its own tokens; callers apply
         // their own audience rule to what comes back.
         let own = || {
@@ -93,7 +95,7 @@ impl TokenVerifier {
     }
 
     /// A verifier for `state`'s issuer.
-    pub fn for_state(state: &AppState) -> Self {
+    pub(crate) fn for_state(state: &AppState) -> Self {
         Self::new(&state.config.issuer)
     }
 
@@ -102,7 +104,7 @@ impl TokenVerifier {
     /// # Errors
     /// [`TokenRejection::Expired`] for one of ours past its `exp`, [`TokenRejection::Invalid`]
     /// for anything else that fails.
-    pub fn access_token(
+    pub(crate) fn access_token(
         &self,
         token: &str,
         keys: &KeySet,
@@ -121,7 +123,12 @@ impl TokenVerifier {
 
     /// Verifies an `id_token_hint`; its expiry is deliberately not checked. Access tokens are
     /// refused by `typ`.
-    pub fn id_token_hint(&self, token: &str, keys: &KeySet, now: UnixTime) -> Option<IdTokenHint> {
+    pub(crate) fn id_token_hint(
+        &self,
+        token: &str,
+        keys: &KeySet,
+        now: UnixTime,
+    ) -> Option<IdTokenHint> {
         self.id_token_hint
             .verify::<IdTokenHint>(token, keys, now)
             .ok()
@@ -131,7 +138,7 @@ impl TokenVerifier {
     /// Verifies a subject or actor token presented for exchange: unexpired, with integer `exp`
     /// and `iat` as this server writes them. Revocation and who may present it are the
     /// caller's.
-    pub fn exchange_token(
+    pub(crate) fn exchange_token(
         &self,
         token: &str,
         kind: ExchangeTokenKind,
@@ -162,7 +169,7 @@ impl TokenVerifier {
 ///
 /// # Errors
 /// As [`TokenVerifier::access_token`].
-pub async fn access_token(
+pub(crate) async fn access_token(
     state: &AppState,
     token: &str,
 ) -> Result<AccessTokenClaims, TokenRejection> {
@@ -175,7 +182,7 @@ pub async fn access_token(
 }
 
 /// [`TokenVerifier::id_token_hint`] with `state`'s issuer, published keys and clock.
-pub async fn id_token_hint(state: &AppState, token: &str) -> Option<IdTokenHint> {
+pub(crate) async fn id_token_hint(state: &AppState, token: &str) -> Option<IdTokenHint> {
     let keys = state.keys.snapshot().await;
     TokenVerifier::for_state(state).id_token_hint(
         token,
@@ -185,7 +192,7 @@ pub async fn id_token_hint(state: &AppState, token: &str) -> Option<IdTokenHint>
 }
 
 /// [`TokenVerifier::exchange_token`] with `state`'s issuer, published keys and clock.
-pub async fn exchange_token(
+pub(crate) async fn exchange_token(
     state: &AppState,
     token: &str,
     kind: ExchangeTokenKind,

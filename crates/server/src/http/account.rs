@@ -15,7 +15,10 @@ use crate::ui::account::{GrantedApp, account_page};
 use crate::ui::error::PageError;
 
 /// `GET /account`.
-pub async fn get(State(state): State<Arc<AppState>>, SignedIn(session): SignedIn) -> Response {
+pub(crate) async fn get(
+    State(state): State<Arc<AppState>>,
+    SignedIn(session): SignedIn,
+) -> Response {
     let user = match state.store.get_user(&session.user_id).await {
         Ok(Some(u)) => u,
         Ok(None) => return ui::see_other("/login"),
@@ -41,7 +44,7 @@ pub async fn get(State(state): State<Arc<AppState>>, SignedIn(session): SignedIn
 }
 
 /// `POST /account/withdraw`.
-pub async fn withdraw(
+pub(crate) async fn withdraw(
     State(state): State<Arc<AppState>>,
     CsrfForm {
         session, params, ..

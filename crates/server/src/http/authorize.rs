@@ -21,7 +21,7 @@ use crate::ui::consent::{ConsentView, consent_page};
 use crate::ui::error::PageError;
 
 /// `GET /authorize`.
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -31,7 +31,7 @@ pub async fn get(
 }
 
 /// `POST /authorize` with a form body.
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
     form: PageForm<AuthorizeForm>,
@@ -40,11 +40,14 @@ pub async fn post(
 }
 
 /// The response for an authorization error.
-pub fn error_response(e: AuthorizeError) -> Response {
+pub(crate) fn error_response(e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page(message) => PageError::Refused(message).into_response(),
         AuthorizeError::Redirect(location) => ui::see_other(&location),
-        AuthorizeError::Internal(_) => PageError::Internal.into_response(),
+        AuthorizeError::Internal(e) => {
+            tracing::debug!(error = e.description(), "authorization request failed");
+            PageError::Internal.into_response()
+        }
     }
 }
 

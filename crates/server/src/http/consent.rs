@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::ui;
 
 /// `POST /consent`.
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<Arc<AppState>>,
     CsrfForm {
         session,

@@ -30,7 +30,7 @@ const MAX_TYPED_CODE: usize = 32;
 /// limited per client address and per client (`DeviceLimits`): beyond them the answer is
 /// `503 temporarily_unavailable` with `Retry-After` (RFC 6749 §4.1.2.1's code for an overloaded
 /// server; RFC 8628's `slow_down` belongs to polling the token endpoint).
-pub async fn authorization(
+pub(crate) async fn authorization(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     AuthenticatedClient { client, params, .. }: AuthenticatedClient,
@@ -89,7 +89,7 @@ fn code_error(username: &str, error: &UserCodeError, prefill: Option<&str>) -> R
 }
 
 /// `GET /device`.
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     jar: CookieJar,
@@ -137,7 +137,7 @@ pub async fn get(
 }
 
 /// `POST /device`: the decision on the confirmation page.
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     CsrfForm {
@@ -175,7 +175,7 @@ pub async fn post(
 
 /// `POST /device/login`: signs in (throttled like `/login`), starts a fresh session and goes
 /// back to the device page with the code the user had.
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     jar: CookieJar,

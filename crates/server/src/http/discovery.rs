@@ -36,7 +36,7 @@ fn advertised(grant: GrantType) -> bool {
 }
 
 /// The metadata document for `config`.
-pub fn metadata(config: &ServerConfig) -> ProviderMetadata {
+pub(crate) fn metadata(config: &ServerConfig) -> ProviderMetadata {
     let auth_methods = names(TokenEndpointAuthMethod::iter());
     let confidential_methods =
         names(TokenEndpointAuthMethod::iter().filter(|m| m.is_confidential()));
@@ -93,7 +93,7 @@ pub fn metadata(config: &ServerConfig) -> ProviderMetadata {
 }
 
 /// Serves the metadata document.
-pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn handler(State(state): State<Arc<AppState>>) -> Response {
     let mut response = Json(metadata(&state.config)).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,

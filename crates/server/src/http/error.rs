@@ -13,7 +13,7 @@ use crate::domain::error::ProtocolError;
 use crate::domain::password::RETRY_AFTER_SECS;
 
 /// The HTTP status of an error code at the back-channel endpoints.
-pub fn status_of(code: ErrorCode) -> StatusCode {
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
@@ -24,14 +24,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// Adds `Cache-Control: no-store` and `Pragma: no-cache` (TOK-2).
-pub fn no_store(response: &mut Response) {
+pub(crate) fn no_store(response: &mut Response) {
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 /// A JSON body with the no-store headers.
-pub fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let mut response = (status, Json(body)).into_response();
     no_store(&mut response);
     response

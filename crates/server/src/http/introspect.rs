@@ -14,7 +14,7 @@ use crate::domain::introspection;
 use crate::state::AppState;
 
 /// The introspection endpoint.
-pub async fn handler(
+pub(crate) async fn handler(
     State(state): State<Arc<AppState>>,
     ConfidentialClient { client, params, .. }: ConfidentialClient,
 ) -> Result<Response, ProtocolError> {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 
 /// Serves the JWK Set.
-pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn handler(State(state): State<Arc<AppState>>) -> Response {
     let snapshot = state.keys.snapshot().await;
     let mut response = Json(snapshot.jwks().clone()).into_response();
     response.headers_mut().insert(

@@ -18,7 +18,7 @@ use crate::ui;
 use crate::ui::login::{LoginView, login_page};
 
 /// Renders the login page, setting the CSRF cookie when the browser has none.
-pub fn render_login(
+pub(crate) fn render_login(
     state: &AppState,
     jar: CookieJar,
     request: &str,
@@ -41,7 +41,7 @@ pub fn render_login(
 }
 
 /// `GET /login`: shows the form (`request` carries a pending authorization request).
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -67,7 +67,7 @@ pub async fn get(
 }
 
 /// `POST /login`.
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     jar: CookieJar,

@@ -66,7 +66,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
 }
 
 /// `GET /logout`.
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -81,7 +81,7 @@ pub async fn get(
 
 /// `POST /logout`: either the confirmation form (with `csrf`, bound to the session or to the
 /// sign-in cookie) or an RP-initiated request.
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
     PageForm { params: form, .. }: PageForm<SignOutForm>,
@@ -104,6 +104,6 @@ pub async fn post(
 }
 
 /// `GET /logout/done`.
-pub async fn done() -> Response {
+pub(crate) async fn done() -> Response {
     signed_out()
 }

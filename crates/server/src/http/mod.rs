@@ -25,26 +25,26 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 use crate::ui::{STYLESHEET_PATH, with_security_headers};
 
-pub mod account;
-pub mod authorize;
-pub mod consent;
-pub mod device;
-pub mod discovery;
-pub mod error;
-pub mod extract;
-pub mod health;
-pub mod introspect;
-pub mod jwks;
-pub mod login;
-pub mod logout;
-pub mod revoke;
-pub mod signin;
-pub mod token;
-pub mod trace;
-pub mod userinfo;
+pub(crate) mod account;
+pub(crate) mod authorize;
+pub(crate) mod consent;
+pub(crate) mod device;
+pub(crate) mod discovery;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod health;
+pub(crate) mod introspect;
+pub(crate) mod jwks;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod revoke;
+pub(crate) mod signin;
+pub(crate) mod token;
+pub(crate) mod trace;
+pub(crate) mod userinfo;
 
 /// Builds the router over the shared state.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])

@@ -13,7 +13,7 @@ use crate::domain::revocation;
 use crate::state::AppState;
 
 /// The revocation endpoint.
-pub async fn handler(
+pub(crate) async fn handler(
     State(state): State<Arc<AppState>>,
     AuthenticatedClient { client, params, .. }: AuthenticatedClient,
 ) -> Result<StatusCode, ProtocolError> {

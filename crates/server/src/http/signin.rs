@@ -19,7 +19,10 @@ const CSRF_COOKIE_LEN: usize = 43;
 
 /// The CSRF token for a sign-in form, setting the cookie it is derived from when the browser has
 /// none.
-pub fn form_token(state: &AppState, jar: CookieJar) -> Result<(CookieJar, String), PageError> {
+pub(crate) fn form_token(
+    state: &AppState,
+    jar: CookieJar,
+) -> Result<(CookieJar, String), PageError> {
     let name = csrf_cookie_name(&state.config);
     let (jar, secret) = match jar.get(name).map(|c| c.value().to_owned()) {
         Some(v) if v.len() == CSRF_COOKIE_LEN => (jar, v),
@@ -33,7 +36,7 @@ pub fn form_token(state: &AppState, jar: CookieJar) -> Result<(CookieJar, String
 
 /// Checks the password (throttled) and, when it is right, starts a fresh session replacing the
 /// browser's previous one; `Ok(None)` when the user or password is wrong.
-pub async fn sign_in(
+pub(crate) async fn sign_in(
     state: &AppState,
     jar: CookieJar,
     addr: Option<IpAddr>,

@@ -14,7 +14,7 @@ use crate::domain::grants::{self, GrantRequest};
 use crate::state::AppState;
 
 /// The token endpoint.
-pub async fn handler(
+pub(crate) async fn handler(
     State(state): State<Arc<AppState>>,
     ClientAddr(addr): ClientAddr,
     AuthenticatedClient { client, params, .. }: AuthenticatedClient,

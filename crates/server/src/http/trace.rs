@@ -29,7 +29,7 @@ const SECRET_PARAMS: &[&str] = &[
 
 /// Makes the `request` span with the redacted URI.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RedactedSpan;
+pub(crate) struct RedactedSpan;
 
 impl<B> MakeSpan<B> for RedactedSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
@@ -44,7 +44,7 @@ impl<B> MakeSpan<B> for RedactedSpan {
 
 /// The path and query of `uri`, each secret parameter's value replaced by `[redacted]`; the
 /// other parameters are kept as sent.
-pub fn redacted_uri(uri: &Uri) -> String {
+pub(crate) fn redacted_uri(uri: &Uri) -> String {
     let Some(query) = uri.query() else {
         return uri.path().to_owned();
     };

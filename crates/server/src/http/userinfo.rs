@@ -25,7 +25,7 @@ fn challenge(status: StatusCode, c: &BearerChallenge) -> Response {
 }
 
 /// The UserInfo endpoint.
-pub async fn handler(
+pub(crate) async fn handler(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,

@@ -9,7 +9,7 @@ use super::{layout, page};
 
 /// One granted application.
 #[derive(Debug, Clone)]
-pub struct GrantedApp {
+pub(crate) struct GrantedApp {
     /// Client id.
     pub client_id: String,
     /// Display name.
@@ -19,7 +19,7 @@ pub struct GrantedApp {
 }
 
 /// Renders the account page.
-pub fn account_page(username: &str, apps: &[GrantedApp], csrf: &str) -> Response {
+pub(crate) fn account_page(username: &str, apps: &[GrantedApp], csrf: &str) -> Response {
     page(
         StatusCode::OK,
         layout(

@@ -10,7 +10,7 @@ use crate::domain::consent::describe;
 
 /// What the consent page shows.
 #[derive(Debug, Clone)]
-pub struct ConsentView<'a> {
+pub(crate) struct ConsentView<'a> {
     /// Client display name (falls back to the id).
     pub client_name: &'a str,
     /// Client id.
@@ -28,7 +28,7 @@ pub struct ConsentView<'a> {
 }
 
 /// Renders the consent page.
-pub fn consent_page(view: &ConsentView<'_>) -> Response {
+pub(crate) fn consent_page(view: &ConsentView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(

@@ -9,7 +9,7 @@ use super::{layout, page};
 use crate::domain::consent::describe;
 
 /// The sign-in form of the device page (posts to `/device/login`).
-pub fn signin_page(csrf: &str, user_code: Option<&str>, failed: bool) -> Response {
+pub(crate) fn signin_page(csrf: &str, user_code: Option<&str>, failed: bool) -> Response {
     page(
         StatusCode::OK,
         layout(
@@ -49,7 +49,7 @@ fn code_form(prefill: Option<&str>) -> Markup {
 }
 
 /// Asks for the user code; `error` explains why the previous one was not accepted.
-pub fn enter_code_page(
+pub(crate) fn enter_code_page(
     status: StatusCode,
     username: &str,
     error: Option<&str>,
@@ -73,7 +73,7 @@ pub fn enter_code_page(
 
 /// What the confirmation page shows.
 #[derive(Debug, Clone)]
-pub struct DeviceConfirmView<'a> {
+pub(crate) struct DeviceConfirmView<'a> {
     /// Client display name (falls back to the id).
     pub client_name: &'a str,
     /// Client id.
@@ -89,7 +89,7 @@ pub struct DeviceConfirmView<'a> {
 }
 
 /// Shows who asks for what, with Allow and Deny buttons posting to `/device`.
-pub fn confirm_page(view: &DeviceConfirmView<'_>) -> Response {
+pub(crate) fn confirm_page(view: &DeviceConfirmView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(
@@ -122,7 +122,7 @@ pub fn confirm_page(view: &DeviceConfirmView<'_>) -> Response {
 }
 
 /// The closing page after a decision.
-pub fn done_page(approved: bool) -> Response {
+pub(crate) fn done_page(approved: bool) -> Response {
     page(
         StatusCode::OK,
         layout(

@@ -12,7 +12,7 @@ use super::{layout, page};
 /// and text here, so handlers never spell out a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum PageError {
+pub(crate) enum PageError {
     /// A failure on our side; the detail is never shown.
     Internal,
     /// A page form arrived with another content type than a form.
@@ -50,7 +50,7 @@ pub enum PageError {
 
 impl PageError {
     /// The HTTP status of the page.
-    pub fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TooManyUserCodes => StatusCode::TOO_MANY_REQUESTS,
@@ -60,12 +60,12 @@ impl PageError {
     }
 
     /// The page title.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         "Error"
     }
 
     /// What the user reads.
-    pub fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         match self {
             Self::Internal => "Something went wrong on our side.",
             Self::NotSubmitted => "The form was not submitted correctly.",
@@ -119,7 +119,7 @@ impl IntoResponse for PageError {
 }
 
 /// The signed-out page.
-pub fn signed_out() -> Response {
+pub(crate) fn signed_out() -> Response {
     page(
         StatusCode::OK,
         layout(
@@ -133,7 +133,7 @@ pub fn signed_out() -> Response {
 }
 
 /// Asks the user to confirm signing out (a logout without a valid `id_token_hint`).
-pub fn confirm_logout(csrf: &str) -> Response {
+pub(crate) fn confirm_logout(csrf: &str) -> Response {
     page(
         StatusCode::OK,
         layout(

@@ -9,7 +9,7 @@ use super::{layout, page};
 
 /// What the login page shows.
 #[derive(Debug, Clone, Default)]
-pub struct LoginView<'a> {
+pub(crate) struct LoginView<'a> {
     /// The encoded authorization request to resume (empty: go to the account page).
     pub request: &'a str,
     /// CSRF token.
@@ -23,7 +23,7 @@ pub struct LoginView<'a> {
 }
 
 /// Renders the login page.
-pub fn login_page(view: &LoginView<'_>) -> Response {
+pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(

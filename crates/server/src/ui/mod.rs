@@ -9,18 +9,18 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub mod account;
-pub mod consent;
-pub mod device;
-pub mod error;
-pub mod login;
+pub(crate) mod account;
+pub(crate) mod consent;
+pub(crate) mod device;
+pub(crate) mod error;
+pub(crate) mod login;
 
 /// The page CSP: only our own stylesheet, nothing else, never framed.
-pub const CSP: &str =
+pub(crate) const CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The stylesheet served at [`STYLESHEET_PATH`].
-pub const STYLESHEET: &str = "\
+pub(crate) const STYLESHEET: &str = "\
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
 main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}\
@@ -31,10 +31,10 @@ button{margin-top:1rem;padding:.5rem 1rem;cursor:pointer}\
 .row{display:flex;gap:.5rem}table{width:100%;border-collapse:collapse}td{padding:.4rem 0}";
 
 /// Where the stylesheet is served.
-pub const STYLESHEET_PATH: &str = "/assets/portcullis.css";
+pub(crate) const STYLESHEET_PATH: &str = "/assets/portcullis.css";
 
 /// Wraps a body in the common page layout.
-pub fn layout(title: &str, body: Markup) -> Markup {
+pub(crate) fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -51,7 +51,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
 }
 
 /// The headers every page response carries, whatever it is (page, redirect or refusal).
-pub const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
+pub(crate) const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (header::CONTENT_SECURITY_POLICY, CSP),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "no-referrer"),
@@ -61,7 +61,7 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
 ];
 
 /// Sets [`SECURITY_HEADERS`] on every response of `router`, replacing any the handler set.
-pub fn with_security_headers<S>(router: Router<S>) -> Router<S>
+pub(crate) fn with_security_headers<S>(router: Router<S>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -76,7 +76,7 @@ where
 }
 
 /// An HTML page response (the security headers come from the pages router).
-pub fn page(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn page(status: StatusCode, markup: Markup) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -87,7 +87,7 @@ pub fn page(status: StatusCode, markup: Markup) -> Response {
 
 /// A `303 See Other` to `location`; on the pages router it carries the security headers
 /// (RED-14).
-pub fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, v);

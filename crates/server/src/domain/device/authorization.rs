@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store::{ClientRecord, StoreError, namespace};
 
 /// RFC 8628 §3.1–3.2: registers a device authorization request of an authenticated client.
-pub async fn authorize(
+pub(crate) async fn authorize(
     state: &AppState,
     client: &ClientRecord,
     requested: Option<&str>,

@@ -17,11 +17,8 @@ mod authorization;
 mod user_code;
 mod verification;
 
-pub use authorization::authorize;
-pub use user_code::{
-    USER_CODE_ALPHABET, USER_CODE_LEN, display_user_code, generate_user_code, normalize_user_code,
-};
-pub use verification::{Decision, PendingRequest, UserCodeError, decide, lookup};
+pub(crate) use authorization::authorize;
+pub(crate) use verification::{Decision, UserCodeError, decide, lookup};
 
 use portcullis_types::Scope;
 use serde::{Deserialize, Serialize};
@@ -31,10 +28,10 @@ use crate::state::AppState;
 use crate::store::namespace;
 
 /// Seconds added to the polling interval on every `slow_down` (RFC 8628 §3.5).
-pub const SLOW_DOWN_STEP: i64 = 5;
+pub(crate) const SLOW_DOWN_STEP: i64 = 5;
 
 /// A device code is remembered this many lifetimes in total so late polls get `expired_token`.
-pub const EXPIRED_RETENTION_FACTOR: i64 = 2;
+pub(crate) const EXPIRED_RETENTION_FACTOR: i64 = 2;
 
 /// Attempts of a compare-and-swap loop before giving up (only concurrent writers make it retry).
 const CAS_ATTEMPTS: usize = 4;
@@ -42,7 +39,7 @@ const CAS_ATTEMPTS: usize = 4;
 /// Where the device code stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum DeviceStatus {
+pub(crate) enum DeviceStatus {
     /// Waiting for the user.
     Pending,
     /// The user approved; the next poll redeems the code.
@@ -58,7 +55,7 @@ pub enum DeviceStatus {
 
 /// The stored state of one device code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceGrant {
+pub(crate) struct DeviceGrant {
     /// The client that asked.
     pub client_id: String,
     /// The scope it asked for (already within the client's allowed scope).
@@ -76,7 +73,7 @@ pub struct DeviceGrant {
 
 /// The stored entry of one user code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserCodeEntry {
+pub(crate) struct UserCodeEntry {
     /// Digest of the device code it belongs to.
     pub device_code_hash: String,
     /// The client that asked.
@@ -97,7 +94,7 @@ fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ProtocolErro
 
 /// Reads the device state stored under `device_code_hash` together with its exact stored text
 /// (the compare value of a later swap).
-pub async fn load_grant(
+pub(crate) async fn load_grant(
     state: &AppState,
     device_code_hash: &str,
     now: i64,
@@ -116,7 +113,7 @@ pub async fn load_grant(
 }
 
 /// Replaces the stored state `expected_text` with `next`; `false` if someone changed it first.
-pub async fn swap_grant(
+pub(crate) async fn swap_grant(
     state: &AppState,
     device_code_hash: &str,
     expected_text: &str,

@@ -6,13 +6,13 @@ use crate::domain::secrets::secret_hash;
 
 /// Characters of a user code: digits and capital letters without the look-alikes `0`/`O` and
 /// `1`/`I` (32 symbols, so one random byte maps to one symbol without bias).
-pub const USER_CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+pub(crate) const USER_CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
 /// Symbols in a user code (40 bits), shown as two groups of four: `WDJB-MJHT`.
-pub const USER_CODE_LEN: usize = 8;
+pub(crate) const USER_CODE_LEN: usize = 8;
 
 /// A fresh user code in its display form, `XXXX-XXXX`.
-pub fn generate_user_code() -> Result<String, ProtocolError> {
+pub(crate) fn generate_user_code() -> Result<String, ProtocolError> {
     let mut bytes = [0u8; USER_CODE_LEN];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| ProtocolError::internal("rng", &"random generator failed"))?;
@@ -32,7 +32,7 @@ pub fn generate_user_code() -> Result<String, ProtocolError> {
 
 /// The canonical form of what a user typed: case-insensitive, dashes and spaces ignored.
 /// `None` when it cannot be a user code (wrong length or a symbol outside the alphabet).
-pub fn normalize_user_code(input: &str) -> Option<String> {
+pub(crate) fn normalize_user_code(input: &str) -> Option<String> {
     let mut out = String::with_capacity(USER_CODE_LEN);
     for c in input.chars() {
         if c == '-' || c.is_whitespace() {
@@ -51,7 +51,7 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
 }
 
 /// The display form `XXXX-XXXX` of a canonical code.
-pub fn display_user_code(canonical: &str) -> String {
+pub(crate) fn display_user_code(canonical: &str) -> String {
     match (canonical.get(..4), canonical.get(4..)) {
         (Some(a), Some(b)) => format!("{a}-{b}"),
         _ => canonical.to_owned(),

@@ -16,7 +16,7 @@ use crate::store::{ClientRecord, StoreError, namespace};
 
 /// Why a user code cannot be acted on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserCodeError {
+pub(crate) enum UserCodeError {
     /// Too many wrong codes from this user or address recently; nothing was looked up.
     Throttled,
     /// Not a live user code (mistyped, expired or already decided).
@@ -39,7 +39,7 @@ impl From<StoreError> for UserCodeError {
 
 /// A pending request as the approval page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingRequest {
+pub(crate) struct PendingRequest {
     /// The code in display form.
     pub user_code: String,
     /// The client asking.
@@ -95,7 +95,7 @@ fn guess_failed<T>() -> Result<T, UserCodeError> {
 
 /// Looks up what a user typed for the approval page. Unknown codes count against the user and
 /// the address; past the login-throttle limit nothing is looked up (RFC 8628 §5.1).
-pub async fn lookup(
+pub(crate) async fn lookup(
     state: &AppState,
     user_id: &str,
     addr: Option<IpAddr>,
@@ -128,7 +128,7 @@ pub async fn lookup(
 
 /// The user's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Let the device in.
     Approve,
     /// Refuse.
@@ -138,7 +138,7 @@ pub enum Decision {
 /// Records the signed-in user's decision on a user code. The user code is taken first, so one
 /// decision wins; the device code then moves from pending to approved or denied. Approval also
 /// records the user's consent for the client.
-pub async fn decide(
+pub(crate) async fn decide(
     state: &AppState,
     user_id: &str,
     auth_time: i64,

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::{ClientRecord, ConsumeOutcome};
 
 /// Redeems a code.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     code: &str,

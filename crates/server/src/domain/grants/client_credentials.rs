@@ -14,7 +14,7 @@ use crate::store::ClientRecord;
 const USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// Issues an access token whose subject is the client itself.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     requested: Option<&str>,

@@ -37,7 +37,7 @@ pub(crate) async fn refuse_locked_account(
 }
 
 /// Answers one poll of `device_code` by `client`.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     device_code: &str,

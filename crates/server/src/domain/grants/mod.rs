@@ -19,17 +19,17 @@ use super::tokens::{self, IdTokenContext};
 use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshRecord, RefreshStatus, StoreError, UserRecord};
 
-pub mod authorization_code;
-pub mod client_credentials;
-pub mod device_code;
-pub mod password;
-pub mod refresh_token;
-pub mod token_exchange;
+pub(crate) mod authorization_code;
+pub(crate) mod client_credentials;
+pub(crate) mod device_code;
+pub(crate) mod password;
+pub(crate) mod refresh_token;
+pub(crate) mod token_exchange;
 
 /// A parsed token request. Codes, tokens, verifiers and passwords are secret newtypes, so the
 /// `Debug` output never shows them.
 #[derive(Debug, Clone)]
-pub enum GrantRequest {
+pub(crate) enum GrantRequest {
     /// RFC 6749 §4.1.3.
     AuthorizationCode {
         /// The code.
@@ -78,7 +78,7 @@ fn required(params: &Params, name: &'static str) -> Result<String, ProtocolError
 
 impl GrantRequest {
     /// Parses the grant from the token request.
-    pub fn parse(params: &Params) -> Result<Self, ProtocolError> {
+    pub(crate) fn parse(params: &Params) -> Result<Self, ProtocolError> {
         let scope = params.get("scope").map(str::to_owned);
         let Some(name) = params.get("grant_type") else {
             return Err(ProtocolError::invalid_request("grant_type is required"));
@@ -115,7 +115,7 @@ impl GrantRequest {
     }
 
     /// The grant type of the request.
-    pub fn grant_type(&self) -> GrantType {
+    pub(crate) fn grant_type(&self) -> GrantType {
         match self {
             Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
@@ -129,7 +129,7 @@ impl GrantRequest {
 
 /// Runs a grant for an authenticated client. `addr` feeds the login throttle of the password
 /// grant.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     request: GrantRequest,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store::{ClientRecord, GrantRecord};
 
 /// Exchanges a username and password for tokens.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     username: &str,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshRecord, RefreshStatus, RotateOutcome};
 
 /// Exchanges a refresh token for new tokens.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     refresh_token: &str,

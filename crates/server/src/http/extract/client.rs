@@ -21,28 +21,28 @@ use crate::state::AppState;
 use crate::store::ClientRecord;
 
 /// Which clients an endpoint accepts.
-pub trait ClientKind: Send + Sync + 'static {
+pub(crate) trait ClientKind: Send + Sync + 'static {
     /// Whether a public client (authentication method `none`) is accepted.
     const ALLOW_PUBLIC: bool;
 }
 
 /// Confidential and public clients.
 #[derive(Debug)]
-pub struct AnyClient;
+pub(crate) struct AnyClient;
 impl ClientKind for AnyClient {
     const ALLOW_PUBLIC: bool = true;
 }
 
 /// Confidential clients only.
 #[derive(Debug)]
-pub struct Confidential;
+pub(crate) struct Confidential;
 impl ClientKind for Confidential {
     const ALLOW_PUBLIC: bool = false;
 }
 
 /// A verified client of kind `K` and the form it sent.
 #[derive(Debug)]
-pub struct AuthenticatedClient<K = AnyClient> {
+pub(crate) struct AuthenticatedClient<K = AnyClient> {
     /// The verified client.
     pub client: Arc<ClientRecord>,
     /// The form parameters (none repeated), client credentials included.
@@ -51,11 +51,11 @@ pub struct AuthenticatedClient<K = AnyClient> {
 }
 
 /// A verified confidential client (introspection).
-pub type ConfidentialClient = AuthenticatedClient<Confidential>;
+pub(crate) type ConfidentialClient = AuthenticatedClient<Confidential>;
 
 /// Why [`AuthenticatedClient`] did not extract.
 #[derive(Debug)]
-pub enum ClientRejection {
+pub(crate) enum ClientRejection {
     /// The body could not be read (too large, broken stream).
     Body(BytesRejection),
     /// A protocol error: `invalid_request` (not a form, a repeated parameter, two methods) or

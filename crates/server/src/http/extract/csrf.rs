@@ -20,12 +20,12 @@ use crate::state::AppState;
 use crate::ui::error::PageError;
 
 /// Whether `token` is the session's CSRF token.
-pub fn matches_session(session: &Session, token: &str) -> bool {
+pub(crate) fn matches_session(session: &Session, token: &str) -> bool {
     constant_time_eq(token.as_bytes(), session.csrf.as_bytes())
 }
 
 /// Whether `token` belongs to the browser's sign-in CSRF cookie.
-pub fn matches_cookie(config: &ServerConfig, jar: &CookieJar, token: &str) -> bool {
+pub(crate) fn matches_cookie(config: &ServerConfig, jar: &CookieJar, token: &str) -> bool {
     jar.get(csrf_cookie_name(config))
         .is_some_and(|c| check_csrf(c.value(), token))
 }
@@ -40,7 +40,7 @@ fn checked<K: CsrfFormKind>(params: &Params, token_ok: bool) -> Result<(), PageR
 
 /// A form of kind `K` posted by a signed-in user with the session's CSRF token.
 #[derive(Debug)]
-pub struct CsrfForm<K> {
+pub(crate) struct CsrfForm<K> {
     /// The session that saw the form.
     pub session: Session,
     /// The form's parameters.
@@ -73,7 +73,7 @@ impl<K: SessionFormKind> FromRequest<Arc<AppState>> for CsrfForm<K> {
 
 /// A sign-in form of kind `K` carrying the token of the double-submit CSRF cookie.
 #[derive(Debug)]
-pub struct SignInForm<K> {
+pub(crate) struct SignInForm<K> {
     /// The form's parameters.
     pub params: Params,
     kind: PhantomData<K>,

@@ -16,7 +16,7 @@ use crate::ui;
 use crate::ui::error::PageError;
 
 /// Whether the request body is `application/x-www-form-urlencoded`.
-pub fn is_form(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -28,7 +28,7 @@ pub fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a form body, refusing other content types (TOK-1).
-pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, ProtocolError> {
+pub(crate) fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, ProtocolError> {
     if !is_form(headers) {
         return Err(ProtocolError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
@@ -48,13 +48,13 @@ pub(super) async fn read_body<S: Send + Sync>(
 }
 
 /// A page form: what it answers when it cannot be used.
-pub trait PageFormKind: Send + Sync + 'static {
+pub(crate) trait PageFormKind: Send + Sync + 'static {
     /// The answer to a body that is not a form.
     const NOT_FORM: PageError;
 }
 
 /// A page form protected against cross-site submission.
-pub trait CsrfFormKind: PageFormKind {
+pub(crate) trait CsrfFormKind: PageFormKind {
     /// The answer to a missing or wrong CSRF token (and to repeated parameters when refused).
     const EXPIRED: PageError;
     /// Whether a parameter sent twice is refused like a bad token.
@@ -62,14 +62,14 @@ pub trait CsrfFormKind: PageFormKind {
 }
 
 /// A form whose CSRF token is bound to the browser session.
-pub trait SessionFormKind: CsrfFormKind {
+pub(crate) trait SessionFormKind: CsrfFormKind {
     /// The answer when the browser has no session.
     const NO_SESSION: NoSession;
 }
 
 /// What a session-bound form answers when the browser has no session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoSession {
+pub(crate) enum NoSession {
     /// A `303 See Other` to this path.
     Redirect(&'static str),
     /// An error page.
@@ -78,7 +78,7 @@ pub enum NoSession {
 
 /// `POST /authorize`: the authorization request as a form.
 #[derive(Debug)]
-pub struct AuthorizeForm;
+pub(crate) struct AuthorizeForm;
 impl PageFormKind for AuthorizeForm {
     const NOT_FORM: PageError = PageError::AuthorizeNotForm;
 }
@@ -86,7 +86,7 @@ impl PageFormKind for AuthorizeForm {
 /// `POST /logout`: an RP-initiated request, or the confirmation carrying a CSRF token bound to
 /// either the session or the sign-in cookie.
 #[derive(Debug)]
-pub struct SignOutForm;
+pub(crate) struct SignOutForm;
 impl PageFormKind for SignOutForm {
     const NOT_FORM: PageError = PageError::NotSubmitted;
 }
@@ -97,7 +97,7 @@ impl CsrfFormKind for SignOutForm {
 
 /// `POST /login`: the sign-in form behind `/authorize` (double-submit CSRF cookie).
 #[derive(Debug)]
-pub struct LoginForm;
+pub(crate) struct LoginForm;
 impl PageFormKind for LoginForm {
     const NOT_FORM: PageError = PageError::SignInNotSubmitted;
 }
@@ -108,7 +108,7 @@ impl CsrfFormKind for LoginForm {
 
 /// `POST /device/login`: the sign-in form on the device page (double-submit CSRF cookie).
 #[derive(Debug)]
-pub struct DeviceLoginForm;
+pub(crate) struct DeviceLoginForm;
 impl PageFormKind for DeviceLoginForm {
     const NOT_FORM: PageError = PageError::SignInNotSubmitted;
 }
@@ -119,7 +119,7 @@ impl CsrfFormKind for DeviceLoginForm {
 
 /// `POST /consent`: the user's decision on the consent page.
 #[derive(Debug)]
-pub struct ConsentForm;
+pub(crate) struct ConsentForm;
 impl PageFormKind for ConsentForm {
     const NOT_FORM: PageError = PageError::NotSubmitted;
 }
@@ -133,7 +133,7 @@ impl SessionFormKind for ConsentForm {
 
 /// `POST /device`: the user's decision on the device confirmation page.
 #[derive(Debug)]
-pub struct DeviceDecisionForm;
+pub(crate) struct DeviceDecisionForm;
 impl PageFormKind for DeviceDecisionForm {
     const NOT_FORM: PageError = PageError::NotSubmitted;
 }
@@ -147,7 +147,7 @@ impl SessionFormKind for DeviceDecisionForm {
 
 /// `POST /account/withdraw`: withdrawing an application's access.
 #[derive(Debug)]
-pub struct WithdrawForm;
+pub(crate) struct WithdrawForm;
 impl PageFormKind for WithdrawForm {
     const NOT_FORM: PageError = PageError::NotSubmitted;
 }
@@ -161,7 +161,7 @@ impl SessionFormKind for WithdrawForm {
 
 /// Why a page form was not handed to its handler.
 #[derive(Debug)]
-pub enum PageRejection {
+pub(crate) enum PageRejection {
     /// The body could not be read (too large, broken stream).
     Body(BytesRejection),
     /// An error page.
@@ -197,7 +197,7 @@ impl IntoResponse for PageRejection {
 
 /// A page form body of kind `K`, parsed; no CSRF check (see [`super::csrf`] for that).
 #[derive(Debug)]
-pub struct PageForm<K> {
+pub(crate) struct PageForm<K> {
     /// The parameters, repeated ones kept visible.
     pub params: Params,
     kind: PhantomData<K>,

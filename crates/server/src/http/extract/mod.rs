@@ -12,18 +12,18 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::config::ServerConfig;
 
-pub mod client;
-pub mod csrf;
-pub mod form;
-pub mod session;
+pub(crate) mod client;
+pub(crate) mod csrf;
+pub(crate) mod form;
+pub(crate) mod session;
 
-pub use client::{AnyClient, AuthenticatedClient, Confidential, ConfidentialClient};
-pub use csrf::{CsrfForm, SignInForm};
-pub use form::{PageForm, is_form};
-pub use session::{MaybeSession, SignedIn};
+pub(crate) use client::{AuthenticatedClient, ConfidentialClient};
+pub(crate) use csrf::{CsrfForm, SignInForm};
+pub(crate) use form::{PageForm, is_form};
+pub(crate) use session::{MaybeSession, SignedIn};
 
 /// The `Authorization` header as text.
-pub fn authorization(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -32,7 +32,7 @@ pub fn authorization(headers: &HeaderMap) -> Option<&str> {
 /// The peer address, when the server was started with connect info
 /// (`into_make_service_with_connect_info::<SocketAddr>()`).
 #[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<IpAddr>);
+pub(crate) struct ClientAddr(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -48,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 /// Cookie names: `__Host-` prefixed when the issuer is https (UI-4).
-pub fn session_cookie_name(config: &ServerConfig) -> &'static str {
+pub(crate) fn session_cookie_name(config: &ServerConfig) -> &'static str {
     if config.secure_cookies() {
         "__Host-portcullis-session"
     } else {
@@ -57,7 +57,7 @@ pub fn session_cookie_name(config: &ServerConfig) -> &'static str {
 }
 
 /// The login-form CSRF cookie name.
-pub fn csrf_cookie_name(config: &ServerConfig) -> &'static str {
+pub(crate) fn csrf_cookie_name(config: &ServerConfig) -> &'static str {
     if config.secure_cookies() {
         "__Host-portcullis-csrf"
     } else {
@@ -66,7 +66,7 @@ pub fn csrf_cookie_name(config: &ServerConfig) -> &'static str {
 }
 
 /// A cookie with the house attributes: HttpOnly, SameSite=Lax, Path=/, Secure on https.
-pub fn cookie(config: &ServerConfig, name: &'static str, value: String) -> Cookie<'static> {
+pub(crate) fn cookie(config: &ServerConfig, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -76,7 +76,7 @@ pub fn cookie(config: &ServerConfig, name: &'static str, value: String) -> Cooki
 }
 
 /// A cookie that clears `name`.
-pub fn removal(config: &ServerConfig, name: &'static str) -> Cookie<'static> {
+pub(crate) fn removal(config: &ServerConfig, name: &'static str) -> Cookie<'static> {
     let mut c = cookie(config, name, String::new());
     c.make_removal();
     c

@@ -17,7 +17,7 @@ use crate::ui;
 use crate::ui::error::PageError;
 
 /// Loads the browser session named by the cookie in `jar`, if any.
-pub async fn current_session(
+pub(crate) async fn current_session(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<Session>, ProtocolError> {
@@ -39,17 +39,18 @@ pub(super) async fn session_of(
 
 /// The store could not be asked for the session: the internal error page.
 #[derive(Debug)]
-pub struct SessionUnavailable(pub ProtocolError);
+pub(crate) struct SessionUnavailable(pub ProtocolError);
 
 impl IntoResponse for SessionUnavailable {
     fn into_response(self) -> Response {
+        tracing::debug!(error = self.0.description(), "session lookup failed");
         PageError::Internal.into_response()
     }
 }
 
 /// The current browser session, or `None` when the browser has none (or an expired one).
 #[derive(Debug)]
-pub struct MaybeSession(pub Option<Session>);
+pub(crate) struct MaybeSession(pub Option<Session>);
 
 impl FromRequestParts<Arc<AppState>> for MaybeSession {
     type Rejection = SessionUnavailable;
@@ -64,11 +65,11 @@ impl FromRequestParts<Arc<AppState>> for MaybeSession {
 
 /// The current browser session; without one the browser is sent to `/login`.
 #[derive(Debug)]
-pub struct SignedIn(pub Session);
+pub(crate) struct SignedIn(pub Session);
 
 /// Why [`SignedIn`] did not extract.
 #[derive(Debug)]
-pub enum SignedInRejection {
+pub(crate) enum SignedInRejection {
     /// The store failed.
     Unavailable(SessionUnavailable),
     /// No session: `303 See Other` to `/login`.

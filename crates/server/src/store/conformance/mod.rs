@@ -35,8 +35,10 @@
 //! one of them the way the generated tests do.
 
 // The cases are tests: a failed assertion or unwrap is the test failing, as in `#[cfg(test)]`
-// code, which clippy lets unwrap and index.
+// code, which clippy lets unwrap and index. Each case is named after the behaviour it checks
+// (with its checklist ID where it has one): the name is its documentation.
 #![allow(
+    missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

@@ -46,11 +46,11 @@ use super::grant_store_error;
 use crate::state::AppState;
 use crate::store::ClientRecord;
 use policy::targets;
-pub use request::ExchangeRequest;
+pub(crate) use request::ExchangeRequest;
 use subject::{verify_access, verify_subject};
 
 /// Longest `act` chain accepted in a subject token; deeper chains are refused.
-pub const MAX_ACT_DEPTH: usize = 8;
+pub(crate) const MAX_ACT_DEPTH: usize = 8;
 
 /// Claims of an exchanged access token: RFC 9068 plus RFC 8693 `act`.
 #[derive(Debug, Serialize)]
@@ -75,7 +75,7 @@ pub(super) fn act_depth(act: Option<&Value>) -> usize {
 }
 
 /// Runs a token exchange for an authenticated client that may use the grant.
-pub async fn exchange(
+pub(crate) async fn exchange(
     state: &AppState,
     client: &ClientRecord,
     req: ExchangeRequest,

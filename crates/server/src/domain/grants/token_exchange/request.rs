@@ -6,7 +6,7 @@ use super::super::super::params::Params;
 
 /// A parsed token-exchange request (RFC 8693 §2.1). `Debug` leaves the tokens out.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ExchangeRequest {
+pub(crate) struct ExchangeRequest {
     /// The token that represents the subject.
     pub subject_token: String,
     /// Its type identifier.
@@ -42,7 +42,7 @@ impl std::fmt::Debug for ExchangeRequest {
 
 impl ExchangeRequest {
     /// Parses the request parameters; missing or inconsistent ones are `invalid_request`.
-    pub fn parse(params: &Params) -> Result<Self, ProtocolError> {
+    pub(crate) fn parse(params: &Params) -> Result<Self, ProtocolError> {
         let get = |name: &str| params.get(name).map(str::to_owned);
         let subject_token = get("subject_token")
             .ok_or_else(|| ProtocolError::invalid_request("subject_token is required"))?;
