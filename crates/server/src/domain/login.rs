@@ -57,9 +57,24 @@ pub(crate) async fn authenticate_user(
             return Ok(None);
         }
     }
-    let user = state.store.get_user_by_username(username).await?;
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = state.passwords.verify(password, phc, addr).await?;
+    let checked = async {
+        let user = state.store.get_user_by_username(username).await?;
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = state.passwords.verify(password, phc, addr).await?;
+        Ok::<_, ProtocolError>((user, ok))
+    }
+    .await;
+    let (user, ok) = match checked {
+        Ok(checked) => checked,
+        // Nothing was checked (the hashing workers were saturated, or the store failed): the
+        // attempt must not count against the account or the address.
+        Err(e) => {
+            for key in &keys {
+                state.store.release_attempt(key, now).await?;
+            }
+            return Err(e);
+        }
+    };
     match user {
         Some(user) if ok => {
             if let Some((account, others)) = keys.split_first() {
