@@ -143,7 +143,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         None
     };
     let config = ClientConfig {
-        client_id: args.id.clone(),
+        client_id: args.id.clone().into(),
         secret: args
             .secret
             .or_else(|| generated.clone())

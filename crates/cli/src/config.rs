@@ -499,7 +499,7 @@ fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig
         None => None,
     };
     Ok(ClientConfig {
-        client_id: raw.id,
+        client_id: raw.id.into(),
         secret: secret.map(ClientSecret::new),
         auth_method: raw.auth_method,
         redirect_uris: raw.redirect_uris,

@@ -49,7 +49,7 @@ pub async fn bootstrap(
         store.as_ref(),
         clock,
         ClientConfig {
-            client_id: DEMO_CLIENT.to_owned(),
+            client_id: DEMO_CLIENT.into(),
             secret: Some(ClientSecret::new(DEMO_SECRET)),
             redirect_uris: vec![DEMO_REDIRECT.to_owned()],
             grant_types: vec![
@@ -69,7 +69,7 @@ pub async fn bootstrap(
         store.as_ref(),
         clock,
         ClientConfig {
-            client_id: DEMO_SPA.to_owned(),
+            client_id: DEMO_SPA.into(),
             redirect_uris: vec![DEMO_SPA_REDIRECT.to_owned()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scope: Some(DEMO_SCOPE.to_owned()),

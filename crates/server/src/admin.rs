@@ -62,7 +62,7 @@ pub async fn add_client(
     client: ClientConfig,
 ) -> Result<ClientRecord, AdminError> {
     let record = client.into_record(clock.now().as_secs())?;
-    if store.get_user(&record.client_id).await?.is_some() {
+    if store.get_user(record.client_id.as_str()).await?.is_some() {
         return Err(AdminError::Conflict(
             "client_id equals an existing user identifier".to_owned(),
         ));

@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{ClientSecret, GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{ClientId, ClientSecret, GrantType, Scope, TokenEndpointAuthMethod};
 
 use crate::store::{ClientRecord, secret_hash};
 
@@ -384,7 +384,7 @@ impl Deref for ServerConfig {
 #[derive(Clone, Default)]
 pub struct ClientConfig {
     /// The client id.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The secret for a confidential client; `None` for a public client.
     pub secret: Option<ClientSecret>,
     /// `client_secret_basic` (default with a secret), `client_secret_post`, `private_key_jwt`
@@ -433,10 +433,8 @@ impl fmt::Debug for ClientConfig {
 impl ClientConfig {
     /// Validates the description and turns it into a store record (the secret is digested).
     pub fn into_record(self, now: i64) -> Result<ClientRecord, ConfigError> {
-        if self.client_id.is_empty()
-            || self.client_id.len() > 255
-            || !self.client_id.chars().all(|c| c.is_ascii_graphic())
-        {
+        let id = self.client_id.as_str();
+        if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ConfigError::new(
                 "client_id",
                 "must be 1-255 visible ASCII characters",
@@ -649,6 +647,22 @@ mod tests {
             rec.secret_hash.as_deref(),
             Some(secret_hash("0123456789abcdef0123").as_str())
         );
+    }
+
+    #[test]
+    fn client_id_is_stored_as_a_plain_string() {
+        let c = ClientConfig {
+            client_id: "svc".into(),
+            secret: Some(ClientSecret::new("0123456789abcdef0123")),
+            grant_types: vec![GrantType::ClientCredentials],
+            ..ClientConfig::default()
+        };
+        let rec = c.into_record(5).unwrap();
+        let doc = serde_json::to_value(&rec).unwrap();
+        assert_eq!(doc["client_id"], serde_json::json!("svc"));
+        let back: ClientRecord = serde_json::from_value(doc).unwrap();
+        assert_eq!(back.client_id, "svc");
+        assert_ne!(back.client_id, "SVC");
     }
 
     #[test]

@@ -342,8 +342,13 @@ pub(crate) async fn decide(
             return Ok(Next::Login);
         }
     };
-    let covered =
-        consent::is_covered(state, &session.user_id, &req.client.client_id, &req.scope).await?;
+    let covered = consent::is_covered(
+        state,
+        &session.user_id,
+        req.client.client_id.as_str(),
+        &req.scope,
+    )
+    .await?;
     if req.prompt.consent || !covered {
         if req.prompt.none {
             return Err(req.error(issuer, ErrorCode::ConsentRequired, "consent is required"));

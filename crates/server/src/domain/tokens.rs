@@ -89,7 +89,7 @@ pub(crate) async fn issue_access_token(
         exp: now.saturating_add(ttl),
         iat: now,
         jti: random_id()?,
-        client_id: client.client_id.clone(),
+        client_id: client.client_id.to_string(),
         scope: scope.to_string(),
         auth_time,
     };

@@ -30,12 +30,15 @@ pub(crate) async fn get(
     };
     let mut apps = Vec::with_capacity(consents.len());
     for c in consents {
-        let name = match state.client(&c.client_id).await {
-            Ok(Some(client)) => client.name.clone().unwrap_or_else(|| c.client_id.clone()),
-            _ => c.client_id.clone(),
+        let name = match state.client(c.client_id.as_str()).await {
+            Ok(Some(client)) => client
+                .name
+                .clone()
+                .unwrap_or_else(|| c.client_id.to_string()),
+            _ => c.client_id.to_string(),
         };
         apps.push(GrantedApp {
-            client_id: c.client_id,
+            client_id: c.client_id.into_inner(),
             name,
             scope: c.scope,
         });

@@ -38,7 +38,7 @@ pub(crate) async fn authorization(
     let now = state.now();
     let expires_at = now.saturating_add(state.config.device_code_ttl);
     if let Err(wait) = state.device_throttle.admit(
-        &client.client_id,
+        client.client_id.as_str(),
         addr,
         now,
         expires_at,
@@ -122,10 +122,10 @@ pub(crate) async fn get(
                 .client
                 .name
                 .as_deref()
-                .unwrap_or(&pending.client.client_id);
+                .unwrap_or(pending.client.client_id.as_str());
             confirm_page(&DeviceConfirmView {
                 client_name,
-                client_id: &pending.client.client_id,
+                client_id: pending.client.client_id.as_str(),
                 scopes: pending.scope.iter().collect(),
                 username: &username,
                 user_code: &pending.user_code,

@@ -24,7 +24,7 @@ struct Artifact {
 /// Everything the memory backend holds.
 #[derive(Debug, Default)]
 struct State {
-    clients: BTreeMap<String, ClientRecord>,
+    clients: BTreeMap<portcullis_types::ClientId, ClientRecord>,
     users: BTreeMap<String, UserRecord>,
     codes: HashMap<String, CodeRecord>,
     grants: HashMap<String, GrantRecord>,
@@ -456,7 +456,7 @@ impl ConsentStore for MemoryStore {
             })
             .or_insert_with(|| ConsentRecord {
                 user_id: user_id.to_owned(),
-                client_id: client_id.to_owned(),
+                client_id: client_id.into(),
                 scope: union_scope("", scope),
                 created_at: now,
                 updated_at: now,

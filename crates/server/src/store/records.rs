@@ -4,7 +4,7 @@
 use std::fmt;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{CodeChallengeMethod, GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{ClientId, CodeChallengeMethod, GrantType, Scope, TokenEndpointAuthMethod};
 use serde::{Deserialize, Serialize};
 
 /// Writes `<redacted>` for an optional secret-derived field, keeping whether it is present.
@@ -21,7 +21,7 @@ fn redact_opt(v: &Option<String>) -> &'static str {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientRecord {
     /// The client identifier.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Base64url SHA-256 digest of a high-entropy client secret; `None` for public clients.
     #[serde(default)]
     pub secret_hash: Option<String>,
@@ -146,7 +146,7 @@ pub struct CodeRecord {
     /// Base64url SHA-256 of the code value; the raw code never reaches the store.
     pub code_hash: String,
     /// Client the code was issued to (CODE-4).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (`sub`).
     pub user_id: String,
     /// Grant revoked when the code is replayed (CODE-2).
@@ -189,7 +189,7 @@ pub struct GrantRecord {
     /// Grant identifier.
     pub id: String,
     /// The client.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (`sub`).
     pub user_id: String,
     /// Granted scope (stored space separated).
@@ -247,7 +247,7 @@ pub struct RefreshRecord {
     /// Owning grant (the family); must exist and not be revoked when inserted.
     pub grant_id: String,
     /// Client the token was issued to (RT-1).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (`sub`).
     pub user_id: String,
     /// Scope, identical across rotations (RT-6; stored space separated).
@@ -273,7 +273,7 @@ pub struct ConsentRecord {
     /// The user.
     pub user_id: String,
     /// The client.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Consented scopes, space separated, in first-consented order without duplicates. Kept as
     /// text rather than a [`Scope`] (a sorted set) because the order is part of the record;
     /// [`ConsentRecord::scope_set`] parses it.

@@ -24,7 +24,7 @@ pub(crate) async fn exchange(
         ConsumeOutcome::Consumed(rec) => rec,
         ConsumeOutcome::AlreadyConsumed(rec) => {
             super::super::denylist::revoke_grant(state, &rec.grant_id).await?;
-            audit::reuse_detected("authorization_code", &rec.client_id, &rec.grant_id);
+            audit::reuse_detected("authorization_code", rec.client_id.as_str(), &rec.grant_id);
             return Err(ProtocolError::invalid_grant(
                 "the authorization code has already been used",
             ));

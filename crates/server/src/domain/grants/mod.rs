@@ -345,7 +345,7 @@ pub(crate) async fn issue_user_tokens(
     let scope_text = issue.scope.to_string();
     audit::token_issued(
         issue.grant_type.as_str(),
-        &issue.client.client_id,
+        issue.client.client_id.as_str(),
         &issue.user.id,
         &at.jti,
         &scope_text,

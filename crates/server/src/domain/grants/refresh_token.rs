@@ -53,7 +53,7 @@ pub(crate) async fn exchange(
         RotateOutcome::Rotated(_) => {}
         RotateOutcome::Reused(old) => {
             super::super::denylist::revoke_grant(state, &old.grant_id).await?;
-            audit::reuse_detected("refresh_token", &old.client_id, &old.grant_id);
+            audit::reuse_detected("refresh_token", old.client_id.as_str(), &old.grant_id);
             return Err(ProtocolError::invalid_grant(
                 "the refresh token has already been used",
             ));
@@ -67,7 +67,7 @@ pub(crate) async fn exchange(
             return Err(ProtocolError::invalid_grant("unknown refresh token"));
         }
     }
-    audit::refresh_rotated(&client.client_id, &current.grant_id);
+    audit::refresh_rotated(client.client_id.as_str(), &current.grant_id);
     let Some(user) = state.store.get_user(&current.user_id).await? else {
         super::super::denylist::revoke_grant(state, &current.grant_id).await?;
         return Err(ProtocolError::invalid_grant("the user no longer exists"));

@@ -97,7 +97,7 @@ impl Fixture {
             )
             .route(
                 "/confidential",
-                post(|c: ConfidentialClient| async move { c.client.client_id.clone() }),
+                post(|c: ConfidentialClient| async move { c.client.client_id.to_string() }),
             )
             .route(
                 "/maybe",

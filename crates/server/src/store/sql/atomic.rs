@@ -326,7 +326,7 @@ macro_rules! impl_sql_atomic {
                 tx.commit().await.map_err(db_err)?;
                 Ok(ConsentRecord {
                     user_id: user_id.to_owned(),
-                    client_id: client_id.to_owned(),
+                    client_id: client_id.into(),
                     scope: merged,
                     created_at,
                     updated_at: now,

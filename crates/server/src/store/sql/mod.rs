@@ -50,7 +50,7 @@ macro_rules! impl_sql_store {
                     "INSERT INTO clients (client_id, doc) VALUES ($1, $2) \
                      ON CONFLICT (client_id) DO UPDATE SET doc = excluded.doc",
                 )
-                .bind(&client.client_id)
+                .bind(client.client_id.as_str())
                 .bind(to_doc(&client)?)
                 .execute(&self.pool)
                 .await
@@ -179,7 +179,7 @@ macro_rules! impl_sql_store {
                      VALUES ($1, $2, $3, $4, NULL, $5)",
                 )
                 .bind(&grant.id)
-                .bind(&grant.client_id)
+                .bind(grant.client_id.as_str())
                 .bind(&grant.user_id)
                 .bind(grant.created_at)
                 .bind(to_doc(&grant)?)
@@ -639,7 +639,7 @@ pub(crate) fn consent_from_row(row: (String, String, String, i64, i64)) -> super
     let (user_id, client_id, scope, created_at, updated_at) = row;
     super::ConsentRecord {
         user_id,
-        client_id,
+        client_id: client_id.into(),
         scope,
         created_at,
         updated_at,
