@@ -149,8 +149,12 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
             .or_else(|| generated.clone())
             .map(ClientSecret::new),
         auth_method,
-        redirect_uris: args.redirect_uris,
-        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        redirect_uris: args.redirect_uris.into_iter().map(Into::into).collect(),
+        post_logout_redirect_uris: args
+            .post_logout_redirect_uris
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         grant_types,
         scope: args.scope,
         audience: args.audience,

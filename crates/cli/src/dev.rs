@@ -51,7 +51,7 @@ pub async fn bootstrap(
         ClientConfig {
             client_id: DEMO_CLIENT.into(),
             secret: Some(ClientSecret::new(DEMO_SECRET)),
-            redirect_uris: vec![DEMO_REDIRECT.to_owned()],
+            redirect_uris: vec![DEMO_REDIRECT.into()],
             grant_types: vec![
                 GrantType::AuthorizationCode,
                 GrantType::RefreshToken,
@@ -70,7 +70,7 @@ pub async fn bootstrap(
         clock,
         ClientConfig {
             client_id: DEMO_SPA.into(),
-            redirect_uris: vec![DEMO_SPA_REDIRECT.to_owned()],
+            redirect_uris: vec![DEMO_SPA_REDIRECT.into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scope: Some(DEMO_SCOPE.to_owned()),
             audience: vec![DEMO_AUDIENCE.to_owned()],

@@ -5,7 +5,9 @@ use std::fmt;
 use std::ops::Deref;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{ClientId, ClientSecret, GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{
+    ClientId, ClientSecret, GrantType, RedirectUri, Scope, TokenEndpointAuthMethod,
+};
 
 use crate::store::{ClientRecord, secret_hash};
 
@@ -391,9 +393,9 @@ pub struct ClientConfig {
     /// or `none` (default without a secret).
     pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Redirect URIs (RED-3, RED-4 checked).
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// Post-logout redirect URIs.
-    pub post_logout_redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Grant types (default `authorization_code, refresh_token`).
     pub grant_types: Vec<GrantType>,
     /// Allowed scopes, space-separated (default `openid profile email`).
@@ -524,7 +526,7 @@ impl ClientConfig {
             .iter()
             .chain(&self.post_logout_redirect_uris)
         {
-            redirect::validate_registration(uri)
+            redirect::validate_registration(uri.as_str())
                 .map_err(|e| ConfigError::new("redirect_uris", format!("{uri:?}: {e}")))?;
         }
         let scope = Scope::parse(self.scope.as_deref().unwrap_or("openid profile email"))

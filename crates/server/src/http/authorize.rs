@@ -101,7 +101,7 @@ async fn render_consent(state: &AppState, req: &AuthorizeRequest, session: &Sess
         username: &user.username,
         request: &request,
         csrf: &session.csrf,
-        redirect_uri: &req.redirect_uri,
+        redirect_uri: req.redirect_uri.as_str(),
     };
     consent_page(&view).into_response()
 }

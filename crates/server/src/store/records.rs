@@ -4,7 +4,9 @@
 use std::fmt;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{ClientId, CodeChallengeMethod, GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{
+    ClientId, CodeChallengeMethod, GrantType, RedirectUri, Scope, TokenEndpointAuthMethod,
+};
 use serde::{Deserialize, Serialize};
 
 /// Writes `<redacted>` for an optional secret-derived field, keeping whether it is present.
@@ -29,10 +31,10 @@ pub struct ClientRecord {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Registered redirect URIs, compared exactly.
     #[serde(default)]
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// Registered post-logout redirect URIs.
     #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Grant types the client may use (stored by their registered names).
     #[serde(default)]
     pub grant_types: Vec<GrantType>,
@@ -152,7 +154,7 @@ pub struct CodeRecord {
     /// Grant revoked when the code is replayed (CODE-2).
     pub grant_id: String,
     /// Redirect URI of the authorization request (CODE-5).
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Granted scope (stored space separated).
     pub scope: Scope,
     /// OpenID Connect nonce.

@@ -43,7 +43,7 @@ pub(crate) async fn exchange(
             "the authorization code was issued to another client",
         ));
     }
-    if redirect_uri.is_some_and(|r| r != rec.redirect_uri) {
+    if redirect_uri.is_some_and(|r| rec.redirect_uri != r) {
         return Err(ProtocolError::invalid_grant("redirect_uri does not match"));
     }
     match (&rec.code_challenge, code_verifier) {
