@@ -317,7 +317,7 @@ pub(crate) async fn decide(
     if let (Some(hint), Some(s)) = (&req.id_token_hint, session) {
         // OIDC-6: a hint for another user means the current session is not the right one.
         if let Some(claims) = verify::id_token_hint(state, hint).await
-            && claims.sub != s.user_id
+            && s.user_id != claims.sub.as_str()
         {
             needs_login = true;
         }
@@ -325,7 +325,7 @@ pub(crate) async fn decide(
     let user_exists = match session {
         Some(s) if !needs_login => state
             .store
-            .get_user(&s.user_id)
+            .get_user(s.user_id.as_str())
             .await
             .map_err(ProtocolError::from)?
             .is_some(),
@@ -346,7 +346,7 @@ pub(crate) async fn decide(
     };
     let covered = consent::is_covered(
         state,
-        &session.user_id,
+        session.user_id.as_str(),
         req.client.client_id.as_str(),
         &req.scope,
     )

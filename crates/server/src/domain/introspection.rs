@@ -53,7 +53,7 @@ pub(crate) async fn introspect(
             token_type: Some("refresh_token".to_owned()),
             exp: Some(rt.expires_at),
             iat: Some(rt.issued_at),
-            sub: Some(rt.user_id),
+            sub: Some(rt.user_id.into_inner()),
             iss: Some(state.config.issuer.clone()),
             ..IntrospectionResponse::default()
         });

@@ -84,7 +84,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
 }
 
 async fn render_consent(state: &AppState, req: &AuthorizeRequest, session: &Session) -> Response {
-    let user = match state.store.get_user(&session.user_id).await {
+    let user = match state.store.get_user(session.user_id.as_str()).await {
         Ok(Some(u)) => u,
         Ok(None) => return PageError::UserGone.into_response(),
         Err(e) => return error_response(AuthorizeError::Internal(e.into())),

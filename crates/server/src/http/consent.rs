@@ -42,7 +42,7 @@ pub(crate) async fn post(
     }
     if let Err(e) = consent::grant(
         &state,
-        &session.user_id,
+        session.user_id.as_str(),
         req.client.client_id.as_str(),
         &req.scope,
     )

@@ -72,7 +72,7 @@ fn signin(state: &AppState, jar: CookieJar, user_code: Option<&str>, failed: boo
 async fn username(state: &AppState, session: &Session) -> Option<String> {
     state
         .store
-        .get_user(&session.user_id)
+        .get_user(session.user_id.as_str())
         .await
         .ok()
         .flatten()
@@ -116,7 +116,7 @@ pub(crate) async fn get(
     let Some(input) = params.get("user_code") else {
         return enter_code_page(StatusCode::OK, &username, None, None);
     };
-    match device::lookup(&state, &session.user_id, addr, input).await {
+    match device::lookup(&state, session.user_id.as_str(), addr, input).await {
         Ok(pending) => {
             let client_name = pending
                 .client
@@ -154,7 +154,7 @@ pub(crate) async fn post(
     let input = form.get("user_code").unwrap_or_default();
     match device::decide(
         &state,
-        &session.user_id,
+        session.user_id.as_str(),
         session.auth_time,
         addr,
         input,

@@ -25,7 +25,7 @@ struct Artifact {
 #[derive(Debug, Default)]
 struct State {
     clients: BTreeMap<portcullis_types::ClientId, ClientRecord>,
-    users: BTreeMap<String, UserRecord>,
+    users: BTreeMap<portcullis_types::Subject, UserRecord>,
     codes: HashMap<String, CodeRecord>,
     grants: HashMap<String, GrantRecord>,
     /// jti -> (grant_id, exp)
@@ -455,7 +455,7 @@ impl ConsentStore for MemoryStore {
                 c.updated_at = now;
             })
             .or_insert_with(|| ConsentRecord {
-                user_id: user_id.to_owned(),
+                user_id: user_id.into(),
                 client_id: client_id.into(),
                 scope: union_scope("", scope),
                 created_at: now,

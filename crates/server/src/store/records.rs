@@ -5,7 +5,7 @@ use std::fmt;
 
 use portcullis_jose::Algorithm;
 use portcullis_types::{
-    ClientId, CodeChallengeMethod, GrantType, RedirectUri, Scope, TokenEndpointAuthMethod,
+    ClientId, CodeChallengeMethod, GrantType, RedirectUri, Scope, Subject, TokenEndpointAuthMethod,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +110,7 @@ impl fmt::Debug for ClientRecord {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// Stable identifier, used as the `sub` claim.
-    pub id: String,
+    pub id: Subject,
     /// Unique login name.
     pub username: String,
     /// E-mail address.
@@ -150,7 +150,7 @@ pub struct CodeRecord {
     /// Client the code was issued to (CODE-4).
     pub client_id: ClientId,
     /// The user (`sub`).
-    pub user_id: String,
+    pub user_id: Subject,
     /// Grant revoked when the code is replayed (CODE-2).
     pub grant_id: String,
     /// Redirect URI of the authorization request (CODE-5).
@@ -193,7 +193,7 @@ pub struct GrantRecord {
     /// The client.
     pub client_id: ClientId,
     /// The user (`sub`).
-    pub user_id: String,
+    pub user_id: Subject,
     /// Granted scope (stored space separated).
     pub scope: Scope,
     /// Time the user authenticated, Unix seconds.
@@ -251,7 +251,7 @@ pub struct RefreshRecord {
     /// Client the token was issued to (RT-1).
     pub client_id: ClientId,
     /// The user (`sub`).
-    pub user_id: String,
+    pub user_id: Subject,
     /// Scope, identical across rotations (RT-6; stored space separated).
     pub scope: Scope,
     /// Issue time, Unix seconds.
@@ -273,7 +273,7 @@ pub struct RefreshRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRecord {
     /// The user.
-    pub user_id: String,
+    pub user_id: Subject,
     /// The client.
     pub client_id: ClientId,
     /// Consented scopes, space separated, in first-consented order without duplicates. Kept as
@@ -305,7 +305,7 @@ pub struct SessionRecord {
     /// Base64url SHA-256 of the session id held in the cookie.
     pub id_hash: String,
     /// The user.
-    pub user_id: String,
+    pub user_id: Subject,
     /// Time the user authenticated, Unix seconds.
     pub auth_time: i64,
     /// Creation time, Unix seconds.

@@ -62,7 +62,7 @@ pub(crate) async fn exchange(
         }
         (None, None) => {}
     }
-    let Some(user) = state.store.get_user(&rec.user_id).await? else {
+    let Some(user) = state.store.get_user(rec.user_id.as_str()).await? else {
         return Err(ProtocolError::invalid_grant("the user no longer exists"));
     };
     let scope = rec.scope.clone();

@@ -255,7 +255,7 @@ pub(crate) async fn issue_user_tokens(
     let at = tokens::issue_access_token(
         state,
         issue.client,
-        &issue.user.id,
+        issue.user.id.as_str(),
         issue.scope,
         Some(issue.auth_time),
     )
@@ -346,7 +346,7 @@ pub(crate) async fn issue_user_tokens(
     audit::token_issued(
         issue.grant_type.as_str(),
         issue.client.client_id.as_str(),
-        &issue.user.id,
+        issue.user.id.as_str(),
         &at.jti,
         &scope_text,
     );

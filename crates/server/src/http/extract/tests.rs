@@ -78,7 +78,7 @@ async fn fixture() -> Fixture {
     let server = Server::new(config, store, clock).await.unwrap();
     Fixture {
         state: Arc::clone(&server.state),
-        user_id: user.id,
+        user_id: user.id.into_inner(),
     }
 }
 
@@ -102,12 +102,12 @@ impl Fixture {
             .route(
                 "/maybe",
                 get(|MaybeSession(s): MaybeSession| async move {
-                    s.map_or_else(|| "none".to_owned(), |s| s.user_id)
+                    s.map_or_else(|| "none".to_owned(), |s| s.user_id.into_inner())
                 }),
             )
             .route(
                 "/signed-in",
-                get(|SignedIn(s): SignedIn| async move { s.user_id }),
+                get(|SignedIn(s): SignedIn| async move { s.user_id.into_inner() }),
             )
             .route(
                 "/consent",
