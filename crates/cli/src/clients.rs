@@ -143,14 +143,18 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         None
     };
     let config = ClientConfig {
-        client_id: args.id.clone(),
+        client_id: args.id.clone().into(),
         secret: args
             .secret
             .or_else(|| generated.clone())
             .map(ClientSecret::new),
         auth_method,
-        redirect_uris: args.redirect_uris,
-        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        redirect_uris: args.redirect_uris.into_iter().map(Into::into).collect(),
+        post_logout_redirect_uris: args
+            .post_logout_redirect_uris
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         grant_types,
         scope: args.scope,
         audience: args.audience,

@@ -499,11 +499,15 @@ fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig
         None => None,
     };
     Ok(ClientConfig {
-        client_id: raw.id,
+        client_id: raw.id.into(),
         secret: secret.map(ClientSecret::new),
         auth_method: raw.auth_method,
-        redirect_uris: raw.redirect_uris,
-        post_logout_redirect_uris: raw.post_logout_redirect_uris,
+        redirect_uris: raw.redirect_uris.into_iter().map(Into::into).collect(),
+        post_logout_redirect_uris: raw
+            .post_logout_redirect_uris
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         grant_types: raw.grant_types,
         scope: raw.scope,
         audience: raw.audience,

@@ -49,9 +49,9 @@ pub async fn bootstrap(
         store.as_ref(),
         clock,
         ClientConfig {
-            client_id: DEMO_CLIENT.to_owned(),
+            client_id: DEMO_CLIENT.into(),
             secret: Some(ClientSecret::new(DEMO_SECRET)),
-            redirect_uris: vec![DEMO_REDIRECT.to_owned()],
+            redirect_uris: vec![DEMO_REDIRECT.into()],
             grant_types: vec![
                 GrantType::AuthorizationCode,
                 GrantType::RefreshToken,
@@ -69,8 +69,8 @@ pub async fn bootstrap(
         store.as_ref(),
         clock,
         ClientConfig {
-            client_id: DEMO_SPA.to_owned(),
-            redirect_uris: vec![DEMO_SPA_REDIRECT.to_owned()],
+            client_id: DEMO_SPA.into(),
+            redirect_uris: vec![DEMO_SPA_REDIRECT.into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scope: Some(DEMO_SCOPE.to_owned()),
             audience: vec![DEMO_AUDIENCE.to_owned()],

@@ -62,7 +62,7 @@ pub async fn add_client(
     client: ClientConfig,
 ) -> Result<ClientRecord, AdminError> {
     let record = client.into_record(clock.now().as_secs())?;
-    if store.get_user(&record.client_id).await?.is_some() {
+    if store.get_user(record.client_id.as_str()).await?.is_some() {
         return Err(AdminError::Conflict(
             "client_id equals an existing user identifier".to_owned(),
         ));
@@ -105,7 +105,7 @@ pub async fn add_user(
     }
     let password_hash = password::hash(password).await?;
     let user = UserRecord {
-        id: format!("u_{}", secrets::random_id()?),
+        id: format!("u_{}", secrets::random_id()?).into(),
         username: username.to_owned(),
         email_verified: email.is_some(),
         email,
@@ -128,7 +128,7 @@ pub async fn remove_user(store: &dyn Store, id_or_username: &str) -> Result<bool
         return Ok(true);
     }
     match store.get_user_by_username(id_or_username).await? {
-        Some(u) => Ok(store.delete_user(&u.id).await?),
+        Some(u) => Ok(store.delete_user(u.id.as_str()).await?),
         None => Ok(false),
     }
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use std::ops::Deref;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{ClientSecret, GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{
+    ClientId, ClientSecret, GrantType, RedirectUri, Scope, TokenEndpointAuthMethod,
+};
 
 use crate::store::{ClientRecord, secret_hash};
 
@@ -384,16 +386,16 @@ impl Deref for ServerConfig {
 #[derive(Clone, Default)]
 pub struct ClientConfig {
     /// The client id.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The secret for a confidential client; `None` for a public client.
     pub secret: Option<ClientSecret>,
     /// `client_secret_basic` (default with a secret), `client_secret_post`, `private_key_jwt`
     /// or `none` (default without a secret).
     pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Redirect URIs (RED-3, RED-4 checked).
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// Post-logout redirect URIs.
-    pub post_logout_redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Grant types (default `authorization_code, refresh_token`).
     pub grant_types: Vec<GrantType>,
     /// Allowed scopes, space-separated (default `openid profile email`).
@@ -433,10 +435,8 @@ impl fmt::Debug for ClientConfig {
 impl ClientConfig {
     /// Validates the description and turns it into a store record (the secret is digested).
     pub fn into_record(self, now: i64) -> Result<ClientRecord, ConfigError> {
-        if self.client_id.is_empty()
-            || self.client_id.len() > 255
-            || !self.client_id.chars().all(|c| c.is_ascii_graphic())
-        {
+        let id = self.client_id.as_str();
+        if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ConfigError::new(
                 "client_id",
                 "must be 1-255 visible ASCII characters",
@@ -526,7 +526,7 @@ impl ClientConfig {
             .iter()
             .chain(&self.post_logout_redirect_uris)
         {
-            redirect::validate_registration(uri)
+            redirect::validate_registration(uri.as_str())
                 .map_err(|e| ConfigError::new("redirect_uris", format!("{uri:?}: {e}")))?;
         }
         let scope = Scope::parse(self.scope.as_deref().unwrap_or("openid profile email"))
@@ -649,6 +649,22 @@ mod tests {
             rec.secret_hash.as_deref(),
             Some(secret_hash("0123456789abcdef0123").as_str())
         );
+    }
+
+    #[test]
+    fn client_id_is_stored_as_a_plain_string() {
+        let c = ClientConfig {
+            client_id: "svc".into(),
+            secret: Some(ClientSecret::new("0123456789abcdef0123")),
+            grant_types: vec![GrantType::ClientCredentials],
+            ..ClientConfig::default()
+        };
+        let rec = c.into_record(5).unwrap();
+        let doc = serde_json::to_value(&rec).unwrap();
+        assert_eq!(doc["client_id"], serde_json::json!("svc"));
+        let back: ClientRecord = serde_json::from_value(doc).unwrap();
+        assert_eq!(back.client_id, "svc");
+        assert_ne!(back.client_id, "SVC");
     }
 
     #[test]

@@ -20,7 +20,7 @@ const MAX_CACHE_ENTRIES: usize = 10_000;
 /// Clients cached for a short TTL so the client-credentials path needs no store access.
 #[derive(Debug, Default)]
 pub(crate) struct ClientCache {
-    entries: RwLock<HashMap<String, (Arc<ClientRecord>, i64)>>,
+    entries: RwLock<HashMap<portcullis_types::ClientId, (Arc<ClientRecord>, i64)>>,
 }
 
 impl ClientCache {

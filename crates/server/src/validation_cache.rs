@@ -55,7 +55,7 @@ impl RevocationCache {
 /// User records by id, with the time they were read.
 #[derive(Debug, Default)]
 pub(crate) struct UserCache {
-    entries: RwLock<HashMap<String, (Arc<UserRecord>, i64)>>,
+    entries: RwLock<HashMap<portcullis_types::Subject, (Arc<UserRecord>, i64)>>,
 }
 
 impl UserCache {

@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use portcullis_jose::{SigningKey, UnixTime};
 use portcullis_server::config::ClientConfig;
-use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
+use portcullis_types::{ClientId, ClientSecret, GrantType, RedirectUri, TokenEndpointAuthMethod};
 use serde_json::json;
 
 /// A client to register with [`crate::TestServer::add_client`].
@@ -21,7 +21,7 @@ impl ClientSpec {
     pub fn confidential(id: &str, secret: &str) -> Self {
         Self {
             config: ClientConfig {
-                client_id: id.to_owned(),
+                client_id: ClientId::new(id),
                 secret: Some(ClientSecret::new(secret)),
                 ..ClientConfig::default()
             },
@@ -32,7 +32,7 @@ impl ClientSpec {
     pub fn public(id: &str) -> Self {
         Self {
             config: ClientConfig {
-                client_id: id.to_owned(),
+                client_id: ClientId::new(id),
                 ..ClientConfig::default()
             },
         }
@@ -42,7 +42,7 @@ impl ClientSpec {
     pub fn private_key_jwt(id: &str, jwks_json: &str) -> Self {
         Self {
             config: ClientConfig {
-                client_id: id.to_owned(),
+                client_id: ClientId::new(id),
                 auth_method: Some(TokenEndpointAuthMethod::PrivateKeyJwt),
                 jwks: Some(jwks_json.to_owned()),
                 ..ClientConfig::default()
@@ -52,13 +52,15 @@ impl ClientSpec {
 
     /// Adds a redirect URI.
     pub fn redirect_uri(mut self, uri: &str) -> Self {
-        self.config.redirect_uris.push(uri.to_owned());
+        self.config.redirect_uris.push(RedirectUri::new(uri));
         self
     }
 
     /// Adds a post-logout redirect URI.
     pub fn post_logout_redirect_uri(mut self, uri: &str) -> Self {
-        self.config.post_logout_redirect_uris.push(uri.to_owned());
+        self.config
+            .post_logout_redirect_uris
+            .push(RedirectUri::new(uri));
         self
     }
 

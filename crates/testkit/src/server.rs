@@ -352,7 +352,7 @@ impl TestServer {
     pub async fn add_user(&self, username: &str, password: &str) -> anyhow::Result<String> {
         let id = format!("user-{}", crate::pkce::random_token(12));
         let record = UserRecord {
-            id: id.clone(),
+            id: id.clone().into(),
             username: username.to_owned(),
             email: Some(format!("{username}@example.com")),
             email_verified: true,

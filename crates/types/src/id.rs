@@ -2,12 +2,13 @@
 //! for byte: no case folding, no normalisation (RFC 3986 §6.2.1 simple string comparison).
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::fmt;
 
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -45,6 +46,36 @@ macro_rules! id_type {
                 &self.0
             }
         }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
     };
 }
 
@@ -76,6 +107,17 @@ impl Issuer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_compare_with_text_exactly_and_serialize_as_text() {
+        let id = ClientId::from("app");
+        assert_eq!(id, "app");
+        assert_ne!(id, "App");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"app\"");
+        let map = std::collections::HashMap::from([(id, 1)]);
+        assert_eq!(map.get("app"), Some(&1));
+        assert_eq!(map.get("app "), None);
+    }
 
     #[test]
     fn urls_compare_exactly() {

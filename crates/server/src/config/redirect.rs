@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use portcullis_types::RedirectUri;
+
 /// Why a redirect URI cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RedirectUriError {
@@ -127,9 +129,15 @@ pub(crate) fn matches(registered: &str, requested: &str) -> bool {
 
 /// Picks the redirect URI of an authorization request: the requested one if it matches a
 /// registered one, else the only registered one when none was requested (RED-5).
-pub(crate) fn resolve<'a>(registered: &'a [String], requested: Option<&'a str>) -> Option<&'a str> {
+pub(crate) fn resolve<'a>(
+    registered: &'a [RedirectUri],
+    requested: Option<&'a str>,
+) -> Option<&'a str> {
     match requested {
-        Some(req) => registered.iter().any(|r| matches(r, req)).then_some(req),
+        Some(req) => registered
+            .iter()
+            .any(|r| matches(r.as_str(), req))
+            .then_some(req),
         None => match registered {
             [only] => Some(only.as_str()),
             _ => None,
@@ -248,8 +256,11 @@ mod tests {
 
     #[test]
     fn red_5_missing_redirect_uri_needs_single_registration() {
-        let one = vec!["https://a/cb".to_owned()];
-        let two = vec!["https://a/cb".to_owned(), "https://a/cb2".to_owned()];
+        let one = vec![RedirectUri::new("https://a/cb")];
+        let two = vec![
+            RedirectUri::new("https://a/cb"),
+            RedirectUri::new("https://a/cb2"),
+        ];
         assert_eq!(resolve(&one, None), Some("https://a/cb"));
         assert_eq!(resolve(&two, None), None);
         assert_eq!(resolve(&two, Some("https://a/cb2")), Some("https://a/cb2"));

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use portcullis_types::{CodeChallengeMethod, ErrorCode, GrantType, ResponseType, Scope};
+use portcullis_types::{
+    CodeChallengeMethod, ErrorCode, GrantType, RedirectUri, ResponseType, Scope,
+};
 
 use super::consent;
 use super::error::ProtocolError;
@@ -34,7 +36,7 @@ pub(crate) struct AuthorizeRequest {
     /// The client.
     pub client: Arc<ClientRecord>,
     /// The validated redirect URI.
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// `state`, returned verbatim.
     pub state: Option<String>,
     /// Requested scope (the client's allowed scope when none was requested).
@@ -97,7 +99,7 @@ impl AuthorizeRequest {
     pub(crate) fn error(&self, issuer: &str, code: ErrorCode, description: &str) -> AuthorizeError {
         AuthorizeError::Redirect(error_location(
             issuer,
-            &self.redirect_uri,
+            self.redirect_uri.as_str(),
             self.state.as_deref(),
             code,
             description,
@@ -142,7 +144,7 @@ pub(crate) async fn parse(
         ));
     }
     let Some(redirect_uri) =
-        redirect::resolve(&client.redirect_uris, params.get("redirect_uri")).map(str::to_owned)
+        redirect::resolve(&client.redirect_uris, params.get("redirect_uri")).map(RedirectUri::new)
     else {
         return Err(AuthorizeError::Page(
             "The redirect_uri is missing or is not registered for this client.",
@@ -157,7 +159,7 @@ pub(crate) async fn parse(
     let fail = |code: ErrorCode, description: &str| {
         AuthorizeError::Redirect(error_location(
             issuer,
-            &redirect_uri,
+            redirect_uri.as_str(),
             state_param.as_deref(),
             code,
             description,
@@ -315,7 +317,7 @@ pub(crate) async fn decide(
     if let (Some(hint), Some(s)) = (&req.id_token_hint, session) {
         // OIDC-6: a hint for another user means the current session is not the right one.
         if let Some(claims) = verify::id_token_hint(state, hint).await
-            && claims.sub != s.user_id
+            && s.user_id != claims.sub.as_str()
         {
             needs_login = true;
         }
@@ -323,7 +325,7 @@ pub(crate) async fn decide(
     let user_exists = match session {
         Some(s) if !needs_login => state
             .store
-            .get_user(&s.user_id)
+            .get_user(s.user_id.as_str())
             .await
             .map_err(ProtocolError::from)?
             .is_some(),
@@ -342,8 +344,13 @@ pub(crate) async fn decide(
             return Ok(Next::Login);
         }
     };
-    let covered =
-        consent::is_covered(state, &session.user_id, &req.client.client_id, &req.scope).await?;
+    let covered = consent::is_covered(
+        state,
+        session.user_id.as_str(),
+        req.client.client_id.as_str(),
+        &req.scope,
+    )
+    .await?;
     if req.prompt.consent || !covered {
         if req.prompt.none {
             return Err(req.error(issuer, ErrorCode::ConsentRequired, "consent is required"));
@@ -404,7 +411,7 @@ pub(crate) async fn issue_code(
         params.push(("state", s.as_str()));
     }
     params.push(("iss", state.config.issuer.as_str()));
-    Ok(redirect::append_params(&req.redirect_uri, &params))
+    Ok(redirect::append_params(req.redirect_uri.as_str(), &params))
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ pub(crate) async fn introspect(
 ) -> Result<IntrospectionResponse, ProtocolError> {
     let now = state.now();
     if let Ok(at) = verify::access_token(state, token).await {
-        let visible = at.client_id == caller.client_id || at.aud.contains(&caller.client_id);
+        let visible =
+            caller.client_id == at.client_id.as_str() || at.aud.contains(caller.client_id.as_str());
         if !visible || state.is_jti_revoked(&at.jti).await? {
             return Ok(IntrospectionResponse::inactive());
         }
@@ -48,11 +49,11 @@ pub(crate) async fn introspect(
         return Ok(IntrospectionResponse {
             active: true,
             scope: Some(rt.scope.to_string()),
-            client_id: Some(rt.client_id),
+            client_id: Some(rt.client_id.into_inner()),
             token_type: Some("refresh_token".to_owned()),
             exp: Some(rt.expires_at),
             iat: Some(rt.issued_at),
-            sub: Some(rt.user_id),
+            sub: Some(rt.user_id.into_inner()),
             iss: Some(state.config.issuer.clone()),
             ..IntrospectionResponse::default()
         });

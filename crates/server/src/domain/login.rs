@@ -83,7 +83,7 @@ pub(crate) async fn authenticate_user(
                     state.store.release_attempt(key, now).await?;
                 }
             }
-            audit::login_succeeded(&user.id, &user.username);
+            audit::login_succeeded(user.id.as_str(), &user.username);
             Ok(Some(user))
         }
         // The attempt already counts as the failure.

@@ -67,7 +67,11 @@ pub(crate) async fn target(
         Ok(Some(c)) => c,
         _ => return LogoutTarget::Invalid("The client is not registered."),
     };
-    if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
+    if !client
+        .post_logout_redirect_uris
+        .iter()
+        .any(|r| r.as_str() == uri)
+    {
         return LogoutTarget::Invalid("The post_logout_redirect_uri is not registered.");
     }
     let mut extra = Vec::new();

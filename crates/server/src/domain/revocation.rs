@@ -39,7 +39,7 @@ async fn revoke_refresh(
     };
     if rec.client_id == client.client_id {
         super::denylist::revoke_grant(state, &rec.grant_id).await?;
-        audit::revoked("refresh_token", &client.client_id, &rec.grant_id);
+        audit::revoked("refresh_token", client.client_id.as_str(), &rec.grant_id);
     }
     Ok(true)
 }
@@ -55,11 +55,11 @@ async fn revoke_access(
         Err(TokenRejection::Expired) => return Ok(true),
         Err(TokenRejection::Invalid) => return Ok(false),
     };
-    if claims.client_id == client.client_id {
+    if client.client_id == claims.client_id.as_str() {
         let keep_until = retain_until(claims.exp);
         state.store.revoke_jti(&claims.jti, keep_until).await?;
         super::denylist::mirror_jti(state, &claims.jti, keep_until).await?;
-        audit::revoked("access_token", &client.client_id, &claims.jti);
+        audit::revoked("access_token", client.client_id.as_str(), &claims.jti);
     }
     Ok(true)
 }

@@ -12,7 +12,7 @@ pub(crate) struct Session {
     /// Digest of the cookie value (the store key).
     pub id_hash: String,
     /// The user.
-    pub user_id: String,
+    pub user_id: portcullis_types::Subject,
     /// When the user authenticated.
     pub auth_time: i64,
     /// The `sid` claim: derived from the id, reveals nothing about it.
@@ -78,7 +78,7 @@ pub(crate) async fn create(
     let id = random_token()?;
     let rec = SessionRecord {
         id_hash: secret_hash(&id),
-        user_id: user_id.to_owned(),
+        user_id: user_id.into(),
         auth_time: now,
         created_at: now,
         expires_at: now.saturating_add(state.config.session_ttl),

@@ -89,7 +89,7 @@ pub(crate) async fn issue_access_token(
         exp: now.saturating_add(ttl),
         iat: now,
         jti: random_id()?,
-        client_id: client.client_id.clone(),
+        client_id: client.client_id.to_string(),
         scope: scope.to_string(),
         auth_time,
     };
@@ -181,7 +181,7 @@ pub(crate) async fn issue_id_token(
         claims.insert(k.to_owned(), v);
     };
     put("iss", state.config.issuer.clone().into());
-    put("sub", user.id.clone().into());
+    put("sub", user.id.as_str().into());
     put("aud", Audience::from(client.client_id.as_str()).into());
     let exp = now.saturating_add(state.config.id_token_ttl);
     let jti = random_id()?;

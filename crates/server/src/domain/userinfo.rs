@@ -52,7 +52,7 @@ pub(crate) async fn claims(
         return Err(UserinfoError::InvalidToken("the user no longer exists"));
     };
     let mut out = serde_json::Map::new();
-    out.insert("sub".to_owned(), user.id.clone().into());
+    out.insert("sub".to_owned(), user.id.as_str().into());
     for (k, v) in tokens::user_claims(&user, &scope) {
         out.insert(k.to_owned(), v);
     }

@@ -19,23 +19,26 @@ pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     SignedIn(session): SignedIn,
 ) -> Response {
-    let user = match state.store.get_user(&session.user_id).await {
+    let user = match state.store.get_user(session.user_id.as_str()).await {
         Ok(Some(u)) => u,
         Ok(None) => return ui::see_other("/login"),
         Err(_) => return PageError::Internal.into_response(),
     };
-    let consents = match state.store.list_consents(&user.id).await {
+    let consents = match state.store.list_consents(user.id.as_str()).await {
         Ok(c) => c,
         Err(_) => return PageError::Internal.into_response(),
     };
     let mut apps = Vec::with_capacity(consents.len());
     for c in consents {
-        let name = match state.client(&c.client_id).await {
-            Ok(Some(client)) => client.name.clone().unwrap_or_else(|| c.client_id.clone()),
-            _ => c.client_id.clone(),
+        let name = match state.client(c.client_id.as_str()).await {
+            Ok(Some(client)) => client
+                .name
+                .clone()
+                .unwrap_or_else(|| c.client_id.to_string()),
+            _ => c.client_id.to_string(),
         };
         apps.push(GrantedApp {
-            client_id: c.client_id,
+            client_id: c.client_id.into_inner(),
             name,
             scope: c.scope,
         });
@@ -53,7 +56,7 @@ pub(crate) async fn withdraw(
     let Some(client_id) = params.get("client_id") else {
         return PageError::FormExpired.into_response();
     };
-    match consent::withdraw(&state, &session.user_id, client_id).await {
+    match consent::withdraw(&state, session.user_id.as_str(), client_id).await {
         Ok(_) => ui::see_other("/account"),
         Err(_) => PageError::Internal.into_response(),
     }

@@ -68,7 +68,12 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
             &req.params.to_query(),
             req.login_hint.as_deref(),
             false,
-            Some(req.client.name.as_deref().unwrap_or(&req.client.client_id)),
+            Some(
+                req.client
+                    .name
+                    .as_deref()
+                    .unwrap_or(req.client.client_id.as_str()),
+            ),
         ),
         Ok(Next::Consent) => match session {
             Some(s) => render_consent(state, &req, &s).await,
@@ -79,20 +84,24 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
 }
 
 async fn render_consent(state: &AppState, req: &AuthorizeRequest, session: &Session) -> Response {
-    let user = match state.store.get_user(&session.user_id).await {
+    let user = match state.store.get_user(session.user_id.as_str()).await {
         Ok(Some(u)) => u,
         Ok(None) => return PageError::UserGone.into_response(),
         Err(e) => return error_response(AuthorizeError::Internal(e.into())),
     };
     let request = req.params.to_query();
     let view = ConsentView {
-        client_name: req.client.name.as_deref().unwrap_or(&req.client.client_id),
-        client_id: &req.client.client_id,
+        client_name: req
+            .client
+            .name
+            .as_deref()
+            .unwrap_or(req.client.client_id.as_str()),
+        client_id: req.client.client_id.as_str(),
         scopes: req.scope.iter().collect(),
         username: &user.username,
         request: &request,
         csrf: &session.csrf,
-        redirect_uri: &req.redirect_uri,
+        redirect_uri: req.redirect_uri.as_str(),
     };
     consent_page(&view).into_response()
 }

@@ -40,8 +40,13 @@ pub(crate) async fn post(
             "the user denied the request",
         ));
     }
-    if let Err(e) =
-        consent::grant(&state, &session.user_id, &req.client.client_id, &req.scope).await
+    if let Err(e) = consent::grant(
+        &state,
+        session.user_id.as_str(),
+        req.client.client_id.as_str(),
+        &req.scope,
+    )
+    .await
     {
         return error_response(e.into());
     }

@@ -38,7 +38,7 @@ pub(crate) async fn authorization(
     let now = state.now();
     let expires_at = now.saturating_add(state.config.device_code_ttl);
     if let Err(wait) = state.device_throttle.admit(
-        &client.client_id,
+        client.client_id.as_str(),
         addr,
         now,
         expires_at,
@@ -72,7 +72,7 @@ fn signin(state: &AppState, jar: CookieJar, user_code: Option<&str>, failed: boo
 async fn username(state: &AppState, session: &Session) -> Option<String> {
     state
         .store
-        .get_user(&session.user_id)
+        .get_user(session.user_id.as_str())
         .await
         .ok()
         .flatten()
@@ -116,16 +116,16 @@ pub(crate) async fn get(
     let Some(input) = params.get("user_code") else {
         return enter_code_page(StatusCode::OK, &username, None, None);
     };
-    match device::lookup(&state, &session.user_id, addr, input).await {
+    match device::lookup(&state, session.user_id.as_str(), addr, input).await {
         Ok(pending) => {
             let client_name = pending
                 .client
                 .name
                 .as_deref()
-                .unwrap_or(&pending.client.client_id);
+                .unwrap_or(pending.client.client_id.as_str());
             confirm_page(&DeviceConfirmView {
                 client_name,
-                client_id: &pending.client.client_id,
+                client_id: pending.client.client_id.as_str(),
                 scopes: pending.scope.iter().collect(),
                 username: &username,
                 user_code: &pending.user_code,
@@ -154,7 +154,7 @@ pub(crate) async fn post(
     let input = form.get("user_code").unwrap_or_default();
     match device::decide(
         &state,
-        &session.user_id,
+        session.user_id.as_str(),
         session.auth_time,
         addr,
         input,

@@ -55,7 +55,7 @@ pub(crate) async fn get(
     };
     let client_name = client
         .as_ref()
-        .map(|c| c.name.as_deref().unwrap_or(&c.client_id));
+        .map(|c| c.name.as_deref().unwrap_or(c.client_id.as_str()));
     render_login(
         &state,
         jar,

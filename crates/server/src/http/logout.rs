@@ -27,8 +27,8 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
     let name = session_cookie_name(&state.config);
     if let Some(id) = jar.get(name).map(|c| c.value().to_owned()) {
         if let Ok(Some(s)) = sessions::load(state, Some(&id)).await {
-            audit::logout(&s.user_id);
-            if denylist::revoke_session_grants(state, &s.user_id, &s.sid)
+            audit::logout(s.user_id.as_str());
+            if denylist::revoke_session_grants(state, s.user_id.as_str(), &s.sid)
                 .await
                 .is_err()
             {

@@ -54,7 +54,7 @@ pub(crate) async fn sign_in(
     };
     let name = session_cookie_name(&state.config);
     let previous = jar.get(name).map(|c| c.value().to_owned());
-    let (id, _session) = sessions::create(state, &user.id, previous.as_deref())
+    let (id, _session) = sessions::create(state, user.id.as_str(), previous.as_deref())
         .await
         .map_err(|_| PageError::Internal)?;
     Ok(Some(jar.add(cookie(&state.config, name, id))))

@@ -24,8 +24,8 @@ struct Artifact {
 /// Everything the memory backend holds.
 #[derive(Debug, Default)]
 struct State {
-    clients: BTreeMap<String, ClientRecord>,
-    users: BTreeMap<String, UserRecord>,
+    clients: BTreeMap<portcullis_types::ClientId, ClientRecord>,
+    users: BTreeMap<portcullis_types::Subject, UserRecord>,
     codes: HashMap<String, CodeRecord>,
     grants: HashMap<String, GrantRecord>,
     /// jti -> (grant_id, exp)
@@ -455,8 +455,8 @@ impl ConsentStore for MemoryStore {
                 c.updated_at = now;
             })
             .or_insert_with(|| ConsentRecord {
-                user_id: user_id.to_owned(),
-                client_id: client_id.to_owned(),
+                user_id: user_id.into(),
+                client_id: client_id.into(),
                 scope: union_scope("", scope),
                 created_at: now,
                 updated_at: now,

@@ -4,7 +4,9 @@
 use std::fmt;
 
 use portcullis_jose::Algorithm;
-use portcullis_types::{CodeChallengeMethod, GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{
+    ClientId, CodeChallengeMethod, GrantType, RedirectUri, Scope, Subject, TokenEndpointAuthMethod,
+};
 use serde::{Deserialize, Serialize};
 
 /// Writes `<redacted>` for an optional secret-derived field, keeping whether it is present.
@@ -21,7 +23,7 @@ fn redact_opt(v: &Option<String>) -> &'static str {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientRecord {
     /// The client identifier.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Base64url SHA-256 digest of a high-entropy client secret; `None` for public clients.
     #[serde(default)]
     pub secret_hash: Option<String>,
@@ -29,10 +31,10 @@ pub struct ClientRecord {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Registered redirect URIs, compared exactly.
     #[serde(default)]
-    pub redirect_uris: Vec<String>,
+    pub redirect_uris: Vec<RedirectUri>,
     /// Registered post-logout redirect URIs.
     #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Grant types the client may use (stored by their registered names).
     #[serde(default)]
     pub grant_types: Vec<GrantType>,
@@ -108,7 +110,7 @@ impl fmt::Debug for ClientRecord {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// Stable identifier, used as the `sub` claim.
-    pub id: String,
+    pub id: Subject,
     /// Unique login name.
     pub username: String,
     /// E-mail address.
@@ -146,13 +148,13 @@ pub struct CodeRecord {
     /// Base64url SHA-256 of the code value; the raw code never reaches the store.
     pub code_hash: String,
     /// Client the code was issued to (CODE-4).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (`sub`).
-    pub user_id: String,
+    pub user_id: Subject,
     /// Grant revoked when the code is replayed (CODE-2).
     pub grant_id: String,
     /// Redirect URI of the authorization request (CODE-5).
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Granted scope (stored space separated).
     pub scope: Scope,
     /// OpenID Connect nonce.
@@ -189,9 +191,9 @@ pub struct GrantRecord {
     /// Grant identifier.
     pub id: String,
     /// The client.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (`sub`).
-    pub user_id: String,
+    pub user_id: Subject,
     /// Granted scope (stored space separated).
     pub scope: Scope,
     /// Time the user authenticated, Unix seconds.
@@ -247,9 +249,9 @@ pub struct RefreshRecord {
     /// Owning grant (the family); must exist and not be revoked when inserted.
     pub grant_id: String,
     /// Client the token was issued to (RT-1).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The user (`sub`).
-    pub user_id: String,
+    pub user_id: Subject,
     /// Scope, identical across rotations (RT-6; stored space separated).
     pub scope: Scope,
     /// Issue time, Unix seconds.
@@ -271,9 +273,9 @@ pub struct RefreshRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentRecord {
     /// The user.
-    pub user_id: String,
+    pub user_id: Subject,
     /// The client.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Consented scopes, space separated, in first-consented order without duplicates. Kept as
     /// text rather than a [`Scope`] (a sorted set) because the order is part of the record;
     /// [`ConsentRecord::scope_set`] parses it.
@@ -303,7 +305,7 @@ pub struct SessionRecord {
     /// Base64url SHA-256 of the session id held in the cookie.
     pub id_hash: String,
     /// The user.
-    pub user_id: String,
+    pub user_id: Subject,
     /// Time the user authenticated, Unix seconds.
     pub auth_time: i64,
     /// Creation time, Unix seconds.

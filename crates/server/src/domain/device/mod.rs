@@ -57,7 +57,7 @@ pub(crate) enum DeviceStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DeviceGrant {
     /// The client that asked.
-    pub client_id: String,
+    pub client_id: portcullis_types::ClientId,
     /// The scope it asked for (already within the client's allowed scope).
     pub scope: Scope,
     /// When both codes expire, Unix seconds.
@@ -77,7 +77,7 @@ pub(crate) struct UserCodeEntry {
     /// Digest of the device code it belongs to.
     pub device_code_hash: String,
     /// The client that asked.
-    pub client_id: String,
+    pub client_id: portcullis_types::ClientId,
     /// The scope it asked for.
     pub scope: Scope,
     /// When it expires, Unix seconds.

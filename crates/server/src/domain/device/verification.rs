@@ -116,7 +116,7 @@ pub(crate) async fn lookup(
     };
     release_guess(state, &keys, now).await?;
     let entry: UserCodeEntry = from_json(&text)?;
-    let Some(client) = state.client(&entry.client_id).await? else {
+    let Some(client) = state.client(entry.client_id.as_str()).await? else {
         return Err(UserCodeError::Unknown);
     };
     Ok(PendingRequest {
@@ -182,7 +182,7 @@ pub(crate) async fn decide(
         };
         if swap_grant(state, &entry.device_code_hash, &current_text, &next, now).await? {
             if decision == Decision::Approve {
-                consent::grant(state, user_id, &entry.client_id, &entry.scope).await?;
+                consent::grant(state, user_id, entry.client_id.as_str(), &entry.scope).await?;
             }
             tracing::info!(
                 target: "audit",

@@ -24,7 +24,7 @@ pub(crate) async fn exchange(
         ConsumeOutcome::Consumed(rec) => rec,
         ConsumeOutcome::AlreadyConsumed(rec) => {
             super::super::denylist::revoke_grant(state, &rec.grant_id).await?;
-            audit::reuse_detected("authorization_code", &rec.client_id, &rec.grant_id);
+            audit::reuse_detected("authorization_code", rec.client_id.as_str(), &rec.grant_id);
             return Err(ProtocolError::invalid_grant(
                 "the authorization code has already been used",
             ));
@@ -43,7 +43,7 @@ pub(crate) async fn exchange(
             "the authorization code was issued to another client",
         ));
     }
-    if redirect_uri.is_some_and(|r| r != rec.redirect_uri) {
+    if redirect_uri.is_some_and(|r| rec.redirect_uri != r) {
         return Err(ProtocolError::invalid_grant("redirect_uri does not match"));
     }
     match (&rec.code_challenge, code_verifier) {
@@ -62,7 +62,7 @@ pub(crate) async fn exchange(
         }
         (None, None) => {}
     }
-    let Some(user) = state.store.get_user(&rec.user_id).await? else {
+    let Some(user) = state.store.get_user(rec.user_id.as_str()).await? else {
         return Err(ProtocolError::invalid_grant("the user no longer exists"));
     };
     let scope = rec.scope.clone();

@@ -28,12 +28,13 @@ pub(crate) async fn exchange(
     }
     let allowed = client.scope.filter(|s| !USER_SCOPES.contains(&s));
     let scope = super::requested_scope(requested, &allowed)?;
-    let at = tokens::issue_access_token(state, client, &client.client_id, &scope, None).await?;
+    let at =
+        tokens::issue_access_token(state, client, client.client_id.as_str(), &scope, None).await?;
     let scope_text = scope.to_string();
     audit::token_issued(
         GrantType::ClientCredentials.as_str(),
-        &client.client_id,
-        &client.client_id,
+        client.client_id.as_str(),
+        client.client_id.as_str(),
         &at.jti,
         &scope_text,
     );

@@ -255,7 +255,7 @@ pub(crate) async fn issue_user_tokens(
     let at = tokens::issue_access_token(
         state,
         issue.client,
-        &issue.user.id,
+        issue.user.id.as_str(),
         issue.scope,
         Some(issue.auth_time),
     )
@@ -345,8 +345,8 @@ pub(crate) async fn issue_user_tokens(
     let scope_text = issue.scope.to_string();
     audit::token_issued(
         issue.grant_type.as_str(),
-        &issue.client.client_id,
-        &issue.user.id,
+        issue.client.client_id.as_str(),
+        issue.user.id.as_str(),
         &at.jti,
         &scope_text,
     );

@@ -37,7 +37,7 @@ pub(crate) async fn exchange(
     // A locked account gets no fresh tokens (TOK-13). Only an active token is checked here, so
     // a replayed rotated token still reaches reuse detection below.
     if current.status == RefreshStatus::Active
-        && let Some(user) = state.store.get_user(&current.user_id).await?
+        && let Some(user) = state.store.get_user(current.user_id.as_str()).await?
     {
         refuse_locked_account(state, &user).await?;
     }
@@ -53,7 +53,7 @@ pub(crate) async fn exchange(
         RotateOutcome::Rotated(_) => {}
         RotateOutcome::Reused(old) => {
             super::super::denylist::revoke_grant(state, &old.grant_id).await?;
-            audit::reuse_detected("refresh_token", &old.client_id, &old.grant_id);
+            audit::reuse_detected("refresh_token", old.client_id.as_str(), &old.grant_id);
             return Err(ProtocolError::invalid_grant(
                 "the refresh token has already been used",
             ));
@@ -67,8 +67,8 @@ pub(crate) async fn exchange(
             return Err(ProtocolError::invalid_grant("unknown refresh token"));
         }
     }
-    audit::refresh_rotated(&client.client_id, &current.grant_id);
-    let Some(user) = state.store.get_user(&current.user_id).await? else {
+    audit::refresh_rotated(client.client_id.as_str(), &current.grant_id);
+    let Some(user) = state.store.get_user(current.user_id.as_str()).await? else {
         super::super::denylist::revoke_grant(state, &current.grant_id).await?;
         return Err(ProtocolError::invalid_grant("the user no longer exists"));
     };

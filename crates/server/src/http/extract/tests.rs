@@ -78,7 +78,7 @@ async fn fixture() -> Fixture {
     let server = Server::new(config, store, clock).await.unwrap();
     Fixture {
         state: Arc::clone(&server.state),
-        user_id: user.id,
+        user_id: user.id.into_inner(),
     }
 }
 
@@ -97,17 +97,17 @@ impl Fixture {
             )
             .route(
                 "/confidential",
-                post(|c: ConfidentialClient| async move { c.client.client_id.clone() }),
+                post(|c: ConfidentialClient| async move { c.client.client_id.to_string() }),
             )
             .route(
                 "/maybe",
                 get(|MaybeSession(s): MaybeSession| async move {
-                    s.map_or_else(|| "none".to_owned(), |s| s.user_id)
+                    s.map_or_else(|| "none".to_owned(), |s| s.user_id.into_inner())
                 }),
             )
             .route(
                 "/signed-in",
-                get(|SignedIn(s): SignedIn| async move { s.user_id }),
+                get(|SignedIn(s): SignedIn| async move { s.user_id.into_inner() }),
             )
             .route(
                 "/consent",

@@ -77,7 +77,7 @@ pub async fn clients_crud(s: Arc<dyn Store>) {
         .await
         .unwrap()
         .into_iter()
-        .map(|c| c.client_id)
+        .map(|c| c.client_id.into_inner())
         .collect();
     assert_eq!(ids, ["a", "b"]);
     assert!(s.delete_client("a").await.unwrap());
@@ -286,7 +286,7 @@ pub async fn consent_scopes_accumulate(s: Arc<dyn Store>) {
         .await
         .unwrap()
         .into_iter()
-        .map(|c| c.client_id)
+        .map(|c| c.client_id.into_inner())
         .collect();
     assert_eq!(clients, ["a0", "c1"]);
 }

@@ -325,8 +325,8 @@ macro_rules! impl_sql_atomic {
                 .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(ConsentRecord {
-                    user_id: user_id.to_owned(),
-                    client_id: client_id.to_owned(),
+                    user_id: user_id.into(),
+                    client_id: client_id.into(),
                     scope: merged,
                     created_at,
                     updated_at: now,

@@ -50,7 +50,7 @@ macro_rules! impl_sql_store {
                     "INSERT INTO clients (client_id, doc) VALUES ($1, $2) \
                      ON CONFLICT (client_id) DO UPDATE SET doc = excluded.doc",
                 )
-                .bind(&client.client_id)
+                .bind(client.client_id.as_str())
                 .bind(to_doc(&client)?)
                 .execute(&self.pool)
                 .await
@@ -94,7 +94,7 @@ macro_rules! impl_sql_store {
                     "INSERT INTO users (id, username, doc) VALUES ($1, $2, $3) \
                      ON CONFLICT (id) DO UPDATE SET username = excluded.username, doc = excluded.doc",
                 )
-                .bind(&user.id)
+                .bind(user.id.as_str())
                 .bind(&user.username)
                 .bind(to_doc(&user)?)
                 .execute(&self.pool)
@@ -179,8 +179,8 @@ macro_rules! impl_sql_store {
                      VALUES ($1, $2, $3, $4, NULL, $5)",
                 )
                 .bind(&grant.id)
-                .bind(&grant.client_id)
-                .bind(&grant.user_id)
+                .bind(grant.client_id.as_str())
+                .bind(grant.user_id.as_str())
                 .bind(grant.created_at)
                 .bind(to_doc(&grant)?)
                 .execute(&self.pool)
@@ -481,7 +481,7 @@ macro_rules! impl_sql_store {
                      VALUES ($1, $2, $3, $4)",
                 )
                 .bind(&session.id_hash)
-                .bind(&session.user_id)
+                .bind(session.user_id.as_str())
                 .bind(session.expires_at)
                 .bind(to_doc(&session)?)
                 .execute(&self.pool)
@@ -638,8 +638,8 @@ pub(crate) use impl_sql_store;
 pub(crate) fn consent_from_row(row: (String, String, String, i64, i64)) -> super::ConsentRecord {
     let (user_id, client_id, scope, created_at, updated_at) = row;
     super::ConsentRecord {
-        user_id,
-        client_id,
+        user_id: user_id.into(),
+        client_id: client_id.into(),
         scope,
         created_at,
         updated_at,

@@ -105,7 +105,7 @@ pub(crate) async fn exchange(
                 ));
             }
             let (actor, _) = verify_access(state, token, "actor").await?;
-            if actor.client_id != client.client_id {
+            if client.client_id != actor.client_id.as_str() {
                 return Err(ProtocolError::invalid_request(
                     "the actor_token was not issued to this client",
                 ));
@@ -168,7 +168,7 @@ pub(crate) async fn exchange(
             exp,
             iat: now,
             jti: random_id()?,
-            client_id: client.client_id.clone(),
+            client_id: client.client_id.to_string(),
             scope: scope.to_string(),
             auth_time: subject.auth_time,
         },
@@ -190,7 +190,7 @@ pub(crate) async fn exchange(
     let scope_text = scope.to_string();
     audit::token_issued(
         grant_type::TOKEN_EXCHANGE,
-        &client.client_id,
+        client.client_id.as_str(),
         &subject.sub,
         &claims.base.jti,
         &scope_text,

@@ -67,7 +67,9 @@ pub(super) async fn verify_subject(
     match kind {
         token_type_uri::ACCESS_TOKEN => {
             let (at, act) = verify_access(state, token, "subject").await?;
-            if at.client_id != client.client_id && !at.aud.contains(&client.client_id) {
+            if client.client_id != at.client_id.as_str()
+                && !at.aud.contains(client.client_id.as_str())
+            {
                 return Err(ProtocolError::invalid_request(
                     "the subject_token was neither issued to nor addressed to this client",
                 ));
@@ -91,7 +93,7 @@ pub(super) async fn verify_subject(
                 return Err(bad_token("subject"));
             };
             let claims = verified.claims;
-            if !verified.aud.contains(&client.client_id) {
+            if !verified.aud.contains(client.client_id.as_str()) {
                 return Err(ProtocolError::invalid_request(
                     "the subject_token was not issued to this client",
                 ));
