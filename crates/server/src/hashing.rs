@@ -1,6 +1,8 @@
 //! The bounded pool of argon2id workers that check passwords: a fixed number of dedicated OS
-//! threads sized from a memory budget, each reusing one argon2 memory block, fed through a
-//! bounded queue that refuses at once when full.
+//! threads sized from a memory budget and the number of cores, fed through a bounded queue that
+//! refuses at once when full. A worker reuses one argon2 memory block while attempts are
+//! waiting and gives it back to the allocator when the queue runs dry, so a burst of sign-ins
+//! leaves no memory behind: RSS after a thousand logins is RSS after one.
 //!
 //! Memory held by hashing is bounded by `workers × PER_HASH_BYTES`: a full queue answers
 //! [`PoolError::Busy`] rather than waiting, and at most `per_addr` attempts from one client
@@ -9,8 +11,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, TryLockError};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -123,8 +126,11 @@ struct Job {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PoolSettings {
     /// Bytes the workers' argon2 memory may hold at most; `budget / PER_HASH_BYTES` workers
-    /// (at least one) are started.
+    /// (at least one, at most `max_workers`) are started.
     pub memory_budget_bytes: u64,
+    /// Workers beyond this many would only share the same cores: argon2id is CPU-bound, so a
+    /// worker per core is as fast as the machine allows, and more only add memory.
+    pub max_workers: usize,
     /// Verifications that may wait for a worker before further ones are refused.
     pub queue: usize,
     /// Attempts one client address may have queued or running at once.
@@ -132,11 +138,17 @@ pub(crate) struct PoolSettings {
 }
 
 impl PoolSettings {
-    /// The number of workers the budget allows (at least one).
+    /// The number of workers the budget and the cores allow (at least one).
     pub(crate) fn workers(&self) -> usize {
         usize::try_from(self.memory_budget_bytes / PER_HASH_BYTES)
             .unwrap_or(usize::MAX)
+            .min(self.max_workers)
             .clamp(1, 64)
+    }
+
+    /// The cores this process may run on (one when unknown).
+    pub(crate) fn cores() -> usize {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     }
 }
 
@@ -147,6 +159,7 @@ pub(crate) struct PasswordPool {
     workers: usize,
     per_addr: u32,
     in_flight: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    held: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordPool {
@@ -154,20 +167,44 @@ impl std::fmt::Debug for PasswordPool {
         f.debug_struct("PasswordPool")
             .field("workers", &self.workers)
             .field("per_addr", &self.per_addr)
+            .field("held_bytes", &self.held_bytes())
             .finish_non_exhaustive()
     }
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>) {
+/// The next job: at once if one is waiting; otherwise the worker's argon2 memory goes back to
+/// the allocator (large blocks are their own mappings, so the pages leave the process) before
+/// it sleeps until the next one. `None` when the pool is gone.
+fn next_job(rx: &Mutex<Receiver<Job>>, blocks: &mut Vec<Block>, held: &AtomicU64) -> Option<Job> {
+    // A lock held by another worker means that worker is waiting for the queue: it is empty.
+    let waiting = match rx.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    };
+    if let Some(guard) = waiting {
+        match guard.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+    held.fetch_sub(block_bytes(blocks), Ordering::Relaxed);
+    *blocks = Vec::new();
+    rx.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .recv()
+        .ok()
+}
+
+fn block_bytes(blocks: &Vec<Block>) -> u64 {
+    u64::try_from(blocks.capacity() * Block::SIZE).unwrap_or(u64::MAX)
+}
+
+fn worker(rx: &Mutex<Receiver<Job>>, held: &AtomicU64) {
     let mut blocks: Vec<Block> = Vec::new();
-    loop {
-        let job = {
-            let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
-            guard.recv()
-        };
-        let Ok(job) = job else {
-            return;
-        };
+    while let Some(job) = next_job(rx, &mut blocks, held) {
+        let before = block_bytes(&blocks);
         let ok = match &job.phc {
             Some(phc) => verify_with_memory(&mut blocks, job.password.secret().as_bytes(), phc),
             None => {
@@ -177,6 +214,7 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
                 false
             }
         };
+        held.fetch_add(block_bytes(&blocks) - before, Ordering::Relaxed);
         // The waiting request may have gone away; nothing to do then.
         let _ = job.reply.send(ok);
     }
@@ -187,19 +225,27 @@ impl PasswordPool {
     pub(crate) fn start(settings: PoolSettings) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Job>(settings.queue);
         let rx = Arc::new(Mutex::new(rx));
+        let held = Arc::new(AtomicU64::new(0));
         let workers = settings.workers();
         for i in 0..workers {
             let rx = Arc::clone(&rx);
+            let held = Arc::clone(&held);
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(&rx))?;
+                .spawn(move || worker(&rx, &held))?;
         }
         Ok(Self {
             tx,
             workers,
             per_addr: settings.per_addr,
             in_flight: Arc::default(),
+            held,
         })
+    }
+
+    /// Bytes of argon2 memory the workers hold right now (zero while no attempt is waiting).
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Verifies `password` against `phc`; with `None` (unknown user) a dummy hash is checked at
@@ -272,6 +318,7 @@ mod tests {
     fn pool(budget: u64, queue: usize, per_addr: u32) -> PasswordPool {
         PasswordPool::start(PoolSettings {
             memory_budget_bytes: budget,
+            max_workers: 64,
             queue,
             per_addr,
         })
@@ -280,14 +327,17 @@ mod tests {
 
     #[test]
     fn workers_follow_the_budget() {
-        let s = |b| PoolSettings {
+        let s = |b, cores| PoolSettings {
             memory_budget_bytes: b,
+            max_workers: cores,
             queue: 1,
             per_addr: 1,
         };
-        assert_eq!(s(64 * 1024 * 1024).workers(), 3);
-        assert_eq!(s(0).workers(), 1);
-        assert_eq!(s(PER_HASH_BYTES * 2).workers(), 2);
+        assert_eq!(s(64 * 1024 * 1024, 8).workers(), 3);
+        assert_eq!(s(64 * 1024 * 1024, 2).workers(), 2);
+        assert_eq!(s(0, 8).workers(), 1);
+        assert_eq!(s(PER_HASH_BYTES * 2, 8).workers(), 2);
+        assert_eq!(s(PER_HASH_BYTES * 2, 0).workers(), 1);
     }
 
     #[tokio::test]
@@ -325,6 +375,35 @@ mod tests {
             let (got, expect) = t.await.unwrap();
             assert_eq!(got, expect);
         }
+    }
+
+    #[tokio::test]
+    async fn dos_4_memory_is_given_back_when_the_queue_runs_dry() {
+        let pool = Arc::new(pool(PER_HASH_BYTES * 2, 64, 64));
+        let phc = hash_phc("password-a").unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let pool = Arc::clone(&pool);
+            let phc = phc.clone();
+            tasks.push(tokio::spawn(async move {
+                pool.verify(Password::new("password-a"), Some(phc), None)
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(true));
+        }
+        // Each worker releases its block right after its last answer; wait for that (bounded).
+        for _ in 0..500 {
+            if pool.held_bytes() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!(
+            "workers still hold {} bytes with nothing queued",
+            pool.held_bytes()
+        );
     }
 
     #[tokio::test]

@@ -154,6 +154,7 @@ impl Server {
         let denylist = connect_denylist(&config).await?;
         let passwords = hashing::PasswordPool::start(hashing::PoolSettings {
             memory_budget_bytes: config.password_hash_memory_bytes,
+            max_workers: hashing::PoolSettings::cores(),
             queue: config.password_hash_queue,
             per_addr: config.password_attempts_per_addr,
         })
