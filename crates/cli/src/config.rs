@@ -129,6 +129,8 @@ pub struct RawHttp {
     pub request_timeout_secs: Option<u64>,
     /// Most connections open at once.
     pub max_connections: Option<usize>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[gc]`
@@ -286,6 +288,8 @@ pub struct Overrides {
     pub max_connections: Option<usize>,
     /// `--gc-interval` / `PORTCULLIS_GC_INTERVAL`.
     pub gc_interval_secs: Option<u64>,
+    /// `--trusted-proxy` / `PORTCULLIS_TRUSTED_PROXIES`.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The fully layered configuration.
@@ -301,6 +305,19 @@ pub struct Resolved {
     pub clients: Vec<ClientConfig>,
     /// Users declared in the file.
     pub users: Vec<UserSeed>,
+}
+
+/// Parses trusted proxies: CIDR ranges (`10.0.0.0/8`) or single addresses (`192.0.2.7`).
+fn parse_proxies(what: &str, items: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    items
+        .iter()
+        .map(|item| {
+            let item = item.trim();
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow!("{what}: {item:?} is neither an IP address nor a CIDR range"))
+        })
+        .collect()
 }
 
 /// Layers defaults < file < env < flags and validates the result.
@@ -380,6 +397,9 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
         if h.max_connections.is_some() {
             s.max_connections = h.max_connections;
         }
+        if let Some(proxies) = h.trusted_proxies {
+            s.trusted_proxies = parse_proxies("http.trusted_proxies", &proxies)?;
+        }
     }
     if let Some(d) = raw.device_limits {
         let l = &mut s.device_limits;
@@ -394,6 +414,9 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
     set(&mut s.header_read_timeout_secs, o.header_read_timeout_secs);
     if o.max_connections.is_some() {
         s.max_connections = o.max_connections;
+    }
+    if let Some(proxies) = &o.trusted_proxies {
+        s.trusted_proxies = parse_proxies("--trusted-proxy", proxies)?;
     }
     if let Some(t) = raw.login_throttle {
         throttle(&mut s.login_throttle, t);
@@ -565,6 +588,39 @@ mod tests {
         assert_eq!(r.server.access_token_alg, Algorithm::EdDSA);
         assert_eq!(r.server.login_throttle.max_failures, 3);
         assert_eq!(r.clients.len(), 1);
+    }
+
+    #[test]
+    fn rs_14_trusted_proxies_from_file_and_flag() {
+        let raw = parse(
+            "version = 1\n[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n",
+        )
+        .unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default()).unwrap();
+        let nets: Vec<String> = r
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        // The flag (or environment) replaces the file's list.
+        let raw = parse("version = 1\n[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\n").unwrap();
+        let o = Overrides {
+            trusted_proxies: Some(vec!["127.0.0.1".into()]),
+            ..Overrides::default()
+        };
+        let r = resolve_raw(raw, None, &o).unwrap();
+        assert_eq!(r.server.trusted_proxies.len(), 1);
+        assert_eq!(r.server.trusted_proxies[0].to_string(), "127.0.0.1/32");
+        // Nothing is trusted by default, and a typo is an error that names the value.
+        let r = resolve_raw(parse("version = 1\n").unwrap(), None, &Overrides::default()).unwrap();
+        assert!(r.server.trusted_proxies.is_empty());
+        let raw = parse("version = 1\n[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+        let err = resolve_raw(raw, None, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("10.0.0.0/33"), "{err}");
     }
 
     #[test]

@@ -48,6 +48,16 @@ pub struct ServeArgs {
     /// [default: 300].
     #[arg(long, env = "PORTCULLIS_GC_INTERVAL", value_name = "SECS")]
     pub gc_interval: Option<u64>,
+    /// A reverse proxy (address or CIDR range) whose `X-Forwarded-For` names the client; may
+    /// be repeated, or comma-separated in the environment. From any other peer the header is
+    /// ignored [default: none].
+    #[arg(
+        long = "trusted-proxy",
+        env = "PORTCULLIS_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Runs the server.
@@ -61,6 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout_secs: args.header_read_timeout,
         max_connections: args.max_connections,
         gc_interval_secs: args.gc_interval,
+        trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     let store = db::connect(&resolved.database).await?;

@@ -125,6 +125,11 @@ pub struct ServerSettings {
     /// Most connections open at once; more are accepted and closed at once. `None` (the
     /// default) lets `portcullis serve` derive it from the process's file-descriptor limit.
     pub max_connections: Option<usize>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (RS-14; default none). A request
+    /// from one of these ranges is attributed to the last address in `X-Forwarded-For` that is
+    /// not itself a trusted proxy; from anywhere else the header is ignored and the peer
+    /// address counts. The address feeds the login and client-authentication throttles.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Memory in bytes that password hashing may hold at once (default 64 MiB): one hashing
     /// worker per 19 MiB argon2id hash that fits, at least one.
     pub password_hash_memory_bytes: u64,
@@ -175,6 +180,7 @@ impl ServerSettings {
             },
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
             gc_interval_secs: 300,
             max_connections: None,
             password_hash_memory_bytes: 64 * 1024 * 1024,

@@ -261,6 +261,98 @@ fn from_source(mut req: Request<Body>, ip: [u8; 4]) -> Request<Body> {
 
 const ATTACKER: [u8; 4] = [198, 51, 100, 7];
 const CLIENT_HOST: [u8; 4] = [192, 0, 2, 10];
+const PROXY: [u8; 4] = [10, 0, 0, 5];
+
+/// A client-credentials request from `peer` authenticated with `auth`.
+fn client_credentials_from(auth: (&str, &str), peer: [u8; 4]) -> Request<Body> {
+    from_source(
+        form_with("/token", "grant_type=client_credentials", &[auth]),
+        peer,
+    )
+}
+
+/// A client-credentials request from `peer` carrying `X-Forwarded-For: forwarded`.
+fn forwarded_cc(auth: (&str, &str), peer: [u8; 4], forwarded: &str) -> Request<Body> {
+    from_source(
+        form_with(
+            "/token",
+            "grant_type=client_credentials",
+            &[auth, ("x-forwarded-for", forwarded)],
+        ),
+        peer,
+    )
+}
+
+#[tokio::test]
+async fn rs_14_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    // No trusted proxies: a client that varies X-Forwarded-For does not get a fresh throttle
+    // key with each request.
+    let h = harness_with(|s| s.client_auth_throttle.max_failures = 3, false).await;
+    let (k, v) = svc_auth();
+    let bad = basic("svc", "bad-secret");
+    for spoofed in ["203.0.113.1", "203.0.113.2", "192.0.2.10"] {
+        let resp = send(
+            &h.router,
+            forwarded_cc(("authorization", &bad), ATTACKER, spoofed),
+        )
+        .await;
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = send(&h.router, forwarded_cc((k, &v), ATTACKER, "203.0.113.3")).await;
+    assert_eq!(
+        resp.status(),
+        401,
+        "the spoofed header moved the throttle key"
+    );
+    // The address the attacker named is not throttled either.
+    let resp = send(&h.router, client_credentials_from((k, &v), CLIENT_HOST)).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn rs_14_forwarded_for_from_a_trusted_proxy_names_the_client() {
+    let h = harness_with(
+        |s| {
+            s.client_auth_throttle.max_failures = 3;
+            s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        },
+        false,
+    )
+    .await;
+    let (k, v) = svc_auth();
+    let bad = basic("svc", "bad-secret");
+    // The attacker writes its own X-Forwarded-For naming the real client's host; the proxy
+    // appends the attacker's address. Only the rightmost untrusted entry counts.
+    for _ in 0..3 {
+        let resp = send(
+            &h.router,
+            forwarded_cc(("authorization", &bad), PROXY, "192.0.2.10, 198.51.100.7"),
+        )
+        .await;
+        assert_eq!(resp.status(), 401);
+    }
+    // The attacker is throttled, whatever it puts in front, behind one proxy or two.
+    for chain in [
+        "198.51.100.7",
+        "192.0.2.10, 198.51.100.7",
+        "198.51.100.7, 10.1.2.3",
+        "not-an-ip, 198.51.100.7",
+    ] {
+        let resp = send(&h.router, forwarded_cc((k, &v), PROXY, chain)).await;
+        assert_eq!(resp.status(), 401, "{chain}");
+    }
+    // The real client behind the same proxy is not: the proxy's own address is not the key.
+    let resp = send(&h.router, forwarded_cc((k, &v), PROXY, "192.0.2.10")).await;
+    assert_eq!(resp.status(), 200);
+    // An entry the trusted proxy itself wrote that does not parse leaves the proxy's
+    // address, which has no failures.
+    let resp = send(
+        &h.router,
+        forwarded_cc((k, &v), PROXY, "198.51.100.7, not-an-ip"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+}
 
 #[tokio::test]
 async fn dos_4_client_auth_failures_throttled() {
@@ -315,14 +407,7 @@ async fn dos_4_garbage_assertions_do_not_count_against_the_named_client() {
         assert_eq!(resp.status(), 401);
     }
     let (k, v) = svc_auth();
-    let resp = send(
-        &h.router,
-        from_source(
-            form_with("/token", "grant_type=client_credentials", &[(k, &v)]),
-            CLIENT_HOST,
-        ),
-    )
-    .await;
+    let resp = send(&h.router, client_credentials_from((k, &v), CLIENT_HOST)).await;
     assert_eq!(
         resp.status(),
         200,

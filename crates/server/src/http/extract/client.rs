@@ -5,11 +5,10 @@
 //! `/introspect` (TOK-12).
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, Request};
+use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 
 use super::authorization;
@@ -82,10 +81,7 @@ impl<K: ClientKind> FromRequest<Arc<AppState>> for AuthenticatedClient<K> {
     type Rejection = ClientRejection;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let source = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let source = super::client_addr(req.extensions(), req.headers(), &state.config);
         let (headers, body) = read_body(req, state).await.map_err(ClientRejection::Body)?;
         let params = form_params(&headers, &body)?;
         if params.first_duplicate().is_some() {
