@@ -12,7 +12,16 @@ The login throttle and the per-address limit are raised in the generated config 
 request reaches the hashing pool: the worst case for memory. Everything listens on loopback and
 stops by itself.
 
-Usage: bench/load/login_rss.py --binary target/release/portcullis [--burst 1000]
+Before the bursts, LOGINS correct sign-ins (4 at a time) and RSS two seconds after them: memory
+must come back to its size after the single sign-in, however many logins there were.
+
+Last, on a second fresh server with the default login throttle and per-address limit, an
+attack: BURST concurrent wrong-password `POST /login` for the one account from one address.
+The server's audit log tells how many of them were checked against the password (the rest were
+refused by the throttle before any hashing, or answered 503); at most the throttle's limit may
+be, every answer must be a 303 or a 503 with `Retry-After`, and the peak RSS is printed.
+
+Usage: bench/load/login_rss.py --binary target/release/portcullis [--burst 1000] [--logins 1000]
 """
 
 import argparse
@@ -78,55 +87,110 @@ def login_request(port: int, csrf: str, cookie: str, username: str, password: st
     ).encode()
 
 
+async def send_all(port: int, reqs: list[bytes], at_once: int) -> Counter:
+    """Sends every request, `at_once` at a time; counts the answers by status (0: no answer),
+    with "503-no-retry-after" for a 503 that lacks `Retry-After`."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(raw: bytes) -> str:
+        async with gate:
+            try:
+                status, data = await request(port, raw)
+            except OSError:
+                return "0"
+        head = data.partition(b"\r\n\r\n")[0].lower()
+        if status == 503 and b"\r\nretry-after:" not in head:
+            return "503-no-retry-after"
+        return str(status)
+
+    return Counter(await asyncio.gather(*(one(r) for r in reqs)))
+
+
 async def burst(port: int, csrf: str, cookie: str, n: int) -> Counter:
     reqs = [
         login_request(port, csrf, cookie, "u-" + secrets.token_hex(6), "wrong-password")
         for _ in range(n)
     ]
-
-    async def one(raw: bytes) -> int:
-        try:
-            return (await request(port, raw))[0]
-        except OSError:
-            return 0
-
-    return Counter(await asyncio.gather(*(one(r) for r in reqs)))
+    return await send_all(port, reqs, n)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--binary", required=True)
-    p.add_argument("--burst", type=int, default=1000)
-    args = p.parse_args()
-    if not 1 <= args.burst <= 5000:
-        sys.exit("--burst must be 1..5000")
-    # A thousand sockets on each side: lift the open-file limit (inherited by the server).
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+def start_server(binary: str, config_text: str) -> tuple[int, int, str]:
+    """A fresh database with the user alice and a server on it: (pid, port, log path)."""
     work = tempfile.mkdtemp(prefix="portcullis-login-rss.")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     db = f"sqlite://{work}/db.sqlite?mode=rwc"
     config = os.path.join(work, "portcullis.toml")
     with open(config, "w", encoding="ascii") as f:
-        f.write(
-            "version = 1\n[login_throttle]\nmax_failures = 1000000\nwindow_secs = 60\n"
-            f"[password_hashing]\nper_addr = {args.burst}\n"
-        )
+        f.write(config_text)
     subprocess.run(
-        [args.binary, "users", "add", "--username", "alice", "--password-stdin", "--database", db],
+        [binary, "users", "add", "--username", "alice", "--password-stdin", "--database", db],
         input=PASSWORD.encode(), check=True, stdout=subprocess.DEVNULL, timeout=60,
     )
     pid_file = os.path.join(work, "pid")
+    log = os.path.join(work, "server.log")
     subprocess.run(
         [sys.executable, os.path.join(HERE, "spawn_ready.py"), "--url", f"{issuer}/healthz",
-         "--timeout", "20", "--log", os.path.join(work, "server.log"), "--pid-file", pid_file,
-         "--", args.binary, "serve", "--config", config, "--issuer", issuer,
+         "--timeout", "20", "--log", log, "--pid-file", pid_file,
+         "--", binary, "serve", "--config", config, "--issuer", issuer,
          "--listen", f"127.0.0.1:{port}", "--database", db],
         check=True, stdout=subprocess.DEVNULL, timeout=60,
     )
     with open(pid_file, encoding="ascii") as f:
-        pid = int(f.read().strip())
+        return int(f.read().strip()), port, log
+
+
+def attack(binary: str, n: int) -> None:
+    """n concurrent wrong guesses at one account from one address, default limits."""
+    pid, port, log = start_server(binary, "version = 1\n")
+    try:
+        time.sleep(1)
+        csrf, cookie = get_login(port)
+        reqs = [login_request(port, csrf, cookie, "alice", f"guess-{i}") for i in range(n)]
+        started = time.monotonic()
+        counts = asyncio.run(send_all(port, reqs, n))
+        took = time.monotonic() - started
+        time.sleep(1)
+        peak = mib(pid, "VmHWM")
+        after = mib(pid, "VmRSS")
+        # The right password is refused now too: the account is locked for the window.
+        status, data = asyncio.run(request(port, login_request(port, csrf, cookie, "alice", PASSWORD)))
+    finally:
+        os.kill(pid, 15)
+        time.sleep(0.5)
+    with open(log, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    failures = [line for line in text.splitlines() if "login_failure" in line]
+    checked = [line for line in failures if re.search(r"throttled[=:\s\"]*false", line)]
+    throttled = [line for line in failures if re.search(r"throttled[=:\s\"]*true", line)]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    bad = {k: v for k, v in counts.items() if k not in ("303", "503")}
+    print(f"attack: {n} concurrent wrong passwords for one account from one address ({took:.1f} s)")
+    print(f"  answers:                {answers}")
+    print(f"  checked against the password hash: {len(checked)} (audit login_failure, throttled=false)")
+    print(f"  refused by the throttle before hashing: {len(throttled)}")
+    print(f"  right password afterwards: {status} ({'locked' if b'portcullis-session' not in data else 'signed in'})")
+    print(f"  RSS after: {after:.1f} MiB, peak (VmHWM): {peak:.1f} MiB")
+    if bad:
+        print(f"  UNEXPECTED answers: {bad}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--binary", required=True)
+    p.add_argument("--burst", type=int, default=1000)
+    p.add_argument("--logins", type=int, default=1000)
+    args = p.parse_args()
+    if not 1 <= args.burst <= 5000:
+        sys.exit("--burst must be 1..5000")
+    # A thousand sockets on each side: lift the open-file limit (inherited by the server).
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    pid, port, _ = start_server(
+        args.binary,
+        "version = 1\n[login_throttle]\nmax_failures = 1000000\nwindow_secs = 60\n"
+        f"[password_hashing]\nper_addr = {args.burst}\n",
+    )
     try:
         time.sleep(2)
         idle = mib(pid, "VmRSS")
@@ -134,8 +198,14 @@ def main() -> None:
         status, _ = asyncio.run(request(port, login_request(port, csrf, cookie, "alice", PASSWORD)))
         if status != 303:
             sys.exit(f"the single sign-in answered {status}")
-        time.sleep(1)
+        time.sleep(2)
         after_one = mib(pid, "VmRSS")
+        started = time.monotonic()
+        reqs = [login_request(port, csrf, cookie, "alice", PASSWORD) for _ in range(args.logins)]
+        logins = asyncio.run(send_all(port, reqs, 4))
+        logins_took = time.monotonic() - started
+        time.sleep(2)
+        after_logins = mib(pid, "VmRSS")
         rows = []
         for i in (1, 2):
             started = time.monotonic()
@@ -148,10 +218,14 @@ def main() -> None:
         os.kill(pid, 15)
     print(f"idle RSS:               {idle:7.1f} MiB")
     print(f"after one sign-in:      {after_one:7.1f} MiB")
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(logins.items()))
+    rate = args.logins / logins_took if logins_took else 0.0
+    print(f"after {args.logins} sign-ins:   {after_logins:7.1f} MiB  ({logins_took:.1f} s, {rate:.1f}/s; {answers})")
     for i, counts, took, rss in rows:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
         print(f"after burst {i} ({args.burst}): {rss:7.1f} MiB  ({took:.1f} s; {answers})")
     print(f"peak RSS (VmHWM):       {peak:7.1f} MiB")
+    attack(args.binary, args.burst)
 
 
 if __name__ == "__main__":
