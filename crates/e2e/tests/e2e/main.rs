@@ -9,11 +9,13 @@
 )]
 
 mod common;
+mod process;
 
 mod backends;
 mod browser;
 mod client_auth;
 mod code_flow;
+mod crash;
 mod device;
 mod discovery;
 mod interop_openid_client;
