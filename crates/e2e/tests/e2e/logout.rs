@@ -47,7 +47,8 @@ async fn signed_in(env: &Env) -> (Browser, String) {
     (browser, reply.str("id_token").unwrap().to_owned())
 }
 
-async fn session_is_gone(env: &Env, browser: &Browser) -> bool {
+/// Whether `prompt=none` in `browser` is answered with `login_required`.
+pub(crate) async fn session_is_gone(env: &Env, browser: &Browser) -> bool {
     let request = env.web_request("openid").param("prompt", "none");
     let outcome = env
         .server
