@@ -479,7 +479,7 @@ async fn dur_1_acknowledged_writes_survive_sigkill_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dur_1_acknowledged_writes_survive_sigkill_on_postgres() {
-    let Some((database, store)) = crate::process::postgres_schema("dur1").await else {
+    let Some((database, store)) = crate::common::postgres_schema("dur1").await else {
         return;
     };
     crash_and_restart(&database, &store).await;

@@ -3,8 +3,7 @@
 //! binary is built by cargo on first use (a no-op when it is fresh); the process listens on a
 //! free loopback port and is killed when dropped.
 
-use portcullis_server::store::postgres::PostgresStore;
-use portcullis_testkit::{Endpoints, random_token};
+use portcullis_testkit::Endpoints;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -201,33 +200,5 @@ impl Drop for Served {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-}
-
-/// A fresh PostgreSQL schema (migrated) for a spawned server: the database URL that confines it
-/// there (`search_path`) and the store, whose `drop_schema` cleans up. `None`, with a notice,
-/// when PostgreSQL is unreachable outside CI; with `CI` set that fails the test instead.
-pub async fn postgres_schema(tag: &str) -> Option<(String, PostgresStore)> {
-    let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let suffix: String = random_token(12)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let schema = format!("pcs_e2e_{tag}_{}_{suffix}", std::process::id());
-    match PostgresStore::connect_in_schema(&url, &schema).await {
-        Ok(store) => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            Some((
-                format!("{url}{sep}options=-c%20search_path%3D{schema}"),
-                store,
-            ))
-        }
-        Err(err) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping PostgreSQL test: {url} unreachable ({err})");
-            None
-        }
-        Err(err) => panic!("PostgreSQL required in CI: {err}"),
     }
 }
