@@ -1,4 +1,4 @@
-//! Registration fixtures: a client description builder, cheap user password hashes, and
+//! Registration fixtures: a client description builder, users with cheap password hashes, and
 //! RFC 7523 client assertions for `private_key_jwt` tests.
 
 use anyhow::anyhow;
@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use portcullis_jose::{SigningKey, UnixTime};
 use portcullis_server::config::ClientConfig;
+use portcullis_server::store::UserRecord;
 use portcullis_types::{ClientId, ClientSecret, GrantType, RedirectUri, TokenEndpointAuthMethod};
 use serde_json::json;
 
@@ -123,6 +124,20 @@ pub fn cheap_password_hash(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| anyhow!("argon2: {e}"))
+}
+
+/// A user record named `username` (`<name>@example.com`, display name = username) with a fresh
+/// id and a [`cheap_password_hash`] of `password`, created at `now` (Unix seconds).
+pub fn user_record(username: &str, password: &str, now: i64) -> anyhow::Result<UserRecord> {
+    Ok(UserRecord {
+        id: format!("user-{}", crate::pkce::random_token(12)).into(),
+        username: username.to_owned(),
+        email: Some(format!("{username}@example.com")),
+        email_verified: true,
+        name: Some(username.to_owned()),
+        password_hash: cheap_password_hash(password)?,
+        created_at: now,
+    })
 }
 
 /// A key pair for a `private_key_jwt` client: the signing key and its public JWK Set (JSON).

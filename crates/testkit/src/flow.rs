@@ -94,7 +94,12 @@ impl CodeRequest {
 
     /// The authorize URL on `server`.
     pub fn url(&self, server: &TestServer) -> Url {
-        let mut builder = AuthorizeUrl::bare(&server.endpoints().authorization);
+        self.url_at(&server.endpoints().authorization)
+    }
+
+    /// The authorize URL at `authorization_endpoint` (e.g. of a server in another process).
+    pub fn url_at(&self, authorization_endpoint: &Url) -> Url {
+        let mut builder = AuthorizeUrl::bare(authorization_endpoint);
         for (k, v) in self.params() {
             builder = builder.param(&k, &v);
         }
@@ -104,6 +109,19 @@ impl CodeRequest {
     /// The `code_verifier`, if any.
     pub fn verifier(&self) -> Option<&str> {
         self.pkce.as_ref().map(|p| p.verifier.as_str())
+    }
+
+    /// The token request redeeming `code` as this request would (same redirect URI and
+    /// verifier).
+    pub fn redeem_form<'a>(&'a self, code: &'a str) -> Vec<(&'a str, &'a str)> {
+        let mut form = vec![("grant_type", "authorization_code"), ("code", code)];
+        if let Some(uri) = &self.redirect_uri {
+            form.push(("redirect_uri", uri));
+        }
+        if let Some(verifier) = self.verifier() {
+            form.push(("code_verifier", verifier));
+        }
+        form
     }
 }
 
@@ -215,14 +233,7 @@ impl TestServer {
         code: &str,
         request: &CodeRequest,
     ) -> anyhow::Result<Reply> {
-        let mut form = vec![("grant_type", "authorization_code"), ("code", code)];
-        if let Some(uri) = &request.redirect_uri {
-            form.push(("redirect_uri", uri));
-        }
-        if let Some(verifier) = request.verifier() {
-            form.push(("code_verifier", verifier));
-        }
-        self.token(auth, &form).await
+        self.token(auth, &request.redeem_form(code)).await
     }
 
     /// Signs in and consents in a fresh browser, then redeems the code: the whole code flow.
@@ -327,19 +338,12 @@ impl TestServer {
 
     /// The published keys, as a verifier would load them.
     pub async fn key_set(&self) -> anyhow::Result<KeySet> {
-        let reply = self.get(self.endpoints().jwks.as_str()).await?;
-        let jwks: portcullis_jose::JwkSet =
-            serde_json::from_value(reply.json).context("the JWKS is not a JWK Set")?;
-        KeySet::from_jwks(&jwks).map_err(|e| anyhow::anyhow!("JWKS: {e}"))
+        fetch_key_set(self.http(), &self.endpoints().jwks).await
     }
 
     /// A validator for this server's access tokens (`typ: at+jwt`) meant for `audience`.
     pub fn access_token_validator(&self, audience: &str) -> Validator {
-        Validator::builder()
-            .issuer(self.issuer().to_owned())
-            .audience(audience.to_owned())
-            .required_typ("at+jwt")
-            .build()
+        access_token_validator(self.issuer(), audience)
     }
 
     /// Verifies an access token for `audience` with the published keys at the server's clock.
@@ -363,4 +367,21 @@ impl TestServer {
             .map_err(|e| anyhow::anyhow!("id token: {e}"))?;
         Ok(verified.custom().clone())
     }
+}
+
+/// The keys published at `jwks_uri`, as a verifier would load them.
+pub async fn fetch_key_set(http: &reqwest::Client, jwks_uri: &Url) -> anyhow::Result<KeySet> {
+    let reply = Reply::read(http.get(jwks_uri.clone()).send().await?).await;
+    let jwks: portcullis_jose::JwkSet =
+        serde_json::from_value(reply.json).context("the JWKS is not a JWK Set")?;
+    KeySet::from_jwks(&jwks).map_err(|e| anyhow::anyhow!("JWKS: {e}"))
+}
+
+/// A validator for access tokens (`typ: at+jwt`) of `issuer` meant for `audience`.
+pub fn access_token_validator(issuer: &str, audience: &str) -> Validator {
+    Validator::builder()
+        .issuer(issuer.to_owned())
+        .audience(audience.to_owned())
+        .required_typ("at+jwt")
+        .build()
 }

@@ -39,9 +39,9 @@ pub mod server;
 
 pub use browser::{Browser, Consent, Hop, Outcome, Page};
 pub use fixtures::{
-    AssertionClaims, ClientSpec, cheap_password_hash, client_key, decode_jwt_parts,
+    AssertionClaims, ClientSpec, cheap_password_hash, client_key, decode_jwt_parts, user_record,
 };
-pub use flow::{CodeRequest, CodeResponse, Tokens};
+pub use flow::{CodeRequest, CodeResponse, Tokens, access_token_validator, fetch_key_set};
 pub use html::Form;
 pub use oauth::{AuthorizeUrl, ClientAuth, Reply, basic_header, query_pairs, query_param};
 pub use pkce::{Pkce, random_token, s256_challenge};

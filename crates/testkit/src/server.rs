@@ -1,11 +1,11 @@
 //! [`TestServer`]: the real authorization server on `127.0.0.1:0`, served by a background task,
 //! with a shared [`FixedClock`] tests can move, its store, and registration helpers.
 
-use crate::fixtures::{ClientSpec, cheap_password_hash};
+use crate::fixtures::{ClientSpec, user_record};
 use anyhow::{Context as _, anyhow};
 use portcullis_jose::time::{Clock, FixedClock, SystemClock, UnixTime};
 use portcullis_server::config::{ServerConfig, ServerSettings};
-use portcullis_server::store::{Store, UserRecord};
+use portcullis_server::store::Store;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use url::Url;
@@ -164,7 +164,9 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    async fn discover(base: &Url, issuer: &str) -> anyhow::Result<Self> {
+    /// Reads the discovery document of the server at `base` whose issuer is `issuer` (endpoints
+    /// it does not name fall back to the usual paths under the issuer).
+    pub async fn discover(base: &Url, issuer: &str) -> anyhow::Result<Self> {
         let doc: serde_json::Value = reqwest::get(base.join(".well-known/openid-configuration")?)
             .await
             .context("fetching discovery")?
@@ -350,16 +352,8 @@ impl TestServer {
     /// Creates a user (`<name>@example.com`, display name = username) and returns its `sub`.
     /// The password hash uses cheap argon2id parameters so tests stay fast.
     pub async fn add_user(&self, username: &str, password: &str) -> anyhow::Result<String> {
-        let id = format!("user-{}", crate::pkce::random_token(12));
-        let record = UserRecord {
-            id: id.clone().into(),
-            username: username.to_owned(),
-            email: Some(format!("{username}@example.com")),
-            email_verified: true,
-            name: Some(username.to_owned()),
-            password_hash: cheap_password_hash(password)?,
-            created_at: self.now(),
-        };
+        let record = user_record(username, password, self.now())?;
+        let id = record.id.to_string();
         self.store
             .put_user(record)
             .await

@@ -1,29 +1,25 @@
 //! The same flows on the persistent stores: SQLite always, PostgreSQL when reachable (required
-//! when `CI` is set). Concurrency (CODE-3, RT-4) is where backends differ, so it runs on each.
+//! when `CI` is set), each PostgreSQL test in a schema of its own. Concurrency (CODE-3, RT-4) is
+//! where backends differ, so it runs on each.
 
 use crate::common::*;
+use portcullis_server::store::postgres::PostgresStore;
 use portcullis_testkit::{
     ClientAuth, ClientSpec, CodeRequest, StoreKind, TestServer, Tokens, random_token,
 };
 use portcullis_types::GrantType;
 use std::sync::Arc;
 
-/// A server on PostgreSQL, or `None` (with a notice) when it is unreachable outside CI.
-async fn postgres_server() -> Option<TestServer> {
-    let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    match TestServer::builder()
-        .store(StoreKind::Url(url.clone()))
+/// A server on PostgreSQL in a schema of its own, with the store that drops the schema, or
+/// `None` (with a notice) when it is unreachable outside CI.
+async fn postgres_server() -> Option<(TestServer, PostgresStore)> {
+    let (url, schema) = postgres_schema("backends").await?;
+    let server = TestServer::builder()
+        .store(StoreKind::Url(url))
         .start()
         .await
-    {
-        Ok(server) => Some(server),
-        Err(err) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping PostgreSQL end-to-end test: {url} unreachable ({err})");
-            None
-        }
-        Err(err) => panic!("PostgreSQL required in CI: {err}"),
-    }
+        .unwrap();
+    Some((server, schema))
 }
 
 /// Registrations with unique names (a PostgreSQL database outlives the test).
@@ -151,8 +147,9 @@ async fn code_3_parallel_redemptions_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn code_3_parallel_redemptions_on_postgres() {
-    if let Some(server) = postgres_server().await {
+    if let Some((server, schema)) = postgres_server().await {
         parallel_redemptions(server).await;
+        schema.drop_schema().await.unwrap();
     }
 }
 
@@ -163,14 +160,15 @@ async fn rt_4_parallel_refreshes_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rt_4_parallel_refreshes_on_postgres() {
-    if let Some(server) = postgres_server().await {
+    if let Some((server, schema)) = postgres_server().await {
         parallel_refreshes(server).await;
+        schema.drop_schema().await.unwrap();
     }
 }
 
 #[tokio::test]
 async fn full_code_flow_and_userinfo_on_postgres() {
-    let Some(server) = postgres_server().await else {
+    let Some((server, schema)) = postgres_server().await else {
         return;
     };
     let f = fixture(&server).await;
@@ -186,4 +184,6 @@ async fn full_code_flow_and_userinfo_on_postgres() {
     let userinfo = server.userinfo(&tokens.access_token).await.unwrap();
     assert_eq!(userinfo.status, 200, "{}", userinfo.body);
     assert_eq!(userinfo.json["email"], format!("{}@example.com", f.user));
+    drop(server);
+    schema.drop_schema().await.unwrap();
 }

@@ -1,7 +1,10 @@
 //! The fixture every flow starts from: a server on a random port with a user, a confidential
 //! web client, a second confidential client, a public SPA client and a service client.
 
-use portcullis_testkit::{ClientAuth, ClientSpec, CodeRequest, Reply, TestServer, Tokens};
+use portcullis_server::store::postgres::PostgresStore;
+use portcullis_testkit::{
+    ClientAuth, ClientSpec, CodeRequest, Reply, TestServer, Tokens, random_token,
+};
 use portcullis_types::GrantType;
 use serde_json::Value;
 
@@ -221,4 +224,33 @@ pub async fn join_concurrently<F: std::future::Future>(futures: Vec<F>) -> Vec<F
     })
     .await;
     results.into_iter().map(Option::unwrap).collect()
+}
+
+/// A fresh PostgreSQL schema (migrated), so a test meets neither other tests' rows nor other
+/// versions' migrations: the database URL that confines a server to it (`search_path`) and the
+/// store, whose `drop_schema` cleans up. `None`, with a notice, when PostgreSQL is unreachable
+/// outside CI; with `CI` set that fails the test instead.
+pub async fn postgres_schema(tag: &str) -> Option<(String, PostgresStore)> {
+    let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let suffix: String = random_token(12)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let schema = format!("pcs_e2e_{tag}_{}_{suffix}", std::process::id());
+    match PostgresStore::connect_in_schema(&url, &schema).await {
+        Ok(store) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Some((
+                format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+                store,
+            ))
+        }
+        Err(err) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping PostgreSQL test: {url} unreachable ({err})");
+            None
+        }
+        Err(err) => panic!("PostgreSQL required in CI: {err}"),
+    }
 }

@@ -47,7 +47,7 @@ async fn env_with(builder: portcullis_testkit::TestServerBuilder) -> Env {
     env
 }
 
-fn tv() -> ClientAuth {
+pub(crate) fn tv() -> ClientAuth {
     ClientAuth::public(TV)
 }
 
@@ -63,7 +63,7 @@ async fn device_authorization(env: &Env, auth: &ClientAuth, scope: Option<&str>)
 }
 
 /// Device codes for the TV: `(device_code, user_code)`.
-async fn start(env: &Env) -> (String, String) {
+pub(crate) async fn start(env: &Env) -> (String, String) {
     let reply = device_authorization(env, &tv(), Some(DEVICE_SCOPE)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     (
@@ -72,7 +72,7 @@ async fn start(env: &Env) -> (String, String) {
     )
 }
 
-async fn poll(env: &Env, auth: &ClientAuth, device_code: &str) -> Reply {
+pub(crate) async fn poll(env: &Env, auth: &ClientAuth, device_code: &str) -> Reply {
     env.server
         .token(
             auth,

@@ -2,7 +2,7 @@
 //! `id_token_hint` required before redirecting, and the session really ends.
 
 use crate::common::*;
-use portcullis_testkit::{Browser, Consent, Outcome, Page, query_param};
+use portcullis_testkit::{Browser, Consent, Outcome, Page, Tokens, query_param};
 use url::Url;
 
 /// Calls the end-session endpoint in `browser` and confirms a confirmation page if one is
@@ -47,7 +47,8 @@ async fn signed_in(env: &Env) -> (Browser, String) {
     (browser, reply.str("id_token").unwrap().to_owned())
 }
 
-async fn session_is_gone(env: &Env, browser: &Browser) -> bool {
+/// Whether `prompt=none` in `browser` is answered with `login_required`.
+pub(crate) async fn session_is_gone(env: &Env, browser: &Browser) -> bool {
     let request = env.web_request("openid").param("prompt", "none");
     let outcome = env
         .server
@@ -180,4 +181,65 @@ async fn logout_without_redirect_ends_the_session() {
     let page = logout(&env, &browser, &[("id_token_hint", &id_token)]).await;
     assert!(page.status.as_u16() < 500, "{}", page.status);
     assert!(session_is_gone(&env, &browser).await);
+}
+
+#[tokio::test]
+async fn rt_9_logout_revokes_the_sessions_grants_except_offline_access() {
+    let env = Env::start().await;
+    let browser = env.server.browser().unwrap();
+    let mut tokens = Vec::new();
+    for (scope, login) in [
+        ("openid orders:read", Some((ALICE, ALICE_PASSWORD))),
+        ("openid offline_access orders:read", None),
+    ] {
+        let request = env.web_request(scope);
+        let code = env
+            .server
+            .authorize(&browser, &request, login)
+            .await
+            .unwrap()
+            .code;
+        let reply = env
+            .server
+            .redeem(&env.web_auth(), &code, &request)
+            .await
+            .unwrap();
+        tokens.push(Tokens::from_reply(reply).unwrap());
+    }
+    let [online, offline] = &tokens[..] else {
+        unreachable!()
+    };
+    let page = logout(
+        &env,
+        &browser,
+        &[("id_token_hint", online.id_token.as_deref().unwrap())],
+    )
+    .await;
+    assert!(page.status.as_u16() < 500, "{}", page.status);
+    assert!(session_is_gone(&env, &browser).await);
+
+    // The session's own grant ends with it: refresh token and access token.
+    let reply = env
+        .server
+        .refresh(
+            &env.web_auth(),
+            online.refresh_token.as_deref().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_token_error(&reply, 400, "invalid_grant");
+    assert!(!env.is_active(&online.access_token).await);
+    // offline_access outlives the session (OIDC Core §11).
+    assert!(env.is_active(&offline.access_token).await);
+    let reply = env
+        .server
+        .refresh(
+            &env.web_auth(),
+            offline.refresh_token.as_deref().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_token_ok(&reply);
 }

@@ -9,11 +9,14 @@
 )]
 
 mod common;
+mod process;
 
 mod backends;
 mod browser;
 mod client_auth;
+mod clock;
 mod code_flow;
+mod crash;
 mod device;
 mod discovery;
 mod interop_openid_client;
@@ -27,5 +30,6 @@ mod redirect;
 mod refresh;
 mod revocation;
 mod throttle;
+mod timezone;
 mod token_endpoint;
 mod token_exchange;

@@ -141,6 +141,11 @@ impl_sql_store!(PostgresStore);
 
 #[cfg(test)]
 impl PostgresStore {
+    /// The connection pool, to read what was stored as the database has it.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Writes a client document as given, bypassing the record type (to store damaged data).
     pub(crate) async fn put_raw_client_doc(&self, client_id: &str, doc: &str) -> StoreResult<()> {
         sqlx::query("INSERT INTO clients (client_id, doc) VALUES ($1, $2)")

@@ -48,7 +48,7 @@ fn postgres_url() -> String {
 
 /// Opens a store in a fresh schema, or `None` (with a notice) when PostgreSQL is unreachable
 /// outside CI.
-async fn open_postgres_store() -> Option<PostgresStore> {
+pub(super) async fn open_postgres_store() -> Option<PostgresStore> {
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let url = postgres_url();
     let schema = format!(

@@ -58,6 +58,8 @@ pub mod tokens;
 
 #[cfg(test)]
 mod backends;
+#[cfg(test)]
+mod time_columns;
 
 /// A fresh store under test plus what must be cleaned up after the case.
 pub struct Backend {
