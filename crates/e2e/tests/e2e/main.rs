@@ -26,6 +26,7 @@ mod pkce;
 mod redirect;
 mod refresh;
 mod revocation;
+mod step_up;
 mod throttle;
 mod token_endpoint;
 mod token_exchange;
