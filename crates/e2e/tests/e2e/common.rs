@@ -222,3 +222,49 @@ pub async fn join_concurrently<F: std::future::Future>(futures: Vec<F>) -> Vec<F
     .await;
     results.into_iter().map(Option::unwrap).collect()
 }
+
+/// A loopback TCP listener a test points a URL at (`jku`, `x5u`, `request_uri`), to prove the
+/// server never connects to it. A connection the server opened while handling the request is
+/// complete by the time the answer arrives, so a non-blocking `accept` afterwards sees it.
+pub struct Tripwire {
+    listener: std::net::TcpListener,
+}
+
+impl Tripwire {
+    pub fn new() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback listener");
+        listener.set_nonblocking(true).expect("non-blocking");
+        Tripwire { listener }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.listener.local_addr().unwrap())
+    }
+
+    /// Whether anything has connected.
+    pub fn was_touched(&self) -> bool {
+        match self.listener.accept() {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+            Err(e) => panic!("tripwire listener failed: {e}"),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_untouched(&self, what: &str) {
+        assert!(
+            !self.was_touched(),
+            "{what}: the server connected to {}",
+            self.url("/")
+        );
+    }
+}
+
+#[test]
+fn tripwire_sees_a_connection() {
+    let wire = Tripwire::new();
+    assert!(!wire.was_touched());
+    let _stream = std::net::TcpStream::connect(wire.url("").trim_start_matches("http://")).unwrap();
+    assert!(wire.was_touched());
+}

@@ -526,3 +526,99 @@ async fn red_8_no_open_redirect_through_login_return_path() {
         }
     }
 }
+
+/// An unsigned request object (JAR, RFC 9101) whose claims try to take the request elsewhere.
+fn hostile_request_object() -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let claims = serde_json::json!({
+        "client_id": OTHER,
+        "redirect_uri": "https://evil.example/cb",
+        "response_type": "code",
+        "scope": "openid offline_access",
+        "state": "from-the-object",
+        "prompt": "none",
+    });
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.")
+}
+
+#[tokio::test]
+async fn oidc_9_request_and_request_uri_are_refused_at_the_redirect_uri() {
+    let env = Env::start().await;
+    let issuer = env.server.issuer().to_owned();
+    let pkce = Pkce::new();
+    let object = hostile_request_object();
+    let wire = Tripwire::new();
+    let object_url = wire.url("/request.jwt");
+    for (name, value, error) in [
+        ("request", object.as_str(), "request_not_supported"),
+        (
+            "request_uri",
+            object_url.as_str(),
+            "request_uri_not_supported",
+        ),
+    ] {
+        let mut params = base_params(WEB, WEB_CB, &pkce);
+        params.push((name, value));
+        let page = authorize_raw(&env.server, &params).await;
+        // The query's client, redirect URI and state answer; nothing in the object is used.
+        let location = assert_error_redirect(&page, WEB_CB, error, "st-123", &issuer);
+        assert!(query_param(&location, "code").is_none(), "{location}");
+        // A signed-in user who already consented gets the same refusal, not a code.
+        let browser = env.server.browser().unwrap();
+        env.server
+            .authorize(
+                &browser,
+                &env.web_request("openid"),
+                Some((ALICE, ALICE_PASSWORD)),
+            )
+            .await
+            .unwrap();
+        let mut request = env.web_request("openid").param(name, value);
+        request.state = Some("st-signed-in".to_owned());
+        let outcome = env
+            .server
+            .authorize_outcome(&browser, &request, None, Consent::Approve)
+            .await
+            .unwrap();
+        let Outcome::Redirect(url) = outcome else {
+            panic!("{name}: expected an error redirect");
+        };
+        assert!(url.as_str().starts_with(WEB_CB), "{url}");
+        assert_eq!(query_param(&url, "error").as_deref(), Some(error));
+        assert_eq!(query_param(&url, "state").as_deref(), Some("st-signed-in"));
+        assert!(query_param(&url, "code").is_none());
+    }
+    wire.assert_untouched("request_uri");
+
+    // Without a valid client and redirect URI the refusal is an error page (RED-6), even when
+    // the object names a registered pair.
+    let page = authorize_raw(&env.server, &[("request", object.as_str())]).await;
+    assert_error_page(&page, "request without client_id");
+    let page = authorize_raw(
+        &env.server,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("request", object.as_str()),
+        ],
+    )
+    .await;
+    assert_error_page(&page, "request with an unregistered redirect_uri");
+
+    // Discovery says so.
+    let metadata: serde_json::Value = env
+        .server
+        .http()
+        .get(env.server.url("/.well-known/openid-configuration").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["request_parameter_supported"], false);
+    assert_eq!(metadata["request_uri_parameter_supported"], false);
+}
