@@ -125,6 +125,20 @@ impl Env {
         (request, response.code)
     }
 
+    /// A browser in which alice signed in and consented for the web client.
+    pub async fn signed_in_browser(&self) -> portcullis_testkit::Browser {
+        let browser = self.server.browser().expect("browser");
+        self.server
+            .authorize(
+                &browser,
+                &self.web_request("openid"),
+                Some((ALICE, ALICE_PASSWORD)),
+            )
+            .await
+            .expect("authorization succeeds");
+        browser
+    }
+
     /// The whole code flow for the web client.
     pub async fn web_tokens(&self, scope: &str) -> Tokens {
         self.server

@@ -567,15 +567,7 @@ async fn oidc_9_request_and_request_uri_are_refused_at_the_redirect_uri() {
         let location = assert_error_redirect(&page, WEB_CB, error, "st-123", &issuer);
         assert!(query_param(&location, "code").is_none(), "{location}");
         // A signed-in user who already consented gets the same refusal, not a code.
-        let browser = env.server.browser().unwrap();
-        env.server
-            .authorize(
-                &browser,
-                &env.web_request("openid"),
-                Some((ALICE, ALICE_PASSWORD)),
-            )
-            .await
-            .unwrap();
+        let browser = env.signed_in_browser().await;
         let mut request = env.web_request("openid").param(name, value);
         request.state = Some("st-signed-in".to_owned());
         let outcome = env
@@ -609,16 +601,7 @@ async fn oidc_9_request_and_request_uri_are_refused_at_the_redirect_uri() {
     assert_error_page(&page, "request with an unregistered redirect_uri");
 
     // Discovery says so.
-    let metadata: serde_json::Value = env
-        .server
-        .http()
-        .get(env.server.url("/.well-known/openid-configuration").unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata = env.server.discovery().await.unwrap();
     assert_eq!(metadata["request_parameter_supported"], false);
     assert_eq!(metadata["request_uri_parameter_supported"], false);
 }
