@@ -28,6 +28,10 @@ pub const API: &str = "orders-api";
 
 pub const OIDC_SCOPE: &str = "openid profile email";
 
+/// A `private_key_jwt` client registered by [`Env::add_jwt_client`], and its key's `kid`.
+pub const JWT_CLIENT: &str = "jwt-client";
+pub const JWT_CLIENT_KID: &str = "client-key-1";
+
 /// A running server with the standard registrations.
 pub struct Env {
     pub server: TestServer,
@@ -123,6 +127,33 @@ impl Env {
             .await
             .expect("authorization succeeds");
         (request, response.code)
+    }
+
+    /// Registers [`JWT_CLIENT`] (`private_key_jwt`, client credentials) and returns its key.
+    pub async fn add_jwt_client(&self) -> portcullis_jose::SigningKey {
+        let (key, jwks) =
+            portcullis_testkit::client_key(portcullis_jose::Algorithm::ES256, JWT_CLIENT_KID)
+                .expect("client key");
+        self.server
+            .add_client(
+                ClientSpec::private_key_jwt(JWT_CLIENT, &jwks)
+                    .grant_types(&[GrantType::ClientCredentials])
+                    .scope("orders:read")
+                    .audience(&[API]),
+            )
+            .await
+            .expect("jwt client");
+        key
+    }
+
+    /// A client-credentials request authenticated by `assertion`, naming `client_id`.
+    pub async fn with_assertion(&self, client_id: &str, assertion: &str) -> Reply {
+        let mut fields = portcullis_testkit::AssertionClaims::form_fields(assertion);
+        fields.push(("client_id".into(), client_id.into()));
+        self.server
+            .client_credentials(&ClientAuth::Fields(fields), None)
+            .await
+            .expect("token endpoint answers")
     }
 
     /// A browser in which alice signed in and consented for the web client.
@@ -235,50 +266,4 @@ pub async fn join_concurrently<F: std::future::Future>(futures: Vec<F>) -> Vec<F
     })
     .await;
     results.into_iter().map(Option::unwrap).collect()
-}
-
-/// A loopback TCP listener a test points a URL at (`jku`, `x5u`, `request_uri`), to prove the
-/// server never connects to it. A connection the server opened while handling the request is
-/// complete by the time the answer arrives, so a non-blocking `accept` afterwards sees it.
-pub struct Tripwire {
-    listener: std::net::TcpListener,
-}
-
-impl Tripwire {
-    pub fn new() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback listener");
-        listener.set_nonblocking(true).expect("non-blocking");
-        Tripwire { listener }
-    }
-
-    /// `http://127.0.0.1:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.listener.local_addr().unwrap())
-    }
-
-    /// Whether anything has connected.
-    pub fn was_touched(&self) -> bool {
-        match self.listener.accept() {
-            Ok(_) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
-            Err(e) => panic!("tripwire listener failed: {e}"),
-        }
-    }
-
-    #[track_caller]
-    pub fn assert_untouched(&self, what: &str) {
-        assert!(
-            !self.was_touched(),
-            "{what}: the server connected to {}",
-            self.url("/")
-        );
-    }
-}
-
-#[test]
-fn tripwire_sees_a_connection() {
-    let wire = Tripwire::new();
-    assert!(!wire.was_touched());
-    let _stream = std::net::TcpStream::connect(wire.url("").trim_start_matches("http://")).unwrap();
-    assert!(wire.was_touched());
 }

@@ -21,6 +21,7 @@ mod interop_openidconnect;
 mod introspection;
 mod keys;
 mod logout;
+mod lookups;
 mod oidc;
 mod pkce;
 mod redirect;
