@@ -227,17 +227,32 @@ fn authentication(raw: &Value) -> Result<UserAuthentication, FailureReason> {
     };
     let auth_time = match raw.get("auth_time") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(
-            value
-                .as_i64()
-                .ok_or(FailureReason::InvalidClaim("auth_time"))?,
-        ),
+        Some(value) => Some(numeric_date(value, "auth_time")?),
     };
     Ok(UserAuthentication {
         acr,
         amr,
         auth_time,
     })
+}
+
+/// A NumericDate (RFC 7519 §2): a finite JSON number, floored, within `i64`, read the way the
+/// validator reads `exp`.
+fn numeric_date(value: &Value, name: &'static str) -> Result<i64, FailureReason> {
+    // i64::MIN is exactly representable; i64::MAX rounds up to 2^63, which is out of range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let number = value.as_number().ok_or(FailureReason::InvalidClaim(name))?;
+    if let Some(i) = number.as_i64() {
+        return Ok(i);
+    }
+    let floored = number
+        .as_f64()
+        .map(f64::floor)
+        .filter(|f| f.is_finite() && (-LIMIT..LIMIT).contains(f))
+        .ok_or(FailureReason::InvalidClaim(name))?;
+    // The range check above keeps this conversion exact and in bounds.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(floored as i64)
 }
 
 fn roles(raw: &Value, path: &[String]) -> Result<Vec<String>, FailureReason> {
@@ -316,10 +331,19 @@ mod tests {
             json!({"amr": "pwd"}),
             json!({"amr": [1]}),
             json!({"auth_time": "7"}),
-            json!({"auth_time": 7.5}),
+            json!({"auth_time": 1e300}),
+            json!({"auth_time": u64::MAX}),
         ] {
             assert!(AccessClaims::map(registered(Some("u")), raw, &path("roles")).is_err());
         }
+        // A NumericDate may have a fraction; it is floored like `exp`.
+        let claims = AccessClaims::map(
+            registered(Some("u")),
+            json!({"auth_time": 7.9}),
+            &path("roles"),
+        )
+        .unwrap();
+        assert_eq!(claims.auth_time(), Some(7));
     }
 
     #[test]
