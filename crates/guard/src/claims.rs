@@ -1,5 +1,6 @@
 //! The verified claims of an access token, with the common shapes mapped: `scope` strings and
-//! `scp` arrays, a configurable roles claim, and client tokens told apart from user tokens (RS-7).
+//! `scp` arrays, a configurable roles claim, client tokens told apart from user tokens (RS-7), and
+//! how the user authenticated (`acr`, `amr`, `auth_time`) for step-up requirements (RS-8).
 
 use crate::rejection::FailureReason;
 use portcullis_types::{Audience, Scope};
@@ -18,7 +19,19 @@ pub struct AccessClaims {
     pub(crate) client_id: Option<String>,
     pub(crate) scope: Scope,
     pub(crate) roles: Vec<String>,
+    pub(crate) authentication: UserAuthentication,
     pub(crate) raw: Value,
+}
+
+/// How and when the user authenticated, as the token states it (RFC 9068 §2.2.1, OIDC Core §2).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UserAuthentication {
+    /// `acr`: the authentication context class satisfied.
+    pub(crate) acr: Option<String>,
+    /// `amr`: the authentication methods used.
+    pub(crate) amr: Vec<String>,
+    /// `auth_time`: when the user authenticated, seconds since the epoch.
+    pub(crate) auth_time: Option<i64>,
 }
 
 /// The registered claims already checked by the validator or the introspection endpoint.
@@ -45,6 +58,7 @@ impl AccessClaims {
         };
         let scope = scopes(&raw)?;
         let roles = roles(&raw, roles_path)?;
+        let authentication = authentication(&raw)?;
         Ok(Self {
             iss: registered.iss,
             sub: registered.sub,
@@ -55,6 +69,7 @@ impl AccessClaims {
             client_id,
             scope,
             roles,
+            authentication,
             raw,
         })
     }
@@ -135,6 +150,21 @@ impl AccessClaims {
         self.roles.iter().any(|r| r == role)
     }
 
+    /// The authentication context class the user's sign-in satisfied (`acr`), when stated.
+    pub fn acr(&self) -> Option<&str> {
+        self.authentication.acr.as_deref()
+    }
+
+    /// The authentication methods of the user's sign-in (`amr`, RFC 8176), empty when unstated.
+    pub fn amr(&self) -> &[String] {
+        &self.authentication.amr
+    }
+
+    /// When the user authenticated (`auth_time`), seconds since the epoch, when stated.
+    pub fn auth_time(&self) -> Option<i64> {
+        self.authentication.auth_time
+    }
+
     /// The whole claims object, for claims the guard does not map.
     pub fn raw(&self) -> &Value {
         &self.raw
@@ -176,6 +206,53 @@ fn scopes(raw: &Value) -> Result<Scope, FailureReason> {
         Some(_) => return Err(FailureReason::InvalidClaim("scp")),
     }
     Scope::from_tokens(&tokens).map_err(|_| FailureReason::InvalidClaim("scope"))
+}
+
+fn authentication(raw: &Value) -> Result<UserAuthentication, FailureReason> {
+    let acr = match raw.get("acr") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(FailureReason::InvalidClaim("acr")),
+    };
+    let amr = match raw.get("amr") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(FailureReason::InvalidClaim("amr")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(FailureReason::InvalidClaim("amr")),
+    };
+    let auth_time = match raw.get("auth_time") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(numeric_date(value, "auth_time")?),
+    };
+    Ok(UserAuthentication {
+        acr,
+        amr,
+        auth_time,
+    })
+}
+
+/// A NumericDate (RFC 7519 §2): a finite JSON number, floored, within `i64`, read the way the
+/// validator reads `exp`.
+fn numeric_date(value: &Value, name: &'static str) -> Result<i64, FailureReason> {
+    // i64::MIN is exactly representable; i64::MAX rounds up to 2^63, which is out of range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let number = value.as_number().ok_or(FailureReason::InvalidClaim(name))?;
+    if let Some(i) = number.as_i64() {
+        return Ok(i);
+    }
+    let floored = number
+        .as_f64()
+        .map(f64::floor)
+        .filter(|f| f.is_finite() && (-LIMIT..LIMIT).contains(f))
+        .ok_or(FailureReason::InvalidClaim(name))?;
+    // The range check above keeps this conversion exact and in bounds.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(floored as i64)
 }
 
 fn roles(raw: &Value, path: &[String]) -> Result<Vec<String>, FailureReason> {
@@ -240,6 +317,33 @@ mod tests {
         assert!(
             AccessClaims::map(registered(None), json!({"client_id": 5}), &path("roles")).is_err()
         );
+    }
+
+    #[test]
+    fn rs_8_authentication_claims_are_mapped_and_typed() {
+        let raw = json!({"acr": "mfa", "amr": ["pwd", "otp"], "auth_time": 7});
+        let claims = AccessClaims::map(registered(Some("u")), raw, &path("roles")).unwrap();
+        assert_eq!(claims.acr(), Some("mfa"));
+        assert_eq!(claims.amr(), ["pwd", "otp"]);
+        assert_eq!(claims.auth_time(), Some(7));
+        for raw in [
+            json!({"acr": 1}),
+            json!({"amr": "pwd"}),
+            json!({"amr": [1]}),
+            json!({"auth_time": "7"}),
+            json!({"auth_time": 1e300}),
+            json!({"auth_time": u64::MAX}),
+        ] {
+            assert!(AccessClaims::map(registered(Some("u")), raw, &path("roles")).is_err());
+        }
+        // A NumericDate may have a fraction; it is floored like `exp`.
+        let claims = AccessClaims::map(
+            registered(Some("u")),
+            json!({"auth_time": 7.9}),
+            &path("roles"),
+        )
+        .unwrap();
+        assert_eq!(claims.auth_time(), Some(7));
     }
 
     #[test]

@@ -208,6 +208,11 @@ impl Guard {
         self.inner.realm.clone()
     }
 
+    /// The guard's current time, seconds since the epoch (step-up `max_age` checks).
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.clock.now().as_secs()
+    }
+
     /// Loads the issuer's keys now instead of on the first request, so a service can refuse
     /// to start when its issuer is unreachable or misconfigured.
     pub async fn warm_up(&self) -> Result<(), ConfigError> {

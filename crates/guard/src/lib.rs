@@ -35,7 +35,11 @@
 //! Answers: no token → 401 `WWW-Authenticate: Bearer realm="orders-api"`; a bad, expired or
 //! revoked token → 401 with `error="invalid_token"` and one fixed description (the caller is
 //! never told which check failed); a malformed header or two tokens → 400 `invalid_request`;
-//! a missing scope → 403 `insufficient_scope` with `scope="orders:read"`. When the keys or the
+//! a missing scope → 403 `insufficient_scope` with `scope="orders:read"`; a route mounted with
+//! [`require_step_up`] whose [`StepUp`] the token does not meet (its `acr` is not one of the
+//! demanded values, its `amr` lacks a demanded method, or its `auth_time` is missing or older
+//! than the `max_age`) → 401 `insufficient_user_authentication` with `acr_values` and `max_age`
+//! (RFC 9470), so the client sends the user back to sign in again. When the keys or the
 //! revocation backend cannot be reached the request fails closed with 503 and `Retry-After`:
 //! a 401 would tell the client to throw away a token that may well be valid.
 //!
@@ -86,9 +90,12 @@ pub use guard::Guard;
 pub use layer::GuardLayer;
 pub use rejection::{
     AuthFailure, FailureReason, GuardRejection, INSUFFICIENT_SCOPE_DESCRIPTION,
-    INVALID_TOKEN_DESCRIPTION, RejectionKind,
+    INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION, INVALID_TOKEN_DESCRIPTION, RejectionKind,
 };
-pub use require::{RequireLayer, require_any_scope, require_role, require_scope, require_scopes};
+pub use require::{
+    RequireLayer, StepUp, require_any_scope, require_role, require_scope, require_scopes,
+    require_step_up,
+};
 
 /// The JOSE library the guard verifies with (keys, clocks), for static-key and test setups.
 pub use portcullis_jose as jose;

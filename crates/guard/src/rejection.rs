@@ -16,6 +16,9 @@ pub const INSUFFICIENT_SCOPE_DESCRIPTION: &str =
 /// The fixed description of `insufficient_scope` answers caused by a missing role.
 pub const INSUFFICIENT_ROLE_DESCRIPTION: &str =
     "The access token does not carry the role this resource requires";
+/// The fixed description of `insufficient_user_authentication` answers (RFC 9470).
+pub const INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION: &str =
+    "The user's authentication is not strong or recent enough for this resource";
 /// The fixed description of the 503 answer when keys or revocation data cannot be reached.
 pub const UNAVAILABLE_DESCRIPTION: &str = "The access token cannot be checked now; retry later";
 
@@ -80,6 +83,15 @@ pub enum RejectionKind {
     InsufficientScope(String),
     /// 403 `insufficient_scope` for a role the token lacks.
     InsufficientRole,
+    /// 401 `insufficient_user_authentication` (RFC 9470 §3): the user must sign in again,
+    /// more strongly or more recently. Names the acceptable `acr` values and the `max_age`
+    /// (seconds) the route demands, when it demands them.
+    InsufficientUserAuthentication {
+        /// Acceptable `acr` values, space separated.
+        acr_values: Option<String>,
+        /// The greatest acceptable authentication age, in seconds.
+        max_age: Option<u64>,
+    },
     /// 503: keys or revocation status cannot be obtained; the request fails closed.
     Unavailable,
 }
@@ -115,7 +127,9 @@ impl GuardRejection {
     /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
         match self.kind {
-            RejectionKind::MissingToken | RejectionKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            RejectionKind::MissingToken
+            | RejectionKind::InvalidToken
+            | RejectionKind::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope(_) | RejectionKind::InsufficientRole => {
                 StatusCode::FORBIDDEN
@@ -153,6 +167,19 @@ impl GuardRejection {
                 ErrorCode::InsufficientScope,
                 INSUFFICIENT_ROLE_DESCRIPTION,
             )),
+            RejectionKind::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+            } => {
+                let mut c = BearerChallenge::error(
+                    realm,
+                    ErrorCode::InsufficientUserAuthentication,
+                    INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION,
+                );
+                c.acr_values = acr_values.clone();
+                c.max_age = *max_age;
+                Some(c)
+            }
             RejectionKind::Unavailable => None,
         }
     }
@@ -174,6 +201,10 @@ impl GuardRejection {
             RejectionKind::InsufficientRole => Some(ErrorResponse::new(
                 ErrorCode::InsufficientScope,
                 INSUFFICIENT_ROLE_DESCRIPTION,
+            )),
+            RejectionKind::InsufficientUserAuthentication { .. } => Some(ErrorResponse::new(
+                ErrorCode::InsufficientUserAuthentication,
+                INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION,
             )),
             RejectionKind::Unavailable => Some(ErrorResponse::new(
                 ErrorCode::TemporarilyUnavailable,

@@ -1,5 +1,6 @@
 //! The guard against a real Portcullis server on a random port (portcullis-testkit): discovery
-//! from the issuer URL, key rotation without a restart, revocation through Redis, expiry, scopes.
+//! from the issuer URL, key rotation without a restart, revocation through Redis, expiry, scopes,
+//! and hostile `kid`/`jku`/`x5u` headers that must find and fetch nothing (JWT-20).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,9 +13,13 @@ mod common;
 use common::{app, bearer, get_with, send};
 use http::StatusCode;
 use portcullis_guard::jose::time::Clock;
+use portcullis_guard::jose::{Algorithm, SigningKey};
 use portcullis_guard::{Guard, GuardBuilder, HasAudience, HasIssuer, Revocation};
-use portcullis_testkit::{ClientAuth, ClientSpec, TestServer};
+use portcullis_testkit::{
+    ClientAuth, ClientSpec, TestServer, Tripwire, decode_jwt_parts, sign_with_header,
+};
 use portcullis_types::GrantType;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -175,4 +180,80 @@ async fn revoked_jti_is_refused_within_one_second() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Injection and path text used as a `kid` (JWT-20).
+const HOSTILE_KIDS: [&str; 6] = [
+    "' OR '1'='1",
+    "x'; DROP TABLE keys; --",
+    "%' OR 1=1 --",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "file:///etc/passwd",
+];
+
+#[tokio::test]
+async fn jwt_20_hostile_kid_jku_x5u_are_invalid_and_fetch_nothing() {
+    let server = TestServer::start().await.unwrap();
+    add_shop(&server).await;
+    let guard = guard_for(&server).build().unwrap();
+    guard.warm_up().await.unwrap();
+    let wire = Tripwire::new().unwrap();
+    let attacker = SigningKey::generate(Algorithm::ES256).unwrap();
+    // Fresh at the server's (and the guard's) current time.
+    let claims = || {
+        json!({
+            "iss": server.issuer(), "aud": "orders-api", "sub": "alice", "client_id": CLIENT,
+            "scope": "orders:read", "iat": server.now(), "exp": server.now() + 300, "jti": "j-1",
+        })
+    };
+    // One of the server's own key ids, to aim a jku/x5u at a kid the guard knows.
+    let real_kid = decode_jwt_parts(&token(&server, "orders:read").await)
+        .unwrap()
+        .0["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut headers: Vec<serde_json::Value> = HOSTILE_KIDS
+        .iter()
+        .map(|kid| json!({"alg": "ES256", "typ": "at+jwt", "kid": kid}))
+        .collect();
+    for member in ["jku", "x5u"] {
+        for kid in ["attacker", real_kid.as_str()] {
+            headers.push(
+                json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, member: wire.url("/keys")}),
+            );
+        }
+        headers.push(json!({"alg": "ES256", "typ": "at+jwt", member: wire.url("/keys")}));
+    }
+    let baseline = send(
+        app(&guard),
+        get_with(
+            "/me",
+            Some(&bearer(
+                &sign_with_header(
+                    &attacker,
+                    &json!({"alg": "ES256", "typ": "at+jwt", "kid": "attacker"}),
+                    &claims(),
+                )
+                .unwrap(),
+            )),
+        ),
+    )
+    .await;
+    assert_eq!(baseline.status, StatusCode::UNAUTHORIZED);
+    assert!(baseline.challenge().contains("error=\"invalid_token\""));
+    for header in headers {
+        let forged = sign_with_header(&attacker, &header, &claims()).unwrap();
+        let reply = send(app(&guard), get_with("/me", Some(&bearer(&forged)))).await;
+        assert_eq!(reply.status, baseline.status, "{header}");
+        assert_eq!(reply.challenge(), baseline.challenge(), "{header}");
+        assert_eq!(reply.body, baseline.body, "{header}");
+        // Past the unknown-kid refetch interval, so every case may refetch from the issuer.
+        server.advance(3600);
+    }
+    assert!(!wire.was_touched().unwrap(), "a jku or x5u was fetched");
+    // The guard still works with the issuer's real tokens.
+    let real = token(&server, "orders:read").await;
+    assert_eq!(status(&guard, &real, false).await, StatusCode::OK);
 }

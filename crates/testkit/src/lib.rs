@@ -32,6 +32,7 @@
 pub mod browser;
 pub mod fixtures;
 pub mod flow;
+pub mod hostile;
 pub mod html;
 pub mod oauth;
 pub mod pkce;
@@ -42,6 +43,7 @@ pub use fixtures::{
     AssertionClaims, ClientSpec, cheap_password_hash, client_key, decode_jwt_parts, user_record,
 };
 pub use flow::{CodeRequest, CodeResponse, Tokens, access_token_validator, fetch_key_set};
+pub use hostile::{Tripwire, sign_with_header};
 pub use html::Form;
 pub use oauth::{AuthorizeUrl, ClientAuth, Reply, basic_header, query_pairs, query_param};
 pub use pkce::{Pkce, random_token, s256_challenge};

@@ -119,7 +119,7 @@ impl TestServerBuilder {
                 .build()?,
             endpoints,
             task,
-            _tempdir: tempdir,
+            tempdir,
         })
     }
 }
@@ -224,7 +224,7 @@ pub struct TestServer {
     http: reqwest::Client,
     endpoints: Endpoints,
     task: JoinHandle<()>,
-    _tempdir: Option<tempfile::TempDir>,
+    tempdir: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestServer {
@@ -242,6 +242,12 @@ impl TestServer {
             issuer: None,
             configure: Vec::new(),
         }
+    }
+
+    /// The directory holding the SQLite database and its journal files, for
+    /// [`StoreKind::Sqlite`] (e.g. to read what is stored at rest); `None` for other stores.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        self.tempdir.as_ref().map(tempfile::TempDir::path)
     }
 
     /// A server with the defaults.

@@ -14,6 +14,12 @@ pub struct BearerChallenge {
     pub error_description: Option<String>,
     /// The scope the resource needs (for `insufficient_scope`).
     pub scope: Option<String>,
+    /// The acceptable authentication context classes, space separated (for
+    /// `insufficient_user_authentication`, RFC 9470 §3).
+    pub acr_values: Option<String>,
+    /// The greatest acceptable age of the user's authentication, in seconds (for
+    /// `insufficient_user_authentication`, RFC 9470 §3).
+    pub max_age: Option<u64>,
 }
 
 impl BearerChallenge {
@@ -31,7 +37,7 @@ impl BearerChallenge {
             realm,
             error: Some(error),
             error_description: Some(description.into()),
-            scope: None,
+            ..Self::default()
         }
     }
 
@@ -49,6 +55,12 @@ impl BearerChallenge {
         }
         if let Some(scope) = &self.scope {
             parts.push(format!("scope=\"{}\"", quote(scope)));
+        }
+        if let Some(acr_values) = &self.acr_values {
+            parts.push(format!("acr_values=\"{}\"", quote(acr_values)));
+        }
+        if let Some(max_age) = self.max_age {
+            parts.push(format!("max_age=\"{max_age}\""));
         }
         if parts.is_empty() {
             "Bearer".to_owned()
@@ -99,6 +111,18 @@ mod tests {
         assert_eq!(
             c.to_header_value(),
             "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"needs \\\"more\\\"\", scope=\"orders:write\""
+        );
+    }
+
+    #[test]
+    fn rs_8_step_up_challenge_names_acr_values_and_max_age() {
+        let mut c =
+            BearerChallenge::error(None, ErrorCode::InsufficientUserAuthentication, "stronger");
+        c.acr_values = Some("mfa hwk".into());
+        c.max_age = Some(300);
+        assert_eq!(
+            c.to_header_value(),
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"stronger\", acr_values=\"mfa hwk\", max_age=\"300\""
         );
     }
 }

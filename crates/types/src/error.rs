@@ -34,6 +34,9 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1: the access token lacks the scope the resource needs.
     InsufficientScope,
+    /// RFC 9470 §3: the user's authentication behind the access token is not strong or recent
+    /// enough for the resource (step-up).
+    InsufficientUserAuthentication,
     /// RFC 7009 §2.2.1: the server does not revoke this type of token.
     UnsupportedTokenType,
     /// RFC 8628 §3.5: the user has not yet completed the device authorization.
@@ -72,6 +75,7 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",

@@ -10,29 +10,13 @@ use portcullis_testkit::{
 use portcullis_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
-const JWT_CLIENT: &str = "jwt-client";
-
 async fn cc_with_assertion(env: &Env, assertion: &str) -> Reply {
-    let mut fields = AssertionClaims::form_fields(assertion);
-    fields.push(("client_id".into(), JWT_CLIENT.into()));
-    env.server
-        .client_credentials(&ClientAuth::Fields(fields), None)
-        .await
-        .unwrap()
+    env.with_assertion(JWT_CLIENT, assertion).await
 }
 
 async fn jwt_env() -> (Env, portcullis_jose::SigningKey) {
     let env = Env::start().await;
-    let (key, jwks) = client_key(Algorithm::ES256, "client-key-1").unwrap();
-    env.server
-        .add_client(
-            ClientSpec::private_key_jwt(JWT_CLIENT, &jwks)
-                .grant_types(&[GrantType::ClientCredentials])
-                .scope("orders:read")
-                .audience(&[API]),
-        )
-        .await
-        .unwrap();
+    let key = env.add_jwt_client().await;
     (env, key)
 }
 

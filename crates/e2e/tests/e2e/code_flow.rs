@@ -2,6 +2,8 @@
 //! single use, revocation on reuse, atomic redemption, binding to client and redirect URI.
 
 use crate::common::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_testkit::{ClientAuth, decode_jwt_parts};
 use std::sync::Arc;
 
@@ -194,14 +196,97 @@ async fn code_6_expired_code_is_refused() {
     assert_token_error(&reply, 400, "invalid_grant");
 }
 
+/// Every file of the SQLite database (main file, WAL, shared memory) as bytes.
+fn sqlite_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    bytes
+}
+
+/// Which of `needles` (all of one length) occur in `haystack`, in one pass.
+fn found<'a>(haystack: &[u8], needles: &[&'a [u8]]) -> std::collections::HashSet<&'a [u8]> {
+    let wanted: std::collections::HashSet<&[u8]> = needles.iter().copied().collect();
+    let len = needles[0].len();
+    assert!(needles.iter().all(|n| n.len() == len));
+    haystack
+        .windows(len)
+        .filter_map(|w| wanted.get(w).copied())
+        .collect()
+}
+
 #[tokio::test]
 async fn code_7_codes_are_long_random_and_distinct() {
-    let env = Env::start().await;
-    let (_, a) = env.web_code("openid").await;
-    let (_, b) = env.web_code("openid").await;
-    assert_ne!(a, b);
-    // At least 128 bits: 22 base64url characters or 32 hex characters.
-    assert!(a.len() >= 22, "code too short: {} chars", a.len());
+    const CODES: usize = 256;
+    let env = Env::start_with(
+        portcullis_testkit::TestServer::builder().store(portcullis_testkit::StoreKind::Sqlite),
+    )
+    .await;
+    let browser = env.signed_in_browser().await;
+    let mut codes = Vec::with_capacity(CODES);
+    for _ in 0..CODES {
+        let response = env
+            .server
+            .authorize(&browser, &env.web_request("openid"), None)
+            .await
+            .expect("authorization succeeds");
+        codes.push(response.code);
+    }
+
+    // Distinct, and at least 128 bits once decoded (base64url, as the server writes it).
+    let unique: std::collections::HashSet<&String> = codes.iter().collect();
+    assert_eq!(unique.len(), CODES, "a code repeated");
+    let decoded: Vec<Vec<u8>> = codes
+        .iter()
+        .map(|c| URL_SAFE_NO_PAD.decode(c).expect("code is base64url"))
+        .collect();
+    let len = decoded[0].len();
+    assert!(len >= 16, "codes carry {len} bytes, fewer than 128 bits");
+    assert!(decoded.iter().all(|d| d.len() == len), "code lengths vary");
+
+    // Every bit position is set in about half of the codes: with 256 codes the count of a fair
+    // bit has a standard deviation of 8, and [80, 176] is six of them either side of 128. A
+    // counter, a timestamp or a constant prefix leaves positions stuck near 0 or 256.
+    for bit in 0..len * 8 {
+        let ones = decoded
+            .iter()
+            .filter(|d| d[bit / 8] & (0x80 >> (bit % 8)) != 0)
+            .count();
+        assert!(
+            (80..=176).contains(&ones),
+            "bit {bit} is set in {ones} of {CODES} codes"
+        );
+    }
+    // No byte is a copy or complement of another (repeated halves would fake the length).
+    for i in 0..len {
+        for j in i + 1..len {
+            assert!(
+                decoded.iter().any(|d| d[i] != d[j]) && decoded.iter().any(|d| d[i] != !d[j]),
+                "bytes {i} and {j} are tied in every code"
+            );
+        }
+    }
+
+    // At rest: the database holds the codes' digests, never a code.
+    let bytes = sqlite_bytes(env.server.sqlite_dir().expect("SQLite store"));
+    let raw_codes: Vec<&[u8]> = codes.iter().map(|c| c.as_bytes()).collect();
+    assert!(found(&bytes, &raw_codes).is_empty(), "a raw code is stored");
+    let raw_bytes: Vec<&[u8]> = decoded.iter().map(Vec::as_slice).collect();
+    assert!(
+        found(&bytes, &raw_bytes).is_empty(),
+        "a code's raw bytes are stored"
+    );
+    let digests: Vec<String> = codes
+        .iter()
+        .map(|c| portcullis_server::store::secret_hash(c))
+        .collect();
+    let digests: Vec<&[u8]> = digests.iter().map(|d| d.as_bytes()).collect();
+    assert_eq!(
+        found(&bytes, &digests).len(),
+        CODES,
+        "the codes' digests are not all in the database, so the search proves nothing"
+    );
 }
 
 #[tokio::test]

@@ -31,6 +31,10 @@ pub const API: &str = "orders-api";
 
 pub const OIDC_SCOPE: &str = "openid profile email";
 
+/// A `private_key_jwt` client registered by [`Env::add_jwt_client`], and its key's `kid`.
+pub const JWT_CLIENT: &str = "jwt-client";
+pub const JWT_CLIENT_KID: &str = "client-key-1";
+
 /// A running server with the standard registrations.
 pub struct Env {
     pub server: TestServer,
@@ -126,6 +130,47 @@ impl Env {
             .await
             .expect("authorization succeeds");
         (request, response.code)
+    }
+
+    /// Registers [`JWT_CLIENT`] (`private_key_jwt`, client credentials) and returns its key.
+    pub async fn add_jwt_client(&self) -> portcullis_jose::SigningKey {
+        let (key, jwks) =
+            portcullis_testkit::client_key(portcullis_jose::Algorithm::ES256, JWT_CLIENT_KID)
+                .expect("client key");
+        self.server
+            .add_client(
+                ClientSpec::private_key_jwt(JWT_CLIENT, &jwks)
+                    .grant_types(&[GrantType::ClientCredentials])
+                    .scope("orders:read")
+                    .audience(&[API]),
+            )
+            .await
+            .expect("jwt client");
+        key
+    }
+
+    /// A client-credentials request authenticated by `assertion`, naming `client_id`.
+    pub async fn with_assertion(&self, client_id: &str, assertion: &str) -> Reply {
+        let mut fields = portcullis_testkit::AssertionClaims::form_fields(assertion);
+        fields.push(("client_id".into(), client_id.into()));
+        self.server
+            .client_credentials(&ClientAuth::Fields(fields), None)
+            .await
+            .expect("token endpoint answers")
+    }
+
+    /// A browser in which alice signed in and consented for the web client.
+    pub async fn signed_in_browser(&self) -> portcullis_testkit::Browser {
+        let browser = self.server.browser().expect("browser");
+        self.server
+            .authorize(
+                &browser,
+                &self.web_request("openid"),
+                Some((ALICE, ALICE_PASSWORD)),
+            )
+            .await
+            .expect("authorization succeeds");
+        browser
     }
 
     /// The whole code flow for the web client.

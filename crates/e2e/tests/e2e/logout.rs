@@ -31,7 +31,7 @@ fn redirected_to(page: &Page) -> Option<Url> {
         .flatten()
 }
 
-async fn signed_in(env: &Env) -> (Browser, String) {
+pub(crate) async fn signed_in(env: &Env) -> (Browser, String) {
     let browser = env.server.browser().unwrap();
     let request = env.web_request("openid");
     let response = env

@@ -3,7 +3,8 @@
 
 use crate::common::*;
 use portcullis_testkit::{
-    ClientSpec, CodeRequest, Consent, Outcome, Page, Pkce, TestServer, query_param,
+    Browser, ClientSpec, CodeRequest, Consent, Outcome, Page, Pkce, TestServer, Tripwire,
+    query_param,
 };
 use url::Url;
 
@@ -504,25 +505,326 @@ async fn red_16_red_17_no_fragment_or_implicit_responses() {
     }
 }
 
+/// The fixture's registered redirect and post-logout URIs: the only places off the server a
+/// browser may ever be sent.
+const REGISTERED: [&str; 4] = [WEB_CB, OTHER_CB, SPA_CB, WEB_LOGOUT_CB];
+
+/// Every `Location` the browser was given, resolved as a browser would, stays on the server or
+/// is a registered URI (with only a query added) (RED-8).
+#[track_caller]
+fn assert_never_sent_off_host(server: &TestServer, browser: &Browser, what: &str) {
+    let home = server.base_url().origin();
+    for hop in browser.hops() {
+        let Some(location) = hop.location else {
+            continue;
+        };
+        let target = hop
+            .url
+            .join(&location)
+            .expect("a Location a browser can follow");
+        if target.origin() == home {
+            continue;
+        }
+        let registered = REGISTERED
+            .iter()
+            .any(|r| target.as_str() == *r || target.as_str().starts_with(&format!("{r}?")));
+        assert!(
+            registered,
+            "{what}: {} {} sent the browser to {target}",
+            hop.method, hop.url
+        );
+    }
+}
+
+/// Values for the login form's `request` field, which carries the pending authorization
+/// request back to `/authorize` after sign-in.
+fn tampered_login_requests(pkce: &Pkce) -> Vec<String> {
+    let pending = |client: &str, redirect: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(base_params(client, redirect, pkce));
+        q.finish()
+    };
+    vec![
+        "https://evil.example/".to_owned(),
+        "//evil.example/".to_owned(),
+        "/\\evil.example/".to_owned(),
+        "%2F%2Fevil.example%2F".to_owned(),
+        "https%3A%2F%2Fevil.example%2F".to_owned(),
+        "\r\nLocation: https://evil.example/".to_owned(),
+        pending(WEB, "https://evil.example/cb"),
+        pending(WEB, "//evil.example/cb"),
+        pending(WEB, "https%3A%2F%2Fevil.example%2Fcb"),
+        // Double encoded: decoded once it still names evil.example.
+        pending(WEB, "https%253A%252F%252Fevil.example%252Fcb"),
+        // Another client's redirect URI under this client.
+        pending(WEB, OTHER_CB),
+        // Another client's whole (valid) request: it may end only at that client's URI.
+        pending(OTHER, OTHER_CB),
+        format!(
+            "{}&redirect_uri=https://evil.example/cb",
+            pending(WEB, WEB_CB)
+        ),
+    ]
+}
+
 #[tokio::test]
-async fn red_8_no_open_redirect_through_login_return_path() {
+async fn red_8_login_return_path_never_leaves_the_registered_uris() {
     let env = Env::start().await;
-    let browser = env.server.browser().unwrap();
-    // Any login or logout URL that takes a return address must not send the browser off-site.
-    for path in [
-        "/login?return_to=https://evil.example/",
-        "/login?next=https://evil.example/",
-        "/login?redirect=//evil.example/",
-        "/logout?post_logout_redirect_uri=https://evil.example/",
-    ] {
-        let url = env.server.url(path).unwrap();
-        let page = browser.get(&url).await.unwrap();
-        if let Some(location) = page.location() {
-            assert_ne!(
-                location.host_str(),
-                Some("evil.example"),
-                "{path} -> {location}"
+    let pkce = Pkce::new();
+    for value in tampered_login_requests(&pkce) {
+        // Past the login throttle's window, so earlier wrong passwords do not count.
+        env.server.advance(15 * 60 + 1);
+        // The hidden field of a real login page, rewritten before signing in.
+        let browser = env.server.browser().unwrap();
+        let mut page = browser
+            .get(&env.web_request("openid").url(&env.server))
+            .await
+            .unwrap();
+        let mut form = page.forms().into_iter().find(|f| f.has_password()).unwrap();
+        assert!(
+            form.field("request").is_some(),
+            "the login form carries the request"
+        );
+        form.set("request", &value);
+        // A wrong password first: the retry carries the value back into the form.
+        form.set("username", BOB);
+        form.set("password", "wrong");
+        let retry = browser.submit(&page, &form, None).await.unwrap();
+        assert_eq!(retry.status, 303, "{value}");
+        let retry = browser
+            .get(&retry.url.join(retry.header("location").unwrap()).unwrap())
+            .await
+            .unwrap();
+        let mut again = retry
+            .forms()
+            .into_iter()
+            .find(|f| f.has_password())
+            .unwrap();
+        assert_eq!(
+            again.field("request"),
+            Some(value.as_str()),
+            "retry keeps the value"
+        );
+        again.set("username", ALICE);
+        again.set("password", ALICE_PASSWORD);
+        page = browser.submit(&retry, &again, None).await.unwrap();
+        let outcome = browser
+            .walk_from(&mut page, Some((ALICE, ALICE_PASSWORD)), Consent::Approve)
+            .await
+            .unwrap();
+        assert_never_sent_off_host(&env.server, &browser, &value);
+        if let Outcome::Page(page) = outcome {
+            assert!(
+                !page.body.contains("evil.example"),
+                "{value}: page echoes it: {} {} {}",
+                page.url,
+                page.status,
+                page.body
+            );
+        }
+
+        // The same value given to GET /login directly.
+        let browser = env.server.browser().unwrap();
+        let mut login = env.server.url("/login").unwrap();
+        login.query_pairs_mut().append_pair("request", &value);
+        let outcome = browser
+            .walk(&login, Some((ALICE, ALICE_PASSWORD)), Consent::Approve)
+            .await
+            .unwrap();
+        assert_never_sent_off_host(&env.server, &browser, &value);
+        if let Outcome::Redirect(url) = outcome {
+            assert!(
+                url.as_str().starts_with(OTHER_CB),
+                "{value}: ended at {url}"
             );
         }
     }
+}
+
+#[tokio::test]
+async fn red_8_consent_return_path_never_leaves_the_registered_uris() {
+    let env = Env::start().await;
+    let pkce = Pkce::new();
+    for value in tampered_login_requests(&pkce) {
+        // Signed in for the web client; the other client's consent page carries the request.
+        let browser = env.signed_in_browser().await;
+        let consent = browser
+            .get(
+                &CodeRequest::new(OTHER, OTHER_CB, "openid")
+                    .param("prompt", "consent")
+                    .url(&env.server),
+            )
+            .await
+            .unwrap();
+        let mut form = consent
+            .forms()
+            .into_iter()
+            .find(|f| f.field("request").is_some())
+            .expect("the consent form carries the request");
+        form.set("request", &value);
+        let button = form.button_matching(&["allow", "approve"]);
+        let mut page = browser.submit(&consent, &form, button).await.unwrap();
+        let _ = browser
+            .walk_from(&mut page, None, Consent::Approve)
+            .await
+            .unwrap();
+        assert_never_sent_off_host(&env.server, &browser, &value);
+    }
+}
+
+#[tokio::test]
+async fn red_8_logout_and_error_pages_do_not_redirect_off_host() {
+    let env = Env::start().await;
+    let home = env.server.base_url().origin();
+    for bad in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "https%3A%2F%2Fevil.example%2F",
+        "https://web.example/logged-out/../../evil.example",
+        "https://web.example/logged-out@evil.example",
+        WEB_CB,
+    ] {
+        let (browser, id_token) = crate::logout::signed_in(&env).await;
+        for params in [
+            vec![("post_logout_redirect_uri", bad)],
+            vec![
+                ("post_logout_redirect_uri", bad),
+                ("id_token_hint", id_token.as_str()),
+            ],
+            vec![
+                ("post_logout_redirect_uri", bad),
+                ("id_token_hint", id_token.as_str()),
+                ("client_id", WEB),
+            ],
+        ] {
+            let page = crate::logout::logout(&env, &browser, &params).await;
+            if let Some(location) = page.location() {
+                assert_eq!(location.origin(), home, "{bad}: redirected to {location}");
+            }
+            assert!(!page.body.contains("evil.example"), "{bad}: page echoes it");
+        }
+        // The confirmation form ignores a return address slipped into it.
+        let browser = env.signed_in_browser().await;
+        let confirm = browser
+            .get(&env.server.url("/logout").unwrap())
+            .await
+            .unwrap();
+        let mut form = confirm
+            .forms()
+            .into_iter()
+            .find(|f| f.method == "post")
+            .unwrap();
+        form.fields
+            .push(("post_logout_redirect_uri".to_owned(), bad.to_owned()));
+        let page = browser.submit(&confirm, &form, None).await.unwrap();
+        assert_eq!(page.header("location"), Some("/logout/done"), "{bad}");
+        assert_never_sent_off_host(&env.server, &browser, bad);
+    }
+    // Error pages: an unusable authorization request shows a page with no way off the server.
+    for bad in ["https://evil.example/cb", "//evil.example/cb"] {
+        let page = authorize_raw(
+            &env.server,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", bad),
+                ("response_type", "code"),
+            ],
+        )
+        .await;
+        assert_error_page(&page, bad);
+        assert!(
+            !page.body.contains("evil.example"),
+            "{bad}: error page echoes it"
+        );
+        let page = authorize_raw(
+            &env.server,
+            &[("client_id", "no-such-client"), ("redirect_uri", bad)],
+        )
+        .await;
+        assert_error_page(&page, bad);
+        assert!(
+            !page.body.contains("evil.example"),
+            "{bad}: error page echoes it"
+        );
+    }
+}
+
+/// An unsigned request object (JAR, RFC 9101) whose claims try to take the request elsewhere.
+fn hostile_request_object() -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let claims = serde_json::json!({
+        "client_id": OTHER,
+        "redirect_uri": "https://evil.example/cb",
+        "response_type": "code",
+        "scope": "openid offline_access",
+        "state": "from-the-object",
+        "prompt": "none",
+    });
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.")
+}
+
+#[tokio::test]
+async fn oidc_9_request_and_request_uri_are_refused_at_the_redirect_uri() {
+    let env = Env::start().await;
+    let issuer = env.server.issuer().to_owned();
+    let pkce = Pkce::new();
+    let object = hostile_request_object();
+    let wire = Tripwire::new().unwrap();
+    let object_url = wire.url("/request.jwt");
+    for (name, value, error) in [
+        ("request", object.as_str(), "request_not_supported"),
+        (
+            "request_uri",
+            object_url.as_str(),
+            "request_uri_not_supported",
+        ),
+    ] {
+        let mut params = base_params(WEB, WEB_CB, &pkce);
+        params.push((name, value));
+        let page = authorize_raw(&env.server, &params).await;
+        // The query's client, redirect URI and state answer; nothing in the object is used.
+        let location = assert_error_redirect(&page, WEB_CB, error, "st-123", &issuer);
+        assert!(query_param(&location, "code").is_none(), "{location}");
+        // A signed-in user who already consented gets the same refusal, not a code.
+        let browser = env.signed_in_browser().await;
+        let mut request = env.web_request("openid").param(name, value);
+        request.state = Some("st-signed-in".to_owned());
+        let outcome = env
+            .server
+            .authorize_outcome(&browser, &request, None, Consent::Approve)
+            .await
+            .unwrap();
+        let Outcome::Redirect(url) = outcome else {
+            panic!("{name}: expected an error redirect");
+        };
+        assert!(url.as_str().starts_with(WEB_CB), "{url}");
+        assert_eq!(query_param(&url, "error").as_deref(), Some(error));
+        assert_eq!(query_param(&url, "state").as_deref(), Some("st-signed-in"));
+        assert!(query_param(&url, "code").is_none());
+    }
+    assert!(!wire.was_touched().unwrap(), "the request_uri was fetched");
+
+    // Without a valid client and redirect URI the refusal is an error page (RED-6), even when
+    // the object names a registered pair.
+    let page = authorize_raw(&env.server, &[("request", object.as_str())]).await;
+    assert_error_page(&page, "request without client_id");
+    let page = authorize_raw(
+        &env.server,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("request", object.as_str()),
+        ],
+    )
+    .await;
+    assert_error_page(&page, "request with an unregistered redirect_uri");
+
+    // Discovery says so.
+    let metadata = env.server.discovery().await.unwrap();
+    assert_eq!(metadata["request_parameter_supported"], false);
+    assert_eq!(metadata["request_uri_parameter_supported"], false);
 }

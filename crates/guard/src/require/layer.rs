@@ -1,10 +1,11 @@
 //! [`RequireLayer`] and the functions that build it: `require_scope("orders:write")`,
-//! `require_scopes([..])` (all), `require_any_scope([..])` and `require_role("admin")`.
+//! `require_scopes([..])` (all), `require_any_scope([..])`, `require_role("admin")` and
+//! `require_step_up(StepUp::new()..)`.
 
-use super::{RequireService, Requirement};
+use super::{RequireService, Requirement, StepUp};
 use tower::Layer;
 
-/// Demands scopes or a role of the verified token. Mount it with `route_layer` under a
+/// Demands scopes, a role or a step-up of the verified token. Mount it with `route_layer` under a
 /// router that has the guard layer:
 ///
 /// ```
@@ -58,6 +59,35 @@ where
 pub fn require_role(role: impl Into<String>) -> RequireLayer {
     RequireLayer {
         requirement: Requirement::Role(role.into()),
+    }
+}
+
+/// The user's authentication behind the token must meet `step_up` (RS-8); otherwise 401
+/// `insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470 §3), which tells
+/// the client to send the user back to the authorization server for a stronger or fresher
+/// sign-in. Stack it with a scope requirement when both apply.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::post};
+/// use portcullis_guard::{Guard, StepUp, require_scope, require_step_up};
+///
+/// # fn app(guard: Guard) -> Router {
+/// Router::new()
+///     .route(
+///         "/api/payouts",
+///         post(|| async { "sent" })
+///             .route_layer(require_step_up(
+///                 StepUp::new().acr_values(["mfa"]).max_age(Duration::from_secs(300)),
+///             ))
+///             .route_layer(require_scope("payouts:write")),
+///     )
+///     .layer(guard.layer())
+/// # }
+/// ```
+pub fn require_step_up(step_up: StepUp) -> RequireLayer {
+    RequireLayer {
+        requirement: Requirement::StepUp(step_up),
     }
 }
 

@@ -23,11 +23,11 @@ impl<S> RequireService<S> {
     }
 
     fn rejection<B>(&self, request: &Request<B>) -> Option<GuardRejection> {
-        let realm = request
-            .extensions()
-            .get::<GuardHandle>()
-            .and_then(|h| h.0.realm());
-        let Some(VerifiedClaims(claims)) = request.extensions().get::<VerifiedClaims>() else {
+        let handle = request.extensions().get::<GuardHandle>();
+        let realm = handle.and_then(|h| h.0.realm());
+        let (Some(VerifiedClaims(claims)), Some(GuardHandle(guard))) =
+            (request.extensions().get::<VerifiedClaims>(), handle)
+        else {
             return Some(GuardRejection::new(RejectionKind::MissingToken, realm));
         };
         let kind = match &self.requirement {
@@ -48,6 +48,12 @@ impl<S> RequireService<S> {
                     return None;
                 }
                 RejectionKind::InsufficientRole
+            }
+            Requirement::StepUp(step_up) => {
+                if step_up.is_met(claims, guard.now()) {
+                    return None;
+                }
+                step_up.rejection()
             }
         };
         Some(GuardRejection::new(kind, realm))

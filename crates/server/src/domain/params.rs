@@ -78,12 +78,17 @@ impl Params {
         }
     }
 
-    /// Re-encodes the parameters (first value of each) as a query string, without `skip`.
+    /// Re-encodes the parameters (first value of each) as a query string, without `skip`. A
+    /// duplicated parameter is written twice, so parsing the result finds it duplicated again:
+    /// a request resumed after login is refused for it like the original (RED-11).
     pub(crate) fn to_query_without(&self, skip: &[&str]) -> String {
         let mut out = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.values {
             if !skip.contains(&k.as_str()) {
                 out.append_pair(k, v);
+                if self.duplicates.contains(k) {
+                    out.append_pair(k, v);
+                }
             }
         }
         out.finish()
@@ -107,6 +112,16 @@ mod tests {
         assert_eq!(p.get("scope"), None);
         assert_eq!(p.get("state"), Some("xyz"));
         assert_eq!(p.first_duplicate(), Some("client_id"));
+    }
+
+    #[test]
+    fn red_11_duplicates_survive_reencoding() {
+        let p = Params::parse(b"redirect_uri=https://a/cb&state=s&redirect_uri=https://evil/cb");
+        let again = Params::parse(p.to_query().as_bytes());
+        assert!(again.is_duplicated("redirect_uri"));
+        assert_eq!(again.get("redirect_uri"), None);
+        assert_eq!(again.get("state"), Some("s"));
+        assert!(!again.to_query().contains("evil"));
     }
 
     #[test]

@@ -16,6 +16,15 @@ use crate::store::{ClientRecord, UserRecord};
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// The `amr` of every user sign-in here (RFC 8176 `pwd`): the password form is the only way a
+/// user authenticates. The server has no authentication levels, so it states no `acr`.
+pub(crate) const PASSWORD_AMR: &str = "pwd";
+
+/// The `amr` claim of a token for a user who signed in at `auth_time`; none for client tokens.
+pub(crate) fn user_amr(auth_time: Option<i64>) -> Option<Vec<String>> {
+    auth_time.map(|_| vec![PASSWORD_AMR.to_owned()])
+}
+
 /// Claims of an access token this server issues.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccessTokenClaims {
@@ -39,6 +48,9 @@ pub(crate) struct AccessTokenClaims {
     /// When the user authenticated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// How the user authenticated (RFC 8176; RFC 9068 §2.2.1), for step-up checks (RS-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 /// A freshly signed access token. `Debug` leaves the token itself out.
@@ -92,6 +104,7 @@ pub(crate) async fn issue_access_token(
         client_id: client.client_id.to_string(),
         scope: scope.to_string(),
         auth_time,
+        amr: user_amr(auth_time),
     };
     let key = state
         .keys

@@ -40,7 +40,7 @@ use super::super::audit;
 use super::super::denylist::retain_until;
 use super::super::error::ProtocolError;
 use super::super::secrets::random_id;
-use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, user_amr};
 use super::device_code::refuse_locked_account;
 use super::grant_store_error;
 use crate::state::AppState;
@@ -171,6 +171,7 @@ pub(crate) async fn exchange(
             client_id: client.client_id.to_string(),
             scope: scope.to_string(),
             auth_time: subject.auth_time,
+            amr: user_amr(subject.auth_time),
         },
         act,
     };
@@ -234,6 +235,7 @@ mod tests {
                 client_id: "orders-api".into(),
                 scope: "payments:write".into(),
                 auth_time: None,
+                amr: None,
             },
             act: Some(json!({"sub": "orders-api", "act": {"sub": "gateway"}})),
         };
@@ -241,5 +243,6 @@ mod tests {
         assert_eq!(v["act"]["act"]["sub"], "gateway");
         assert_eq!(v["sub"], "u");
         assert!(v.get("auth_time").is_none());
+        assert!(v.get("amr").is_none());
     }
 }
