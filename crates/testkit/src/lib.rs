@@ -45,6 +45,6 @@ pub use flow::{CodeRequest, CodeResponse, Tokens};
 pub use html::Form;
 pub use oauth::{AuthorizeUrl, ClientAuth, Reply, basic_header, query_pairs, query_param};
 pub use pkce::{Pkce, random_token, s256_challenge};
-pub use server::{Endpoints, StoreKind, TestServer, TestServerBuilder};
+pub use server::{Endpoints, StoreKind, TEST_KEK, TestServer, TestServerBuilder};
 
 pub use portcullis_jose::time::{Clock, FixedClock, UnixTime};
