@@ -17,6 +17,7 @@ Usage: bench/load/login_rss.py --binary target/release/portcullis [--burst 1000]
 
 import argparse
 import asyncio
+import base64
 import os
 import re
 import resource
@@ -104,6 +105,10 @@ def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     work = tempfile.mkdtemp(prefix="portcullis-login-rss.")
+    # Private signing keys are sealed at rest as in production, under a key made for this run.
+    os.environ["PORTCULLIS_KEY_ENCRYPTION_KEY"] = (
+        base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    )
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     db = f"sqlite://{work}/db.sqlite?mode=rwc"
