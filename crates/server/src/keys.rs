@@ -565,9 +565,9 @@ mod tests {
             .await
             .unwrap();
         // A legacy record written in plaintext before encryption existed.
-        ensure_keys(&store, &[Algorithm::EdDSA], 10, &PLAIN)
-            .await
-            .unwrap();
+        let legacy = generate_record(Algorithm::EdDSA, 10, 10, &PLAIN).unwrap();
+        assert!(legacy.private_jwk.contains("\"d\""));
+        store.insert_signing_key(legacy).await.unwrap();
         let rotated = sealed(&new, Some(&old));
         let recs = store.list_signing_keys().await.unwrap();
         check_readable(&recs, 10, &rotated).unwrap();
