@@ -25,6 +25,10 @@ COPY --from=build /out/portcullis /usr/local/bin/portcullis
 USER 10001:10001
 WORKDIR /var/lib/portcullis
 VOLUME ["/var/lib/portcullis"]
+# The key-encryption key that seals the private signing keys is given at run time, never baked
+# in: `docker run -e PORTCULLIS_KEY_ENCRYPTION_KEY=...` (make one with `openssl rand -base64 32`)
+# or a mounted secret file named by `[keys] encryption_key_file`. Without one `serve` refuses to
+# start unless PORTCULLIS_ALLOW_PLAINTEXT_KEYS=1 is set.
 ENV PORTCULLIS_LISTEN=0.0.0.0:8080 \
     PORTCULLIS_DATABASE_URL=sqlite:///var/lib/portcullis/portcullis.db
 EXPOSE 8080

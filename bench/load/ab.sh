@@ -48,6 +48,10 @@ USERNAME="bench-user"
 USER_PASSWORD="bench-password-0123456789"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-ab.XXXXXX")"
+# Private signing keys are sealed at rest as in production, under a key made for this run's
+# fresh databases.
+PORTCULLIS_KEY_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
+export PORTCULLIS_KEY_ENCRYPTION_KEY
 PID=""
 cleanup() {
     [[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null

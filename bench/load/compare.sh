@@ -89,6 +89,10 @@ die() { log "error: $*"; exit 1; }
 # Processes and cleanup
 # ---------------------------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-compare.XXXXXX")"
+# Private signing keys are sealed at rest as in production, under a key made for this run's
+# fresh databases.
+PORTCULLIS_KEY_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
+export PORTCULLIS_KEY_ENCRYPTION_KEY
 PIDS=()
 WATCHDOG_PID=""
 

@@ -26,6 +26,7 @@ Usage: bench/load/login_rss.py --binary target/release/portcullis [--burst 1000]
 
 import argparse
 import asyncio
+import base64
 import os
 import re
 import resource
@@ -117,6 +118,10 @@ async def burst(port: int, csrf: str, cookie: str, n: int) -> Counter:
 def start_server(binary: str, config_text: str) -> tuple[int, int, str]:
     """A fresh database with the user alice and a server on it: (pid, port, log path)."""
     work = tempfile.mkdtemp(prefix="portcullis-login-rss.")
+    # Private signing keys are sealed at rest as in production, under a key made for this run.
+    os.environ["PORTCULLIS_KEY_ENCRYPTION_KEY"] = (
+        base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    )
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     db = f"sqlite://{work}/db.sqlite?mode=rwc"

@@ -51,6 +51,7 @@ fn build() -> (Runtime, Router) {
         admin::add_client(
             store.as_ref(),
             clock.as_ref(),
+            &config,
             ClientConfig {
                 client_id: CLIENT_ID.into(),
                 secret: Some(ClientSecret::new(SECRET)),

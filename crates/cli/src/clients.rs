@@ -28,7 +28,7 @@ pub struct AddArgs {
     /// The client id.
     #[arg(long)]
     pub id: String,
-    /// The secret of a confidential client (at least 16 characters; stored as a digest).
+    /// The secret of a confidential client (at least 16 characters; stored as a keyed digest).
     #[arg(long)]
     pub secret: Option<String>,
     /// Generate the secret of a confidential client: 32 random bytes, base64url, printed once.
@@ -113,7 +113,7 @@ pub async fn run(cmd: ClientsCommand) -> anyhow::Result<()> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
+    let (store, resolved) = args.store.open().await?;
     let jwks = match &args.jwks {
         Some(path) => Some(
             tokio::fs::read_to_string(path)
@@ -166,7 +166,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         exchange_audiences: args.exchange_audiences,
         exchange_impersonation: args.exchange_impersonation,
     };
-    let record = admin::add_client(store.as_ref(), &SystemClock, config)
+    let record = admin::add_client(store.as_ref(), &SystemClock, &resolved.server, config)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     println!(
@@ -176,7 +176,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         names(&record.grant_types)
     );
     if let Some(secret) = generated {
-        // Shown this once: only its digest is stored.
+        // Shown this once: only its keyed digest is stored.
         println!("client_secret: {secret}");
     }
     Ok(())

@@ -1,8 +1,10 @@
 //! Configuration in three stages: the raw TOML file (versioned, unknown keys refused), layered
 //! with `PORTCULLIS_*` environment variables and flags, then validated into a `ServerConfig`.
 
+use crate::key_encryption;
 use anyhow::{Context as _, anyhow, bail};
 use portcullis_jose::Algorithm;
+use portcullis_server::at_rest::KeyEncryption;
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
 use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
 use serde::Deserialize;
@@ -95,6 +97,12 @@ pub struct RawKeys {
     pub rotation_delay: Option<i64>,
     /// Seconds between key reloads from the store.
     pub reload_interval: Option<i64>,
+    /// File holding the key-encryption key (base64 or base64url of 32 bytes).
+    pub encryption_key_file: Option<PathBuf>,
+    /// File holding the previous key-encryption key, accepted for reading during a rotation.
+    pub encryption_key_previous_file: Option<PathBuf>,
+    /// Store private keys in plaintext when no key-encryption key is configured.
+    pub allow_plaintext: Option<bool>,
 }
 
 /// `[session]`
@@ -320,7 +328,8 @@ fn parse_proxies(what: &str, items: &[String]) -> anyhow::Result<Vec<ipnet::IpNe
         .collect()
 }
 
-/// Layers defaults < file < env < flags and validates the result.
+/// Layers defaults < file < env < flags and validates the result; the key-encryption key comes
+/// from the environment or the files `[keys]` names, under the rule of [`key_encryption`].
 pub fn resolve(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Resolved> {
     let raw = match file {
         Some(path) => load_file(path)?,
@@ -329,10 +338,31 @@ pub fn resolve(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Res
             ..RawConfig::default()
         },
     };
-    resolve_raw(raw, file, overrides)
+    let files = raw
+        .keys
+        .as_ref()
+        .map(|k| key_encryption::FileSettings {
+            current: k.encryption_key_file.clone(),
+            previous: k.encryption_key_previous_file.clone(),
+            allow_plaintext: k.allow_plaintext,
+        })
+        .unwrap_or_default();
+    let encryption = key_encryption::resolve(&files, base_dir(file), overrides.dev)?;
+    resolve_raw(raw, file, overrides, encryption)
 }
 
-fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Result<Resolved> {
+/// The directory relative paths in the config file are resolved against.
+fn base_dir(file: Option<&Path>) -> &Path {
+    file.and_then(Path::parent)
+        .unwrap_or_else(|| Path::new("."))
+}
+
+fn resolve_raw(
+    raw: RawConfig,
+    file: Option<&Path>,
+    o: &Overrides,
+    key_encryption: KeyEncryption,
+) -> anyhow::Result<Resolved> {
     let listen = o
         .listen
         .clone()
@@ -351,6 +381,7 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
     let mut s = ServerSettings::new(issuer.trim_end_matches('/'));
     s.redis_url = o.redis.clone().or(raw.redis);
     s.dev = o.dev;
+    s.key_encryption = key_encryption;
     if let Some(t) = raw.tokens {
         set(&mut s.access_token_ttl, t.access_token_ttl);
         set(&mut s.refresh_token_ttl, t.refresh_token_ttl);
@@ -433,13 +464,10 @@ fn resolve_raw(raw: RawConfig, file: Option<&Path>, o: &Overrides) -> anyhow::Re
     }
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 
-    let base_dir = file
-        .and_then(Path::parent)
-        .unwrap_or_else(|| Path::new("."));
     let clients = raw
         .clients
         .into_iter()
-        .map(|c| client_config(c, base_dir))
+        .map(|c| client_config(c, base_dir(file)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let users = raw
         .users
@@ -549,9 +577,18 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// `resolve` without a file, with plaintext keys (the rule is tested through the binary).
+    fn resolve_defaults(o: &Overrides) -> anyhow::Result<Resolved> {
+        let raw = RawConfig {
+            version: CONFIG_VERSION,
+            ..RawConfig::default()
+        };
+        resolve_raw(raw, None, o, KeyEncryption::Plaintext)
+    }
+
     #[test]
     fn defaults_apply_without_a_file() {
-        let r = resolve(None, &Overrides::default()).unwrap();
+        let r = resolve_defaults(&Overrides::default()).unwrap();
         assert_eq!(r.listen, DEFAULT_LISTEN);
         assert_eq!(r.database, DEFAULT_DATABASE);
         assert_eq!(r.server.issuer, DEFAULT_ISSUER);
@@ -581,7 +618,7 @@ mod tests {
             listen: Some("127.0.0.1:7000".into()),
             ..Overrides::default()
         };
-        let r = resolve_raw(raw, None, &o).unwrap();
+        let r = resolve_raw(raw, None, &o, KeyEncryption::Plaintext).unwrap();
         assert_eq!(r.listen, "127.0.0.1:7000");
         assert_eq!(r.server.issuer, "https://id.example");
         assert_eq!(r.server.access_token_ttl, 300);
@@ -676,7 +713,7 @@ mod tests {
                 client.secret = Some(format!("{}-secret-0123456789", client.id));
             }
         }
-        let r = resolve_raw(raw, None, &Overrides::default()).unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap();
         assert_eq!(r.server.issuer, "http://127.0.0.1:8080");
         assert_eq!(r.server.access_token_ttl, 900);
         let ids: Vec<&str> = r.clients.iter().map(|c| c.client_id.as_str()).collect();
@@ -694,7 +731,7 @@ mod tests {
     #[test]
     fn invalid_values_name_the_setting() {
         let raw = parse("version = 1\n[tokens]\ncode_ttl = 9999\n").unwrap();
-        let err = resolve_raw(raw, None, &Overrides::default())
+        let err = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext)
             .unwrap_err()
             .to_string();
         assert!(err.contains("code_ttl"), "{err}");
@@ -706,19 +743,19 @@ mod tests {
             listen: Some("127.0.0.1:9123".into()),
             ..Overrides::default()
         };
-        let r = resolve(None, &o).unwrap();
+        let r = resolve_defaults(&o).unwrap();
         assert_eq!(r.server.issuer, "http://127.0.0.1:9123");
         let o = Overrides {
             listen: Some("0.0.0.0:9123".into()),
             ..Overrides::default()
         };
-        assert_eq!(resolve(None, &o).unwrap().server.issuer, DEFAULT_ISSUER);
+        assert_eq!(resolve_defaults(&o).unwrap().server.issuer, DEFAULT_ISSUER);
     }
 
     #[test]
     fn client_needs_a_credential_kind() {
         let raw = parse("version = 1\n[[clients]]\nid = \"a\"\n").unwrap();
-        let err = resolve_raw(raw, None, &Overrides::default())
+        let err = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext)
             .unwrap_err()
             .to_string();
         assert!(err.contains("clients.a"), "{err}");

@@ -48,6 +48,7 @@ pub async fn bootstrap(
     admin::add_client(
         store.as_ref(),
         clock,
+        config,
         ClientConfig {
             client_id: DEMO_CLIENT.into(),
             secret: Some(ClientSecret::new(DEMO_SECRET)),
@@ -68,6 +69,7 @@ pub async fn bootstrap(
     admin::add_client(
         store.as_ref(),
         clock,
+        config,
         ClientConfig {
             client_id: DEMO_SPA.into(),
             redirect_uris: vec![DEMO_SPA_REDIRECT.into()],

@@ -1,11 +1,13 @@
-//! `portcullis keys list|rotate`: show the signing keys and their life cycle, and start a
-//! rotation (the new key is published now and signs after the configured delay).
+//! `portcullis keys list|rotate|rewrap|generate-kek`: show the signing keys and their life cycle,
+//! start a rotation (the new key is published now and signs after the configured delay), and
+//! manage the key-encryption key they are sealed under.
 
 use crate::db::{StoreArgs, format_time};
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use portcullis_jose::time::{Clock as _, SystemClock};
 use portcullis_server::admin;
+use portcullis_server::at_rest::Kek;
 
 /// `portcullis keys ...`
 #[derive(Debug, Subcommand)]
@@ -14,6 +16,14 @@ pub enum KeysCommand {
     List(ListArgs),
     /// Publish new signing keys; they sign after the rotation delay.
     Rotate(RotateArgs),
+    /// Re-encrypt every stored private key and the client-secret pepper under the current
+    /// key-encryption key (those under the previous one, and plaintext ones). Run it after
+    /// setting a new PORTCULLIS_KEY_ENCRYPTION_KEY with the old one as
+    /// PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS; then the previous key can be removed.
+    Rewrap(RotateArgs),
+    /// Print a new random key-encryption key (32 bytes, base64url) for
+    /// PORTCULLIS_KEY_ENCRYPTION_KEY or `[keys] encryption_key_file`.
+    GenerateKek,
 }
 
 /// Arguments of `keys list`.
@@ -26,7 +36,7 @@ pub struct ListArgs {
     pub store: StoreArgs,
 }
 
-/// Arguments of `keys rotate`.
+/// Arguments of `keys rotate` and `keys rewrap`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     #[command(flatten)]
@@ -38,6 +48,12 @@ pub async fn run(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::List(args) => list(args).await,
         KeysCommand::Rotate(args) => rotate(args).await,
+        KeysCommand::Rewrap(args) => rewrap(args).await,
+        KeysCommand::GenerateKek => {
+            let kek = Kek::generate().map_err(|e| anyhow!("{e}"))?;
+            println!("{}", kek.to_base64url().as_str());
+            Ok(())
+        }
     }
 }
 
@@ -106,6 +122,24 @@ async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         "new keys sign from {} (rotation delay {} s); the previous keys stay published until their tokens expire",
         format_time(switch_at),
         resolved.server.key_rotation_delay
+    );
+    Ok(())
+}
+
+async fn rewrap(args: RotateArgs) -> anyhow::Result<()> {
+    let (store, resolved) = args.store.open().await?;
+    let report = admin::rewrap(store.as_ref(), &resolved.server)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    for kid in &report.keys {
+        println!("re-encrypted signing key {kid}");
+    }
+    if report.pepper {
+        println!("re-encrypted the client-secret pepper");
+    }
+    println!(
+        "{} signing key(s) re-encrypted; everything is under the current key-encryption key",
+        report.keys.len()
     );
     Ok(())
 }

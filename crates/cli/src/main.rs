@@ -8,6 +8,7 @@ mod config;
 mod db;
 mod dev;
 mod gc;
+mod key_encryption;
 mod keys;
 mod listen;
 mod logging;
@@ -20,8 +21,19 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Portcullis: an OAuth 2.1 and OpenID Connect authorization server.
+///
+/// Commands that open the database seal private signing keys under the key-encryption key in
+/// PORTCULLIS_KEY_ENCRYPTION_KEY (or the file `[keys] encryption_key_file` names), reading
+/// PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS too during a rotation. Without one they refuse to run
+/// outside `serve --dev` unless PORTCULLIS_ALLOW_PLAINTEXT_KEYS=1 or `[keys] allow_plaintext`.
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about, propagate_version = true)]
+#[command(
+    name = "portcullis",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 struct Cli {
     /// Log format on standard error (the level comes from RUST_LOG, default `info`).
     #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Pretty)]
@@ -40,7 +52,7 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
-    /// List and rotate signing keys.
+    /// List and rotate signing keys; re-encrypt them under a new key-encryption key.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Remove expired codes, tokens, sessions and other dead state now.

@@ -33,7 +33,9 @@ pub struct ServeArgs {
     /// Redis URL; revoked token ids are published there for resource servers.
     #[arg(long, env = "PORTCULLIS_REDIS_URL", value_name = "URL")]
     pub redis: Option<String>,
-    /// Development mode: create a demo user and clients and print how to try them.
+    /// Development mode: create a demo user and clients and print how to try them; without a
+    /// key-encryption key (PORTCULLIS_KEY_ENCRYPTION_KEY or `[keys] encryption_key_file`,
+    /// required otherwise) private keys are stored in plaintext.
     #[arg(long)]
     pub dev: bool,
     /// Seconds a connection may take to send a request's headers, from when it opens or
@@ -76,7 +78,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     let store = db::connect(&resolved.database).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    seed(&store, clock.as_ref(), &resolved).await?;
 
     let listener = tokio::net::TcpListener::bind(&resolved.listen)
         .await
@@ -90,14 +91,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .max_connections
             .unwrap_or_else(listen::default_max_connections),
     };
+    // The server opens the stored keys and pepper first: a wrong key-encryption key stops the
+    // start here, naming the key it cannot read, before anything is written.
+    let server = Server::new(
+        resolved.server.clone(),
+        Arc::clone(&store),
+        Arc::clone(&clock),
+    )
+    .await
+    .map_err(|e| anyhow!("starting the server: {e}"))?;
+    seed(&store, clock.as_ref(), &resolved).await?;
     let dev_demo = if args.dev {
-        Some(crate::dev::bootstrap(&store, clock.as_ref(), &resolved.server).await?)
+        Some(crate::dev::bootstrap(&store, clock.as_ref(), server.config()).await?)
     } else {
         None
     };
-    let server = Server::new(resolved.server, Arc::clone(&store), clock)
-        .await
-        .map_err(|e| anyhow!("starting the server: {e}"))?;
     tracing::info!(
         %issuer,
         listen = %local,
@@ -130,7 +138,7 @@ async fn seed(
     resolved: &Resolved,
 ) -> anyhow::Result<()> {
     for client in &resolved.clients {
-        let record = admin::add_client(store.as_ref(), clock, client.clone())
+        let record = admin::add_client(store.as_ref(), clock, &resolved.server, client.clone())
             .await
             .map_err(|e| anyhow!("config client {}: {e}", client.client_id))?;
         tracing::info!(client_id = %record.client_id, "client registered from the config file");

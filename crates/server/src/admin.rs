@@ -1,11 +1,13 @@
-//! Administrative operations the command line calls directly (no HTTP): clients, users and
-//! signing keys. Each takes the store (and a clock where time matters) explicitly.
+//! Administrative operations the command line calls directly (no HTTP): clients, users, signing
+//! keys and the re-encryption of secrets at rest. Each takes the store (and a clock and the
+//! configuration where they matter) explicitly.
 
 use std::sync::Arc;
 
 use portcullis_jose::Clock;
 use portcullis_types::secret::Password;
 
+use crate::at_rest::{PepperError, pepper};
 use crate::config::{ClientConfig, ConfigError, ServerConfig};
 use crate::domain::error::ProtocolError;
 use crate::domain::{password, secrets};
@@ -48,20 +50,32 @@ impl From<keys::KeyError> for AdminError {
     }
 }
 
+impl From<PepperError> for AdminError {
+    fn from(e: PepperError) -> Self {
+        match e {
+            PepperError::Store(e) => e.into(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<ProtocolError> for AdminError {
     fn from(e: ProtocolError) -> Self {
         Self::Internal(e.description().to_owned())
     }
 }
 
-/// Registers (or replaces) a client. The secret is stored as a SHA-256 digest only.
+/// Registers (or replaces) a client. The secret is stored only as its HMAC-SHA-256 digest under
+/// the server's pepper (made on first use, sealed under `config.key_encryption`).
 /// A client id equal to an existing user id is refused (TOK-7).
 pub async fn add_client(
     store: &dyn Store,
     clock: &dyn Clock,
+    config: &ServerConfig,
     client: ClientConfig,
 ) -> Result<ClientRecord, AdminError> {
-    let record = client.into_record(clock.now().as_secs())?;
+    let pepper = pepper::load_or_create(store, &config.key_encryption).await?;
+    let record = client.into_record(clock.now().as_secs(), &pepper)?;
     if store.get_user(record.client_id.as_str()).await?.is_some() {
         return Err(AdminError::Conflict(
             "client_id equals an existing user identifier".to_owned(),
@@ -198,8 +212,37 @@ pub async fn rotate_keys(
         clock.now().as_secs(),
         config.key_rotation_delay,
         config.max_signed_token_ttl(),
+        &config.key_encryption,
     )
     .await?)
+}
+
+/// What [`rewrap`] rewrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RewrapReport {
+    /// Ids of the signing keys sealed anew under the current key-encryption key.
+    pub keys: Vec<String>,
+    /// Whether the client-secret pepper was sealed anew.
+    pub pepper: bool,
+}
+
+/// Seals every stored private signing key and the client-secret pepper under the current
+/// key-encryption key of `config`: values under the previous KEK and plaintext ones written
+/// without a KEK. Values already under the current KEK are left alone, so it can be re-run. Run
+/// it after making a new KEK current (with the old one as previous); afterwards the previous
+/// KEK is no longer needed. Refused without a KEK.
+pub async fn rewrap(store: &dyn Store, config: &ServerConfig) -> Result<RewrapReport, AdminError> {
+    let enc = &config.key_encryption;
+    if !enc.is_sealed() {
+        return Err(AdminError::Invalid(ConfigError {
+            setting: "key_encryption",
+            reason: "rewrapping needs a current key-encryption key".to_owned(),
+        }));
+    }
+    let keys = keys::rewrap(store, enc).await?;
+    let pepper = pepper::rewrap(store, enc).await?;
+    Ok(RewrapReport { keys, pepper })
 }
 
 /// Ensures the signing keys exist (what [`crate::Server::new`] does on start).
@@ -208,5 +251,11 @@ pub async fn ensure_keys(
     clock: &dyn Clock,
     config: &ServerConfig,
 ) -> Result<(), AdminError> {
-    Ok(keys::ensure_keys(store.as_ref(), config.signing_algs(), clock.now().as_secs()).await?)
+    Ok(keys::ensure_keys(
+        store.as_ref(),
+        config.signing_algs(),
+        clock.now().as_secs(),
+        &config.key_encryption,
+    )
+    .await?)
 }

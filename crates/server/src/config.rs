@@ -9,7 +9,8 @@ use portcullis_types::{
     ClientId, ClientSecret, GrantType, RedirectUri, Scope, TokenEndpointAuthMethod,
 };
 
-use crate::store::{ClientRecord, secret_hash};
+use crate::at_rest::{KeyEncryption, Pepper};
+use crate::store::ClientRecord;
 
 pub(crate) mod redirect;
 
@@ -138,6 +139,10 @@ pub struct ServerSettings {
     pub password_hash_queue: usize,
     /// Sign-in attempts one client address may have waiting or running at once (default 4).
     pub password_attempts_per_addr: u32,
+    /// How private signing keys and the client-secret pepper are kept in the store (default
+    /// [`KeyEncryption::Plaintext`]; `portcullis serve` requires a key-encryption key outside
+    /// development unless plaintext is explicitly allowed).
+    pub key_encryption: KeyEncryption,
 }
 
 impl ServerSettings {
@@ -186,6 +191,7 @@ impl ServerSettings {
             password_hash_memory_bytes: 64 * 1024 * 1024,
             password_hash_queue: 64,
             password_attempts_per_addr: 4,
+            key_encryption: KeyEncryption::Plaintext,
         }
     }
 }
@@ -439,8 +445,13 @@ impl fmt::Debug for ClientConfig {
 }
 
 impl ClientConfig {
-    /// Validates the description and turns it into a store record (the secret is digested).
-    pub fn into_record(self, now: i64) -> Result<ClientRecord, ConfigError> {
+    /// Validates the description and turns it into a store record (the secret is stored as its
+    /// keyed digest under `pepper`).
+    pub(crate) fn into_record(
+        self,
+        now: i64,
+        pepper: &Pepper,
+    ) -> Result<ClientRecord, ConfigError> {
         let id = self.client_id.as_str();
         if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ConfigError::new(
@@ -562,7 +573,7 @@ impl ClientConfig {
         }
         Ok(ClientRecord {
             client_id: self.client_id.clone(),
-            secret_hash: self.secret.as_ref().map(|s| secret_hash(s.secret())),
+            secret_hash: self.secret.as_ref().map(|s| pepper.digest(s.secret())),
             token_endpoint_auth_method: auth_method,
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
@@ -584,6 +595,10 @@ impl ClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pepper() -> Pepper {
+        Pepper::from_bytes(&[3; 32])
+    }
 
     #[test]
     fn defaults_validate() {
@@ -634,7 +649,10 @@ mod tests {
             redirect_uris: vec!["http://app.example/cb".into()],
             ..ClientConfig::default()
         };
-        assert_eq!(c.into_record(0).unwrap_err().setting, "redirect_uris");
+        assert_eq!(
+            c.into_record(0, &pepper()).unwrap_err().setting,
+            "redirect_uris"
+        );
     }
 
     #[test]
@@ -646,14 +664,14 @@ mod tests {
             scope: Some("orders:read".into()),
             ..ClientConfig::default()
         };
-        let rec = c.into_record(5).unwrap();
+        let rec = c.into_record(5, &pepper()).unwrap();
         assert_eq!(
             rec.token_endpoint_auth_method.as_str(),
             "client_secret_basic"
         );
         assert_eq!(
             rec.secret_hash.as_deref(),
-            Some(secret_hash("0123456789abcdef0123").as_str())
+            Some(pepper().digest("0123456789abcdef0123").as_str())
         );
     }
 
@@ -665,7 +683,7 @@ mod tests {
             grant_types: vec![GrantType::ClientCredentials],
             ..ClientConfig::default()
         };
-        let rec = c.into_record(5).unwrap();
+        let rec = c.into_record(5, &pepper()).unwrap();
         let doc = serde_json::to_value(&rec).unwrap();
         assert_eq!(doc["client_id"], serde_json::json!("svc"));
         let back: ClientRecord = serde_json::from_value(doc).unwrap();
@@ -682,7 +700,7 @@ mod tests {
             exchange_audiences: vec!["payments-api".into()],
             ..ClientConfig::default()
         };
-        let rec = c.into_record(0).unwrap();
+        let rec = c.into_record(0, &pepper()).unwrap();
         assert_eq!(rec.exchange_audiences, vec!["payments-api".to_owned()]);
         assert!(!rec.exchange_impersonation);
         let public = ClientConfig {
@@ -690,7 +708,10 @@ mod tests {
             grant_types: vec![GrantType::TokenExchange],
             ..ClientConfig::default()
         };
-        assert_eq!(public.into_record(0).unwrap_err().setting, "grant_types");
+        assert_eq!(
+            public.into_record(0, &pepper()).unwrap_err().setting,
+            "grant_types"
+        );
         let without_grant = ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new("0123456789abcdef0123")),
@@ -699,7 +720,7 @@ mod tests {
             ..ClientConfig::default()
         };
         assert_eq!(
-            without_grant.into_record(0).unwrap_err().setting,
+            without_grant.into_record(0, &pepper()).unwrap_err().setting,
             "exchange_audiences"
         );
     }
@@ -711,6 +732,9 @@ mod tests {
             grant_types: vec![GrantType::ClientCredentials],
             ..ClientConfig::default()
         };
-        assert_eq!(c.into_record(0).unwrap_err().setting, "grant_types");
+        assert_eq!(
+            c.into_record(0, &pepper()).unwrap_err().setting,
+            "grant_types"
+        );
     }
 }

@@ -3,11 +3,16 @@
 //!
 //! Lifecycle of a key record: published from `created_at`; signs from `activate_at` until
 //! `retire_at`; published until `expire_at` (after every token it signed has expired).
+//!
+//! The private JWK is stored sealed under the key-encryption key ([`KeyEncryption`]), bound to
+//! its `kid`; a key that cannot be opened stops the start with an error naming it, so new keys are
+//! never generated over keys the server merely failed to read.
 
 use std::sync::{Arc, RwLock};
 
 use portcullis_jose::{Algorithm, Clock, Jwk, JwkSet, KeySet, SigningKey};
 
+use crate::at_rest::{KeyEncryption, SealError, SealedUnder};
 use crate::config::ServerConfig;
 use crate::store::{SigningKeyRecord, Store, StoreError};
 
@@ -25,6 +30,14 @@ pub enum KeyError {
     /// A stored or requested key cannot be used (unknown or disallowed algorithm, bad JWK).
     #[error("{0}")]
     Unusable(String),
+    /// A stored private key cannot be opened or sealed with the configured key-encryption key.
+    #[error("signing key {kid}: {source}")]
+    Sealed {
+        /// The key's id.
+        kid: String,
+        /// Why.
+        source: SealError,
+    },
 }
 
 impl KeyError {
@@ -68,17 +81,85 @@ fn is_active(rec: &SigningKeyRecord, now: i64) -> bool {
     rec.activate_at <= now && rec.retire_at.is_none_or(|r| now < r) && is_published(rec, now)
 }
 
-fn parse_key(rec: &SigningKeyRecord) -> Result<SigningKey, KeyError> {
+/// The associated data of a sealed private key: its `kid`, so a sealed key cannot be moved to
+/// another record.
+fn signing_key_aad(kid: &str) -> Vec<u8> {
+    [b"portcullis signing key\0".as_slice(), kid.as_bytes()].concat()
+}
+
+fn sealed_err(kid: &str) -> impl FnOnce(SealError) -> KeyError + '_ {
+    move |source| KeyError::Sealed {
+        kid: kid.to_owned(),
+        source,
+    }
+}
+
+/// Opens and parses a stored key, saying what it was sealed under.
+fn open_key(
+    rec: &SigningKeyRecord,
+    enc: &KeyEncryption,
+) -> Result<(SigningKey, SealedUnder), KeyError> {
     let alg: Algorithm = rec
         .alg
         .parse()
         .map_err(|_| KeyError::unusable(&"stored key has an unknown alg"))?;
-    let jwk: Jwk = serde_json::from_str(&rec.private_jwk).map_err(|e| KeyError::unusable(&e))?;
-    Ok(SigningKey::from_jwk_with_alg(&jwk, alg)?.with_kid(rec.kid.clone()))
+    let opened = enc
+        .open(&signing_key_aad(&rec.kid), &rec.private_jwk)
+        .map_err(sealed_err(&rec.kid))?;
+    let jwk: Jwk = serde_json::from_str(&opened.value).map_err(|e| KeyError::unusable(&e))?;
+    let key = SigningKey::from_jwk_with_alg(&jwk, alg)?.with_kid(rec.kid.clone());
+    Ok((key, opened.under))
+}
+
+/// Checks at start that every key still published can be opened and parsed: a wrong or missing
+/// key-encryption key is an error naming the first key it fails on. Keys not under the current
+/// KEK are reported so the operator runs `portcullis keys rewrap`.
+fn check_readable(
+    records: &[SigningKeyRecord],
+    now: i64,
+    enc: &KeyEncryption,
+) -> Result<(), KeyError> {
+    for rec in records.iter().filter(|r| is_published(r, now)) {
+        let (_, under) = open_key(rec, enc)?;
+        if enc.needs_rewrap(under) {
+            tracing::warn!(kid = %rec.kid, ?under, "signing key is not encrypted under the current key-encryption key; run `portcullis keys rewrap`");
+        }
+    }
+    Ok(())
+}
+
+/// Seals every stored private key under the current key-encryption key that is in plaintext or
+/// under the previous one. Returns the ids of the keys rewritten.
+pub(crate) async fn rewrap(
+    store: &dyn Store,
+    enc: &KeyEncryption,
+) -> Result<Vec<String>, KeyError> {
+    let mut rewritten = Vec::new();
+    for rec in store.list_signing_keys().await? {
+        let aad = signing_key_aad(&rec.kid);
+        let opened = enc
+            .open(&aad, &rec.private_jwk)
+            .map_err(sealed_err(&rec.kid))?;
+        if !enc.needs_rewrap(opened.under) {
+            continue;
+        }
+        let mut updated = rec.clone();
+        updated.private_jwk = enc
+            .seal(&aad, &opened.value)
+            .map_err(sealed_err(&rec.kid))?;
+        store.update_signing_key(updated).await?;
+        tracing::info!(target: "audit", event = "signing_key_rewrapped", kid = %rec.kid);
+        rewritten.push(rec.kid);
+    }
+    Ok(rewritten)
 }
 
 /// Builds a snapshot from the stored records at `now`.
-fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot, KeyError> {
+fn build_snapshot(
+    records: &[SigningKeyRecord],
+    now: i64,
+    enc: &KeyEncryption,
+) -> Result<KeySnapshot, KeyError> {
     let mut active: Vec<(i64, SigningKey)> = Vec::new();
     let mut verify = KeySet::new();
     let mut jwks = JwkSet::default();
@@ -95,8 +176,8 @@ fn build_snapshot(records: &[SigningKeyRecord], now: i64) -> Result<KeySnapshot,
         if !is_published(rec, now) {
             continue;
         }
-        let key = match parse_key(rec) {
-            Ok(k) => k,
+        let key = match open_key(rec, enc) {
+            Ok((k, _)) => k,
             Err(e) => {
                 tracing::error!(context = "keys", kid = %rec.kid, error = %e, "stored signing key skipped");
                 continue;
@@ -130,6 +211,7 @@ pub(crate) fn generate_record(
     alg: Algorithm,
     now: i64,
     activate_at: i64,
+    enc: &KeyEncryption,
 ) -> Result<SigningKeyRecord, KeyError> {
     let key = SigningKey::generate(alg)?;
     let public = key
@@ -137,8 +219,12 @@ pub(crate) fn generate_record(
         .ok_or_else(|| KeyError::unusable(&"symmetric signing key"))?;
     let kid = public.thumbprint()?;
     let key = key.with_kid(kid.clone());
-    let private_jwk =
-        serde_json::to_string(&key.to_private_jwk()).map_err(|e| KeyError::unusable(&e))?;
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_string(&key.to_private_jwk()).map_err(|e| KeyError::unusable(&e))?,
+    );
+    let private_jwk = enc
+        .seal(&signing_key_aad(&kid), &plain)
+        .map_err(sealed_err(&kid))?;
     Ok(SigningKeyRecord {
         kid,
         alg: alg.as_str().to_owned(),
@@ -150,19 +236,22 @@ pub(crate) fn generate_record(
     })
 }
 
-/// Inserts an immediately active key for every algorithm of `algs` that has none.
+/// Inserts an immediately active key for every algorithm of `algs` that has none, after checking
+/// that every stored key can be read ([`check_readable`]).
 pub(crate) async fn ensure_keys(
     store: &dyn Store,
     algs: &[Algorithm],
     now: i64,
+    enc: &KeyEncryption,
 ) -> Result<(), KeyError> {
     let records = store.list_signing_keys().await?;
+    check_readable(&records, now, enc)?;
     for alg in algs {
         let has_active = records
             .iter()
             .any(|r| r.alg == alg.as_str() && is_active(r, now));
         if !has_active {
-            let rec = generate_record(*alg, now, now)?;
+            let rec = generate_record(*alg, now, now, enc)?;
             tracing::info!(target: "audit", event = "signing_key_created", kid = %rec.kid, alg = alg.as_str());
             match store.insert_signing_key(rec).await {
                 Ok(()) | Err(StoreError::Conflict(_)) => {}
@@ -173,7 +262,8 @@ pub(crate) async fn ensure_keys(
     Ok(())
 }
 
-/// Rotates the keys of `algs` and of every other algorithm that still has a published key (e.g.
+/// Rotates (after checking that every stored key can be read) the keys of `algs` and of every
+/// other algorithm that still has a published key (e.g.
 /// one generated for a client's ID-token algorithm): a new key per algorithm is published now and signs after
 /// `delay` seconds; the current keys stop signing then and stay published for
 /// `max_token_ttl` more seconds. Expired keys are deleted. Returns the new key ids.
@@ -183,10 +273,12 @@ pub(crate) async fn rotate(
     now: i64,
     delay: i64,
     max_token_ttl: i64,
+    enc: &KeyEncryption,
 ) -> Result<Vec<String>, KeyError> {
     let switch_at = now.saturating_add(delay);
     let expire_at = switch_at.saturating_add(max_token_ttl).saturating_add(60);
     let records = store.list_signing_keys().await?;
+    check_readable(&records, now, enc)?;
     for rec in &records {
         if rec.expire_at.is_some_and(|e| e <= now) {
             store.delete_signing_key(&rec.kid).await?;
@@ -217,7 +309,7 @@ pub(crate) async fn rotate(
                 store.update_signing_key(updated).await?;
             }
         }
-        let rec = generate_record(*alg, now, switch_at)?;
+        let rec = generate_record(*alg, now, switch_at, enc)?;
         tracing::info!(target: "audit", event = "signing_key_rotated", kid = %rec.kid, alg = alg.as_str(), activate_at = switch_at);
         new_kids.push(rec.kid.clone());
         store.insert_signing_key(rec).await?;
@@ -242,9 +334,10 @@ impl KeyManager {
         config: Arc<ServerConfig>,
     ) -> Result<Self, KeyError> {
         let now = clock.now().as_secs();
-        ensure_keys(store.as_ref(), config.signing_algs(), now).await?;
+        let enc = &config.key_encryption;
+        ensure_keys(store.as_ref(), config.signing_algs(), now, enc).await?;
         let records = store.list_signing_keys().await?;
-        let snapshot = build_snapshot(&records, now)?;
+        let snapshot = build_snapshot(&records, now, enc)?;
         Ok(Self {
             store,
             clock,
@@ -262,7 +355,7 @@ impl KeyManager {
 
     async fn reload(&self, now: i64) -> Result<Arc<KeySnapshot>, KeyError> {
         let records = self.store.list_signing_keys().await?;
-        let snapshot = Arc::new(build_snapshot(&records, now)?);
+        let snapshot = Arc::new(build_snapshot(&records, now, &self.config.key_encryption)?);
         match self.cache.write() {
             Ok(mut guard) => *guard = Arc::clone(&snapshot),
             Err(poisoned) => *poisoned.into_inner() = Arc::clone(&snapshot),
@@ -303,7 +396,13 @@ impl KeyManager {
             return Err(KeyError::unusable(&"algorithm not allowed for signing"));
         }
         let now = self.clock.now().as_secs();
-        ensure_keys(self.store.as_ref(), &[alg], now).await?;
+        ensure_keys(
+            self.store.as_ref(),
+            &[alg],
+            now,
+            &self.config.key_encryption,
+        )
+        .await?;
         self.reload(now)
             .await?
             .signing_key(alg)
@@ -315,23 +414,32 @@ impl KeyManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::at_rest::Kek;
     use crate::store::KeyStore as _;
     use crate::store::memory::MemoryStore;
+
+    const PLAIN: KeyEncryption = KeyEncryption::Plaintext;
+
+    fn sealed(kek: &Kek, previous: Option<&Kek>) -> KeyEncryption {
+        KeyEncryption::sealed(kek.clone(), previous.cloned())
+    }
 
     #[tokio::test]
     async fn key_3_rotation_publishes_first_and_retires_later() {
         let store = MemoryStore::new();
         let algs = [Algorithm::ES256];
-        ensure_keys(&store, &algs, 1000).await.unwrap();
+        ensure_keys(&store, &algs, 1000, &PLAIN).await.unwrap();
         let recs = store.list_signing_keys().await.unwrap();
         assert_eq!(recs.len(), 1);
         let old_kid = recs[0].kid.clone();
 
-        let new_kids = rotate(&store, &algs, 2000, 3600, 900).await.unwrap();
+        let new_kids = rotate(&store, &algs, 2000, 3600, 900, &PLAIN)
+            .await
+            .unwrap();
         let recs = store.list_signing_keys().await.unwrap();
 
         // Right after rotation: both published, the old one still signs.
-        let snap = build_snapshot(&recs, 2001).unwrap();
+        let snap = build_snapshot(&recs, 2001, &PLAIN).unwrap();
         assert_eq!(snap.jwks().keys.len(), 2);
         assert_eq!(
             snap.signing_key(Algorithm::ES256).unwrap().kid(),
@@ -339,7 +447,7 @@ mod tests {
         );
 
         // After the delay: the new key signs, the old one is still published.
-        let snap = build_snapshot(&recs, 2000 + 3600).unwrap();
+        let snap = build_snapshot(&recs, 2000 + 3600, &PLAIN).unwrap();
         assert_eq!(
             snap.signing_key(Algorithm::ES256).unwrap().kid(),
             Some(new_kids[0].as_str())
@@ -347,7 +455,7 @@ mod tests {
         assert!(snap.verification_keys().contains_kid(&old_kid));
 
         // After every token the old key signed has expired: no longer published.
-        let snap = build_snapshot(&recs, 2000 + 3600 + 900 + 61).unwrap();
+        let snap = build_snapshot(&recs, 2000 + 3600 + 900 + 61, &PLAIN).unwrap();
         assert!(!snap.verification_keys().contains_kid(&old_kid));
         assert_eq!(snap.jwks().keys.len(), 1);
         assert!(snap.next_change == i64::MAX || snap.next_change > 2000 + 3600 + 900 + 61);
@@ -356,15 +464,131 @@ mod tests {
     #[tokio::test]
     async fn key_1_snapshot_jwks_is_public() {
         let store = MemoryStore::new();
-        ensure_keys(&store, &[Algorithm::RS256, Algorithm::ES256], 10)
+        ensure_keys(&store, &[Algorithm::RS256, Algorithm::ES256], 10, &PLAIN)
             .await
             .unwrap();
         let recs = store.list_signing_keys().await.unwrap();
-        let snap = build_snapshot(&recs, 10).unwrap();
+        let snap = build_snapshot(&recs, 10, &PLAIN).unwrap();
         assert_eq!(snap.jwks().keys.len(), 2);
         for k in &snap.jwks().keys {
             assert!(!k.is_private());
             assert!(k.kid.is_some());
         }
+    }
+
+    #[tokio::test]
+    async fn key_4_private_keys_sealed_and_bound_to_their_kid() {
+        let store = MemoryStore::new();
+        let kek = Kek::generate().unwrap();
+        let enc = sealed(&kek, None);
+        ensure_keys(&store, &[Algorithm::ES256, Algorithm::RS256], 10, &enc)
+            .await
+            .unwrap();
+        let recs = store.list_signing_keys().await.unwrap();
+        for rec in &recs {
+            assert!(rec.private_jwk.starts_with(&format!("pcs1:{}:", kek.id())));
+            assert!(!rec.private_jwk.contains("\"d\""));
+        }
+        check_readable(&recs, 10, &enc).unwrap();
+        assert_eq!(
+            build_snapshot(&recs, 10, &enc).unwrap().jwks().keys.len(),
+            2
+        );
+
+        // A sealed key moved to another record is refused, naming the record.
+        let mut swapped = recs[0].clone();
+        swapped.private_jwk.clone_from(&recs[1].private_jwk);
+        let err = check_readable(&[swapped.clone()], 10, &enc).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Sealed { kid, source: SealError::Tampered } if *kid == swapped.kid),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn key_4_wrong_kek_refused_at_start_naming_the_key() {
+        let store = MemoryStore::new();
+        let kek = Kek::generate().unwrap();
+        ensure_keys(&store, &[Algorithm::ES256], 10, &sealed(&kek, None))
+            .await
+            .unwrap();
+        let kid = store.list_signing_keys().await.unwrap()[0].kid.clone();
+        let wrong = Kek::generate().unwrap();
+        let config = Arc::new(
+            ServerConfig::new({
+                let mut s = crate::config::ServerSettings::new("https://id.example");
+                s.access_token_alg = Algorithm::ES256;
+                s.id_token_alg = Algorithm::ES256;
+                s.key_encryption = sealed(&wrong, None);
+                s
+            })
+            .unwrap(),
+        );
+        let store: Arc<dyn Store> = Arc::new(store);
+        let clock: Arc<dyn Clock> = Arc::new(portcullis_jose::FixedClock::new(
+            portcullis_jose::UnixTime(10),
+        ));
+        let err = KeyManager::load(Arc::clone(&store), clock, config)
+            .await
+            .unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains(&kid), "{shown}");
+        assert!(shown.contains(kek.id()), "{shown}");
+        // Nothing was generated over the key it could not read, nor is by a rotation.
+        let err = rotate(
+            store.as_ref(),
+            &[Algorithm::ES256],
+            20,
+            60,
+            60,
+            &sealed(&wrong, None),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains(&kid), "{err}");
+        assert_eq!(store.list_signing_keys().await.unwrap().len(), 1);
+        // Without any KEK the sealed key is refused too.
+        assert!(matches!(
+            check_readable(&store.list_signing_keys().await.unwrap(), 10, &PLAIN).unwrap_err(),
+            KeyError::Sealed {
+                source: SealError::NoKek,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn key_4_previous_kek_read_then_rewrap_moves_all_to_current() {
+        let store = MemoryStore::new();
+        let (old, new) = (Kek::generate().unwrap(), Kek::generate().unwrap());
+        ensure_keys(&store, &[Algorithm::ES256], 10, &sealed(&old, None))
+            .await
+            .unwrap();
+        // A legacy record written in plaintext before encryption existed.
+        let legacy = generate_record(Algorithm::EdDSA, 10, 10, &PLAIN).unwrap();
+        assert!(legacy.private_jwk.contains("\"d\""));
+        store.insert_signing_key(legacy).await.unwrap();
+        let rotated = sealed(&new, Some(&old));
+        let recs = store.list_signing_keys().await.unwrap();
+        check_readable(&recs, 10, &rotated).unwrap();
+        assert_eq!(
+            build_snapshot(&recs, 10, &rotated)
+                .unwrap()
+                .jwks()
+                .keys
+                .len(),
+            2
+        );
+
+        let rewritten = rewrap(&store, &rotated).await.unwrap();
+        assert_eq!(rewritten.len(), 2);
+        assert!(rewrap(&store, &rotated).await.unwrap().is_empty());
+        let recs = store.list_signing_keys().await.unwrap();
+        let only_new = sealed(&new, None);
+        check_readable(&recs, 10, &only_new).unwrap();
+        for rec in &recs {
+            assert!(rec.private_jwk.starts_with(&format!("pcs1:{}:", new.id())));
+        }
+        assert!(check_readable(&recs, 10, &sealed(&old, None)).is_err());
     }
 }

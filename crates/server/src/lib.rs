@@ -7,13 +7,19 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use portcullis_jose::SystemClock;
+//! use portcullis_server::at_rest::{Kek, KeyEncryption};
 //! use portcullis_server::config::{ServerConfig, ServerSettings, ClientConfig};
 //! use portcullis_server::{Server, admin, store};
 //!
-//! let config = ServerConfig::new(ServerSettings::new("http://127.0.0.1:8080"))?;
+//! let mut settings = ServerSettings::new("http://127.0.0.1:8080");
+//! // Private signing keys and the client-secret pepper are sealed in the store under this
+//! // key-encryption key, kept outside the database.
+//! let kek = Kek::parse(&std::env::var("PORTCULLIS_KEY_ENCRYPTION_KEY")?)?;
+//! settings.key_encryption = KeyEncryption::sealed(kek, None);
+//! let config = ServerConfig::new(settings)?;
 //! let store = store::connect("memory:").await?;
 //! let clock = Arc::new(SystemClock);
-//! admin::add_client(store.as_ref(), clock.as_ref(), ClientConfig {
+//! admin::add_client(store.as_ref(), clock.as_ref(), &config, ClientConfig {
 //!     client_id: "svc".into(),
 //!     secret: Some(portcullis_types::ClientSecret::new("a-long-random-client-secret")),
 //!     grant_types: vec![portcullis_types::GrantType::ClientCredentials],
@@ -36,7 +42,9 @@
 //! * [`Server`]: `Server::new(config, store, clock).await`, [`Server::router`].
 //! * [`config`]: [`config::ServerSettings`] → [`config::ServerConfig::new`] (validated),
 //!   [`config::ClientConfig`] (a client to register).
-//! * [`admin`]: clients, users and keys for the command line.
+//! * [`admin`]: clients, users, keys and the re-encryption of secrets for the command line.
+//! * [`at_rest`]: the key-encryption key ([`at_rest::Kek`]) and how secrets are kept in the
+//!   store ([`at_rest::KeyEncryption`]).
 //! * [`store`]: the storage trait and backends.
 //!
 //! # Cargo features
@@ -61,6 +69,7 @@ use axum::Router;
 use portcullis_jose::Clock;
 
 pub mod admin;
+pub mod at_rest;
 pub mod config;
 pub(crate) mod domain;
 pub(crate) mod hashing;
@@ -102,6 +111,10 @@ pub enum StartError {
     /// The password-hashing worker threads could not be started.
     #[error("password hashing workers: {0}")]
     Workers(String),
+    /// The client-secret pepper could not be read or made (e.g. the key-encryption key that
+    /// sealed it is not configured).
+    #[error("client-secret pepper: {0}")]
+    Pepper(String),
 }
 
 /// Connects the Redis denylist mirror when `redis_url` is configured.
@@ -151,6 +164,9 @@ impl Server {
             keys::KeyManager::load(Arc::clone(&store), Arc::clone(&clock), Arc::clone(&config))
                 .await
                 .map_err(|e| StartError::Keys(e.to_string()))?;
+        let pepper = at_rest::pepper::load_or_create(store.as_ref(), &config.key_encryption)
+            .await
+            .map_err(|e| StartError::Pepper(e.to_string()))?;
         let denylist = connect_denylist(&config).await?;
         let passwords = hashing::PasswordPool::start(hashing::PoolSettings {
             memory_budget_bytes: config.password_hash_memory_bytes,
@@ -165,6 +181,7 @@ impl Server {
                 store,
                 clock,
                 keys,
+                pepper,
                 clients: state::ClientCache::default(),
                 client_throttle: state::ClientThrottle::default(),
                 device_throttle: state::DeviceThrottle::default(),

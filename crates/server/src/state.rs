@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use portcullis_jose::Clock;
 
+use crate::at_rest::Pepper;
 use crate::config::{DeviceLimits, ServerConfig};
 use crate::hashing::PasswordPool;
 use crate::keys::KeyManager;
@@ -211,6 +212,8 @@ pub(crate) struct AppState {
     pub(crate) clock: Arc<dyn Clock>,
     /// Signing keys.
     pub(crate) keys: KeyManager,
+    /// The key of client-secret digests.
+    pub(crate) pepper: Pepper,
     /// Client cache.
     pub(crate) clients: ClientCache,
     /// Client-authentication failure counts.

@@ -47,6 +47,6 @@ pub use hostile::{Tripwire, sign_with_header};
 pub use html::Form;
 pub use oauth::{AuthorizeUrl, ClientAuth, Reply, basic_header, query_pairs, query_param};
 pub use pkce::{Pkce, random_token, s256_challenge};
-pub use server::{Endpoints, StoreKind, TestServer, TestServerBuilder};
+pub use server::{Endpoints, StoreKind, TEST_KEK, TestServer, TestServerBuilder};
 
 pub use portcullis_jose::time::{Clock, FixedClock, UnixTime};

@@ -4,6 +4,7 @@
 use crate::fixtures::{ClientSpec, user_record};
 use anyhow::{Context as _, anyhow};
 use portcullis_jose::time::{Clock, FixedClock, SystemClock, UnixTime};
+use portcullis_server::at_rest::{Kek, KeyEncryption};
 use portcullis_server::config::{ServerConfig, ServerSettings};
 use portcullis_server::store::Store;
 use std::sync::Arc;
@@ -21,6 +22,10 @@ pub enum StoreKind {
     /// Any URL `portcullis_server::store::connect` understands (e.g. PostgreSQL).
     Url(String),
 }
+
+/// The key-encryption key of every test server unless [`TestServerBuilder::configure`] sets
+/// another: a published test value, never for a real deployment.
+pub const TEST_KEK: [u8; 32] = *b"portcullis-testkit-kek-not-real!";
 
 type Configure = Box<dyn FnOnce(&mut ServerSettings) + Send>;
 
@@ -77,6 +82,9 @@ impl TestServerBuilder {
         let addr = listener.local_addr()?;
         let issuer = self.issuer.unwrap_or_else(|| format!("http://{addr}"));
         let mut settings = ServerSettings::new(issuer.clone());
+        // Sealed at rest as in production, under the test kit's fixed key so that a database
+        // outliving one test run (PostgreSQL) stays readable by the next.
+        settings.key_encryption = KeyEncryption::sealed(Kek::from_bytes(TEST_KEK), None);
         for f in self.configure {
             f(&mut settings);
         }
@@ -336,6 +344,7 @@ impl TestServer {
         portcullis_server::admin::add_client(
             self.store.as_ref(),
             self.clock.as_ref(),
+            &self.config,
             spec.into_config(),
         )
         .await

@@ -9,8 +9,38 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
+/// The key-encryption key the tests run the binary with (bytes 0 to 31, base64url).
+pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+/// Variable of the current key-encryption key.
+pub const KEK_ENV: &str = "PORTCULLIS_KEY_ENCRYPTION_KEY";
+/// Variable of the previous key-encryption key.
+pub const KEK_PREVIOUS_ENV: &str = "PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS";
+/// Variable of the plaintext opt-out.
+pub const ALLOW_PLAINTEXT_ENV: &str = "PORTCULLIS_ALLOW_PLAINTEXT_KEYS";
+
+/// The binary with [`TEST_KEK`] as its key-encryption key and nothing else of the caller's
+/// key-encryption settings; `envs` then sets (`Some`) or removes (`None`) variables.
+pub fn command(envs: &[(&str, Option<&str>)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env(KEK_ENV, TEST_KEK)
+        .env_remove(KEK_PREVIOUS_ENV)
+        .env_remove(ALLOW_PLAINTEXT_ENV);
+    for (k, v) in envs {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd
+}
+
 pub fn portcullis(args: &[&str]) -> Output {
-    Command::new(BIN)
+    portcullis_with(args, &[])
+}
+
+/// [`portcullis`] with variables set or removed as [`command`] does.
+pub fn portcullis_with(args: &[&str], envs: &[(&str, Option<&str>)]) -> Output {
+    command(envs)
         .args(args)
         .env_remove("PORTCULLIS_DATABASE_URL")
         .env_remove("PORTCULLIS_CONFIG")
@@ -23,7 +53,7 @@ pub fn portcullis(args: &[&str]) -> Output {
 }
 
 pub fn portcullis_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = command(&[])
         .args(args)
         .env_remove("PORTCULLIS_DATABASE_URL")
         .env("RUST_LOG", "warn")
@@ -114,12 +144,17 @@ pub fn free_port() -> u16 {
 }
 
 pub async fn serve(extra: &[&str], dir: &Path) -> Served {
+    serve_with(extra, dir, &[]).await
+}
+
+/// [`serve`] with variables set or removed as [`command`] does.
+pub async fn serve_with(extra: &[&str], dir: &Path, envs: &[(&str, Option<&str>)]) -> Served {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let db = db_url(dir);
     let mut args = vec!["serve", "--listen", &listen, "--database", &db];
     args.extend_from_slice(extra);
-    let child = Command::new(BIN)
+    let child = command(envs)
         .args(&args)
         .env_remove("PORTCULLIS_ISSUER")
         .env("RUST_LOG", "info,portcullis_server=debug,tower_http=debug")
@@ -149,7 +184,7 @@ pub async fn serve(extra: &[&str], dir: &Path) -> Served {
 /// Starts `portcullis` with exactly these arguments and environment, and waits until
 /// `base/healthz` answers.
 pub async fn start(args: &[&str], envs: &[(&str, &str)], base: String) -> Served {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = command(&[]);
     cmd.args(args)
         .env_remove("PORTCULLIS_ISSUER")
         .env_remove("PORTCULLIS_LISTEN")

@@ -1,5 +1,5 @@
-//! Checking presented client credentials against the registered client: secret digests compared
-//! in constant time, public clients by id, `private_key_jwt` assertions (RFC 7523, TOK-6) with a
+//! Checking presented client credentials against the registered client: keyed secret digests
+//! compared in constant time (a legacy bare digest upgraded on success), public clients by id, `private_key_jwt` assertions (RFC 7523, TOK-6) with a
 //! `jti` replay cache; failures are counted per source address and client on this node (DOS-4).
 
 use std::net::IpAddr;
@@ -11,7 +11,7 @@ use super::audit;
 use super::client_auth::{PresentedCredentials, method};
 use super::denylist::retain_until;
 use super::error::ProtocolError;
-use super::secrets::verify_secret;
+use crate::at_rest::SecretMatch;
 use crate::state::{AppState, ThrottleKey};
 use crate::store::{ClientRecord, namespace};
 
@@ -101,11 +101,20 @@ async fn check(
     let registered = client.token_endpoint_auth_method.as_str();
     Ok(match creds {
         PresentedCredentials::Basic { secret, .. } | PresentedCredentials::Post { secret, .. } => {
-            matches!(registered, method::SECRET_BASIC | method::SECRET_POST)
-                && client
-                    .secret_hash
-                    .as_deref()
-                    .is_some_and(|h| verify_secret(secret.secret(), h))
+            let Some(stored) = client.secret_hash.as_deref() else {
+                return Ok(false);
+            };
+            if !matches!(registered, method::SECRET_BASIC | method::SECRET_POST) {
+                return Ok(false);
+            }
+            match state.pepper.verify(secret.secret(), stored) {
+                SecretMatch::Mismatch => false,
+                SecretMatch::Keyed => true,
+                SecretMatch::Legacy => {
+                    upgrade_secret_digest(state, client, stored, secret.secret()).await;
+                    true
+                }
+            }
         }
         PresentedCredentials::None { .. } => {
             allow_public && registered == method::NONE && client.secret_hash.is_none()
@@ -115,6 +124,42 @@ async fn check(
                 && verify_assertion(state, client, assertion, now).await?
         }
     })
+}
+
+/// Replaces a client's bare SHA-256 secret digest, just verified against `presented`, by the keyed
+/// digest. Reads the record afresh and writes only if it still holds that legacy digest, so a
+/// secret changed meanwhile is kept. A failure is logged: the authentication stands, and the next
+/// one tries again.
+async fn upgrade_secret_digest(
+    state: &AppState,
+    client: &ClientRecord,
+    legacy: &str,
+    presented: &str,
+) {
+    let result = async {
+        let Some(mut current) = state.store.get_client(client.client_id.as_str()).await? else {
+            return Ok(false);
+        };
+        if current.secret_hash.as_deref() != Some(legacy) {
+            return Ok(false);
+        }
+        current.secret_hash = Some(state.pepper.digest(presented));
+        state.store.put_client(current).await.map(|()| true)
+    }
+    .await;
+    match result {
+        Ok(true) => tracing::info!(
+            target: "audit",
+            event = "client_secret_digest_upgraded",
+            client_id = %client.client_id
+        ),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(
+            client_id = %client.client_id,
+            error = %e,
+            "could not store the keyed client-secret digest; retried at the next authentication"
+        ),
+    }
 }
 
 /// Verifies a `private_key_jwt` assertion: signed by one of the client's registered keys with an

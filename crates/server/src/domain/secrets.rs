@@ -1,5 +1,6 @@
 //! High-entropy random values (codes, refresh tokens, session ids) and the SHA-256 digests under
-//! which they are stored (TOK-10): the store only ever sees the digest.
+//! which they are stored (TOK-10): the store only ever sees the digest. Client secrets, which
+//! people may choose, get a keyed digest instead (`at_rest::pepper`).
 
 use aws_lc_rs::digest;
 use base64::Engine;
@@ -35,12 +36,6 @@ pub(crate) fn derived(label: &str, value: &str) -> String {
     URL_SAFE_NO_PAD.encode(ctx.finish())
 }
 
-/// Compares a presented secret with a stored digest in constant time (digest lengths are fixed).
-pub(crate) fn verify_secret(presented: &str, stored_hash: &str) -> bool {
-    let computed = secret_hash(presented);
-    portcullis_types::secret::constant_time_eq(computed.as_bytes(), stored_hash.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,8 +56,6 @@ mod tests {
             secret_hash("abc"),
             "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
         );
-        assert!(verify_secret("abc", &secret_hash("abc")));
-        assert!(!verify_secret("abd", &secret_hash("abc")));
         assert_ne!(derived("sid", "abc"), secret_hash("abc"));
     }
 }

@@ -42,6 +42,8 @@ struct State {
     /// key -> failure times
     failures: HashMap<String, Vec<i64>>,
     keys: BTreeMap<String, SigningKeyRecord>,
+    /// name -> stored form
+    server_secrets: HashMap<String, String>,
 }
 
 impl State {
@@ -611,6 +613,29 @@ impl KeyStore for MemoryStore {
 
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
         Ok(self.lock()?.keys.remove(kid).is_some())
+    }
+
+    async fn get_server_secret(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(self.lock()?.server_secrets.get(name).cloned())
+    }
+
+    async fn insert_server_secret(&self, name: &str, value: &str) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if st.server_secrets.contains_key(name) {
+            return Ok(false);
+        }
+        st.server_secrets.insert(name.to_owned(), value.to_owned());
+        Ok(true)
+    }
+
+    async fn update_server_secret(&self, name: &str, value: &str) -> StoreResult<()> {
+        match self.lock()?.server_secrets.get_mut(name) {
+            Some(slot) => {
+                value.clone_into(slot);
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use axum::http::{Request, Response, header};
 use base64::Engine;
 use http_body_util::BodyExt;
 use portcullis_jose::{FixedClock, UnixTime};
+use portcullis_server::at_rest::{Kek, KeyEncryption};
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings};
 use portcullis_server::store::Store;
 use portcullis_server::store::memory::MemoryStore;
@@ -48,11 +49,13 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
     let clock = Arc::new(FixedClock::new(UnixTime(START)));
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let mut settings = ServerSettings::new(ISSUER);
+    settings.key_encryption = KeyEncryption::sealed(Kek::generate().unwrap(), None);
     adjust(&mut settings);
     let config = ServerConfig::new(settings).unwrap();
     admin::add_client(
         store.as_ref(),
         clock.as_ref(),
+        &config,
         ClientConfig {
             client_id: "web".into(),
             secret: Some(ClientSecret::new(WEB_SECRET)),
@@ -69,6 +72,7 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
     admin::add_client(
         store.as_ref(),
         clock.as_ref(),
+        &config,
         ClientConfig {
             client_id: "svc".into(),
             secret: Some(ClientSecret::new(SVC_SECRET)),
@@ -83,6 +87,7 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
     admin::add_client(
         store.as_ref(),
         clock.as_ref(),
+        &config,
         ClientConfig {
             client_id: "spa".into(),
             redirect_uris: vec!["http://127.0.0.1/cb".into(), "http://127.0.0.1/cb2".into()],

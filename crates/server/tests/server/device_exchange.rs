@@ -23,6 +23,7 @@ async fn with_tv(h: &Harness) {
     admin::add_client(
         h.store.as_ref(),
         h.clock.as_ref(),
+        h.server.config(),
         ClientConfig {
             client_id: "tv".into(),
             grant_types: vec![GrantType::DeviceCode],
@@ -154,6 +155,7 @@ async fn client_token_exchanged_by_impersonation() {
     admin::add_client(
         h.store.as_ref(),
         h.clock.as_ref(),
+        h.server.config(),
         ClientConfig {
             client_id: "batch".into(),
             secret: Some(ClientSecret::new("batch-secret-0123456789")),

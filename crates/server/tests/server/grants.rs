@@ -58,6 +58,7 @@ async fn code_4_code_bound_to_client_and_code_5_redirect_uri() {
     admin::add_client(
         h.store.as_ref(),
         h.clock.as_ref(),
+        h.server.config(),
         ClientConfig {
             client_id: "other".into(),
             secret: Some(ClientSecret::new("other-secret-0123456789")),
@@ -228,6 +229,7 @@ async fn tok_6_private_key_jwt_with_replay_protection() {
     admin::add_client(
         h.store.as_ref(),
         h.clock.as_ref(),
+        h.server.config(),
         ClientConfig {
             client_id: "jwt-client".into(),
             auth_method: Some(portcullis_types::TokenEndpointAuthMethod::PrivateKeyJwt),
@@ -300,6 +302,7 @@ async fn password_grant_only_for_opted_in_client() {
     admin::add_client(
         h.store.as_ref(),
         h.clock.as_ref(),
+        h.server.config(),
         ClientConfig {
             client_id: "legacy".into(),
             secret: Some(ClientSecret::new("legacy-secret-0123456789")),

@@ -435,3 +435,66 @@ async fn red_13_cors_on_token_but_not_authorize() {
     let resp = send(&h.router, preflight("/authorize")).await;
     assert!(header_str(&resp, "access-control-allow-origin").is_none());
 }
+
+/// A client secret stored as the bare SHA-256 digest of earlier releases still authenticates, and
+/// the first success replaces it by the keyed digest; a failure changes nothing.
+#[tokio::test]
+async fn tok_10_legacy_secret_digest_upgraded_on_success() {
+    let h = harness_with(|_| {}, false).await;
+    let bare = portcullis_server::store::secret_hash(SVC_SECRET);
+    let mut legacy = h.store.get_client("svc").await.unwrap().unwrap();
+    assert!(
+        legacy
+            .secret_hash
+            .as_deref()
+            .is_some_and(|d| d.starts_with("hmac-sha256:") && !d.contains(&bare)),
+        "new secrets get the keyed digest"
+    );
+    legacy.secret_hash = Some(bare.clone());
+    h.store.put_client(legacy).await.unwrap();
+    let token = |secret: &str| {
+        form_with(
+            "/token",
+            "grant_type=client_credentials",
+            &[("authorization", &basic("svc", secret))],
+        )
+    };
+
+    let resp = send(&h.router, token("wrong-secret-0123456789")).await;
+    assert_eq!(resp.status(), 401);
+    let stored = h
+        .store
+        .get_client("svc")
+        .await
+        .unwrap()
+        .unwrap()
+        .secret_hash;
+    assert_eq!(
+        stored.as_deref(),
+        Some(bare.as_str()),
+        "no upgrade on failure"
+    );
+
+    let resp = send(&h.router, token(SVC_SECRET)).await;
+    assert_eq!(resp.status(), 200);
+    let upgraded = h
+        .store
+        .get_client("svc")
+        .await
+        .unwrap()
+        .unwrap()
+        .secret_hash
+        .unwrap();
+    assert!(upgraded.starts_with("hmac-sha256:"), "{upgraded}");
+    assert_ne!(upgraded, bare);
+
+    // The upgraded record keeps working once the cached legacy copy has expired.
+    h.clock.advance(60);
+    assert_eq!(send(&h.router, token(SVC_SECRET)).await.status(), 200);
+    assert_eq!(
+        send(&h.router, token("wrong-secret-0123456789"))
+            .await
+            .status(),
+        401
+    );
+}

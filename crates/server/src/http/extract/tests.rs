@@ -40,9 +40,11 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let clock = Arc::new(FixedClock::new(UnixTime(1_800_000_000)));
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let config = ServerConfig::new(ServerSettings::new("https://as.example")).unwrap();
     admin::add_client(
         store.as_ref(),
         clock.as_ref(),
+        &config,
         ClientConfig {
             client_id: "web".into(),
             secret: Some(ClientSecret::new(SECRET)),
@@ -56,6 +58,7 @@ async fn fixture() -> Fixture {
     admin::add_client(
         store.as_ref(),
         clock.as_ref(),
+        &config,
         ClientConfig {
             client_id: "spa".into(),
             redirect_uris: vec!["http://127.0.0.1/cb".into()],
@@ -74,7 +77,6 @@ async fn fixture() -> Fixture {
     )
     .await
     .unwrap();
-    let config = ServerConfig::new(ServerSettings::new("https://as.example")).unwrap();
     let server = Server::new(config, store, clock).await.unwrap();
     Fixture {
         state: Arc::clone(&server.state),

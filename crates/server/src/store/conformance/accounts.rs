@@ -1,5 +1,5 @@
 //! Conformance cases for long-lived records and small primitives: clients, users, sessions, the
-//! login throttle, signing keys, consents, single-use artifacts and health.
+//! login throttle, signing keys, server secrets, consents, single-use artifacts and health.
 
 use std::sync::Arc;
 
@@ -262,6 +262,44 @@ pub async fn signing_key_crud(s: Arc<dyn Store>) {
         !shown.contains("private-part"),
         "Debug must redact: {shown}"
     );
+}
+
+/// Of concurrent first inserts of a server secret exactly one wins, and its value is what every
+/// later read returns: nodes starting together agree on one pepper.
+pub async fn server_secret_inserted_once(s: Arc<dyn Store>) {
+    const N: usize = 16;
+    assert_eq!(s.get_server_secret("pepper").await.unwrap(), None);
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let s = s.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let value = format!("value-{i}");
+                let won = s.insert_server_secret("pepper", &value).await.unwrap();
+                won.then_some(value)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        winners.extend(t.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "exactly one insert wins: {winners:?}");
+    assert_eq!(
+        s.get_server_secret("pepper").await.unwrap().as_ref(),
+        winners.first()
+    );
+    s.update_server_secret("pepper", "resealed").await.unwrap();
+    assert_eq!(
+        s.get_server_secret("pepper").await.unwrap().as_deref(),
+        Some("resealed")
+    );
+    assert!(!s.insert_server_secret("pepper", "again").await.unwrap());
+    let err = s.update_server_secret("missing", "x").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(s.get_server_secret("missing").await.unwrap(), None);
 }
 
 pub async fn consent_scopes_accumulate(s: Arc<dyn Store>) {

@@ -613,6 +613,42 @@ macro_rules! impl_sql_store {
                     .map_err(db_err)?;
                 Ok(r.rows_affected() > 0)
             }
+
+            async fn get_server_secret(&self, name: &str) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                Ok(row.map(|(v,)| v))
+            }
+
+            async fn insert_server_secret(&self, name: &str, value: &str) -> StoreResult<bool> {
+                let r = sqlx::query(
+                    "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn update_server_secret(&self, name: &str, value: &str) -> StoreResult<()> {
+                let r = sqlx::query("UPDATE server_secrets SET value = $2 WHERE name = $1")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
         }
 
         #[async_trait]

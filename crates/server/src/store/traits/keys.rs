@@ -1,10 +1,11 @@
-//! The server's signing keys and their rotation schedule.
+//! The server's signing keys and their rotation schedule, and the few server-wide secrets kept
+//! beside them (the client-secret pepper), each in its stored (possibly sealed) form.
 
 use async_trait::async_trait;
 
 use crate::store::{SigningKeyRecord, StoreResult};
 
-/// The server's signing keys and their rotation schedule. Part of [`Store`](super::Store); see the
+/// The server's signing keys and their rotation schedule, and named server secrets. Part of [`Store`](super::Store); see the
 /// [module docs](crate::store) for the contract every backend honours.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
@@ -18,4 +19,12 @@ pub trait KeyStore: Send + Sync {
     async fn update_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()>;
     /// Deletes a key; `true` if it existed.
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool>;
+    /// The stored form of the server secret `name`, if any.
+    async fn get_server_secret(&self, name: &str) -> StoreResult<Option<String>>;
+    /// Stores the server secret `name` unless it exists, atomically: of concurrent callers
+    /// exactly one gets `true`, and every later read returns that caller's value.
+    async fn insert_server_secret(&self, name: &str, value: &str) -> StoreResult<bool>;
+    /// Replaces the stored form of the existing secret `name` (sealing it anew);
+    /// [`StoreError::NotFound`](crate::store::StoreError::NotFound) if missing.
+    async fn update_server_secret(&self, name: &str, value: &str) -> StoreResult<()>;
 }
