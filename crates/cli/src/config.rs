@@ -633,7 +633,7 @@ mod tests {
             "version = 1\n[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n",
         )
         .unwrap();
-        let r = resolve_raw(raw, None, &Overrides::default()).unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap();
         let nets: Vec<String> = r
             .server
             .trusted_proxies
@@ -647,14 +647,20 @@ mod tests {
             trusted_proxies: Some(vec!["127.0.0.1".into()]),
             ..Overrides::default()
         };
-        let r = resolve_raw(raw, None, &o).unwrap();
+        let r = resolve_raw(raw, None, &o, KeyEncryption::Plaintext).unwrap();
         assert_eq!(r.server.trusted_proxies.len(), 1);
         assert_eq!(r.server.trusted_proxies[0].to_string(), "127.0.0.1/32");
         // Nothing is trusted by default, and a typo is an error that names the value.
-        let r = resolve_raw(parse("version = 1\n").unwrap(), None, &Overrides::default()).unwrap();
+        let r = resolve_raw(
+            parse("version = 1\n").unwrap(),
+            None,
+            &Overrides::default(),
+            KeyEncryption::Plaintext,
+        )
+        .unwrap();
         assert!(r.server.trusted_proxies.is_empty());
         let raw = parse("version = 1\n[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
-        let err = resolve_raw(raw, None, &Overrides::default())
+        let err = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext)
             .unwrap_err()
             .to_string();
         assert!(err.contains("10.0.0.0/33"), "{err}");

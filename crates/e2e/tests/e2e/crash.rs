@@ -268,6 +268,7 @@ async fn seed(store: &dyn Store) {
     admin::add_client(
         store,
         &SystemClock,
+        &crate::process::sealed_config(),
         ClientSpec::confidential(WEB, WEB_SECRET)
             .redirect_uri(WEB_CB)
             .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])

@@ -3,7 +3,9 @@
 //! binary is built by cargo on first use (a no-op when it is fresh); the process listens on a
 //! free loopback port and is killed when dropped.
 
-use portcullis_testkit::Endpoints;
+use portcullis_server::at_rest::{Kek, KeyEncryption};
+use portcullis_server::config::{ServerConfig, ServerSettings};
+use portcullis_testkit::{Endpoints, TEST_KEK};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -12,6 +14,15 @@ use url::Url;
 
 /// How long a starting server may take to answer `/healthz` (a bound, not a timing assertion).
 const START_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The configuration to register clients with in a database a spawned server will open: their
+/// secrets' digests are keyed with the pepper sealed under the test kit's key, which the spawned
+/// server is given too.
+pub fn sealed_config() -> ServerConfig {
+    let mut settings = ServerSettings::new("http://127.0.0.1");
+    settings.key_encryption = KeyEncryption::sealed(Kek::from_bytes(TEST_KEK), None);
+    ServerConfig::new(settings).expect("a valid configuration")
+}
 
 /// The `portcullis` binary of this build profile, built by cargo if needed. Only the CLI
 /// package's own tests get `CARGO_BIN_EXE_portcullis`, so this asks cargo for the binary in the
@@ -100,6 +111,12 @@ impl Launch {
         .env_remove("PORTCULLIS_LISTEN")
         .env_remove("PORTCULLIS_DATABASE_URL")
         .env_remove("PORTCULLIS_REDIS_URL")
+        .env_remove("PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS")
+        .env_remove("PORTCULLIS_ALLOW_PLAINTEXT_KEYS")
+        .env(
+            "PORTCULLIS_KEY_ENCRYPTION_KEY",
+            Kek::from_bytes(TEST_KEK).to_base64url().as_str(),
+        )
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -19,6 +19,7 @@ async fn token_and_keys_in(zone: &str) -> (serde_json::Value, Vec<i64>) {
     admin::add_client(
         store.as_ref(),
         &SystemClock,
+        &crate::process::sealed_config(),
         ClientSpec::confidential(SERVICE, SERVICE_SECRET)
             .grant_types(&[GrantType::ClientCredentials])
             .scope("orders:read")
