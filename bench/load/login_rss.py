@@ -12,8 +12,9 @@ The login throttle and the per-address limit are raised in the generated config 
 request reaches the hashing pool: the worst case for memory. Everything listens on loopback and
 stops by itself.
 
-Before the bursts, LOGINS correct sign-ins (4 at a time) and RSS two seconds after them: memory
-must come back to its size after the single sign-in, however many logins there were.
+Before the bursts, LOGINS correct sign-ins (8 at a time by default) and RSS two seconds after
+them: memory must come back to its size after the single sign-in, however many logins there
+were.
 
 Last, on a second fresh server with the default login throttle and per-address limit, an
 attack: BURST concurrent wrong-password `POST /login` for the one account from one address.
@@ -21,12 +22,18 @@ The server's audit log tells how many of them were checked against the password 
 refused by the throttle before any hashing, or answered 503); at most the throttle's limit may
 be, every answer must be a 303 or a 503 with `Retry-After`, and the peak RSS is printed.
 
+With --floor-binary, the argon2id bound (bench/floor `--argon2-for 8`: one verification after
+another on every core, nothing else running) is measured right before the sign-ins, and their
+rate is printed as a share of it.
+
 Usage: bench/load/login_rss.py --binary target/release/portcullis [--burst 1000] [--logins 1000]
+       [--floor-binary target/release/portcullis-bench-floor]
 """
 
 import argparse
 import asyncio
 import base64
+import json
 import os
 import re
 import resource
@@ -145,13 +152,17 @@ def start_server(binary: str, config_text: str) -> tuple[int, int, str]:
         return int(f.read().strip()), port, log
 
 
-def attack(binary: str, n: int) -> None:
-    """n concurrent wrong guesses at one account from one address, default limits."""
+def attack(binary: str, n: int, spray: bool) -> None:
+    """n concurrent wrong guesses from one address with the default limits: at one account, or
+    (spray) each at another made-up username, which only the address limit can hold."""
     pid, port, log = start_server(binary, "version = 1\n")
     try:
         time.sleep(1)
         csrf, cookie = get_login(port)
-        reqs = [login_request(port, csrf, cookie, "alice", f"guess-{i}") for i in range(n)]
+        reqs = [
+            login_request(port, csrf, cookie, f"user-{i}" if spray else "alice", f"guess-{i}")
+            for i in range(n)
+        ]
         started = time.monotonic()
         counts = asyncio.run(send_all(port, reqs, n))
         took = time.monotonic() - started
@@ -170,7 +181,8 @@ def attack(binary: str, n: int) -> None:
     throttled = [line for line in failures if re.search(r"throttled[=:\s\"]*true", line)]
     answers = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
     bad = {k: v for k, v in counts.items() if k not in ("303", "503")}
-    print(f"attack: {n} concurrent wrong passwords for one account from one address ({took:.1f} s)")
+    target = "as many usernames" if spray else "one account"
+    print(f"attack: {n} concurrent wrong passwords for {target} from one address ({took:.1f} s)")
     print(f"  answers:                {answers}")
     print(f"  checked against the password hash: {len(checked)} (audit login_failure, throttled=false)")
     print(f"  refused by the throttle before hashing: {len(throttled)}")
@@ -185,6 +197,10 @@ def main() -> None:
     p.add_argument("--binary", required=True)
     p.add_argument("--burst", type=int, default=1000)
     p.add_argument("--logins", type=int, default=1000)
+    p.add_argument("--login-concurrency", type=int, default=8,
+                   help="sign-ins in flight at once in the LOGINS phase (default 8)")
+    p.add_argument("--floor-binary", help="portcullis-bench-floor: measure the argon2id bound "
+                   "(every core hashing) right before the sign-ins and print their ratio")
     args = p.parse_args()
     if not 1 <= args.burst <= 5000:
         sys.exit("--burst must be 1..5000")
@@ -205,9 +221,14 @@ def main() -> None:
             sys.exit(f"the single sign-in answered {status}")
         time.sleep(2)
         after_one = mib(pid, "VmRSS")
+        bound = None
+        if args.floor_binary:
+            out = subprocess.run([args.floor_binary, "--argon2-for", "8"], check=True,
+                                 capture_output=True, timeout=120).stdout
+            bound = json.loads(out)
         started = time.monotonic()
         reqs = [login_request(port, csrf, cookie, "alice", PASSWORD) for _ in range(args.logins)]
-        logins = asyncio.run(send_all(port, reqs, 4))
+        logins = asyncio.run(send_all(port, reqs, args.login_concurrency))
         logins_took = time.monotonic() - started
         time.sleep(2)
         after_logins = mib(pid, "VmRSS")
@@ -226,11 +247,15 @@ def main() -> None:
     answers = ", ".join(f"{k}: {v}" for k, v in sorted(logins.items()))
     rate = args.logins / logins_took if logins_took else 0.0
     print(f"after {args.logins} sign-ins:   {after_logins:7.1f} MiB  ({logins_took:.1f} s, {rate:.1f}/s; {answers})")
+    if bound:
+        print(f"argon2id bound:         {bound['per_second']:7.1f}/s on {bound['threads']} threads; "
+              f"sign-ins at {rate / bound['per_second']:.0%} of it")
     for i, counts, took, rss in rows:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
         print(f"after burst {i} ({args.burst}): {rss:7.1f} MiB  ({took:.1f} s; {answers})")
     print(f"peak RSS (VmHWM):       {peak:7.1f} MiB")
-    attack(args.binary, args.burst)
+    attack(args.binary, args.burst, spray=False)
+    attack(args.binary, args.burst, spray=True)
 
 
 if __name__ == "__main__":

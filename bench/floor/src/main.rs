@@ -10,6 +10,11 @@
 //!
 //! No storage, no logging, one signing key generated at start. `--print-token` writes one valid
 //! user access token (scope `openid profile`) to stdout once the listener is bound.
+//!
+//! `--argon2-for SECS` serves nothing: it runs one argon2id verification after another on every
+//! core for SECS seconds, with the parameters Portcullis hashes passwords with (19 MiB, 2
+//! passes, 1 lane), and prints the rate as JSON. That is the most sign-ins per second the
+//! machine allows; `bench/load/login_rss.py` sets the server's rate beside it.
 
 // A benchmark tool, not part of the server: it reads the wall clock directly (there is no clock
 // to inject and nothing to test in time), which the workspace bans outside `SystemClock`.
@@ -63,6 +68,10 @@ struct Args {
     /// once listening.
     #[arg(long)]
     print_token: bool,
+    /// Instead of serving: argon2id verifications on every core for this many seconds, then
+    /// print `{"threads", "verifications", "seconds", "per_second"}` and exit.
+    #[arg(long, value_name = "SECS")]
+    argon2_for: Option<u64>,
 }
 
 struct Floor {
@@ -355,7 +364,79 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// The argon2id bound: verifications per second with one thread per core, each reusing its
+/// memory, as Portcullis's hashing workers do.
+fn argon2_bound(secs: u64) -> Result<(), String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::{Argon2, Block, Params, PasswordHash};
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let salt = SaltString::encode_b64(b"bench-floor-salt").map_err(|e| e.to_string())?;
+    let phc = Argon2::default()
+        .hash_password(b"bench-password", &salt)
+        .map_err(|e| e.to_string())?
+        .to_string();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let started = std::time::Instant::now();
+    let counts = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let phc = phc.as_str();
+                scope.spawn(move || -> Result<u64, String> {
+                    let parsed = PasswordHash::new(phc).map_err(|e| e.to_string())?;
+                    let params = Params::try_from(&parsed).map_err(|e| e.to_string())?;
+                    let mut salt_buf = [0u8; 64];
+                    let salt = parsed
+                        .salt
+                        .ok_or("no salt")?
+                        .decode_b64(&mut salt_buf)
+                        .map_err(|e| e.to_string())?;
+                    let argon = Argon2::new(
+                        argon2::Algorithm::Argon2id,
+                        argon2::Version::V0x13,
+                        params.clone(),
+                    );
+                    let mut blocks = vec![Block::default(); params.block_count()];
+                    let mut out = [0u8; 32];
+                    let mut n = 0u64;
+                    while std::time::Instant::now() < until {
+                        argon
+                            .hash_password_into_with_memory(
+                                b"bench-password",
+                                salt,
+                                &mut out,
+                                &mut blocks,
+                            )
+                            .map_err(|e| e.to_string())?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| "a hashing thread panicked".to_owned())?
+            })
+            .collect::<Result<Vec<u64>, String>>()
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let total: u64 = counts.iter().sum();
+    let rate = total as f64 / seconds;
+    println!(
+        "{}",
+        json!({"threads": threads, "verifications": total, "seconds": seconds, "per_second": rate})
+    );
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), String> {
+    if let Some(secs) = args.argon2_for {
+        return tokio::task::spawn_blocking(move || argon2_bound(secs))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let floor = Arc::new(Floor::new(&args)?);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
