@@ -49,6 +49,8 @@ pub struct RawConfig {
     pub gc: Option<RawGc>,
     /// Failed-login throttle.
     pub login_throttle: Option<RawThrottle>,
+    /// `[login_address_throttle]`
+    pub login_address_throttle: Option<RawThrottle>,
     /// The bounded password-hashing workers.
     pub password_hashing: Option<RawPasswordHashing>,
     /// Client-authentication failure throttle.
@@ -161,7 +163,7 @@ pub struct RawDeviceLimits {
     pub max_pending_per_client: Option<u32>,
 }
 
-/// `[login_throttle]` / `[client_auth_throttle]`
+/// `[login_throttle]` / `[login_address_throttle]` / `[client_auth_throttle]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawThrottle {
@@ -451,6 +453,9 @@ fn resolve_raw(
     }
     if let Some(t) = raw.login_throttle {
         throttle(&mut s.login_throttle, t);
+    }
+    if let Some(t) = raw.login_address_throttle {
+        throttle(&mut s.login_address_throttle, t);
     }
     if let Some(t) = raw.client_auth_throttle {
         throttle(&mut s.client_auth_throttle, t);

@@ -17,6 +17,9 @@ pub enum UsersCommand {
     List(ListArgs),
     /// Delete a user.
     Remove(RemoveArgs),
+    /// Clear a user's failed sign-ins (and, with --address, a client address's), so the login
+    /// throttle admits them again at once.
+    Unlock(UnlockArgs),
 }
 
 /// Arguments of `users add`.
@@ -64,6 +67,7 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Add(args) => add(args).await,
         UsersCommand::List(args) => list(args).await,
         UsersCommand::Remove(args) => remove(args).await,
+        UsersCommand::Unlock(args) => unlock(args).await,
     }
 }
 
@@ -135,6 +139,38 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
             u.email.as_deref().unwrap_or("-"),
             format_time(u.created_at)
         );
+    }
+    Ok(())
+}
+
+/// Arguments of `users unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Login name.
+    #[arg(long)]
+    pub username: String,
+    /// Also clear this client address's failed sign-ins (e.g. 127.0.0.1, or an office's
+    /// address behind which several people typed wrong passwords).
+    #[arg(long, value_name = "IP")]
+    pub address: Option<std::net::IpAddr>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let known = admin::unlock_user(store.as_ref(), &args.username, args.address)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    if !known {
+        bail!(
+            "no user {} (its failed sign-ins, if any, were cleared anyway)",
+            args.username
+        );
+    }
+    match args.address {
+        Some(ip) => println!("user {} and address {ip} unlocked", args.username),
+        None => println!("user {} unlocked", args.username),
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use portcullis_types::secret::Password;
 use crate::at_rest::{PepperError, pepper};
 use crate::config::{ClientConfig, ConfigError, ServerConfig};
 use crate::domain::error::ProtocolError;
-use crate::domain::{password, secrets};
+use crate::domain::{login, password, secrets};
 use crate::keys;
 use crate::store::{ClientRecord, SigningKeyRecord, Store, StoreError, UserRecord};
 
@@ -145,6 +145,25 @@ pub async fn remove_user(store: &dyn Store, id_or_username: &str) -> Result<bool
         Some(u) => Ok(store.delete_user(u.id.as_str()).await?),
         None => Ok(false),
     }
+}
+
+/// Clears the failed sign-ins of the account `username` (and, when given, of the client address
+/// `addr`), so that the login throttle admits them again at once. Returns whether the user
+/// exists; the counters are cleared either way (a throttle may hold a name that is not a user).
+pub async fn unlock_user(
+    store: &dyn Store,
+    username: &str,
+    addr: Option<std::net::IpAddr>,
+) -> Result<bool, AdminError> {
+    store
+        .clear_login_failures(&login::account_throttle_key(username))
+        .await?;
+    if let Some(ip) = addr {
+        store
+            .clear_login_failures(&login::address_throttle_key(ip))
+            .await?;
+    }
+    Ok(store.get_user_by_username(username).await?.is_some())
 }
 
 /// A signing key as listed to an operator (no private material).

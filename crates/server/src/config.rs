@@ -90,8 +90,13 @@ pub struct ServerSettings {
     /// Seconds a user record read for userinfo is cached in memory (default 5; 0 turns the
     /// cache off): a user changed or removed by another process is seen within this time.
     pub user_cache_ttl: i64,
-    /// Failed-login throttle.
+    /// Failed sign-ins per account (default 5 in 15 minutes); a success clears them.
     pub login_throttle: ThrottleSettings,
+    /// Failed sign-ins per client address, whatever the account (default 20 in 5 minutes): higher
+    /// than the account's, so that people sharing an address (an office, a proxy, everyone on
+    /// 127.0.0.1 in development) do not lock each other out after a few typos, and shorter, so
+    /// the lock decays sooner. A success from the address clears it.
+    pub login_address_throttle: ThrottleSettings,
     /// Client-authentication failures tolerated per client id and window at the back-channel
     /// endpoints before further attempts are refused (this node only).
     pub client_auth_throttle: ThrottleSettings,
@@ -166,6 +171,10 @@ impl ServerSettings {
             login_throttle: ThrottleSettings {
                 max_failures: 5,
                 window_secs: 900,
+            },
+            login_address_throttle: ThrottleSettings {
+                max_failures: 20,
+                window_secs: 300,
             },
             client_auth_throttle: ThrottleSettings {
                 max_failures: 20,
@@ -278,6 +287,13 @@ impl ServerConfig {
         if settings.login_throttle.max_failures == 0 || settings.login_throttle.window_secs <= 0 {
             return Err(ConfigError::new(
                 "login_throttle",
+                "needs max_failures > 0 and a window",
+            ));
+        }
+        let address = settings.login_address_throttle;
+        if address.max_failures == 0 || address.window_secs <= 0 {
+            return Err(ConfigError::new(
+                "login_address_throttle",
                 "needs max_failures > 0 and a window",
             ));
         }

@@ -8,6 +8,7 @@ use portcullis_types::secret::Password;
 
 use super::audit;
 use super::error::ProtocolError;
+use crate::config::ThrottleSettings;
 use crate::state::AppState;
 use crate::store::UserRecord;
 
@@ -17,44 +18,85 @@ pub(crate) fn account_throttle_key(username: &str) -> String {
     format!("user:{}", username.to_lowercase())
 }
 
-fn throttle_keys(username: &str, addr: Option<IpAddr>) -> Vec<String> {
-    let mut keys = vec![account_throttle_key(username)];
+/// The throttle key of a client address.
+pub(crate) fn address_throttle_key(addr: IpAddr) -> String {
+    format!("addr:{addr}")
+}
+
+/// The keys an attempt counts against, each with its limits: the account's, then the address's.
+fn throttle_keys(
+    state: &AppState,
+    username: &str,
+    addr: Option<IpAddr>,
+) -> Vec<(String, ThrottleSettings)> {
+    let mut keys = vec![(account_throttle_key(username), state.config.login_throttle)];
     if let Some(ip) = addr {
-        keys.push(format!("addr:{ip}"));
+        keys.push((
+            address_throttle_key(ip),
+            state.config.login_address_throttle,
+        ));
     }
     keys
 }
 
-/// Checks a username and password. `Ok(None)` for any failure (unknown user, wrong password,
-/// throttled) so callers can show one generic message.
+/// A wait for people: "N minutes" (rounded up), or "N seconds" under a minute.
+pub(crate) fn wait_text(secs: i64) -> String {
+    match secs.max(1) {
+        s if s < 60 => format!("{s} second{}", if s == 1 { "" } else { "s" }),
+        s => {
+            let m = (s + 59) / 60;
+            format!("{m} minute{}", if m == 1 { "" } else { "s" })
+        }
+    }
+}
+
+/// How a sign-in attempt ended.
+#[derive(Debug)]
+pub(crate) enum SignInCheck {
+    /// The password is right.
+    SignedIn(UserRecord),
+    /// The user is unknown or the password wrong (one answer, so as not to reveal which).
+    Wrong,
+    /// Refused without checking: the account or the address had too many failures. The lock
+    /// ends at the latest this many seconds from now (one window after the last failure).
+    Throttled {
+        /// Seconds to wait at most.
+        retry_after_secs: i64,
+    },
+}
+
+/// Checks a username and password.
 ///
 /// The attempt is counted against every throttle key *before* the password is looked at, each
 /// count one atomic store step (DOS-4): of N concurrent guesses exactly the limit get verified,
 /// however they interleave. A refused attempt is withdrawn again (it was not checked, so it is
 /// no failure, and the lock ends one window after the last real failure); a successful one
-/// clears the account's failures and is withdrawn from the address count.
+/// clears the account's failures and is withdrawn from the address count. The address's own
+/// failures stay: clearing them on success would let anyone with one account spray guesses at
+/// every other account from one address without end, one sign-in of their own per window.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn authenticate_user(
     state: &AppState,
     username: &str,
     password: Password,
     addr: Option<IpAddr>,
-) -> Result<Option<UserRecord>, ProtocolError> {
+) -> Result<SignInCheck, ProtocolError> {
     let now = state.now();
-    let limits = state.config.login_throttle;
-    let keys = throttle_keys(username, addr);
+    let keys = throttle_keys(state, username, addr);
     let addr_text = addr.map(|a| a.to_string());
-    for (counted, key) in keys.iter().enumerate() {
+    for (counted, (key, limits)) in keys.iter().enumerate() {
         let attempts = state
             .store
             .register_attempt(key, now, limits.window_secs)
             .await?;
         if attempts > limits.max_failures {
-            for key in keys.iter().take(counted + 1) {
+            for (key, _) in keys.iter().take(counted + 1) {
                 state.store.release_attempt(key, now).await?;
             }
             audit::login_failed(username, addr_text.as_deref(), true);
-            return Ok(None);
+            return Ok(SignInCheck::Throttled {
+                retry_after_secs: limits.window_secs,
+            });
         }
     }
     let checked = async {
@@ -69,7 +111,7 @@ pub(crate) async fn authenticate_user(
         // Nothing was checked (the hashing workers were saturated, or the store failed): the
         // attempt must not count against the account or the address.
         Err(e) => {
-            for key in &keys {
+            for (key, _) in &keys {
                 state.store.release_attempt(key, now).await?;
             }
             return Err(e);
@@ -77,19 +119,19 @@ pub(crate) async fn authenticate_user(
     };
     match user {
         Some(user) if ok => {
-            if let Some((account, others)) = keys.split_first() {
+            if let Some(((account, _), others)) = keys.split_first() {
                 state.store.clear_login_failures(account).await?;
-                for key in others {
+                for (key, _) in others {
                     state.store.release_attempt(key, now).await?;
                 }
             }
             audit::login_succeeded(user.id.as_str(), &user.username);
-            Ok(Some(user))
+            Ok(SignInCheck::SignedIn(user))
         }
         // The attempt already counts as the failure.
         _ => {
             audit::login_failed(username, addr_text.as_deref(), false);
-            Ok(None)
+            Ok(SignInCheck::Wrong)
         }
     }
 }

@@ -67,7 +67,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
             jar,
             &req.params.to_query(),
             req.login_hint.as_deref(),
-            false,
+            None,
             Some(
                 req.client
                     .name

@@ -22,6 +22,7 @@ use crate::state::AppState;
 use crate::ui;
 use crate::ui::device::{DeviceConfirmView, confirm_page, done_page, enter_code_page, signin_page};
 use crate::ui::error::PageError;
+use crate::ui::login::SignInFailure;
 
 /// Longest typed code carried through the sign-in form.
 const MAX_TYPED_CODE: usize = 32;
@@ -62,9 +63,14 @@ fn carried_code(params: &Params) -> Option<String> {
 }
 
 /// The sign-in form, setting the CSRF cookie when the browser has none.
-fn signin(state: &AppState, jar: CookieJar, user_code: Option<&str>, failed: bool) -> Response {
+fn signin(
+    state: &AppState,
+    jar: CookieJar,
+    user_code: Option<&str>,
+    failure: Option<SignInFailure>,
+) -> Response {
     match form_token(state, jar) {
-        Ok((jar, csrf)) => (jar, signin_page(&csrf, user_code, failed)).into_response(),
+        Ok((jar, csrf)) => (jar, signin_page(&csrf, user_code, failure)).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -106,12 +112,17 @@ pub(crate) async fn get(
         Ok(MaybeSession(Some(s))) => s,
         Ok(MaybeSession(None)) => {
             let code = carried_code(&params);
-            return signin(&state, jar, code.as_deref(), params.get("failed").is_some());
+            return signin(
+                &state,
+                jar,
+                code.as_deref(),
+                SignInFailure::from_query(&params),
+            );
         }
         Err(e) => return e.into_response(),
     };
     let Some(username) = username(&state, &session).await else {
-        return signin(&state, jar, None, false);
+        return signin(&state, jar, None, None);
     };
     let Some(input) = params.get("user_code") else {
         return enter_code_page(StatusCode::OK, &username, None, None);
@@ -182,13 +193,13 @@ pub(crate) async fn login(
     SignInForm { params: form, .. }: SignInForm<DeviceLoginForm>,
 ) -> Response {
     let code = carried_code(&form);
-    let back = |failed: bool| {
+    let back = |failure: Option<SignInFailure>| {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if let Some(c) = &code {
             q.append_pair("user_code", c);
         }
-        if failed {
-            q.append_pair("failed", "1");
+        if let Some(failure) = failure {
+            failure.append_to(&mut q);
         }
         let q = q.finish();
         if q.is_empty() {
@@ -198,12 +209,12 @@ pub(crate) async fn login(
         }
     };
     let (Some(user), Some(password)) = (form.get("username"), form.get("password")) else {
-        return ui::see_other(&back(true));
+        return ui::see_other(&back(Some(SignInFailure::Wrong)));
     };
     let jar = match sign_in(&state, jar, addr, user, password).await {
-        Ok(Some(jar)) => jar,
-        Ok(None) => return ui::see_other(&back(true)),
+        Ok(Ok(jar)) => jar,
+        Ok(Err(failure)) => return ui::see_other(&back(Some(failure))),
         Err(e) => return e.into_response(),
     };
-    (jar, ui::see_other(&back(false))).into_response()
+    (jar, ui::see_other(&back(None))).into_response()
 }

@@ -15,7 +15,7 @@ use crate::domain::authorize::resume_query_after_login;
 use crate::domain::params::Params;
 use crate::state::AppState;
 use crate::ui;
-use crate::ui::login::{LoginView, login_page};
+use crate::ui::login::{LoginView, SignInFailure, login_page};
 
 /// Renders the login page, setting the CSRF cookie when the browser has none.
 pub(crate) fn render_login(
@@ -23,7 +23,7 @@ pub(crate) fn render_login(
     jar: CookieJar,
     request: &str,
     username: Option<&str>,
-    failed: bool,
+    failure: Option<SignInFailure>,
     client_name: Option<&str>,
 ) -> Response {
     let (jar, csrf) = match form_token(state, jar) {
@@ -34,7 +34,7 @@ pub(crate) fn render_login(
         request,
         csrf: &csrf,
         username,
-        failed,
+        failure,
         client_name,
     };
     (jar, login_page(&view)).into_response()
@@ -61,7 +61,7 @@ pub(crate) async fn get(
         jar,
         request,
         params.get("username"),
-        params.get("failed").is_some(),
+        SignInFailure::from_query(&params),
         client_name,
     )
 }
@@ -75,11 +75,11 @@ pub(crate) async fn post(
 ) -> Response {
     let request = form.get("request").unwrap_or_default().to_owned();
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
-        return retry(&request, None);
+        return retry(&request, None, SignInFailure::Wrong);
     };
     let jar = match sign_in(&state, jar, addr, username, password).await {
-        Ok(Some(jar)) => jar,
-        Ok(None) => return retry(&request, Some(username)),
+        Ok(Ok(jar)) => jar,
+        Ok(Err(failure)) => return retry(&request, Some(username), failure),
         Err(e) => return e.into_response(),
     };
     let location = if request.is_empty() {
@@ -93,7 +93,7 @@ pub(crate) async fn post(
     (jar, ui::see_other(&location)).into_response()
 }
 
-fn retry(request: &str, username: Option<&str>) -> Response {
+fn retry(request: &str, username: Option<&str>, failure: SignInFailure) -> Response {
     let mut q = form_urlencoded::Serializer::new(String::new());
     if !request.is_empty() {
         q.append_pair("request", request);
@@ -101,6 +101,6 @@ fn retry(request: &str, username: Option<&str>) -> Response {
     if let Some(u) = username {
         q.append_pair("username", u);
     }
-    q.append_pair("failed", "1");
+    failure.append_to(&mut q);
     ui::see_other(&format!("/login?{}", q.finish()))
 }

@@ -8,11 +8,12 @@ use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
 
 use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
-use crate::domain::login;
+use crate::domain::login::{self, SignInCheck};
 use crate::domain::secrets::random_token;
 use crate::domain::sessions::{self, csrf_token};
 use crate::state::AppState;
 use crate::ui::error::PageError;
+use crate::ui::login::SignInFailure;
 
 /// Length of the CSRF cookie's value (a 32-byte random token, base64url).
 const CSRF_COOKIE_LEN: usize = 43;
@@ -35,27 +36,34 @@ pub(crate) fn form_token(
 }
 
 /// Checks the password (throttled) and, when it is right, starts a fresh session replacing the
-/// browser's previous one; `Ok(None)` when the user or password is wrong.
+/// browser's previous one; `Ok(Err(failure))` when the user or password is wrong, or the
+/// attempt was throttled.
 pub(crate) async fn sign_in(
     state: &AppState,
     jar: CookieJar,
     addr: Option<IpAddr>,
     username: &str,
     password: &str,
-) -> Result<Option<CookieJar>, PageError> {
-    let user = login::authenticate_user(state, username, Password::new(password), addr)
+) -> Result<Result<CookieJar, SignInFailure>, PageError> {
+    let checked = login::authenticate_user(state, username, Password::new(password), addr)
         .await
         .map_err(|e| match e.code() {
             ErrorCode::TemporarilyUnavailable => PageError::Busy,
             _ => PageError::Internal,
         })?;
-    let Some(user) = user else {
-        return Ok(None);
+    let user = match checked {
+        SignInCheck::SignedIn(user) => user,
+        SignInCheck::Wrong => return Ok(Err(SignInFailure::Wrong)),
+        SignInCheck::Throttled { retry_after_secs } => {
+            return Ok(Err(SignInFailure::Throttled {
+                wait_secs: retry_after_secs,
+            }));
+        }
     };
     let name = session_cookie_name(&state.config);
     let previous = jar.get(name).map(|c| c.value().to_owned());
     let (id, _session) = sessions::create(state, user.id.as_str(), previous.as_deref())
         .await
         .map_err(|_| PageError::Internal)?;
-    Ok(Some(jar.add(cookie(&state.config, name, id))))
+    Ok(Ok(jar.add(cookie(&state.config, name, id))))
 }

@@ -5,11 +5,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
+use super::login::{SignInFailure, failure_message};
 use super::{layout, page};
 use crate::domain::consent::describe;
 
 /// The sign-in form of the device page (posts to `/device/login`).
-pub(crate) fn signin_page(csrf: &str, user_code: Option<&str>, failed: bool) -> Response {
+pub(crate) fn signin_page(
+    csrf: &str,
+    user_code: Option<&str>,
+    failure: Option<SignInFailure>,
+) -> Response {
     page(
         StatusCode::OK,
         layout(
@@ -17,8 +22,8 @@ pub(crate) fn signin_page(csrf: &str, user_code: Option<&str>, failed: bool) -> 
             html! {
                 h1 { "Connect a device" }
                 p.muted { "Sign in, then confirm the code shown on your device." }
-                @if failed {
-                    p.error role="alert" { "Sign-in failed: the username or password is wrong, or there were too many attempts. Try again later." }
+                @if let Some(failure) = failure {
+                    (failure_message(failure))
                 }
                 form method="post" action="/device/login" {
                     input type="hidden" name="csrf" value=(csrf);

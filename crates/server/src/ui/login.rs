@@ -3,9 +3,11 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
 
 use super::{layout, page};
+use crate::domain::login::wait_text;
+use crate::domain::params::Params;
 
 /// What the login page shows.
 #[derive(Debug, Clone, Default)]
@@ -16,10 +18,66 @@ pub(crate) struct LoginView<'a> {
     pub csrf: &'a str,
     /// Username to prefill (`login_hint`).
     pub username: Option<&'a str>,
-    /// Show the generic failure message.
-    pub failed: bool,
+    /// Why the form is shown again, if it is.
+    pub failure: Option<SignInFailure>,
     /// The client's display name, if signing in for one.
     pub client_name: Option<&'a str>,
+}
+
+/// Why a sign-in form is shown again, carried in its query: `failed=1`, and for a throttled
+/// attempt also `wait=SECS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignInFailure {
+    /// Unknown user or wrong password.
+    Wrong,
+    /// Too many failed attempts for the account or the address; try again within this many
+    /// seconds.
+    Throttled {
+        /// Seconds to wait at most.
+        wait_secs: i64,
+    },
+}
+
+impl SignInFailure {
+    /// The longest wait a query may claim (a day): the value is only shown back to the browser
+    /// that carries it, but a page should not say something absurd.
+    const MAX_WAIT_SECS: i64 = 86_400;
+
+    /// Reads the failure back from a sign-in page's query.
+    pub(crate) fn from_query(params: &Params) -> Option<Self> {
+        params.get("failed")?;
+        Some(
+            match params.get("wait").and_then(|w| w.parse::<i64>().ok()) {
+                Some(secs) => Self::Throttled {
+                    wait_secs: secs.clamp(1, Self::MAX_WAIT_SECS),
+                },
+                None => Self::Wrong,
+            },
+        )
+    }
+
+    /// Appends the failure to a sign-in page's query.
+    pub(crate) fn append_to(self, q: &mut form_urlencoded::Serializer<'_, String>) {
+        q.append_pair("failed", "1");
+        if let Self::Throttled { wait_secs } = self {
+            q.append_pair("wait", &wait_secs.to_string());
+        }
+    }
+}
+
+/// The alert a sign-in form shows after a failure: a wrong password and a throttled attempt are
+/// told apart, since the person typing needs to know whether to retype or to wait.
+pub(crate) fn failure_message(failure: SignInFailure) -> Markup {
+    match failure {
+        SignInFailure::Wrong => html! {
+            p.error role="alert" { "Sign-in failed: the username or password is wrong." }
+        },
+        SignInFailure::Throttled { wait_secs } => html! {
+            p.error role="alert" {
+                "Too many failed sign-in attempts. Try again in " (wait_text(wait_secs)) "."
+            }
+        },
+    }
 }
 
 /// Renders the login page.
@@ -33,8 +91,8 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                 @if let Some(name) = view.client_name {
                     p.muted { "to continue to " strong { (name) } }
                 }
-                @if view.failed {
-                    p.error role="alert" { "Sign-in failed: the username or password is wrong, or there were too many attempts. Try again later." }
+                @if let Some(failure) = view.failure {
+                    (failure_message(failure))
                 }
                 form method="post" action="/login" {
                     input type="hidden" name="csrf" value=(view.csrf);

@@ -325,60 +325,180 @@ async fn ui_3_consent_post_from_another_browser_is_refused() {
     assert!(resp.headers().get("location").is_none());
 }
 
-#[tokio::test]
-async fn ui_4_wrong_password_shows_generic_message_and_throttles() {
-    let h = harness_with(|s| s.login_throttle.max_failures = 2, true).await;
-    let mut jar = Vec::new();
-    let resp = send(&h.router, get("/login", &[])).await;
-    update_jar(&mut jar, &resp);
-    let html = body_text(resp).await;
-    let csrf = hidden(&html, "csrf");
-    let attempt = |password: &str| {
-        format!(
-            "csrf={}&request=&username=alice&password={}",
-            enc(&csrf),
-            enc(password)
-        )
-    };
-    for _ in 0..2 {
-        let resp = send(
-            &h.router,
-            form_with(
-                "/login",
-                &attempt("wrong"),
-                &[("cookie", &cookie_header(&jar))],
-            ),
-        )
-        .await;
-        assert_eq!(resp.status(), 303);
-        assert!(header_str(&resp, "location").unwrap().contains("failed=1"));
+/// A browser at the sign-in form: its cookies and the form's CSRF token.
+struct SignInForm {
+    jar: Vec<(String, String)>,
+    csrf: String,
+}
+
+impl SignInForm {
+    async fn open(h: &Harness) -> Self {
+        let mut jar = Vec::new();
+        let resp = send(&h.router, get("/login", &[])).await;
+        update_jar(&mut jar, &resp);
+        let csrf = hidden(&body_text(resp).await, "csrf");
+        Self { jar, csrf }
     }
-    // Throttled: even the right password is refused within the window.
-    let resp = send(
-        &h.router,
-        form_with(
-            "/login",
-            &attempt(PASSWORD),
-            &[("cookie", &cookie_header(&jar))],
-        ),
-    )
-    .await;
-    assert!(header_str(&resp, "location").unwrap().contains("failed=1"));
-    h.clock.advance(901);
-    let resp = send(
-        &h.router,
-        form_with(
-            "/login",
-            &attempt(PASSWORD),
-            &[("cookie", &cookie_header(&jar))],
-        ),
-    )
-    .await;
-    assert_eq!(header_str(&resp, "location"), Some("/account"));
-    let cookies = set_cookies(&resp);
+
+    /// Posts the form from `ip` (none: no connect info) and returns the redirect target.
+    async fn post(&self, h: &Harness, user: &str, password: &str, ip: Option<[u8; 4]>) -> String {
+        let resp = self.post_response(h, user, password, ip).await;
+        assert_eq!(resp.status(), 303);
+        header_str(&resp, "location").unwrap().to_owned()
+    }
+
+    async fn post_response(
+        &self,
+        h: &Harness,
+        user: &str,
+        password: &str,
+        ip: Option<[u8; 4]>,
+    ) -> axum::http::Response<axum::body::Body> {
+        let body = format!(
+            "csrf={}&request=&username={}&password={}",
+            enc(&self.csrf),
+            enc(user),
+            enc(password)
+        );
+        let mut req = form_with("/login", &body, &[("cookie", &cookie_header(&self.jar))]);
+        if let Some(ip) = ip {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                    ip, 40_000,
+                ))));
+        }
+        send(&h.router, req).await
+    }
+
+    /// The text of the page a failed attempt was sent back to.
+    async fn page(&self, h: &Harness, location: &str) -> String {
+        body_text(
+            send(
+                &h.router,
+                get(location, &[("cookie", &cookie_header(&self.jar))]),
+            )
+            .await,
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn ui_4_wrong_password_and_throttling_have_their_own_messages() {
+    let h = harness_with(|s| s.login_throttle.max_failures = 2, true).await;
+    let browser = SignInForm::open(&h).await;
+    for _ in 0..2 {
+        let location = browser.post(&h, "alice", "wrong", None).await;
+        assert!(location.contains("failed=1"), "{location}");
+        assert!(!location.contains("wait="), "{location}");
+        let page = browser.page(&h, &location).await;
+        assert!(page.contains("the username or password is wrong"), "{page}");
+        assert!(!page.contains("Too many"), "{page}");
+    }
+    // Throttled: even the right password is refused within the window, and the page says to
+    // wait rather than to retype.
+    let location = browser.post(&h, "alice", PASSWORD, None).await;
+    assert!(location.contains("wait=900"), "{location}");
+    let page = browser.page(&h, &location).await;
     assert!(
-        cookies
+        page.contains("Too many failed sign-in attempts. Try again in 15 minutes."),
+        "{page}"
+    );
+    assert!(!page.contains("password is wrong"), "{page}");
+    // A forged wait is bounded when shown back.
+    let page = browser.page(&h, "/login?failed=1&wait=99999999999").await;
+    assert!(page.contains("Try again in 1440 minutes."), "{page}");
+    h.clock.advance(901);
+    let resp = browser.post_response(&h, "alice", PASSWORD, None).await;
+    assert_eq!(header_str(&resp, "location"), Some("/account"));
+    assert!(
+        set_cookies(&resp)
             .iter()
             .any(|c| c.starts_with("__Host-portcullis-session="))
     );
+}
+
+#[tokio::test]
+async fn dos_4_typos_from_a_shared_address_do_not_lock_out_the_right_password() {
+    // Everyone in development, or in one office, signs in from the same address: a few typos
+    // on several accounts must not lock out the next person who types their password right.
+    let h = harness().await;
+    let browser = SignInForm::open(&h).await;
+    let office = Some([192, 0, 2, 44]);
+    for user in ["alice", "alice", "bob", "bob", "carol", "nobody"] {
+        let location = browser.post(&h, user, "typo", office).await;
+        assert!(!location.contains("wait="), "{user}: {location}");
+    }
+    assert_eq!(
+        browser.post(&h, "alice", PASSWORD, office).await,
+        "/account"
+    );
+}
+
+#[tokio::test]
+async fn dos_4_an_address_spraying_many_accounts_is_throttled_by_its_own_limit() {
+    let h = harness_with(
+        |s| {
+            s.login_address_throttle.max_failures = 6;
+            s.login_address_throttle.window_secs = 300;
+        },
+        true,
+    )
+    .await;
+    let browser = SignInForm::open(&h).await;
+    let sprayer = Some([198, 51, 100, 9]);
+    for i in 0..6 {
+        let location = browser
+            .post(&h, &format!("user-{i}"), "guess", sprayer)
+            .await;
+        assert!(!location.contains("wait="), "{location}");
+    }
+    // The address is locked, whichever account it tries, for its own (shorter) window...
+    let location = browser.post(&h, "alice", PASSWORD, sprayer).await;
+    assert!(location.contains("wait=300"), "{location}");
+    // ...while another address signs alice in.
+    assert_eq!(
+        browser
+            .post(&h, "alice", PASSWORD, Some([192, 0, 2, 1]))
+            .await,
+        "/account"
+    );
+    // An operator can lift the address's lock at once.
+    let ip = std::net::IpAddr::from([198, 51, 100, 9]);
+    assert!(
+        portcullis_server::admin::unlock_user(h.store.as_ref(), "alice", Some(ip))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        browser.post(&h, "alice", PASSWORD, sprayer).await,
+        "/account"
+    );
+}
+
+#[tokio::test]
+async fn dos_4_unlock_clears_an_account_lock() {
+    let h = harness_with(|s| s.login_throttle.max_failures = 2, true).await;
+    let browser = SignInForm::open(&h).await;
+    for _ in 0..2 {
+        browser.post(&h, "alice", "wrong", None).await;
+    }
+    assert!(
+        browser
+            .post(&h, "alice", PASSWORD, None)
+            .await
+            .contains("wait=")
+    );
+    // An unknown name is reported as such.
+    assert!(
+        !portcullis_server::admin::unlock_user(h.store.as_ref(), "nobody", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        portcullis_server::admin::unlock_user(h.store.as_ref(), "alice", None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(browser.post(&h, "alice", PASSWORD, None).await, "/account");
 }

@@ -8,7 +8,7 @@ use portcullis_types::TokenResponse;
 use portcullis_types::secret::Password;
 
 use super::super::error::ProtocolError;
-use super::super::login;
+use super::super::login::{self, SignInCheck, wait_text};
 use super::super::secrets::random_id;
 use super::{RefreshAction, UserIssue, issue_user_tokens, requested_scope};
 use crate::state::AppState;
@@ -24,10 +24,15 @@ pub(crate) async fn exchange(
     addr: Option<IpAddr>,
 ) -> Result<TokenResponse, ProtocolError> {
     let scope = requested_scope(requested, &client.scope)?;
-    let Some(user) = login::authenticate_user(state, username, password, addr).await? else {
-        return Err(ProtocolError::invalid_grant(
-            "invalid credentials or too many attempts",
-        ));
+    let user = match login::authenticate_user(state, username, password, addr).await? {
+        SignInCheck::SignedIn(user) => user,
+        SignInCheck::Wrong => return Err(ProtocolError::invalid_grant("invalid credentials")),
+        SignInCheck::Throttled { retry_after_secs } => {
+            return Err(ProtocolError::invalid_grant(format!(
+                "too many failed sign-in attempts; try again in {}",
+                wait_text(retry_after_secs)
+            )));
+        }
     };
     let now = state.now();
     let grant_id = random_id()?;
