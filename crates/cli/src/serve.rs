@@ -113,8 +113,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_connections = limits.max_connections,
         "portcullis listening"
     );
+    let mut router = server.router();
     if let Some(demo) = dev_demo {
         demo.print();
+        router = router.merge(Arc::new(demo).callback_router());
     }
     let gc_interval = server.config().gc_interval_secs;
     let collector = (gc_interval > 0).then(|| {
@@ -123,7 +125,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(gc_interval),
         ))
     });
-    listen::serve(listener, server.router(), limits, shutdown_signal()).await;
+    listen::serve(listener, router, limits, shutdown_signal()).await;
     if let Some(task) = collector {
         task.abort();
     }

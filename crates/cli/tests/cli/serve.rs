@@ -104,6 +104,33 @@ async fn serve_dev_prints_working_credentials_and_logs_no_secret() {
     let text = ok(&out);
     assert!(text.contains("demo-app"), "{text}");
 
+    // The demo client's redirect target is served here: the code, escaped, and the command.
+    let page = http
+        .get(format!(
+            "{}/dev/callback?code=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=s",
+            served.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let page = page.text().await.unwrap();
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    let error_page = http
+        .get(format!("{}/dev/callback?error=access_denied", served.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error_page.contains("access_denied"), "{error_page}");
+
     // Stop and read what --dev printed.
     let output = served.kill_and_collect();
     let printed = String::from_utf8_lossy(&output.stdout);
@@ -138,6 +165,17 @@ async fn serve_dev_prints_working_credentials_and_logs_no_secret() {
         .next()
         .unwrap();
     assert_eq!(challenge, portcullis_server::pkce::s256_challenge(verifier));
+    // The callback page's command is the banner's, with the code filled in.
+    assert!(
+        page.contains(&format!("code_verifier={verifier}")),
+        "{page}"
+    );
+    let redirect = format!("{}/dev/callback", served.base);
+    assert!(page.contains(&format!("redirect_uri={redirect}")), "{page}");
+    assert!(
+        printed.contains(&format!("redirect {redirect}")),
+        "{printed}"
+    );
     // KEY-4: the log never carries the client secret, its Basic encoding, or the token.
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(logs.contains("portcullis listening"), "{logs}");

@@ -33,6 +33,7 @@ pub(crate) mod discovery;
 pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod health;
+pub(crate) mod home;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
 pub(crate) mod login;
@@ -74,6 +75,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(cors);
     let pages = with_security_headers(
         Router::new()
+            .route("/", get(home::get))
             .route("/authorize", get(authorize::get).post(authorize::post))
             .route("/login", get(login::get).post(login::post))
             .route("/consent", post(consent::post))

@@ -13,6 +13,7 @@ pub(crate) mod account;
 pub(crate) mod consent;
 pub(crate) mod device;
 pub(crate) mod error;
+pub(crate) mod home;
 pub(crate) mod login;
 
 /// The page CSP: only our own stylesheet, nothing else, never framed.

@@ -1,5 +1,6 @@
 //! Handler tests of the HTML pages: the consent page shows who asks and what for, in words
-//! (UI-5), carries the anti-framing headers (UI-1), and a login rotates the session id (UI-4).
+//! (UI-5), carries the anti-framing headers (UI-1), a login rotates the session id (UI-4), and
+//! the landing page at `/` links the server's parts.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -225,4 +226,30 @@ async fn dos_4_saturated_password_checks_answer_503_with_retry_after() {
     }
     assert!(busy > 0, "no sign-in was refused");
     assert!(signed_in > 0, "no sign-in went through");
+}
+
+#[tokio::test]
+async fn landing_page_links_the_servers_parts() {
+    let h = harness().await;
+    let resp = send(&h.router, get("/", &[])).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        header_str(&resp, "content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = body_text(resp).await;
+    for link in [
+        format!("{ISSUER}/.well-known/openid-configuration"),
+        format!("{ISSUER}/.well-known/jwks.json"),
+        "/account".to_owned(),
+        "/device".to_owned(),
+    ] {
+        assert!(
+            html.contains(&format!("href=\"{link}\"")),
+            "no link to {link}: {html}"
+        );
+    }
+    // Only GET: other methods get the router's answer, not the page.
+    assert_eq!(send(&h.router, form("/", "x=1")).await.status(), 405);
 }
