@@ -5,7 +5,8 @@
 #   docker build -t portcullis .
 #   docker run -p 8080:8080 -e PORTCULLIS_ISSUER=http://localhost:8080 portcullis
 #
-# The image keeps its SQLite database in the /var/lib/portcullis volume; set
+# PORTCULLIS_ISSUER is required: the image listens on 0.0.0.0, which says nothing about the URL
+# clients use. The image keeps its SQLite database in the /var/lib/portcullis volume; set
 # PORTCULLIS_DATABASE_URL (and PORTCULLIS_REDIS_URL) to use PostgreSQL and Redis instead.
 
 FROM rust:1.95-bookworm AS build

@@ -371,8 +371,11 @@ fn resolve_raw(
         .or(raw.listen)
         .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let issuer = match o.issuer.clone().or(raw.issuer) {
-        Some(issuer) => issuer,
-        None => issuer_for_listen(&listen),
+        Some(issuer) => {
+            warn_if_unreachable(&issuer, &listen);
+            issuer
+        }
+        None => issuer_for_listen(&listen, o.dev)?,
     };
     let database = o
         .database
@@ -503,11 +506,69 @@ fn resolve_raw(
 
 /// Without an explicit issuer, a loopback listen address gives `http://<listen>`; anything
 /// else falls back to the default issuer.
-fn issuer_for_listen(listen: &str) -> String {
-    match listen.parse::<std::net::SocketAddr>() {
-        Ok(addr) if addr.ip().is_loopback() && addr.port() != 0 => format!("http://{addr}"),
-        _ => DEFAULT_ISSUER.to_owned(),
+/// Warns when the issuer names a loopback address on another port than the one the server
+/// listens on: nothing on this machine reaches the server there unless something forwards.
+fn warn_if_unreachable(issuer: &str, listen: &str) {
+    let (Ok(url), Ok(addr)) = (
+        url::Url::parse(issuer),
+        listen.parse::<std::net::SocketAddr>(),
+    ) else {
+        return;
+    };
+    let loopback_host = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    let port = url.port_or_known_default();
+    if loopback_host && addr.port() != 0 && port != Some(addr.port()) {
+        tracing::warn!(
+            issuer,
+            listen,
+            "the issuer is a loopback URL on another port than the server listens on: clients \
+             will not reach it there unless something forwards that port"
+        );
     }
+}
+
+/// The issuer when none is given: `http://` and the listen address when that is a loopback
+/// address (the server can only be reached there, so that is its name). Any other listen
+/// address says nothing about the name clients use (a host name, a load balancer, TLS in
+/// front), so outside `--dev` the issuer must be given; `--dev` uses `http://127.0.0.1` and
+/// the listen port, with a warning. An ephemeral port (`:0`) cannot be named before binding:
+/// the default issuer is kept, with a warning.
+fn issuer_for_listen(listen: &str, dev: bool) -> anyhow::Result<String> {
+    let addr = listen.parse::<std::net::SocketAddr>().ok();
+    match addr {
+        Some(a) if a.ip().is_loopback() && a.port() != 0 => return Ok(format!("http://{a}")),
+        Some(a) if a.ip().is_loopback() => {
+            tracing::warn!(
+                issuer = DEFAULT_ISSUER,
+                "listening on an ephemeral port: the issuer cannot follow it; pass --issuer"
+            );
+            return Ok(DEFAULT_ISSUER.to_owned());
+        }
+        _ => {}
+    }
+    if dev {
+        let issuer = match addr {
+            Some(a) => format!("http://127.0.0.1:{}", a.port()),
+            None => DEFAULT_ISSUER.to_owned(),
+        };
+        tracing::warn!(
+            %issuer,
+            listen,
+            "no --issuer: using a loopback issuer, which only this machine can reach; pass \
+             --issuer with the URL clients use"
+        );
+        return Ok(issuer);
+    }
+    bail!(
+        "--issuer is required when listening on {listen}: give the URL clients reach this \
+         server by (the `iss` of every token), e.g. --issuer https://id.example.com or \
+         PORTCULLIS_ISSUER; only a loopback --listen implies it"
+    )
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {
@@ -672,6 +733,38 @@ mod tests {
     }
 
     #[test]
+    fn the_issuer_follows_a_loopback_listen_and_is_required_for_any_other() {
+        let listen = |addr: &str, dev: bool| Overrides {
+            listen: Some(addr.into()),
+            dev,
+            ..Overrides::default()
+        };
+        let r = resolve_defaults(&listen("127.0.0.1:9000", false)).unwrap();
+        assert_eq!(r.server.issuer, "http://127.0.0.1:9000");
+        let r = resolve_defaults(&listen("[::1]:9000", false)).unwrap();
+        assert_eq!(r.server.issuer, "http://[::1]:9000");
+        for addr in ["0.0.0.0:8087", "192.0.2.7:8087", "[::]:8087"] {
+            let err = resolve_defaults(&listen(addr, false))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--issuer is required"), "{addr}: {err}");
+            assert!(err.contains(addr), "{addr}: {err}");
+            // Development falls back to a loopback issuer on the listen port.
+            let r = resolve_defaults(&listen(addr, true)).unwrap();
+            assert_eq!(r.server.issuer, "http://127.0.0.1:8087");
+        }
+        // An explicit issuer is taken as given, whatever the listen address.
+        let o = Overrides {
+            issuer: Some("https://id.example.com".into()),
+            ..listen("0.0.0.0:8087", false)
+        };
+        assert_eq!(
+            resolve_defaults(&o).unwrap().server.issuer,
+            "https://id.example.com"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = parse("version = 1\nissuer = \"https://x\"\nlisten_addr = \"x\"\n")
             .unwrap_err()
@@ -746,21 +839,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("code_ttl"), "{err}");
-    }
-
-    #[test]
-    fn loopback_listen_derives_issuer() {
-        let o = Overrides {
-            listen: Some("127.0.0.1:9123".into()),
-            ..Overrides::default()
-        };
-        let r = resolve_defaults(&o).unwrap();
-        assert_eq!(r.server.issuer, "http://127.0.0.1:9123");
-        let o = Overrides {
-            listen: Some("0.0.0.0:9123".into()),
-            ..Overrides::default()
-        };
-        assert_eq!(resolve_defaults(&o).unwrap().server.issuer, DEFAULT_ISSUER);
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub struct ServeArgs {
     /// TOML config file.
     #[arg(long, env = "PORTCULLIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Issuer identifier [default: http://127.0.0.1:8080].
+    /// The URL clients reach this server by, the `iss` of every token. Without it a loopback
+    /// --listen gives http://ADDR, and any other --listen is refused (under --dev:
+    /// http://127.0.0.1:PORT, with a warning) [default: http://127.0.0.1:8080].
     #[arg(long, env = "PORTCULLIS_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
