@@ -210,3 +210,55 @@ fn red_3_clients_add_accepts_loopback_https_and_private_schemes() {
     let listed = list_json("clients", &db);
     assert_eq!(listed[0]["redirect_uris"], json!(uris));
 }
+
+fn add_web(db: &str, audience: &str, replace: bool) -> std::process::Output {
+    let mut args = vec![
+        "clients",
+        "add",
+        "--id",
+        "web",
+        "--secret",
+        "web-secret-0123456789abcdef",
+        "--redirect-uri",
+        "https://web.example/cb",
+        "--audience",
+        audience,
+        "--database",
+        db,
+    ];
+    if replace {
+        args.push("--replace");
+    }
+    portcullis(&args)
+}
+
+#[test]
+fn clients_add_refuses_a_registered_id_without_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    assert!(ok(&add_web(&db, "orders-api", false)).contains("client web registered"));
+    let again = add_web(&db, "billing-api", false);
+    assert!(!again.status.success(), "a registered id was replaced");
+    let err = stderr(&again);
+    assert!(
+        err.contains("`web` is already registered") && err.contains("--replace"),
+        "{err}"
+    );
+    assert!(!stdout(&again).contains("registered"), "{}", stdout(&again));
+    let listed = list_json("clients", &db);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["audience"], json!(["orders-api"]));
+}
+
+#[test]
+fn clients_add_replace_overwrites_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    // With nothing to replace, --replace registers.
+    assert!(ok(&add_web(&db, "orders-api", true)).contains("client web registered"));
+    let out = ok(&add_web(&db, "billing-api", true));
+    assert!(out.contains("client web replaced"), "{out}");
+    let listed = list_json("clients", &db);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["audience"], json!(["billing-api"]));
+}
