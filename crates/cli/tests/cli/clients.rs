@@ -262,3 +262,22 @@ fn clients_add_replace_overwrites_and_says_so() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["audience"], json!(["billing-api"]));
 }
+
+#[test]
+fn a_database_in_a_missing_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    let db = format!("sqlite://{}/portcullis.db", missing.display());
+    let out = portcullis(&["clients", "list", "--database", &db]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("code: 14"), "{err}");
+    assert!(!missing.exists());
+}
