@@ -13,7 +13,7 @@ use std::path::PathBuf;
 /// `portcullis clients ...`
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
-    /// Register a client (or replace the one with the same id).
+    /// Register a client; an id already registered is refused unless --replace is given.
     Add(Box<AddArgs>),
     /// List registered clients.
     List(ListArgs),
@@ -79,6 +79,10 @@ pub struct AddArgs {
     /// no actor). Without it every exchange is a delegation recording `act`.
     #[arg(long)]
     pub exchange_impersonation: bool,
+    /// Replace the client with the same id, if any: every setting (audiences included) is
+    /// overwritten by this command's. Without it an id already registered is refused.
+    #[arg(long)]
+    pub replace: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -166,11 +170,31 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         exchange_audiences: args.exchange_audiences,
         exchange_impersonation: args.exchange_impersonation,
     };
-    let record = admin::add_client(store.as_ref(), &SystemClock, &resolved.server, config)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let (record, verb) = if args.replace {
+        let done = admin::replace_client(store.as_ref(), &SystemClock, &resolved.server, config)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let verb = if done.existed {
+            "replaced"
+        } else {
+            "registered"
+        };
+        (done.record, verb)
+    } else {
+        let record = admin::add_client(store.as_ref(), &SystemClock, &resolved.server, config)
+            .await
+            .map_err(|e| match e {
+                admin::AdminError::ClientExists(_) => anyhow!(
+                    "{e}; pass --replace to replace it (all its settings, audiences included, \
+                     are overwritten), or `clients remove --id {}` first",
+                    args.id
+                ),
+                other => anyhow!("{other}"),
+            })?;
+        (record, "registered")
+    };
     println!(
-        "client {} registered ({}, grants: {})",
+        "client {} {verb} ({}, grants: {})",
         record.client_id,
         record.token_endpoint_auth_method,
         names(&record.grant_types)

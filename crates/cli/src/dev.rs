@@ -58,7 +58,7 @@ pub async fn bootstrap(
     clock: &dyn Clock,
     config: &ServerConfig,
 ) -> anyhow::Result<Demo> {
-    admin::add_client(
+    admin::replace_client(
         store.as_ref(),
         clock,
         config,
@@ -79,7 +79,7 @@ pub async fn bootstrap(
     )
     .await
     .map_err(|e| anyhow!("demo client: {e}"))?;
-    admin::add_client(
+    admin::replace_client(
         store.as_ref(),
         clock,
         config,

@@ -142,10 +142,11 @@ async fn seed(
     resolved: &Resolved,
 ) -> anyhow::Result<()> {
     for client in &resolved.clients {
-        let record = admin::add_client(store.as_ref(), clock, &resolved.server, client.clone())
+        // The config file is the source of truth for its clients: each start replaces them.
+        let done = admin::replace_client(store.as_ref(), clock, &resolved.server, client.clone())
             .await
             .map_err(|e| anyhow!("config client {}: {e}", client.client_id))?;
-        tracing::info!(client_id = %record.client_id, "client registered from the config file");
+        tracing::info!(client_id = %done.record.client_id, "client registered from the config file");
     }
     for user in &resolved.users {
         if store

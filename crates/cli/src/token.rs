@@ -104,7 +104,7 @@ pub fn verify(
     let validator = builder.build();
     let verified = validator
         .verify::<Value>(args.jwt.trim(), &keys, now)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| explain(&e, args))?;
     let doc = json!({
         "header": {
             "alg": verified.header().alg.as_str(),
@@ -117,6 +117,21 @@ pub fn verify(
         "VERIFIED: signature, issuer, audience and lifetime are valid.\n{}",
         serde_json::to_string_pretty(&doc)?
     ))
+}
+
+/// The failure, with the expected and the found value for a wrong issuer or audience. The
+/// validator checks claims only after the signature, so the found value is the signed one.
+fn explain(err: &portcullis_jose::Error, args: &VerifyArgs) -> anyhow::Error {
+    let (claim, expected) = match err {
+        portcullis_jose::Error::InvalidAudience => ("aud", &args.aud),
+        portcullis_jose::Error::InvalidIssuer => ("iss", &args.iss),
+        other => return anyhow::anyhow!("{other}"),
+    };
+    let found = portcullis_jose::dangerous::decode_unverified(args.jwt.trim())
+        .ok()
+        .and_then(|(_, claims)| claims.get(claim).cloned())
+        .map_or_else(|| format!("no `{claim}` claim"), |v| v.to_string());
+    anyhow::anyhow!("{err}: expected {expected:?}, found {found}")
 }
 
 /// Reads a JWK Set from a file or fetches it from an http(s) URL (no redirects followed).

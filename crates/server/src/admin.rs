@@ -24,6 +24,9 @@ pub enum AdminError {
     /// The record exists already (e.g. duplicate username).
     #[error("already exists: {0}")]
     Conflict(String),
+    /// [`add_client`] found a client with the same id; nothing was written.
+    #[error("a client with id `{0}` is already registered")]
+    ClientExists(String),
     /// The store failed.
     #[error("storage error: {0}")]
     Store(String),
@@ -65,10 +68,56 @@ impl From<ProtocolError> for AdminError {
     }
 }
 
-/// Registers (or replaces) a client. The secret is stored only as its HMAC-SHA-256 digest under
-/// the server's pepper (made on first use, sealed under `config.key_encryption`).
-/// A client id equal to an existing user id is refused (TOK-7).
+/// Registers a new client. The secret is stored only as its HMAC-SHA-256 digest under the
+/// server's pepper (made on first use, sealed under `config.key_encryption`). A client id
+/// equal to an existing user id is refused (TOK-7); so is an id already registered
+/// ([`AdminError::ClientExists`], decided and written in one step, nothing changed): replacing
+/// a client is [`replace_client`].
 pub async fn add_client(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    config: &ServerConfig,
+    client: ClientConfig,
+) -> Result<ClientRecord, AdminError> {
+    let record = client_record(store, clock, config, client).await?;
+    store
+        .insert_client(record.clone())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AdminError::ClientExists(record.client_id.to_string()),
+            other => other.into(),
+        })?;
+    Ok(record)
+}
+
+/// What [`replace_client`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Replaced {
+    /// The client as now stored.
+    pub record: ClientRecord,
+    /// Whether a client with the same id was there before (and is now overwritten).
+    pub existed: bool,
+}
+
+/// Registers a client, replacing every setting (audiences included) of one with the same id;
+/// for declarative sources (the config file, `--dev`) and an explicit operator request. The
+/// checks are those of [`add_client`] but the taken id.
+pub async fn replace_client(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    config: &ServerConfig,
+    client: ClientConfig,
+) -> Result<Replaced, AdminError> {
+    let record = client_record(store, clock, config, client).await?;
+    // Only the report depends on this read; the write below is one upsert.
+    let existed = store.get_client(record.client_id.as_str()).await?.is_some();
+    store.put_client(record.clone()).await?;
+    Ok(Replaced { record, existed })
+}
+
+/// Validates `client` into the record to store, with its secret digested.
+async fn client_record(
     store: &dyn Store,
     clock: &dyn Clock,
     config: &ServerConfig,
@@ -81,7 +130,6 @@ pub async fn add_client(
             "client_id equals an existing user identifier".to_owned(),
         ));
     }
-    store.put_client(record.clone()).await?;
     Ok(record)
 }
 

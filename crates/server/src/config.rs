@@ -559,8 +559,9 @@ impl ClientConfig {
             .iter()
             .chain(&self.post_logout_redirect_uris)
         {
-            redirect::validate_registration(uri.as_str())
-                .map_err(|e| ConfigError::new("redirect_uris", format!("{uri:?}: {e}")))?;
+            redirect::validate_registration(uri.as_str()).map_err(|e| {
+                ConfigError::new("redirect_uris", format!("{:?}: {e}", uri.as_str()))
+            })?;
         }
         let scope = Scope::parse(self.scope.as_deref().unwrap_or("openid profile email"))
             .map_err(|e| ConfigError::new("scope", e.to_string()))?;

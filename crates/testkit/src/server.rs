@@ -352,6 +352,19 @@ impl TestServer {
         .map_err(|e| anyhow!("add_client: {e}"))
     }
 
+    /// Registers a client, replacing the one with the same id (`clients add --replace`).
+    pub async fn replace_client(&self, spec: ClientSpec) -> anyhow::Result<()> {
+        portcullis_server::admin::replace_client(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.config,
+            spec.into_config(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| anyhow!("replace_client: {e}"))
+    }
+
     /// Rotates the signing keys as `portcullis keys rotate` does; returns the new key ids.
     /// The server picks them up at its next key reload (`key_reload_interval`).
     pub async fn rotate_keys(&self) -> anyhow::Result<Vec<String>> {

@@ -88,6 +88,11 @@ fn red_3_red_4_clients_add_refuses_bad_redirect_uris() {
         "https://c.example/cb#frag",
         "JavaScript:alert(1)",
         "data:text/html,x",
+        "localhost:3000/callback",
+        "myapp:/callback",
+        "https://*.example.com/cb",
+        "https://user@c.example/cb",
+        "/callback",
     ] {
         let out = portcullis(&[
             "clients",
@@ -101,7 +106,10 @@ fn red_3_red_4_clients_add_refuses_bad_redirect_uris() {
             &db,
         ]);
         assert!(!out.status.success(), "{bad} accepted");
-        assert!(stderr(&out).contains("redirect"), "{bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("redirect"), "{bad}: {err}");
+        assert!(err.contains(bad), "{bad} is not named: {err}");
+        assert!(err.contains("e.g. "), "{bad}: no valid example: {err}");
     }
     let out = portcullis(&["clients", "list", "--json", "--database", &db]);
     assert_eq!(serde_json::from_str::<Value>(&ok(&out)).unwrap(), json!([]));
@@ -180,4 +188,96 @@ fn clients_add_needs_exactly_one_kind() {
     ]);
     assert!(!short.status.success());
     assert!(stderr(&short).contains("secret"));
+}
+
+#[test]
+fn red_3_clients_add_accepts_loopback_https_and_private_schemes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let uris = [
+        "https://app.example.com/callback",
+        "http://localhost:3000/callback",
+        "http://127.0.0.1:8080/callback",
+        "http://[::1]/callback",
+        "com.example.app:/callback",
+    ];
+    let mut args = vec!["clients", "add", "--id", "native", "--public"];
+    for uri in &uris {
+        args.extend(["--redirect-uri", uri]);
+    }
+    args.extend(["--database", &db]);
+    ok(&portcullis(&args));
+    let listed = list_json("clients", &db);
+    assert_eq!(listed[0]["redirect_uris"], json!(uris));
+}
+
+fn add_web(db: &str, audience: &str, replace: bool) -> std::process::Output {
+    let mut args = vec![
+        "clients",
+        "add",
+        "--id",
+        "web",
+        "--secret",
+        "web-secret-0123456789abcdef",
+        "--redirect-uri",
+        "https://web.example/cb",
+        "--audience",
+        audience,
+        "--database",
+        db,
+    ];
+    if replace {
+        args.push("--replace");
+    }
+    portcullis(&args)
+}
+
+#[test]
+fn clients_add_refuses_a_registered_id_without_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    assert!(ok(&add_web(&db, "orders-api", false)).contains("client web registered"));
+    let again = add_web(&db, "billing-api", false);
+    assert!(!again.status.success(), "a registered id was replaced");
+    let err = stderr(&again);
+    assert!(
+        err.contains("`web` is already registered") && err.contains("--replace"),
+        "{err}"
+    );
+    assert!(!stdout(&again).contains("registered"), "{}", stdout(&again));
+    let listed = list_json("clients", &db);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["audience"], json!(["orders-api"]));
+}
+
+#[test]
+fn clients_add_replace_overwrites_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    // With nothing to replace, --replace registers.
+    assert!(ok(&add_web(&db, "orders-api", true)).contains("client web registered"));
+    let out = ok(&add_web(&db, "billing-api", true));
+    assert!(out.contains("client web replaced"), "{out}");
+    let listed = list_json("clients", &db);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["audience"], json!(["billing-api"]));
+}
+
+#[test]
+fn a_database_in_a_missing_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    let db = format!("sqlite://{}/portcullis.db", missing.display());
+    let out = portcullis(&["clients", "list", "--database", &db]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("code: 14"), "{err}");
+    assert!(!missing.exists());
 }

@@ -106,8 +106,9 @@ fn token_verify_against_jwks_file() {
         "nope",
     ]);
     assert_eq!(out.status.code(), Some(1));
+    // Both what was asked for and what the (signed) token says.
     assert!(
-        stderr(&out).to_lowercase().contains("audience"),
+        stderr(&out).contains(r#"invalid audience: expected "nope", found ["api","other"]"#),
         "{}",
         stderr(&out)
     );
@@ -124,7 +125,9 @@ fn token_verify_against_jwks_file() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).to_lowercase().contains("issuer"),
+        stderr(&out).contains(
+            r#"invalid issuer: expected "https://as.example/", found "https://as.example""#
+        ),
         "{}",
         stderr(&out)
     );

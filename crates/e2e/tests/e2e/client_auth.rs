@@ -356,7 +356,7 @@ async fn tok_14_client_policy_follows_registration_updates() {
     let refresh = tokens.refresh_token.unwrap();
     // The client becomes confidential.
     env.server
-        .add_client(
+        .replace_client(
             ClientSpec::confidential("flip", "flip-secret-0123456789abcdef")
                 .redirect_uri("http://127.0.0.1/flip")
                 .grant_types(&[GrantType::AuthorizationCode, GrantType::RefreshToken])

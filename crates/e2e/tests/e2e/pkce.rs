@@ -75,7 +75,7 @@ async fn pkce_2_challenge_without_method_is_not_taken_as_plain() {
 }
 
 #[tokio::test]
-async fn pkce_3_missing_verifier_is_invalid_grant() {
+async fn pkce_3_missing_verifier_is_invalid_request() {
     let env = Env::start().await;
     let (request, code) = env.web_code("openid").await;
     let mut without = request.clone();
@@ -85,7 +85,9 @@ async fn pkce_3_missing_verifier_is_invalid_grant() {
         .redeem(&env.web_auth(), &code, &without)
         .await
         .unwrap();
-    assert_token_error(&reply, 400, "invalid_grant");
+    // RFC 6749 §5.2: a missing required parameter is `invalid_request` (a wrong verifier stays
+    // `invalid_grant`, below).
+    assert_token_error(&reply, 400, "invalid_request");
 }
 
 #[tokio::test]

@@ -65,8 +65,17 @@ async fn rt_3_reuse_revokes_the_whole_family() {
 
     let reuse = env.server.refresh(&env.web_auth(), &a, None).await.unwrap();
     assert_token_error(&reuse, 400, "invalid_grant");
+    assert_eq!(
+        reuse.str("error_description"),
+        Some("the refresh token has already been used")
+    );
+    // The successor was revoked with the family: it says so, not "already been used".
     let after = env.server.refresh(&env.web_auth(), &b, None).await.unwrap();
     assert_token_error(&after, 400, "invalid_grant");
+    assert_eq!(
+        after.str("error_description"),
+        Some("the refresh token has been revoked")
+    );
     assert!(
         !env.is_active(&first.access_token).await,
         "first access token survived reuse"

@@ -22,6 +22,12 @@ async fn rev_1_revoking_a_refresh_token_revokes_the_family() {
         .await
         .unwrap();
     assert_token_error(&again, 400, "invalid_grant");
+    assert_eq!(
+        again.str("error_description"),
+        Some("the refresh token has been revoked"),
+        "{}",
+        again.body
+    );
     assert!(
         !env.is_active(&tokens.access_token).await,
         "access token of a revoked refresh token still active"

@@ -1,5 +1,10 @@
 //! Redirect URI rules: what may be registered (RED-3, RED-4) and how a requested URI is matched
 //! (RED-1 exact string comparison; RED-2 only the port of a loopback IP literal may vary).
+//!
+//! A registered redirect URI is absolute and is one of: `https` with a host; `http` with a
+//! loopback host (`127.0.0.1`, `[::1]`, `localhost`), whatever the server's mode; or a
+//! private-use scheme in reverse-DNS form, which contains a dot (RFC 8252 §7.1,
+//! `com.example.app:/callback`). No wildcard in the host, no fragment, no userinfo.
 
 use std::fmt;
 
@@ -18,16 +23,47 @@ pub(crate) enum RedirectUriError {
     InsecureHttp,
     /// Userinfo (`user@host`) is not allowed in a redirect URI.
     UserInfo,
+    /// A `*` in the host: every host is registered exactly (RED-1).
+    Wildcard,
+    /// A scheme other than `http`/`https` without a dot, e.g. `localhost:3000/callback`, where
+    /// `localhost` is read as the scheme (RFC 8252 §7.1 wants reverse-DNS private schemes).
+    SchemeNotReverseDns,
 }
 
 impl fmt::Display for RedirectUriError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::NotAbsolute => "redirect URI must be an absolute URI",
-            Self::Fragment => "redirect URI must not contain a fragment",
-            Self::DangerousScheme => "redirect URI scheme is not allowed",
-            Self::InsecureHttp => "http redirect URIs are allowed only for loopback addresses",
-            Self::UserInfo => "redirect URI must not contain user information",
+            Self::NotAbsolute => {
+                "redirect URI must be an absolute URI with a scheme and no spaces, \
+                 e.g. https://app.example.com/callback"
+            }
+            Self::Fragment => {
+                "redirect URI must not contain a fragment (`#...`), \
+                 e.g. https://app.example.com/callback"
+            }
+            Self::DangerousScheme => {
+                "redirect URI scheme is not allowed (javascript, data, vbscript, file), \
+                 e.g. https://app.example.com/callback"
+            }
+            Self::InsecureHttp => {
+                "http redirect URIs are allowed only for loopback hosts (127.0.0.1, [::1], \
+                 localhost); use https, e.g. https://app.example.com/callback, or a loopback \
+                 one, e.g. http://127.0.0.1:8080/callback"
+            }
+            Self::UserInfo => {
+                "redirect URI must not contain user information (`user@`), \
+                 e.g. https://app.example.com/callback"
+            }
+            Self::Wildcard => {
+                "redirect URI host must not contain a wildcard `*`; register each URI exactly, \
+                 e.g. https://app.example.com/callback"
+            }
+            Self::SchemeNotReverseDns => {
+                "redirect URI scheme must be https, http for a loopback host, or a private-use \
+                 scheme in reverse-DNS form with a dot (RFC 8252 §7.1), e.g. \
+                 com.example.app:/callback; for a web address write the scheme, e.g. \
+                 http://localhost:3000/callback"
+            }
         })
     }
 }
@@ -63,6 +99,10 @@ pub(crate) fn validate_registration(uri: &str) -> Result<(), RedirectUriError> {
     {
         return Err(RedirectUriError::NotAbsolute);
     }
+    // Checked on the raw text: a parser may refuse `*` in a host before we can name it.
+    if authority(uri).is_some_and(|a| a.contains('*')) {
+        return Err(RedirectUriError::Wildcard);
+    }
     let parsed = url::Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute)?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(RedirectUriError::UserInfo);
@@ -82,9 +122,17 @@ pub(crate) fn validate_registration(uri: &str) -> Result<(), RedirectUriError> {
                 return Err(RedirectUriError::InsecureHttp);
             }
         }
+        "https" => {}
+        _ if !scheme.contains('.') => return Err(RedirectUriError::SchemeNotReverseDns),
         _ => {}
     }
     Ok(())
+}
+
+/// The authority of a hierarchical URI (`scheme://authority/...`), as written.
+fn authority(uri: &str) -> Option<&str> {
+    let (_, rest) = uri.split_once("://")?;
+    Some(rest.split(['/', '?']).next().unwrap_or(rest))
 }
 
 /// Splits a loopback IP-literal `http` URI into (prefix, rest after the optional port).
@@ -252,6 +300,66 @@ mod tests {
             validate_registration("https://u@c.example/cb"),
             Err(RedirectUriError::UserInfo)
         );
+    }
+
+    #[test]
+    fn red_4_wildcards_refused() {
+        for bad in [
+            "https://*.example.com/cb",
+            "https://app.*.example.com/cb",
+            "http://*/cb",
+            "https://*:443/cb",
+        ] {
+            assert_eq!(
+                validate_registration(bad),
+                Err(RedirectUriError::Wildcard),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn red_3_private_schemes_need_reverse_dns_form() {
+        for bad in [
+            "localhost:3000/callback",
+            "myapp:/callback",
+            "myapp://callback",
+            "app.example.com",
+        ] {
+            assert_eq!(
+                validate_registration(bad),
+                Err(if bad.contains(':') {
+                    RedirectUriError::SchemeNotReverseDns
+                } else {
+                    RedirectUriError::NotAbsolute
+                }),
+                "{bad}"
+            );
+        }
+        for good in [
+            "com.example.app:/callback",
+            "com.example.app:/oauth2redirect/example-provider",
+            "http://localhost:3000/callback",
+            "http://127.0.0.1:8080/callback",
+            "https://app.example.com/callback?tenant=1",
+        ] {
+            assert_eq!(validate_registration(good), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn errors_show_a_valid_example() {
+        for e in [
+            RedirectUriError::NotAbsolute,
+            RedirectUriError::Fragment,
+            RedirectUriError::DangerousScheme,
+            RedirectUriError::InsecureHttp,
+            RedirectUriError::UserInfo,
+            RedirectUriError::Wildcard,
+            RedirectUriError::SchemeNotReverseDns,
+        ] {
+            assert!(e.to_string().contains("e.g. "), "{e}");
+        }
     }
 
     #[test]

@@ -116,6 +116,16 @@ impl ClientStore for MemoryStore {
         Ok(())
     }
 
+    async fn insert_client(&self, client: ClientRecord) -> StoreResult<()> {
+        match self.lock()?.clients.entry(client.client_id.clone()) {
+            std::collections::btree_map::Entry::Occupied(_) => Err(super::client_conflict(&client)),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(client);
+                Ok(())
+            }
+        }
+    }
+
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
         Ok(self.lock()?.clients.get(client_id).cloned())
     }

@@ -16,6 +16,7 @@
 //! * **Atomic primitives (DUR-3, DOS-4).** [`CodeStore::consume_code`],
 //!   [`RefreshStore::rotate_refresh`], [`GrantStore::revoke_grant`],
 //!   [`ConsentStore::withdraw_consent`], [`ReplayStore::insert_jti_if_absent`],
+//!   [`ClientStore::insert_client`],
 //!   [`ArtifactStore::take_artifact`] and [`ArtifactStore::swap_artifact`] each decide and write
 //!   in one atomic step, so N concurrent callers observe exactly one winner (CODE-3, RT-4);
 //!   [`ThrottleStore::register_attempt`] counts and returns the count in one step, so N
@@ -159,6 +160,11 @@ pub fn secret_hash(value: &str) -> String {
     use base64::Engine as _;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// The conflict of inserting a client whose id is taken.
+pub(crate) fn client_conflict(client: &ClientRecord) -> StoreError {
+    StoreError::Conflict(format!("client `{}`", client.client_id))
 }
 
 /// Splits a space-separated scope and merges `add` into `existing`, keeping first order.

@@ -104,6 +104,14 @@ impl SqliteStore {
     }
 }
 
+/// The directory a database file goes in (`.` for a bare file name).
+fn parent_dir(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    }
+}
+
 /// Creates the database file readable and writable by its owner only (0600) when missing; it
 /// holds password hashes and grant state. SQLite gives the `-wal`, `-shm` and `-journal` files it
 /// creates beside it the database file's mode.
@@ -115,6 +123,13 @@ fn create_private(path: &std::path::Path) -> StoreResult<()> {
     match open.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !parent_dir(path).is_dir() => {
+            Err(StoreError::Backend(format!(
+                "the directory {} does not exist: create it, or give the database a path in an \
+                 existing directory",
+                parent_dir(path).display()
+            )))
+        }
         Err(e) => Err(StoreError::Backend(format!(
             "creating {}: {e}",
             path.display()

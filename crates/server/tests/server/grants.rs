@@ -138,7 +138,20 @@ async fn pkce_3_missing_verifier_rejected() {
         ),
     )
     .await;
-    assert_eq!(body_json(resp).await["error"], "invalid_grant");
+    // A missing required parameter is `invalid_request` (RFC 6749 §5.2); the checklist's
+    // `invalid_grant` for this case predates that reading.
+    let body = body_json(resp).await;
+    assert_eq!(body["error"], "invalid_request");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("code_verifier is required"),
+        "{body}"
+    );
+    // The code was spent by the attempt: redeeming it now with the verifier is refused.
+    let again = redeem(&h, &code, VERIFIER).await;
+    assert_eq!(body_json(again).await["error"], "invalid_grant");
 }
 
 #[tokio::test]

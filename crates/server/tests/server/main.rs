@@ -10,4 +10,5 @@ mod metadata;
 mod pages;
 #[cfg(feature = "redis")]
 mod redis_denylist;
+mod registration;
 mod token_endpoint;

@@ -53,7 +53,11 @@ pub(crate) async fn exchange(
             }
         }
         (Some(_), None) => {
-            return Err(ProtocolError::invalid_grant("code_verifier is required"));
+            // A required parameter is missing: RFC 6749 §5.2 names that `invalid_request`.
+            // The code is spent all the same.
+            return Err(ProtocolError::invalid_request(
+                "code_verifier is required: the code was issued with a code_challenge",
+            ));
         }
         (None, Some(_)) => {
             return Err(ProtocolError::invalid_grant(

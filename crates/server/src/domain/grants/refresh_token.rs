@@ -53,9 +53,16 @@ pub(crate) async fn exchange(
         RotateOutcome::Rotated(_) => {}
         RotateOutcome::Reused(old) => {
             super::super::denylist::revoke_grant(state, &old.grant_id).await?;
-            audit::reuse_detected("refresh_token", old.client_id.as_str(), &old.grant_id);
+            // Only a rotated token presented again is reuse (RT-3); a revoked one (by itself
+            // or with its grant) is named as such, so an operator is not sent hunting a replay.
+            if old.status == RefreshStatus::Rotated {
+                audit::reuse_detected("refresh_token", old.client_id.as_str(), &old.grant_id);
+                return Err(ProtocolError::invalid_grant(
+                    "the refresh token has already been used",
+                ));
+            }
             return Err(ProtocolError::invalid_grant(
-                "the refresh token has already been used",
+                "the refresh token has been revoked",
             ));
         }
         RotateOutcome::Expired => {

@@ -90,6 +90,39 @@ pub async fn clients_crud(s: Arc<dyn Store>) {
     );
 }
 
+pub async fn insert_client_refuses_a_taken_id(s: Arc<dyn Store>) {
+    s.insert_client(client("a")).await.unwrap();
+    let mut other = client("a");
+    other.audience = vec![];
+    other.name = Some("Other".into());
+    let err = s.insert_client(other).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(s.get_client("a").await.unwrap(), Some(client("a")));
+}
+
+/// Of concurrent inserts of one client id exactly one succeeds; the stored record is its.
+pub async fn insert_client_concurrent_exactly_one(s: Arc<dyn Store>) {
+    const N: usize = 8;
+    let barrier = Arc::new(Barrier::new(N));
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let (s, barrier) = (s.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = client("race");
+            c.name = Some(format!("n{i}"));
+            barrier.wait().await;
+            s.insert_client(c).await.ok().map(|()| i)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        winners.extend(t.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let stored = s.get_client("race").await.unwrap().unwrap();
+    assert_eq!(stored.name, Some(format!("n{}", winners[0])));
+}
+
 pub async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
     s.put_user(user("u2", "bob")).await.unwrap();
     s.put_user(user("u1", "alice")).await.unwrap();

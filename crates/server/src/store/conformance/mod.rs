@@ -174,6 +174,8 @@ macro_rules! conformance_suite {
             tokens::dur_4_gc_keeps_rotated_tokens_of_live_family,
             tokens::gc_removes_only_dead_state,
             accounts::clients_crud,
+            accounts::insert_client_refuses_a_taken_id,
+            accounts::insert_client_concurrent_exactly_one,
             accounts::users_crud_and_duplicate_username_conflict,
             accounts::sessions_expire,
             accounts::throttle_counts_within_window,

@@ -58,6 +58,22 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn insert_client(&self, client: ClientRecord) -> StoreResult<()> {
+                let r = sqlx::query(
+                    "INSERT INTO clients (client_id, doc) VALUES ($1, $2) \
+                     ON CONFLICT (client_id) DO NOTHING",
+                )
+                .bind(client.client_id.as_str())
+                .bind(to_doc(&client)?)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if r.rows_affected() == 0 {
+                    return Err($crate::store::client_conflict(&client));
+                }
+                Ok(())
+            }
+
             async fn get_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>> {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT doc FROM clients WHERE client_id = $1")

@@ -10,6 +10,10 @@ use crate::store::{ClientRecord, StoreResult};
 pub trait ClientStore: Send + Sync {
     /// Inserts or replaces a client.
     async fn put_client(&self, client: ClientRecord) -> StoreResult<()>;
+    /// Inserts a client only if none has its id, deciding and writing in one step;
+    /// [`StoreError::Conflict`](crate::store::StoreError::Conflict) (and nothing written) if one
+    /// has.
+    async fn insert_client(&self, client: ClientRecord) -> StoreResult<()>;
     /// Fetches a client by id.
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
     /// Lists all clients, ordered by `client_id`.
