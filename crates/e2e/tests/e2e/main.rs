@@ -25,6 +25,7 @@ mod introspection;
 mod keys;
 mod logout;
 mod lookups;
+mod nodes;
 mod oidc;
 mod pkce;
 mod redirect;

@@ -130,7 +130,22 @@ impl PostgresStore {
         .map_err(db_err)?;
         Ok(())
     }
+
+    /// Serialises the transactions that create signing keys with a transaction-scoped advisory
+    /// lock per schema, released at commit or rollback: nodes starting together on an empty
+    /// database create one key per algorithm, not one each.
+    async fn lock_signing_keys(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+        sqlx::query(SIGNING_KEYS_LOCK)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }
+
+/// Serialises the creation of signing keys in the current schema for the transaction.
+const SIGNING_KEYS_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('portcullis.signing_keys.' || current_schema()))";
 
 /// Takes the garbage-collection lock of the current schema for the transaction, if free.
 const GC_LOCK: &str =

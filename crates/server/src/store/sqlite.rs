@@ -102,6 +102,12 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         Ok(())
     }
+
+    /// Serialises the transactions that create signing keys: nothing to do, `BEGIN IMMEDIATE`
+    /// already excludes every other writer.
+    async fn lock_signing_keys(_tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Creates the database file readable and writable by its owner only (0600) when missing; it

@@ -582,6 +582,14 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn insert_signing_key_unless_active(
+                &self,
+                key: SigningKeyRecord,
+                now: i64,
+            ) -> StoreResult<bool> {
+                self.insert_signing_key_unless_active_impl(key, now).await
+            }
+
             async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
                 let rows: Vec<(String,)> =
                     sqlx::query_as("SELECT doc FROM signing_keys ORDER BY activate_at, kid")
