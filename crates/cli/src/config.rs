@@ -93,7 +93,8 @@ pub struct RawTokens {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeys {
-    /// Seconds between publishing a rotated key and signing with it.
+    /// Seconds between publishing a rotated key and signing with it (at least
+    /// `reload_interval` + 60, the JWKS cache lifetime).
     pub rotation_delay: Option<i64>,
     /// Seconds between key reloads from the store.
     pub reload_interval: Option<i64>,
