@@ -76,7 +76,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
-    let store = db::connect(&resolved.database).await?;
+    let store = db::connect(&resolved.database, resolved.database_pool).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let listener = tokio::net::TcpListener::bind(&resolved.listen)

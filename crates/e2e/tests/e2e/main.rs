@@ -17,6 +17,7 @@ mod client_auth;
 mod clock;
 mod code_flow;
 mod crash;
+mod database_down;
 mod device;
 mod discovery;
 mod interop_openid_client;
