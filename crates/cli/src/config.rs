@@ -301,6 +301,10 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--database` / `PORTCULLIS_DATABASE_URL`.
     pub database: Option<String>,
+    /// `--db-acquire-timeout` / `PORTCULLIS_DB_ACQUIRE_TIMEOUT`.
+    pub db_acquire_timeout_secs: Option<u64>,
+    /// `--db-statement-timeout` / `PORTCULLIS_DB_STATEMENT_TIMEOUT`.
+    pub db_statement_timeout_secs: Option<u64>,
     /// `--redis` / `PORTCULLIS_REDIS_URL`.
     pub redis: Option<String>,
     /// `--dev`.
@@ -528,7 +532,10 @@ fn resolve_raw(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let database_pool = database_pool(raw.database_pool.unwrap_or_default())?;
+    let mut pool = raw.database_pool.unwrap_or_default();
+    pool.acquire_timeout_secs = o.db_acquire_timeout_secs.or(pool.acquire_timeout_secs);
+    pool.statement_timeout_secs = o.db_statement_timeout_secs.or(pool.statement_timeout_secs);
+    let database_pool = database_pool(pool)?;
     Ok(Resolved {
         listen,
         database,
@@ -791,6 +798,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("statement_timeout_secs"), "{err}");
+        // The flag (or its environment variable) wins over the file.
+        let overrides = Overrides {
+            db_acquire_timeout_secs: Some(7),
+            ..Overrides::default()
+        };
+        let r = resolve_raw(
+            parse("version = 1\n[database_pool]\nacquire_timeout_secs = 1\n").unwrap(),
+            None,
+            &overrides,
+            KeyEncryption::Plaintext,
+        )
+        .unwrap();
+        assert_eq!(r.database_pool.acquire_timeout.as_secs(), 7);
     }
 
     #[test]
