@@ -161,6 +161,11 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 ///
 /// The SQL backends exist only when their Cargo feature (`sqlite`, `postgres`) is enabled; a
 /// URL for a backend left out of the build is refused with an error naming the feature.
+// Without an SQL backend compiled in, only the memory store is left and it has no timeouts.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unused_variables)
+)]
 pub async fn connect_with(url: &str, options: ConnectOptions) -> StoreResult<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
