@@ -6,6 +6,7 @@ use anyhow::{Context as _, anyhow, bail};
 use portcullis_jose::Algorithm;
 use portcullis_server::at_rest::KeyEncryption;
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
+use portcullis_server::store::ConnectOptions;
 use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct RawConfig {
     pub device_limits: Option<RawDeviceLimits>,
     /// Garbage collection of expired state.
     pub gc: Option<RawGc>,
+    /// How long to wait for the database.
+    pub database_pool: Option<RawDatabasePool>,
     /// Failed-login throttle.
     pub login_throttle: Option<RawThrottle>,
     /// `[login_address_throttle]`
@@ -95,7 +98,8 @@ pub struct RawTokens {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeys {
-    /// Seconds between publishing a rotated key and signing with it.
+    /// Seconds between publishing a rotated key and signing with it (at least
+    /// `reload_interval` + 60, the JWKS cache lifetime).
     pub rotation_delay: Option<i64>,
     /// Seconds between key reloads from the store.
     pub reload_interval: Option<i64>,
@@ -149,6 +153,17 @@ pub struct RawHttp {
 pub struct RawGc {
     /// Seconds between collections in `serve` (0: never).
     pub interval_secs: Option<u64>,
+}
+
+/// `[database_pool]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabasePool {
+    /// Seconds a request waits for a database connection before answering 503 (default 3).
+    pub acquire_timeout_secs: Option<u64>,
+    /// Seconds a statement may run (PostgreSQL `statement_timeout`) or wait for the SQLite write
+    /// lock (default 5).
+    pub statement_timeout_secs: Option<u64>,
 }
 
 /// `[device_limits]`
@@ -288,6 +303,10 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--database` / `PORTCULLIS_DATABASE_URL`.
     pub database: Option<String>,
+    /// `--db-acquire-timeout` / `PORTCULLIS_DB_ACQUIRE_TIMEOUT`.
+    pub db_acquire_timeout_secs: Option<u64>,
+    /// `--db-statement-timeout` / `PORTCULLIS_DB_STATEMENT_TIMEOUT`.
+    pub db_statement_timeout_secs: Option<u64>,
     /// `--redis` / `PORTCULLIS_REDIS_URL`.
     pub redis: Option<String>,
     /// `--dev`.
@@ -309,12 +328,38 @@ pub struct Resolved {
     pub listen: String,
     /// Database URL.
     pub database: String,
+    /// How long to wait for the database.
+    pub database_pool: ConnectOptions,
     /// Validated server configuration.
     pub server: ServerConfig,
     /// Clients declared in the file.
     pub clients: Vec<ClientConfig>,
     /// Users declared in the file.
     pub users: Vec<UserSeed>,
+}
+
+/// The database timeouts of `[database_pool]`, each a positive number of seconds.
+fn database_pool(raw: RawDatabasePool) -> anyhow::Result<ConnectOptions> {
+    let mut options = ConnectOptions::default();
+    for (name, value, slot) in [
+        (
+            "acquire_timeout_secs",
+            raw.acquire_timeout_secs,
+            &mut options.acquire_timeout,
+        ),
+        (
+            "statement_timeout_secs",
+            raw.statement_timeout_secs,
+            &mut options.statement_timeout,
+        ),
+    ] {
+        match value {
+            Some(0) => bail!("database_pool.{name}: must be a positive number of seconds"),
+            Some(secs) => *slot = std::time::Duration::from_secs(secs),
+            None => {}
+        }
+    }
+    Ok(options)
 }
 
 /// Parses trusted proxies: CIDR ranges (`10.0.0.0/8`) or single addresses (`192.0.2.7`).
@@ -495,9 +540,14 @@ fn resolve_raw(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut pool = raw.database_pool.unwrap_or_default();
+    pool.acquire_timeout_secs = o.db_acquire_timeout_secs.or(pool.acquire_timeout_secs);
+    pool.statement_timeout_secs = o.db_statement_timeout_secs.or(pool.statement_timeout_secs);
+    let database_pool = database_pool(pool)?;
     Ok(Resolved {
         listen,
         database,
+        database_pool,
         server,
         clients,
         users,
@@ -823,6 +873,42 @@ mod tests {
         let ids: Vec<&str> = r.clients.iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(ids, ["web-app", "orders-api", "spa"]);
         assert!(r.clients.iter().any(|c| c.secret.is_none()));
+        assert_eq!(r.database_pool, ConnectOptions::default());
+    }
+
+    #[test]
+    fn database_timeouts_are_read_and_checked() {
+        let resolve_text = |text: &str| {
+            resolve_raw(
+                parse(text).unwrap(),
+                None,
+                &Overrides::default(),
+                KeyEncryption::Plaintext,
+            )
+        };
+        let r = resolve_text(
+            "version = 1\n[database_pool]\nacquire_timeout_secs = 1\nstatement_timeout_secs = 2\n",
+        )
+        .unwrap();
+        assert_eq!(r.database_pool.acquire_timeout.as_secs(), 1);
+        assert_eq!(r.database_pool.statement_timeout.as_secs(), 2);
+        let err = resolve_text("version = 1\n[database_pool]\nstatement_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("statement_timeout_secs"), "{err}");
+        // The flag (or its environment variable) wins over the file.
+        let overrides = Overrides {
+            db_acquire_timeout_secs: Some(7),
+            ..Overrides::default()
+        };
+        let r = resolve_raw(
+            parse("version = 1\n[database_pool]\nacquire_timeout_secs = 1\n").unwrap(),
+            None,
+            &overrides,
+            KeyEncryption::Plaintext,
+        )
+        .unwrap();
+        assert_eq!(r.database_pool.acquire_timeout.as_secs(), 7);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::config::{self, Overrides, Resolved};
 use anyhow::anyhow;
 use clap::Args;
-use portcullis_server::store::Store;
+use portcullis_server::store::{ConnectOptions, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,14 +27,14 @@ impl StoreArgs {
             ..Overrides::default()
         };
         let resolved = config::resolve(self.config.as_deref(), &overrides)?;
-        let store = connect(&resolved.database).await?;
+        let store = connect(&resolved.database, resolved.database_pool).await?;
         Ok((store, resolved))
     }
 }
 
 /// Opens the store named by `url` (SQLite files are created when missing).
-pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    portcullis_server::store::connect(url)
+pub async fn connect(url: &str, options: ConnectOptions) -> anyhow::Result<Arc<dyn Store>> {
+    portcullis_server::store::connect_with(url, options)
         .await
         .map_err(|e| anyhow!("opening database {}: {e}", redact_url(url)))
 }

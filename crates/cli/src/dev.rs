@@ -37,9 +37,26 @@ pub const DEMO_SPA_REDIRECT: &str = "http://127.0.0.1:3000/callback";
 pub const DEMO_AUDIENCE: &str = "demo-api";
 const DEMO_SCOPE: &str = "openid profile email offline_access demo:read";
 
-/// The demo client's redirect URI for a server at `issuer`.
+/// The demo client's redirect URI for a server at `issuer`: on the issuer itself, unless that is
+/// plain `http` on a host other than loopback, which no redirect URI may be; then on loopback at
+/// the issuer's port (the browser on this machine still reaches the server there).
 fn demo_redirect(issuer: &str) -> String {
-    format!("{issuer}{DEMO_CALLBACK_PATH}")
+    match url::Url::parse(issuer) {
+        Ok(url) if url.scheme() == "http" && !is_loopback(&url) => format!(
+            "http://127.0.0.1:{}{DEMO_CALLBACK_PATH}",
+            url.port_or_known_default().unwrap_or(80)
+        ),
+        _ => format!("{issuer}{DEMO_CALLBACK_PATH}"),
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
 }
 
 /// What `--dev` created, ready to print.

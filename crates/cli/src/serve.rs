@@ -32,6 +32,14 @@ pub struct ServeArgs {
     /// Database URL [default: sqlite://portcullis.db].
     #[arg(long, env = "PORTCULLIS_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
+    /// Seconds a request waits for a database connection before answering 503
+    /// (`[database_pool] acquire_timeout_secs`) [default: 3].
+    #[arg(long, env = "PORTCULLIS_DB_ACQUIRE_TIMEOUT", value_name = "SECS")]
+    pub db_acquire_timeout: Option<u64>,
+    /// Seconds a database statement may run (PostgreSQL `statement_timeout`; SQLite: the wait
+    /// for the write lock) (`[database_pool] statement_timeout_secs`) [default: 5].
+    #[arg(long, env = "PORTCULLIS_DB_STATEMENT_TIMEOUT", value_name = "SECS")]
+    pub db_statement_timeout: Option<u64>,
     /// Redis URL; revoked token ids are published there for resource servers.
     #[arg(long, env = "PORTCULLIS_REDIS_URL", value_name = "URL")]
     pub redis: Option<String>,
@@ -70,6 +78,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         issuer: args.issuer,
         listen: args.listen,
         database: args.database,
+        db_acquire_timeout_secs: args.db_acquire_timeout,
+        db_statement_timeout_secs: args.db_statement_timeout,
         redis: args.redis,
         dev: args.dev,
         header_read_timeout_secs: args.header_read_timeout,
@@ -78,7 +88,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
-    let store = db::connect(&resolved.database).await?;
+    let store = db::connect(&resolved.database, resolved.database_pool).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let listener = tokio::net::TcpListener::bind(&resolved.listen)

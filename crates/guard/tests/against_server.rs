@@ -105,8 +105,9 @@ async fn discovery_scopes_and_expiry_against_the_server() {
 async fn key_rotation_is_picked_up_without_a_restart() {
     let server = TestServer::builder()
         .configure(|s| {
-            s.key_rotation_delay = 0;
+            // The least delay: one reload of the keys plus the JWKS cache lifetime.
             s.key_reload_interval = 1;
+            s.key_rotation_delay = 61;
         })
         .start()
         .await
@@ -118,7 +119,7 @@ async fn key_rotation_is_picked_up_without_a_restart() {
 
     let new_kids = server.rotate_keys().await.unwrap();
     assert!(!new_kids.is_empty());
-    server.advance(60);
+    server.advance(server.config().key_rotation_delay);
     let after = token(&server, "orders:read").await;
     let (header, _) = portcullis_testkit::decode_jwt_parts(&after).unwrap();
     let kid = header["kid"].as_str().unwrap().to_owned();

@@ -81,7 +81,9 @@ pub struct ServerSettings {
     pub id_token_alg: Algorithm,
     /// Further algorithms to keep keys for (clients may register them for ID tokens).
     pub extra_algs: Vec<Algorithm>,
-    /// Seconds between publishing a rotated key and signing with it (default 1 hour).
+    /// Seconds between publishing a rotated key and signing with it (default 1 hour; at least
+    /// [`min_key_rotation_delay`] of `key_reload_interval`, i.e. the reload interval plus
+    /// [`JWKS_MAX_AGE_SECS`]).
     pub key_rotation_delay: i64,
     /// Seconds between reloads of the signing keys from the store (default 60).
     pub key_reload_interval: i64,
@@ -220,6 +222,17 @@ pub const SIGNING_ALGS: [Algorithm; 4] = [
     Algorithm::EdDSA,
 ];
 
+/// Seconds a client or resource server may cache the JWK Set: its `Cache-Control: max-age`, and
+/// the time the portcullis guard keeps it by default (its lower bound on `max-age`).
+pub const JWKS_MAX_AGE_SECS: i64 = 60;
+
+/// The least `key_rotation_delay` for `key_reload_interval`: every node reloads its keys within
+/// the interval and publishes the new key, then every cached copy of the old JWK Set expires
+/// within [`JWKS_MAX_AGE_SECS`], so no token is signed with a key a verifier cannot find yet.
+pub fn min_key_rotation_delay(key_reload_interval: i64) -> i64 {
+    key_reload_interval.saturating_add(JWKS_MAX_AGE_SECS)
+}
+
 fn positive(setting: &'static str, v: i64) -> Result<(), ConfigError> {
     if v <= 0 {
         return Err(ConfigError::new(
@@ -272,10 +285,19 @@ impl ServerConfig {
         if settings.code_ttl > 600 {
             return Err(ConfigError::new("code_ttl", "must be at most 600 seconds"));
         }
-        if settings.key_rotation_delay < 0 {
+        let min_delay = min_key_rotation_delay(settings.key_reload_interval);
+        if settings.key_rotation_delay < min_delay {
             return Err(ConfigError::new(
                 "key_rotation_delay",
-                "must not be negative",
+                format!(
+                    "must be at least {min_delay} seconds (key_reload_interval {} + {JWKS_MAX_AGE_SECS}): \
+                     a rotated key must be published by every node, each of which reloads keys \
+                     every key_reload_interval seconds, and fetched by resource servers, which \
+                     cache the JWKS for its max-age of {JWKS_MAX_AGE_SECS} seconds (the \
+                     portcullis-guard default; a guard configured with a longer cache lifetime \
+                     needs a longer delay), before any node signs with it",
+                    settings.key_reload_interval
+                ),
             ));
         }
         if settings.client_cache_ttl < 0 {
@@ -631,6 +653,33 @@ mod tests {
         let mut s = ServerSettings::new("https://id.example");
         s.code_ttl = 601;
         assert_eq!(ServerConfig::new(s).unwrap_err().setting, "code_ttl");
+    }
+
+    #[test]
+    fn key_3_rotation_delay_covers_reload_and_jwks_cache() {
+        let with = |delay: i64, reload: i64| {
+            let mut s = ServerSettings::new("https://id.example");
+            s.key_rotation_delay = delay;
+            s.key_reload_interval = reload;
+            ServerConfig::new(s)
+        };
+        // Default reload interval (60) plus the JWKS max-age (60).
+        let err = with(119, 60).unwrap_err();
+        assert_eq!(err.setting, "key_rotation_delay");
+        assert!(
+            err.reason.contains("at least 120 seconds"),
+            "{}",
+            err.reason
+        );
+        assert!(err.reason.contains("key_reload_interval"), "{}", err.reason);
+        with(120, 60).unwrap();
+        for refused in [0, 10, -1] {
+            assert!(with(refused, 60).is_err(), "{refused}");
+        }
+        // A faster reload allows a shorter delay, never below the JWKS cache lifetime.
+        assert!(with(60, 1).is_err());
+        with(61, 1).unwrap();
+        assert_eq!(min_key_rotation_delay(1), 1 + JWKS_MAX_AGE_SECS);
     }
 
     #[test]

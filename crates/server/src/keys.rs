@@ -73,14 +73,6 @@ impl KeySnapshot {
     }
 }
 
-fn is_published(rec: &SigningKeyRecord, now: i64) -> bool {
-    rec.expire_at.is_none_or(|e| now < e)
-}
-
-fn is_active(rec: &SigningKeyRecord, now: i64) -> bool {
-    rec.activate_at <= now && rec.retire_at.is_none_or(|r| now < r) && is_published(rec, now)
-}
-
 /// The associated data of a sealed private key: its `kid`, so a sealed key cannot be moved to
 /// another record.
 fn signing_key_aad(kid: &str) -> Vec<u8> {
@@ -119,7 +111,7 @@ fn check_readable(
     now: i64,
     enc: &KeyEncryption,
 ) -> Result<(), KeyError> {
-    for rec in records.iter().filter(|r| is_published(r, now)) {
+    for rec in records.iter().filter(|r| r.is_published(now)) {
         let (_, under) = open_key(rec, enc)?;
         if enc.needs_rewrap(under) {
             tracing::warn!(kid = %rec.kid, ?under, "signing key is not encrypted under the current key-encryption key; run `portcullis keys rewrap`");
@@ -173,7 +165,7 @@ fn build_snapshot(
                 next_change = next_change.min(t);
             }
         }
-        if !is_published(rec, now) {
+        if !rec.is_published(now) {
             continue;
         }
         let key = match open_key(rec, enc) {
@@ -188,7 +180,7 @@ fn build_snapshot(
         {
             jwks.keys.push(public);
         }
-        if is_active(rec, now) {
+        if rec.signs_at(now) {
             // The most recently activated key of an algorithm wins.
             match active.iter_mut().find(|(_, k)| k.alg() == key.alg()) {
                 Some(slot) if slot.0 < rec.activate_at => *slot = (rec.activate_at, key),
@@ -237,7 +229,9 @@ pub(crate) fn generate_record(
 }
 
 /// Inserts an immediately active key for every algorithm of `algs` that has none, after checking
-/// that every stored key can be read ([`check_readable`]).
+/// that every stored key can be read ([`check_readable`]). The store decides atomically whether
+/// the key is still needed, so nodes starting together on one database agree on one key per
+/// algorithm.
 pub(crate) async fn ensure_keys(
     store: &dyn Store,
     algs: &[Algorithm],
@@ -249,13 +243,12 @@ pub(crate) async fn ensure_keys(
     for alg in algs {
         let has_active = records
             .iter()
-            .any(|r| r.alg == alg.as_str() && is_active(r, now));
+            .any(|r| r.alg == alg.as_str() && r.signs_at(now));
         if !has_active {
             let rec = generate_record(*alg, now, now, enc)?;
-            tracing::info!(target: "audit", event = "signing_key_created", kid = %rec.kid, alg = alg.as_str());
-            match store.insert_signing_key(rec).await {
-                Ok(()) | Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
+            let kid = rec.kid.clone();
+            if store.insert_signing_key_unless_active(rec, now).await? {
+                tracing::info!(target: "audit", event = "signing_key_created", kid = %kid, alg = alg.as_str());
             }
         }
     }

@@ -84,7 +84,7 @@ async fn key_3_oidc_10_rotation_publishes_first_and_signs_after_the_delay() {
 #[tokio::test]
 async fn key_3_token_signed_before_rotation_verifies_during_overlap() {
     let env = Env::start_with(TestServer::builder().configure(|s| {
-        s.key_rotation_delay = 60;
+        s.key_rotation_delay = 61;
         s.key_reload_interval = 1;
     }))
     .await;
@@ -111,4 +111,27 @@ async fn key_2_kids_are_unique_and_keys_survive_restart_on_sqlite() {
     assert_eq!(listed.len(), first.len(), "store and JWKS disagree");
     let unique: BTreeSet<_> = listed.iter().map(|k| k.kid.clone()).collect();
     assert_eq!(unique.len(), listed.len());
+}
+
+#[tokio::test]
+async fn key_3_jwks_cache_lifetime_is_what_the_least_rotation_delay_covers() {
+    // The least delay the configuration accepts for a one-second reload.
+    let env = Env::start_with(TestServer::builder().configure(|s| {
+        s.key_reload_interval = 1;
+        s.key_rotation_delay = portcullis_server::config::min_key_rotation_delay(1);
+    }))
+    .await;
+    let reply = env.server.get("/.well-known/jwks.json").await.unwrap();
+    let cache = reply.header("cache-control").unwrap();
+    let max_age: i64 = cache
+        .split(',')
+        .find_map(|d| d.trim().strip_prefix("max-age="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let config = env.server.config();
+    assert!(
+        config.key_reload_interval + max_age <= config.key_rotation_delay,
+        "a verifier may keep the JWKS ({cache}) past the point the new key signs"
+    );
 }

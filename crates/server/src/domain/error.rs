@@ -120,15 +120,38 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
+/// Seconds a client is asked to wait when the database is unavailable.
+pub(crate) const UNAVAILABLE_RETRY_AFTER_SECS: i64 = 5;
+
+impl ProtocolError {
+    /// Logs that the database is unavailable and returns `temporarily_unavailable` (503 with
+    /// `Retry-After`): the request may succeed once the database is back.
+    fn store_unavailable(context: &'static str, cause: &dyn fmt::Display) -> Self {
+        tracing::error!(context, error = %cause, "database unavailable");
+        Self::temporarily_unavailable(
+            "the service is temporarily unavailable",
+            UNAVAILABLE_RETRY_AFTER_SECS,
+        )
+    }
+}
+
 impl From<StoreError> for ProtocolError {
     fn from(e: StoreError) -> Self {
-        Self::internal("store", &e)
+        match e {
+            StoreError::Unavailable(_) => Self::store_unavailable("store", &e),
+            _ => Self::internal("store", &e),
+        }
     }
 }
 
 impl From<crate::keys::KeyError> for ProtocolError {
     fn from(e: crate::keys::KeyError) -> Self {
-        Self::internal("keys", &e)
+        match e {
+            crate::keys::KeyError::Store(StoreError::Unavailable(_)) => {
+                Self::store_unavailable("keys", &e)
+            }
+            _ => Self::internal("keys", &e),
+        }
     }
 }
 

@@ -24,3 +24,4 @@ pub(crate) mod userinfo;
 pub(crate) mod verify;
 
 pub use error::ProtocolError;
+pub(crate) use error::UNAVAILABLE_RETRY_AFTER_SECS;

@@ -22,11 +22,11 @@ pub(crate) async fn get(
     let user = match state.store.get_user(session.user_id.as_str()).await {
         Ok(Some(u)) => u,
         Ok(None) => return ui::see_other("/login"),
-        Err(_) => return PageError::Internal.into_response(),
+        Err(e) => return PageError::internal(&e.into()).into_response(),
     };
     let consents = match state.store.list_consents(user.id.as_str()).await {
         Ok(c) => c,
-        Err(_) => return PageError::Internal.into_response(),
+        Err(e) => return PageError::internal(&e.into()).into_response(),
     };
     let mut apps = Vec::with_capacity(consents.len());
     for c in consents {
@@ -58,6 +58,6 @@ pub(crate) async fn withdraw(
     };
     match consent::withdraw(&state, session.user_id.as_str(), client_id).await {
         Ok(_) => ui::see_other("/account"),
-        Err(_) => PageError::Internal.into_response(),
+        Err(e) => PageError::internal(&e).into_response(),
     }
 }

@@ -46,7 +46,7 @@ pub(crate) fn error_response(e: AuthorizeError) -> Response {
         AuthorizeError::Redirect(location) => ui::see_other(&location),
         AuthorizeError::Internal(e) => {
             tracing::debug!(error = e.description(), "authorization request failed");
-            PageError::Internal.into_response()
+            PageError::internal(&e).into_response()
         }
     }
 }

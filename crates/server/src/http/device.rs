@@ -89,7 +89,7 @@ fn code_error(username: &str, error: &UserCodeError, prefill: Option<&str>) -> R
     let (shown, prefill) = match error {
         UserCodeError::Unknown => (PageError::UnknownUserCode, prefill),
         UserCodeError::Throttled => (PageError::TooManyUserCodes, None),
-        UserCodeError::Internal(_) => return PageError::Internal.into_response(),
+        UserCodeError::Internal(e) => return PageError::internal(e).into_response(),
     };
     enter_code_page(shown.status(), username, Some(shown.text()), prefill)
 }

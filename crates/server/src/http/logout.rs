@@ -28,15 +28,13 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
     if let Some(id) = jar.get(name).map(|c| c.value().to_owned()) {
         if let Ok(Some(s)) = sessions::load(state, Some(&id)).await {
             audit::logout(s.user_id.as_str());
-            if denylist::revoke_session_grants(state, s.user_id.as_str(), &s.sid)
-                .await
-                .is_err()
+            if let Err(e) = denylist::revoke_session_grants(state, s.user_id.as_str(), &s.sid).await
             {
-                return Err(PageError::Internal.into_response());
+                return Err(PageError::internal(&e).into_response());
             }
         }
-        if sessions::destroy(state, &id).await.is_err() {
-            return Err(PageError::Internal.into_response());
+        if let Err(e) = sessions::destroy(state, &id).await {
+            return Err(PageError::internal(&e).into_response());
         }
     }
     Ok(jar.add(removal(&state.config, name)))
@@ -45,7 +43,7 @@ async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, Resp
 async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
     let session = match current_session(state, &jar).await {
         Ok(session) => session,
-        Err(_) => return PageError::Internal.into_response(),
+        Err(e) => return PageError::internal(&e).into_response(),
     };
     let session_user = session.as_ref().map(|s| s.user_id.as_str());
     match logout::target(state, &params, session_user).await {

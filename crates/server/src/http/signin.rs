@@ -64,6 +64,6 @@ pub(crate) async fn sign_in(
     let previous = jar.get(name).map(|c| c.value().to_owned());
     let (id, _session) = sessions::create(state, user.id.as_str(), previous.as_deref())
         .await
-        .map_err(|_| PageError::Internal)?;
+        .map_err(|e| PageError::internal(&e))?;
     Ok(Ok(jar.add(cookie(&state.config, name, id))))
 }

@@ -604,6 +604,26 @@ impl KeyStore for MemoryStore {
         Ok(())
     }
 
+    async fn insert_signing_key_unless_active(
+        &self,
+        key: SigningKeyRecord,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if st
+            .keys
+            .values()
+            .any(|k| k.alg == key.alg && k.signs_at(now))
+        {
+            return Ok(false);
+        }
+        if st.keys.contains_key(&key.kid) {
+            return Err(StoreError::Conflict(format!("kid `{}`", key.kid)));
+        }
+        st.keys.insert(key.kid.clone(), key);
+        Ok(true)
+    }
+
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
         let mut keys: Vec<SigningKeyRecord> = self.lock()?.keys.values().cloned().collect();
         keys.sort_by(|a, b| (a.activate_at, &a.kid).cmp(&(b.activate_at, &b.kid)));

@@ -29,6 +29,7 @@
 //!   [`CODE_RETENTION_SECS`] past expiry so a late replay still revokes the grant.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 mod denylist;
 pub mod memory;
@@ -112,6 +113,12 @@ pub enum StoreError {
     /// The backend failed; logged and mapped to `server_error`, never shown to clients.
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// The database cannot be reached or did not answer in time (no connection within the
+    /// acquire timeout, connection refused or lost, statement timeout, SQLite busy): a passing
+    /// condition. Logged and answered 503 `temporarily_unavailable` with `Retry-After`; the
+    /// pool reconnects by itself once the database is back.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A stored value does not parse (an unknown grant type, an invalid scope, a malformed
     /// document): the data was written by something else or damaged. Logged and mapped to
     /// `server_error` like [`StoreError::Backend`]; never read as an empty default.
@@ -122,21 +129,58 @@ pub enum StoreError {
 /// Result alias of the storage layer.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How long the SQL backends wait for their database before giving up with
+/// [`StoreError::Unavailable`]. The memory store ignores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Longest wait for a connection from the pool, a new one included (default 3 s).
+    pub acquire_timeout: Duration,
+    /// Longest a statement may run: PostgreSQL's `statement_timeout` on every connection, and
+    /// SQLite's busy timeout, the wait for another writer's lock (default 5 s).
+    pub statement_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens a backend chosen by URL scheme with the default [`ConnectOptions`]; see
+/// [`connect_with`].
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with(url, ConnectOptions::default()).await
+}
+
 /// Opens a backend chosen by URL scheme: `memory:`, `sqlite:...` (file created when missing;
-/// `sqlite::memory:` for tests) or `postgres://` / `postgresql://`. Migrations are applied.
+/// `sqlite::memory:` for tests) or `postgres://` / `postgresql://`. Migrations are applied. A
+/// PostgreSQL server that cannot be reached is [`StoreError::Unavailable`] naming the address and
+/// the cause (e.g. connection refused).
 ///
 /// The SQL backends exist only when their Cargo feature (`sqlite`, `postgres`) is enabled; a
 /// URL for a backend left out of the build is refused with an error naming the feature.
-pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+// Without an SQL backend compiled in, only the memory store is left and it has no timeouts.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unused_variables)
+)]
+pub async fn connect_with(url: &str, options: ConnectOptions) -> StoreResult<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
         "memory" => Ok(Arc::new(memory::MemoryStore::new())),
         #[cfg(feature = "sqlite")]
-        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
+        "sqlite" => Ok(Arc::new(
+            sqlite::SqliteStore::connect_with(url, options).await?,
+        )),
         #[cfg(not(feature = "sqlite"))]
         "sqlite" => Err(not_compiled_in("sqlite")),
         #[cfg(feature = "postgres")]
-        "postgres" | "postgresql" => Ok(Arc::new(postgres::PostgresStore::connect(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(
+            postgres::PostgresStore::connect_with(url, options).await?,
+        )),
         #[cfg(not(feature = "postgres"))]
         "postgres" | "postgresql" => Err(not_compiled_in("postgres")),
         _ => Err(StoreError::Backend(format!(

@@ -14,7 +14,7 @@ use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
 };
 use super::{
-    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
+    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
     RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
     UserRecord, union_scope,
@@ -34,8 +34,13 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://` or `postgresql://`) and applies the embedded migrations
     /// to the default `search_path`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// [`PostgresStore::connect`] with the given timeouts.
+    pub async fn connect_with(url: &str, timeouts: ConnectOptions) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url).map_err(db_err)?;
-        Self::open(options, None).await
+        Self::open(options, None, timeouts).await
     }
 
     /// Connects with every table inside `schema` (created when missing; `[a-z0-9_]` only), so
@@ -60,7 +65,7 @@ impl PostgresStore {
             .map_err(db_err)?;
         conn.close().await.map_err(db_err)?;
         let options = base.options([("search_path", schema)]);
-        Self::open(options, Some(schema.to_owned())).await
+        Self::open(options, Some(schema.to_owned()), ConnectOptions::default()).await
     }
 
     /// Drops the schema given to [`PostgresStore::connect_in_schema`] with everything in it,
@@ -86,10 +91,19 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    async fn open(options: PgConnectOptions, schema: Option<String>) -> StoreResult<Self> {
+    async fn open(
+        options: PgConnectOptions,
+        schema: Option<String>,
+        timeouts: ConnectOptions,
+    ) -> StoreResult<Self> {
+        let options = options.options([(
+            "statement_timeout",
+            format!("{}ms", timeouts.statement_timeout.as_millis()),
+        )]);
+        probe(&options, timeouts.acquire_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(timeouts.acquire_timeout)
             .connect_with(options)
             .await
             .map_err(db_err)?;
@@ -130,7 +144,53 @@ impl PostgresStore {
         .map_err(db_err)?;
         Ok(())
     }
+
+    /// Serialises the transactions that create signing keys with a transaction-scoped advisory
+    /// lock per schema, released at commit or rollback: nodes starting together on an empty
+    /// database create one key per algorithm, not one each.
+    async fn lock_signing_keys(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+        sqlx::query(SIGNING_KEYS_LOCK)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }
+
+/// Opens and closes one connection, so that a database out of reach stops the start with the
+/// cause (refused, unknown host, no answer) and the address rather than only a pool timeout.
+async fn probe(options: &PgConnectOptions, timeout: Duration) -> StoreResult<()> {
+    let target = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let conn = match tokio::time::timeout(timeout, sqlx::PgConnection::connect_with(options)).await
+    {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => {
+            return Err(match db_err(e) {
+                StoreError::Unavailable(cause) => {
+                    StoreError::Unavailable(format!("cannot connect to {target}: {cause}"))
+                }
+                StoreError::Backend(cause) => {
+                    StoreError::Backend(format!("connecting to {target}: {cause}"))
+                }
+                other => other,
+            });
+        }
+        Err(_) => {
+            return Err(StoreError::Unavailable(format!(
+                "no answer from {target} within {} s",
+                timeout.as_secs()
+            )));
+        }
+    };
+    conn.close().await.map_err(db_err)
+}
+
+/// Serialises the creation of signing keys in the current schema for the transaction.
+const SIGNING_KEYS_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('portcullis.signing_keys.' || current_schema()))";
 
 /// Takes the garbage-collection lock of the current schema for the transaction, if free.
 const GC_LOCK: &str =
@@ -163,6 +223,18 @@ mod tests {
     use super::*;
     use crate::store::CodeRecord;
     use portcullis_types::Scope;
+
+    #[tokio::test]
+    async fn unreachable_database_names_the_address_and_the_cause() {
+        // Nothing listens on port 1: the connection is refused at once.
+        let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/test")
+            .await
+            .unwrap_err();
+        let shown = err.to_string();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{shown}");
+        assert!(shown.contains("127.0.0.1:1"), "{shown}");
+        assert!(shown.to_lowercase().contains("refused"), "{shown}");
+    }
 
     #[tokio::test]
     async fn dur_4_one_node_collects_at_a_time() {

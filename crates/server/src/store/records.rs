@@ -335,6 +335,18 @@ pub struct SigningKeyRecord {
     pub expire_at: Option<i64>,
 }
 
+impl SigningKeyRecord {
+    /// Whether the key is in the published JWKS at `now` (until `expire_at`).
+    pub fn is_published(&self, now: i64) -> bool {
+        self.expire_at.is_none_or(|e| now < e)
+    }
+
+    /// Whether the key signs at `now`: from `activate_at` until `retire_at`, while published.
+    pub fn signs_at(&self, now: i64) -> bool {
+        self.activate_at <= now && self.retire_at.is_none_or(|r| now < r) && self.is_published(now)
+    }
+}
+
 impl fmt::Debug for SigningKeyRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKeyRecord")

@@ -2,7 +2,6 @@
 //! SQL implementation in `sql.rs`, write transactions start with `BEGIN IMMEDIATE`.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -14,14 +13,11 @@ use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
 };
 use super::{
-    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
+    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
     RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
     UserRecord, union_scope,
 };
-
-/// How long a writer waits for the database lock before failing; concurrent writers queue.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Connections of a file database: readers run in parallel under WAL, writers serialise on the
 /// database lock anyway, so a small pool suffices.
@@ -37,6 +33,13 @@ impl SqliteStore {
     /// Opens (creating when missing) the database at `url` — `sqlite://path.db`,
     /// `sqlite:path.db` or `sqlite::memory:` — and applies the embedded migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// [`SqliteStore::connect`] with the given timeouts: a writer waits up to the statement
+    /// timeout for the database lock (concurrent writers queue), a request up to the acquire
+    /// timeout for a connection.
+    pub async fn connect_with(url: &str, timeouts: ConnectOptions) -> StoreResult<Self> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)
             .map_err(db_err)?
@@ -47,7 +50,7 @@ impl SqliteStore {
             // before the HTTP response leaves (DUR-1). FULL fsyncs the WAL at each commit.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(timeouts.statement_timeout);
         if !in_memory {
             create_private(options.get_filename())?;
         }
@@ -63,7 +66,7 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(FILE_POOL_SIZE)
         };
         let pool = pool_options
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(timeouts.acquire_timeout)
             .connect_with(options)
             .await
             .map_err(db_err)?;
@@ -100,6 +103,12 @@ impl SqliteStore {
         _tx: &mut Transaction<'static, Sqlite>,
         _key: &str,
     ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Serialises the transactions that create signing keys: nothing to do, `BEGIN IMMEDIATE`
+    /// already excludes every other writer.
+    async fn lock_signing_keys(_tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
         Ok(())
     }
 }

@@ -43,6 +43,8 @@ pub(crate) enum PageError {
     TooManyUserCodes,
     /// Too many sign-in attempts are being checked; answered 503 with `Retry-After`.
     Busy,
+    /// The database is unavailable; answered 503 with `Retry-After`.
+    Unavailable,
     /// A request the domain refused, with its own fixed text (an untrusted client or redirect
     /// URI, a bad logout request).
     Refused(&'static str),
@@ -54,7 +56,7 @@ impl PageError {
         match self {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::TooManyUserCodes => StatusCode::TOO_MANY_REQUESTS,
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -90,6 +92,9 @@ impl PageError {
             }
             Self::TooManyUserCodes => "Too many wrong codes. Wait a few minutes and try again.",
             Self::Busy => "The server is busy. Wait a moment and try again.",
+            Self::Unavailable => {
+                "The service is temporarily unavailable. Wait a moment and try again."
+            }
             Self::Refused(text) => text,
         }
     }
@@ -108,13 +113,29 @@ impl IntoResponse for PageError {
                 },
             ),
         );
-        if self == Self::Busy {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(crate::domain::password::RETRY_AFTER_SECS),
-            );
+        let retry_after = match self {
+            Self::Busy => Some(i64::from(crate::domain::password::RETRY_AFTER_SECS)),
+            Self::Unavailable => Some(crate::domain::UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl PageError {
+    /// The page for a failure the domain reported: unavailable (503) when it was the
+    /// database, else the internal error page.
+    pub(crate) fn internal(e: &crate::domain::ProtocolError) -> Self {
+        if e.code() == portcullis_types::ErrorCode::TemporarilyUnavailable {
+            Self::Unavailable
+        } else {
+            Self::Internal
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use portcullis_types::secret::constant_time_eq;
 
 use super::csrf_cookie_name;
 use super::form::{CsrfFormKind, PageForm, PageRejection, SessionFormKind};
-use super::session::session_of;
+use super::session::{SessionUnavailable, session_of};
 use crate::config::ServerConfig;
 use crate::domain::params::Params;
 use crate::domain::sessions::{Session, check_csrf};
@@ -56,7 +56,7 @@ impl<K: SessionFormKind> FromRequest<Arc<AppState>> for CsrfForm<K> {
         let session = match session_of(state, &headers).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(K::NO_SESSION.into()),
-            Err(_) => return Err(PageError::Internal.into()),
+            Err(SessionUnavailable(e)) => return Err(PageError::internal(&e).into()),
         };
         let token_ok = form
             .params

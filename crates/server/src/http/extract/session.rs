@@ -44,7 +44,7 @@ pub(crate) struct SessionUnavailable(pub ProtocolError);
 impl IntoResponse for SessionUnavailable {
     fn into_response(self) -> Response {
         tracing::debug!(error = self.0.description(), "session lookup failed");
-        PageError::Internal.into_response()
+        PageError::internal(&self.0).into_response()
     }
 }
 

@@ -297,28 +297,83 @@ pub async fn signing_key_crud(s: Arc<dyn Store>) {
     );
 }
 
+/// Runs `call(store, i)` for every `i` in `0..n` at once (released together by a barrier) and
+/// returns what the calls gave back, in call order.
+async fn all_at_once<F, Fut>(s: &Arc<dyn Store>, n: usize, call: F) -> Vec<String>
+where
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: std::future::Future<Output = Option<String>> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let run = call(s.clone(), i);
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                run.await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.unwrap());
+    }
+    out
+}
+
+/// Of concurrent first keys of one algorithm exactly one is stored: nodes starting together on an
+/// empty database publish one key per algorithm, not one each. A key that no longer signs (or
+/// signs only later) does not count, nor does a key of another algorithm.
+pub async fn signing_key_created_once(s: Arc<dyn Store>) {
+    const N: usize = 16;
+    let mut retired = key("retired", T0 - 100);
+    retired.retire_at = Some(T0);
+    retired.expire_at = Some(T0 + 500);
+    s.insert_signing_key(retired).await.unwrap();
+    s.insert_signing_key(key("later", T0 + 60)).await.unwrap();
+    let mut other = key("other-alg", T0);
+    other.alg = "RS256".into();
+    s.insert_signing_key(other).await.unwrap();
+    let winners = all_at_once(&s, N, |s, i| async move {
+        let kid = format!("first-{i}");
+        let won = s
+            .insert_signing_key_unless_active(key(&kid, T0), T0)
+            .await
+            .unwrap();
+        won.then_some(kid)
+    })
+    .await;
+    assert_eq!(winners.len(), 1, "exactly one key is created: {winners:?}");
+    let signing: Vec<String> = s
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.alg == "ES256" && k.signs_at(T0))
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(signing, winners);
+    // A later start finds the winner and stores nothing.
+    assert!(
+        !s.insert_signing_key_unless_active(key("again", T0 + 1), T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.list_signing_keys().await.unwrap().len(), 4);
+}
+
 /// Of concurrent first inserts of a server secret exactly one wins, and its value is what every
 /// later read returns: nodes starting together agree on one pepper.
 pub async fn server_secret_inserted_once(s: Arc<dyn Store>) {
     const N: usize = 16;
     assert_eq!(s.get_server_secret("pepper").await.unwrap(), None);
-    let barrier = Arc::new(Barrier::new(N));
-    let tasks: Vec<_> = (0..N)
-        .map(|i| {
-            let s = s.clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let value = format!("value-{i}");
-                let won = s.insert_server_secret("pepper", &value).await.unwrap();
-                won.then_some(value)
-            })
-        })
-        .collect();
-    let mut winners = Vec::new();
-    for t in tasks {
-        winners.extend(t.await.unwrap());
-    }
+    let winners = all_at_once(&s, N, |s, i| async move {
+        let value = format!("value-{i}");
+        let won = s.insert_server_secret("pepper", &value).await.unwrap();
+        won.then_some(value)
+    })
+    .await;
     assert_eq!(winners.len(), 1, "exactly one insert wins: {winners:?}");
     assert_eq!(
         s.get_server_secret("pepper").await.unwrap().as_ref(),

@@ -182,6 +182,7 @@ macro_rules! conformance_suite {
             accounts::dos_4_concurrent_attempts_exactly_limit_pass,
             accounts::dos_4_released_attempts_no_longer_count,
             accounts::signing_key_crud,
+            accounts::signing_key_created_once,
             accounts::server_secret_inserted_once,
             accounts::consent_scopes_accumulate,
             accounts::withdraw_consent_cascades,

@@ -10,7 +10,9 @@
 //! excludes every other writer) and `$row_id` the name of the physical row id (`rowid` /
 //! `ctid`). The login throttle also needs
 //! `async fn lock_throttle_key(tx: &mut sqlx::Transaction<'static, $db>, key: &str)`, which makes
-//! concurrent transactions on one throttle key run one after the other.
+//! concurrent transactions on one throttle key run one after the other, and the first signing
+//! keys `async fn lock_signing_keys(tx: &mut sqlx::Transaction<'static, $db>)`, which does the
+//! same for every transaction that creates a key.
 
 macro_rules! impl_sql_atomic {
     ($store:ty, $db:ty, $for_update:literal, $for_share:literal, $row_id:literal) => {
@@ -415,6 +417,35 @@ macro_rules! impl_sql_atomic {
                 .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn insert_signing_key_unless_active_impl(
+                &self,
+                key: SigningKeyRecord,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                // Nodes starting together queue here, so each sees the key of the one before.
+                Self::lock_signing_keys(&mut tx).await?;
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT doc FROM signing_keys")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                for (doc,) in &rows {
+                    let existing: SigningKeyRecord = from_doc(doc)?;
+                    if existing.alg == key.alg && existing.signs_at(now) {
+                        return Ok(false);
+                    }
+                }
+                sqlx::query("INSERT INTO signing_keys (kid, activate_at, doc) VALUES ($1, $2, $3)")
+                    .bind(&key.kid)
+                    .bind(key.activate_at)
+                    .bind(to_doc(&key)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| insert_err(e, &format!("kid `{}`", key.kid)))?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             async fn gc_impl(&self, now: i64) -> StoreResult<GcReport> {

@@ -18,9 +18,40 @@ pub(crate) fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T, StoreError> 
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("decode document: {e}")))
 }
 
-/// Maps any driver error to [`StoreError::Backend`].
+/// Maps a driver error: the database out of reach or too slow (pool timeout, I/O, TLS, a lost or
+/// refused connection, a statement timeout, a busy SQLite file) → [`StoreError::Unavailable`],
+/// anything else → [`StoreError::Backend`].
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    if is_unavailable(&e) {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Whether the error says the database cannot answer now rather than that the request is wrong.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs of a lost, refused or overloaded connection or a statement timeout, and
+/// SQLite's busy and locked result codes (primary or extended). A SQLSTATE has five characters;
+/// a SQLite result code is a number of at most four digits.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08")
+            || matches!(code, "57014" | "57P01" | "57P02" | "57P03" | "53300");
+    }
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
 
 /// Maps an insert error: unique violation → `Conflict(what)`, foreign-key violation →
@@ -598,6 +629,14 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn insert_signing_key_unless_active(
+                &self,
+                key: SigningKeyRecord,
+                now: i64,
+            ) -> StoreResult<bool> {
+                self.insert_signing_key_unless_active_impl(key, now).await
+            }
+
             async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
                 let rows: Vec<(String,)> =
                     sqlx::query_as("SELECT doc FROM signing_keys ORDER BY activate_at, kid")
@@ -695,5 +734,35 @@ pub(crate) fn consent_from_row(row: (String, String, String, i64, i64)) -> super
         scope,
         created_at,
         updated_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passing_database_failures_are_unavailable() {
+        assert!(matches!(
+            db_err(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            db_err(sqlx::Error::Io(refused)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            db_err(sqlx::Error::RowNotFound),
+            StoreError::Backend(_)
+        ));
+        // Statement timeout, terminated backend, lost connection; SQLite busy and locked.
+        for code in ["57014", "57P01", "08006", "53300", "5", "517", "6"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // Unique and foreign-key violations, syntax errors, SQLite constraint.
+        for code in ["23505", "23503", "42601", "19", "2067"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
     }
 }

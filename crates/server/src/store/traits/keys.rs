@@ -12,6 +12,15 @@ pub trait KeyStore: Send + Sync {
     /// Stores a new signing key; [`StoreError::Conflict`](crate::store::StoreError::Conflict) if
     /// the kid exists.
     async fn insert_signing_key(&self, key: SigningKeyRecord) -> StoreResult<()>;
+    /// Stores `key` unless a key of the same `alg` already signs at `now`
+    /// ([`SigningKeyRecord::signs_at`]), deciding and writing atomically: of concurrent callers
+    /// for one algorithm with no signing key, exactly one gets `true` and the others `false`, so
+    /// nodes starting together on an empty database agree on one key per algorithm.
+    async fn insert_signing_key_unless_active(
+        &self,
+        key: SigningKeyRecord,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Lists all signing keys, ordered by `(activate_at, kid)`.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Replaces the key with `key.kid`;
