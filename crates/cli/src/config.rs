@@ -556,6 +556,16 @@ fn resolve_raw(
 
 /// Without an explicit issuer, a loopback listen address gives `http://<listen>`; anything
 /// else falls back to the default issuer.
+/// Whether `url` names this machine (a loopback address, or `localhost`).
+pub fn is_loopback_url(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
 /// Warns when the issuer names a loopback address on another port than the one the server
 /// listens on: nothing on this machine reaches the server there unless something forwards.
 fn warn_if_unreachable(issuer: &str, listen: &str) {
@@ -565,12 +575,7 @@ fn warn_if_unreachable(issuer: &str, listen: &str) {
     ) else {
         return;
     };
-    let loopback_host = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
+    let loopback_host = is_loopback_url(&url);
     let port = url.port_or_known_default();
     if loopback_host && addr.port() != 0 && port != Some(addr.port()) {
         tracing::warn!(

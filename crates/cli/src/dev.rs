@@ -42,20 +42,11 @@ const DEMO_SCOPE: &str = "openid profile email offline_access demo:read";
 /// the issuer's port (the browser on this machine still reaches the server there).
 fn demo_redirect(issuer: &str) -> String {
     match url::Url::parse(issuer) {
-        Ok(url) if url.scheme() == "http" && !is_loopback(&url) => format!(
+        Ok(url) if url.scheme() == "http" && !crate::config::is_loopback_url(&url) => format!(
             "http://127.0.0.1:{}{DEMO_CALLBACK_PATH}",
             url.port_or_known_default().unwrap_or(80)
         ),
         _ => format!("{issuer}{DEMO_CALLBACK_PATH}"),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
     }
 }
 
