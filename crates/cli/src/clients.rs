@@ -23,7 +23,7 @@ pub enum ClientsCommand {
 
 /// Arguments of `clients add`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("kind").required(true).args(["secret", "generate_secret", "public", "jwks"])))]
+#[command(group(ArgGroup::new("kind").required(true).args(["secret", "secret_stdin", "generate_secret", "public", "jwks"])))]
 pub struct AddArgs {
     /// The client id.
     #[arg(long)]
@@ -31,6 +31,10 @@ pub struct AddArgs {
     /// The secret of a confidential client (at least 16 characters; stored as a keyed digest).
     #[arg(long)]
     pub secret: Option<String>,
+    /// Read the secret of a confidential client from standard input (one line), so it stays
+    /// out of the process list and the shell's history.
+    #[arg(long)]
+    pub secret_stdin: bool,
     /// Generate the secret of a confidential client: 32 random bytes, base64url, printed once.
     #[arg(long)]
     pub generate_secret: bool,
@@ -146,10 +150,16 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let from_stdin = if args.secret_stdin {
+        Some(crate::stdin::read_secret_line("client secret").await?)
+    } else {
+        None
+    };
     let config = ClientConfig {
         client_id: args.id.clone().into(),
         secret: args
             .secret
+            .or(from_stdin)
             .or_else(|| generated.clone())
             .map(ClientSecret::new),
         auth_method,

@@ -14,6 +14,7 @@ mod listen;
 mod logging;
 mod memory;
 mod serve;
+mod stdin;
 mod token;
 mod users;
 

@@ -2,7 +2,7 @@
 //! password is read from standard input so it never appears in the process list or history.
 
 use crate::db::{StoreArgs, format_time};
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
@@ -72,18 +72,9 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
 }
 
 async fn read_password() -> anyhow::Result<Password> {
-    let mut line = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await?
-    .context("reading the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    line.clear();
-    if password.is_empty() {
-        bail!("no password on standard input");
-    }
-    Ok(Password::new(password))
+    crate::stdin::read_secret_line("password")
+        .await
+        .map(Password::new)
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {

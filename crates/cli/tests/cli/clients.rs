@@ -281,3 +281,79 @@ fn a_database_in_a_missing_directory_is_named() {
     assert!(!err.contains("code: 14"), "{err}");
     assert!(!missing.exists());
 }
+
+#[tokio::test]
+async fn clients_add_reads_the_secret_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let secret = "stdin-secret-0123456789abcdef";
+    let args = [
+        "clients",
+        "add",
+        "--id",
+        "svc",
+        "--secret-stdin",
+        "--grant-types",
+        "client_credentials",
+        "--database",
+        &db,
+    ];
+    let out = portcullis_stdin(&args, &format!("{secret}\n"));
+    let text = ok(&out);
+    assert!(!text.contains(secret), "the secret was echoed: {text}");
+    // An empty line registers nothing.
+    let empty = portcullis_stdin(
+        &[
+            "clients",
+            "add",
+            "--id",
+            "svc2",
+            "--secret-stdin",
+            "--grant-types",
+            "client_credentials",
+            "--database",
+            &db,
+        ],
+        "\n",
+    );
+    assert!(!empty.status.success());
+    assert!(
+        stderr(&empty).contains("no client secret on standard input"),
+        "{}",
+        stderr(&empty)
+    );
+    // It is one kind among the others.
+    let both = portcullis_stdin(
+        &[
+            "clients",
+            "add",
+            "--id",
+            "svc3",
+            "--secret-stdin",
+            "--public",
+            "--database",
+            &db,
+        ],
+        "x\n",
+    );
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+
+    // The secret read from stdin is the one the server accepts.
+    let served = serve(&[], dir.path()).await;
+    let http = reqwest::Client::new();
+    let token = |secret: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/token", served.base);
+        async move {
+            http.post(url)
+                .basic_auth("svc", Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(token(secret).await, 200);
+    assert_eq!(token("some-other-secret-0123456789").await, 401);
+}
