@@ -3,6 +3,7 @@
 
 // Unsafe code is denied by the workspace lints; `memory` allows it for one `mallopt` call.
 
+mod admin_listen;
 mod clients;
 mod config;
 mod db;

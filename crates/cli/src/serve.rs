@@ -70,6 +70,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// Address of the admin listener, which serves Prometheus metrics at /metrics; keep it
+    /// private (loopback, or a network only the monitoring reaches) [default: off].
+    #[arg(long, env = "PORTCULLIS_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<String>,
 }
 
 /// Runs the server.
@@ -88,6 +92,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
+    // The recorder goes in before anything records (the key cache records at start).
+    let admin = match &args.admin_listen {
+        Some(addr) => Some(crate::admin_listen::bind(addr).await?),
+        None => None,
+    };
     let store = db::connect(&resolved.database, resolved.database_pool).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
@@ -118,6 +127,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    if let Some(admin) = admin {
+        let at = admin.local_addr()?;
+        admin.spawn();
+        tracing::info!(admin_listen = %at, "metrics at http://{at}/metrics");
+    }
     tracing::info!(
         %issuer,
         listen = %local,

@@ -189,6 +189,11 @@ fn build_snapshot(
             }
         }
     }
+    for (activated, key) in &active {
+        let age = now.saturating_sub(*activated) as f64;
+        metrics::gauge!("portcullis_signing_key_age_seconds", "alg" => key.alg().to_string())
+            .set(age);
+    }
     Ok(KeySnapshot {
         active: active.into_iter().map(|(_, k)| k).collect(),
         verify,

@@ -209,6 +209,9 @@ impl Server {
 
     /// Deletes expired state from the store (call periodically, e.g. every few minutes).
     pub async fn gc(&self) -> Result<store::GcReport, store::StoreError> {
-        self.state.store.gc(self.state.now()).await
+        let report = self.state.store.gc(self.state.now()).await?;
+        metrics::counter!("portcullis_gc_runs_total").increment(1);
+        metrics::counter!("portcullis_gc_deleted_rows_total").increment(report.deleted);
+        Ok(report)
     }
 }

@@ -14,6 +14,7 @@ mod grants;
 mod key_encryption;
 mod keys;
 mod limits;
+mod metrics;
 mod serve;
 mod token;
 mod users;

@@ -1,19 +1,30 @@
 //! Audit events as structured `tracing` records with target `audit`: one function per event so
-//! the field names stay consistent. Secrets never appear; only ids.
+//! the field names stay consistent. Secrets never appear; only ids. Each event also counts in a
+//! metric (through the `metrics` facade; nothing is kept without a recorder), labelled only with
+//! bounded values: outcomes, grant types, kinds and registered client ids, never user names.
 
 /// A user signed in.
 pub(crate) fn login_succeeded(user_id: &str, username: &str) {
     tracing::info!(target: "audit", event = "login_success", user_id, username);
+    metrics::counter!("portcullis_logins_total", "outcome" => "success").increment(1);
 }
 
 /// A sign-in attempt failed (or was refused by the throttle).
 pub(crate) fn login_failed(username: &str, addr: Option<&str>, throttled: bool) {
     tracing::warn!(target: "audit", event = "login_failure", username, addr, throttled);
+    let outcome = if throttled { "throttled" } else { "failure" };
+    metrics::counter!("portcullis_logins_total", "outcome" => outcome).increment(1);
 }
 
 /// Tokens were issued at the token endpoint.
 pub(crate) fn token_issued(grant_type: &str, client_id: &str, sub: &str, jti: &str, scope: &str) {
     tracing::info!(target: "audit", event = "token_issued", grant_type, client_id, sub, jti, scope);
+    metrics::counter!(
+        "portcullis_tokens_issued_total",
+        "grant_type" => grant_type.to_owned(),
+        "client_id" => client_id.to_owned()
+    )
+    .increment(1);
 }
 
 /// A refresh token was rotated.
@@ -24,11 +35,13 @@ pub(crate) fn refresh_rotated(client_id: &str, grant_id: &str) {
 /// A rotated refresh token or a consumed code was presented again; the grant is revoked.
 pub(crate) fn reuse_detected(kind: &str, client_id: &str, grant_id: &str) {
     tracing::warn!(target: "audit", event = "reuse_detected", kind, client_id, grant_id);
+    metrics::counter!("portcullis_reuse_detected_total", "kind" => kind.to_owned()).increment(1);
 }
 
 /// A token or grant was revoked.
 pub(crate) fn revoked(kind: &str, client_id: &str, id: &str) {
     tracing::info!(target: "audit", event = "revocation", kind, client_id, id);
+    metrics::counter!("portcullis_revocations_total", "kind" => kind.to_owned()).increment(1);
 }
 
 /// A user granted consent.
@@ -44,6 +57,8 @@ pub(crate) fn consent_withdrawn(user_id: &str, client_id: &str) {
 /// Client authentication failed.
 pub(crate) fn client_auth_failed(client_id: &str, method: &str) {
     tracing::warn!(target: "audit", event = "client_auth_failure", client_id, method);
+    metrics::counter!("portcullis_client_auth_failures_total", "method" => method.to_owned())
+        .increment(1);
 }
 
 /// A user signed out.

@@ -128,6 +128,7 @@ impl ProtocolError {
     /// `Retry-After`): the request may succeed once the database is back.
     fn store_unavailable(context: &'static str, cause: &dyn fmt::Display) -> Self {
         tracing::error!(context, error = %cause, "database unavailable");
+        metrics::counter!("portcullis_store_unavailable_total", "context" => context).increment(1);
         Self::temporarily_unavailable(
             "the service is temporarily unavailable",
             UNAVAILABLE_RETRY_AFTER_SECS,

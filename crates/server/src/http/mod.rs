@@ -38,6 +38,7 @@ pub(crate) mod introspect;
 pub(crate) mod jwks;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod metrics;
 pub(crate) mod revoke;
 pub(crate) mod signin;
 pub(crate) mod token;
@@ -96,6 +97,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(api)
         .merge(pages)
         .merge(plain)
+        // An explicit fallback, so that requests for no route pass the layers below too (and
+        // are counted, under the route label "unmatched").
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
