@@ -340,20 +340,7 @@ async fn clients_add_reads_the_secret_from_stdin() {
 
     // The secret read from stdin is the one the server accepts.
     let served = serve(&[], dir.path()).await;
-    let http = reqwest::Client::new();
-    let token = |secret: &'static str| {
-        let http = http.clone();
-        let url = format!("{}/token", served.base);
-        async move {
-            http.post(url)
-                .basic_auth("svc", Some(secret))
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let token = |secret| client_credentials_status(&served.base, "svc", secret, None);
     assert_eq!(token(secret).await, 200);
     assert_eq!(token("some-other-secret-0123456789").await, 401);
 }

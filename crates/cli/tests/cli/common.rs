@@ -143,6 +143,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The status of a client-credentials request to `base` with HTTP Basic authentication.
+pub async fn client_credentials_status(
+    base: &str,
+    client: &str,
+    secret: &str,
+    scope: Option<&str>,
+) -> reqwest::StatusCode {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .basic_auth(client, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 pub async fn serve(extra: &[&str], dir: &Path) -> Served {
     serve_with(extra, dir, &[]).await
 }

@@ -22,19 +22,8 @@ async fn admin_listener_serves_the_metrics_by_name() {
     let admin = format!("127.0.0.1:{}", free_port());
     let served = serve(&["--dev", "--admin-listen", &admin], dir.path()).await;
     let http = reqwest::Client::new();
-    let token = |secret: &'static str| {
-        let http = http.clone();
-        let url = format!("{}/token", served.base);
-        async move {
-            http.post(url)
-                .basic_auth("demo-app", Some(secret))
-                .form(&[("grant_type", "client_credentials"), ("scope", "demo:read")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let token =
+        |secret| client_credentials_status(&served.base, "demo-app", secret, Some("demo:read"));
     assert_eq!(token("demo-app-secret-change-me").await, 200);
     assert_eq!(token("demo-app-secret-change-me").await, 200);
     assert_eq!(token("a-wrong-secret-0123456789").await, 401);
