@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the store answers too), plus the page
+//! `/healthz` (the process answers) and `/readyz` (the store answers too, with the schema this
+//! build expects), plus the page
 //! stylesheet served from our own origin so the CSP needs no third-party or inline source.
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the store is reachable.
+/// Readiness: the store is reachable and its schema is at this build's newest migration.
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.store.health().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),

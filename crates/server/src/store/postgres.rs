@@ -107,7 +107,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        sqlx::migrate!("./migrations/postgres")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("postgres migration: {e}")))?;
@@ -199,6 +199,16 @@ const GC_LOCK: &str =
 impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE", "ctid");
 impl_sql_store!(PostgresStore);
 
+/// The PostgreSQL schema's migrations, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl PostgresStore {
+    /// The migrations this build expects to find applied.
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+}
+
 #[cfg(test)]
 impl PostgresStore {
     /// The connection pool, to read what was stored as the database has it.
@@ -236,18 +246,48 @@ mod tests {
         assert!(shown.to_lowercase().contains("refused"), "{shown}");
     }
 
-    #[tokio::test]
-    async fn dur_4_one_node_collects_at_a_time() {
+    /// A store in a fresh schema named after `prefix` and this process; `None` (skip) when
+    /// PostgreSQL is unreachable outside CI.
+    async fn test_store(prefix: &str) -> Option<PostgresStore> {
         let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let schema = format!("pcs_gc_lock_{}", std::process::id());
-        let store = match PostgresStore::connect_in_schema(&url, &schema).await {
-            Ok(store) => store,
+        let schema = format!("{prefix}_{}", std::process::id());
+        match PostgresStore::connect_in_schema(&url, &schema).await {
+            Ok(store) => Some(store),
             Err(e) if std::env::var_os("CI").is_none() => {
                 eprintln!("skipping: PostgreSQL unreachable at {url}: {e}");
-                return;
+                None
             }
             Err(e) => panic!("PostgreSQL required in CI: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn readiness_needs_the_schema_at_this_builds_migration() {
+        let Some(store) = test_store("pcs_ready").await else {
+            return;
+        };
+        store.health().await.unwrap();
+        // Emptied under the running server: nothing there is this build's schema.
+        sqlx::query("DELETE FROM _sqlx_migrations")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let err = store.health().await.unwrap_err().to_string();
+        assert!(err.contains("this build expects"), "{err}");
+        sqlx::query("DROP TABLE _sqlx_migrations")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let err = store.health().await.unwrap_err().to_string();
+        assert!(err.contains("schema version unreadable"), "{err}");
+        store.drop_schema().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn dur_4_one_node_collects_at_a_time() {
+        let Some(store) = test_store("pcs_gc_lock").await else {
+            return;
         };
         store
             .insert_code(CodeRecord {

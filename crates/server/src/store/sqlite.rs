@@ -70,7 +70,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        sqlx::migrate!("./migrations/sqlite")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("sqlite migration: {e}")))?;
@@ -149,6 +149,16 @@ fn create_private(path: &std::path::Path) -> StoreResult<()> {
 impl_sql_atomic!(SqliteStore, Sqlite, "", "", "rowid");
 impl_sql_store!(SqliteStore);
 
+/// The SQLite schema's migrations, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqliteStore {
+    /// The migrations this build expects to find applied.
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+}
+
 #[cfg(test)]
 impl SqliteStore {
     /// The connection pool, to read what was stored as the database has it.
@@ -192,6 +202,31 @@ mod tests {
             expires_at: 1_000,
             consumed_at: None,
         }
+    }
+
+    #[tokio::test]
+    async fn readiness_needs_the_schema_at_this_builds_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.health().await.unwrap();
+        // A newer build migrated the database further.
+        sqlx::query(
+            "UPDATE _sqlx_migrations SET version = version + 1000 \
+             WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let err = store.health().await.unwrap_err().to_string();
+        assert!(err.contains("this build expects"), "{err}");
+        // The database was emptied under the running server.
+        sqlx::query("DROP TABLE _sqlx_migrations")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let err = store.health().await.unwrap_err().to_string();
+        assert!(err.contains("schema version unreadable"), "{err}");
     }
 
     #[tokio::test]

@@ -712,11 +712,25 @@ macro_rules! impl_sql_store {
                 self.gc_impl(now).await
             }
 
+            /// Reachable, and the schema at the newest migration this build knows: a database
+            /// dropped and recreated empty, or one a newer or older build migrated, is not
+            /// ready.
             async fn health(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1")
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let expected = Self::migrator().iter().map(|m| m.version).max();
+                let applied: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+                )
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match db_err(e) {
+                    StoreError::Unavailable(e) => StoreError::Unavailable(e),
+                    other => StoreError::Backend(format!("schema version unreadable: {other}")),
+                })?;
+                if applied != expected {
+                    return Err(StoreError::Backend(format!(
+                        "schema at migration {applied:?}, this build expects {expected:?}"
+                    )));
+                }
                 Ok(())
             }
         }
