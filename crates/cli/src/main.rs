@@ -14,6 +14,7 @@ mod keys;
 mod listen;
 mod logging;
 mod memory;
+mod migrate;
 mod serve;
 mod stdin;
 mod token;
@@ -57,6 +58,8 @@ enum Command {
     /// List and rotate signing keys; re-encrypt them under a new key-encryption key.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Apply the database migrations of this build and exit (`serve` also does at start).
+    Migrate(migrate::MigrateArgs),
     /// Remove expired codes, tokens, sessions and other dead state now.
     Gc(gc::GcArgs),
     /// Decode or verify a JWT.
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
             Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
             Command::Keys(cmd) => keys::run(cmd).await.map(|()| 0),
             Command::Gc(args) => gc::run(args).await.map(|()| 0),
+            Command::Migrate(args) => migrate::run(args).await.map(|()| 0),
             Command::Token(cmd) => token::run(cmd).await,
         }
     });

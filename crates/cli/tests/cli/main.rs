@@ -15,6 +15,7 @@ mod key_encryption;
 mod keys;
 mod limits;
 mod metrics;
+mod migrate;
 mod serve;
 mod token;
 mod users;

@@ -210,7 +210,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("r.db").display());
         let store = SqliteStore::connect(&url).await.unwrap();
         store.health().await.unwrap();
-        // A newer build migrated the database further.
+        // A newer build migrated the database further: still ready (rolling upgrades).
         sqlx::query(
             "UPDATE _sqlx_migrations SET version = version + 1000 \
              WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
@@ -218,6 +218,12 @@ mod tests {
         .execute(&store.pool)
         .await
         .unwrap();
+        store.health().await.unwrap();
+        // Restored from before this build's newest migration: not ready.
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
         let err = store.health().await.unwrap_err().to_string();
         assert!(err.contains("this build expects"), "{err}");
         // The database was emptied under the running server.

@@ -712,9 +712,11 @@ macro_rules! impl_sql_store {
                 self.gc_impl(now).await
             }
 
-            /// Reachable, and the schema at the newest migration this build knows: a database
-            /// dropped and recreated empty, or one a newer or older build migrated, is not
-            /// ready.
+            /// Reachable, and the schema at least at the newest migration this build knows: a
+            /// database dropped and recreated empty, or restored from before this build's
+            /// migrations, is not ready. A newer schema is: during a rolling upgrade the nodes
+            /// still on the old build keep serving after `portcullis migrate` (migrations only
+            /// add).
             async fn health(&self) -> StoreResult<()> {
                 let expected = Self::migrator().iter().map(|m| m.version).max();
                 let applied: Option<i64> = sqlx::query_scalar(
@@ -726,7 +728,7 @@ macro_rules! impl_sql_store {
                     StoreError::Unavailable(e) => StoreError::Unavailable(e),
                     other => StoreError::Backend(format!("schema version unreadable: {other}")),
                 })?;
-                if applied != expected {
+                if applied < expected {
                     return Err(StoreError::Backend(format!(
                         "schema at migration {applied:?}, this build expects {expected:?}"
                     )));
