@@ -319,6 +319,8 @@ pub struct Overrides {
     pub gc_interval_secs: Option<u64>,
     /// `--trusted-proxy` / `PORTCULLIS_TRUSTED_PROXIES`.
     pub trusted_proxies: Option<Vec<String>>,
+    /// Set when `--admin-listen` exports metrics: time every request.
+    pub request_metrics: bool,
 }
 
 /// The fully layered configuration.
@@ -430,6 +432,7 @@ fn resolve_raw(
 
     let mut s = ServerSettings::new(issuer.trim_end_matches('/'));
     s.redis_url = o.redis.clone().or(raw.redis);
+    s.request_metrics = o.request_metrics;
     s.dev = o.dev;
     s.key_encryption = key_encryption;
     if let Some(t) = raw.tokens {

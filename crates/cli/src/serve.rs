@@ -90,6 +90,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         gc_interval_secs: args.gc_interval,
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
+        request_metrics: args.admin_listen.is_some(),
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     // The recorder goes in before anything records (the key cache records at start).

@@ -138,6 +138,10 @@ pub struct ServerSettings {
     /// not itself a trusted proxy; from anywhere else the header is ignored and the peer
     /// address counts. The address feeds the login and client-authentication throttles.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Time every request for the request metrics (`portcullis_http_*`; default off).
+    /// `portcullis serve --admin-listen` turns it on with the Prometheus recorder; off, the
+    /// router has no metrics layer at all, so a server that exports nothing pays nothing.
+    pub request_metrics: bool,
     /// Memory in bytes that password hashing may hold at once (default 64 MiB): one hashing
     /// worker per 19 MiB argon2id hash that fits, at least one.
     pub password_hash_memory_bytes: u64,
@@ -197,6 +201,7 @@ impl ServerSettings {
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             trusted_proxies: Vec::new(),
+            request_metrics: false,
             gc_interval_secs: 300,
             max_connections: None,
             password_hash_memory_bytes: 64 * 1024 * 1024,

@@ -93,14 +93,19 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(STYLESHEET_PATH, get(health::stylesheet));
     let limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    metadata
+    let routes = metadata
         .merge(api)
         .merge(pages)
         .merge(plain)
         // An explicit fallback, so that requests for no route pass the layers below too (and
         // are counted, under the route label "unmatched").
-        .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(axum::middleware::from_fn(metrics::record))
+        .fallback(|| async { StatusCode::NOT_FOUND });
+    let routes = if state.config.request_metrics {
+        routes.layer(axum::middleware::from_fn(metrics::record))
+    } else {
+        routes
+    };
+    routes
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
