@@ -47,21 +47,15 @@ export BENCH_SCOPE="api:read" BENCH_PATH
 USERNAME="bench-user"
 USER_PASSWORD="bench-password-0123456789"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-ab.XXXXXX")"
-# Private signing keys are sealed at rest as in production, under a key made for this run's
-# fresh databases.
-PORTCULLIS_KEY_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
-export PORTCULLIS_KEY_ENCRYPTION_KEY
+# shellcheck source=bench/load/common.sh
+source "$(dirname "$0")/common.sh"
+make_work portcullis-ab
 PID=""
 cleanup() {
     [[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # Runs one measured round of binary $2 under label $1; prints "label rps p99_ms".
 round() {

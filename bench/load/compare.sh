@@ -82,31 +82,15 @@ CC_AUTHORIZATION="$(basic "$CLIENT_ID" "$CLIENT_SECRET")"
 CODE_AUTHORIZATION="$(basic "$CODE_CLIENT_ID" "$CODE_CLIENT_SECRET")"
 export BENCH_SCOPE="$SCOPE" BENCH_THREADS="$THREADS"
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/load/common.sh
+source "$(dirname "$0")/common.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Processes and cleanup
 # ---------------------------------------------------------------------------------------------
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-compare.XXXXXX")"
-# Private signing keys are sealed at rest as in production, under a key made for this run's
-# fresh databases.
-PORTCULLIS_KEY_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
-export PORTCULLIS_KEY_ENCRYPTION_KEY
+make_work portcullis-compare
 PIDS=()
 WATCHDOG_PID=""
-
-stop_pid() {
-    local pid="$1"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || return 0
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-}
 
 cleanup() {
     local status=$?
@@ -120,10 +104,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # A /proc status field (VmRSS, VmHWM) of a pid, in KiB.
 proc_kib() {
