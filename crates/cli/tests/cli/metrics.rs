@@ -106,3 +106,25 @@ async fn admin_listener_serves_the_metrics_by_name() {
     assert!(!text.contains("route=\"/metrics\""), "{text}");
     assert!(text.contains("route=\"unmatched\""), "{text}");
 }
+
+#[test]
+fn an_admin_address_in_use_stops_serve_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = taken.local_addr().unwrap().to_string();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let out = portcullis(&[
+        "serve",
+        "--dev",
+        "--listen",
+        &listen,
+        "--database",
+        &db_url(dir.path()),
+        "--admin-listen",
+        &admin,
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("binding the admin listener"), "{err}");
+    assert!(err.contains(&admin), "{err}");
+}

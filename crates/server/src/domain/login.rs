@@ -135,3 +135,19 @@ pub(crate) async fn authenticate_user(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::wait_text;
+
+    #[test]
+    fn waits_are_told_in_whole_minutes_or_seconds() {
+        assert_eq!(wait_text(1), "1 second");
+        assert_eq!(wait_text(0), "1 second");
+        assert_eq!(wait_text(-5), "1 second");
+        assert_eq!(wait_text(59), "59 seconds");
+        assert_eq!(wait_text(60), "1 minute");
+        assert_eq!(wait_text(61), "2 minutes");
+        assert_eq!(wait_text(900), "15 minutes");
+    }
+}
