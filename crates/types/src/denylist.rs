@@ -1,6 +1,7 @@
-//! The Redis key layout of the revoked-`jti` denylist, shared by the server (which writes it)
-//! and the guard (which reads it). Entries are keyed on `(iss, jti)`, never on token bytes,
-//! because one set of claims can have several valid encodings (JWT-19).
+//! The Redis key layout of the revoked-`jti` denylist and of the per-subject "not before"
+//! markers, shared by the server (which writes them) and the guard (which reads them).
+//! Entries are keyed on `(iss, jti)`, never on token bytes, because one set of claims can have
+//! several valid encodings (JWT-19).
 
 /// The largest leeway on `exp` any validator of our tokens may use, in seconds: the guard refuses
 /// a larger one (`portcullis_guard::MAX_LEEWAY_SECS` is this value). A token stays acceptable to
@@ -26,6 +27,22 @@ pub fn revoked_jti_key(issuer: &str, jti: &str) -> String {
     format!("{PREFIX}{}:{issuer}{jti}", issuer.len())
 }
 
+/// Prefix of every per-subject "not before" key. The version lets the layout change without
+/// misreads.
+pub const SUBJECT_PREFIX: &str = "portcullis:v1:subject-not-before:";
+
+/// The key of `issuer`'s "not before" marker for the subject `sub` (sign-out everywhere, a
+/// disabled account). The value is a Unix time in seconds: every access token of `sub` whose
+/// `iat` is earlier than it is refused. Tokens issued in the very second of the marker are not
+/// refused by it (new sign-ins must keep working); the server revokes those by `jti`. Like
+/// [`revoked_jti_key`], the issuer's length comes first so no pair can name another's key.
+///
+/// The entry lives as long as the longest access token issued before it could, plus
+/// [`MAX_VALIDATOR_LEEWAY_SECS`].
+pub fn subject_not_before_key(issuer: &str, sub: &str) -> String {
+    format!("{SUBJECT_PREFIX}{}:{issuer}{sub}", issuer.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +54,14 @@ mod tests {
             "portcullis:v1:revoked-jti:10:https://asabc"
         );
         assert_ne!(revoked_jti_key("ab", "c"), revoked_jti_key("a", "bc"));
+        assert_eq!(
+            subject_not_before_key("https://as", "u_1"),
+            "portcullis:v1:subject-not-before:10:https://asu_1"
+        );
+        assert_ne!(
+            subject_not_before_key("ab", "c"),
+            subject_not_before_key("a", "bc")
+        );
     }
 
     #[test]
