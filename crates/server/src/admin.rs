@@ -173,6 +173,11 @@ pub async fn add_user(
         email,
         name,
         password_hash,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        attributes: Default::default(),
+        disabled: false,
+        tokens_not_before: None,
         created_at: clock.now().as_secs(),
     };
     store.put_user(user.clone()).await?;

@@ -631,6 +631,9 @@ impl ClientConfig {
             exchange_audiences: self.exchange_audiences,
             exchange_impersonation: self.exchange_impersonation,
             name: self.name,
+            roles: Vec::new(),
+            token_roles: Default::default(),
+            token_groups: Default::default(),
             created_at: now,
         })
     }

@@ -136,6 +136,11 @@ pub fn user_record(username: &str, password: &str, now: i64) -> anyhow::Result<U
         email_verified: true,
         name: Some(username.to_owned()),
         password_hash: cheap_password_hash(password)?,
+        roles: Vec::new(),
+        groups: Vec::new(),
+        attributes: Default::default(),
+        disabled: false,
+        tokens_not_before: None,
         created_at: now,
     })
 }

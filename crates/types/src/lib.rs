@@ -14,6 +14,7 @@ pub mod id;
 pub mod introspection;
 pub mod metadata;
 pub mod registry;
+pub mod role;
 pub mod scope;
 pub mod secret;
 pub mod token;
@@ -25,6 +26,7 @@ pub use id::{ClientId, Issuer, RedirectUri, Subject};
 pub use registry::{
     CodeChallengeMethod, GrantType, ResponseType, TokenEndpointAuthMethod, UnknownValue,
 };
+pub use role::{GroupName, RoleName};
 pub use scope::{Scope, ScopeError};
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken};
 pub use token::{TokenResponse, TokenType};

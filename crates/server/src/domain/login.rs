@@ -54,7 +54,7 @@ pub(crate) fn wait_text(secs: i64) -> String {
 #[derive(Debug)]
 pub(crate) enum SignInCheck {
     /// The password is right.
-    SignedIn(UserRecord),
+    SignedIn(Box<UserRecord>),
     /// The user is unknown or the password wrong (one answer, so as not to reveal which).
     Wrong,
     /// Refused without checking: the account or the address had too many failures. The lock
@@ -126,7 +126,7 @@ pub(crate) async fn authenticate_user(
                 }
             }
             audit::login_succeeded(user.id.as_str(), &user.username);
-            Ok(SignInCheck::SignedIn(user))
+            Ok(SignInCheck::SignedIn(Box::new(user)))
         }
         // The attempt already counts as the failure.
         _ => {

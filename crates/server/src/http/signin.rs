@@ -52,7 +52,7 @@ pub(crate) async fn sign_in(
             _ => PageError::Internal,
         })?;
     let user = match checked {
-        SignInCheck::SignedIn(user) => user,
+        SignInCheck::SignedIn(user) => *user,
         SignInCheck::Wrong => return Ok(Err(SignInFailure::Wrong)),
         SignInCheck::Throttled { retry_after_secs } => {
             return Ok(Err(SignInFailure::Throttled {

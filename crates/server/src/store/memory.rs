@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use super::prelude::*;
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
-    GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
-    UserRecord, union_scope,
+    GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
+    RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord, SigningKeyRecord,
+    StoreError, StoreResult, UserRecord, union_scope,
 };
 
 /// An artifact payload with its expiry.
@@ -26,6 +26,8 @@ struct Artifact {
 struct State {
     clients: BTreeMap<portcullis_types::ClientId, ClientRecord>,
     users: BTreeMap<portcullis_types::Subject, UserRecord>,
+    roles: BTreeMap<String, RoleRecord>,
+    groups: BTreeMap<String, GroupRecord>,
     codes: HashMap<String, CodeRecord>,
     grants: HashMap<String, GrantRecord>,
     /// jti -> (grant_id, exp)
@@ -178,6 +180,67 @@ impl UserStore for MemoryStore {
 
     async fn delete_user(&self, id: &str) -> StoreResult<bool> {
         Ok(self.lock()?.users.remove(id).is_some())
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for MemoryStore {
+    async fn insert_role(&self, role: RoleRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st.roles.contains_key(role.name.as_str()) {
+            return Err(StoreError::Conflict(format!("role `{}`", role.name)));
+        }
+        st.roles.insert(role.name.as_str().to_owned(), role);
+        Ok(())
+    }
+
+    async fn list_roles(&self) -> StoreResult<Vec<RoleRecord>> {
+        Ok(self.lock()?.roles.values().cloned().collect())
+    }
+
+    async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if st.roles.remove(name).is_none() {
+            return Ok(false);
+        }
+        for group in st.groups.values_mut() {
+            group.roles.retain(|r| r.as_str() != name);
+        }
+        for user in st.users.values_mut() {
+            user.roles.retain(|r| r.as_str() != name);
+        }
+        for client in st.clients.values_mut() {
+            client.roles.retain(|r| r.as_str() != name);
+        }
+        Ok(true)
+    }
+
+    async fn insert_group(&self, group: GroupRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if st.groups.contains_key(group.name.as_str()) {
+            return Err(StoreError::Conflict(format!("group `{}`", group.name)));
+        }
+        st.groups.insert(group.name.as_str().to_owned(), group);
+        Ok(())
+    }
+
+    async fn get_group(&self, name: &str) -> StoreResult<Option<GroupRecord>> {
+        Ok(self.lock()?.groups.get(name).cloned())
+    }
+
+    async fn list_groups(&self) -> StoreResult<Vec<GroupRecord>> {
+        Ok(self.lock()?.groups.values().cloned().collect())
+    }
+
+    async fn delete_group(&self, name: &str) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if st.groups.remove(name).is_none() {
+            return Ok(false);
+        }
+        for user in st.users.values_mut() {
+            user.groups.retain(|g| g.as_str() != name);
+        }
+        Ok(true)
     }
 }
 

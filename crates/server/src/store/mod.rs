@@ -50,22 +50,23 @@ pub mod conformance;
 pub use denylist::Denylist;
 
 pub use traits::{
-    ArtifactStore, ClientStore, CodeStore, ConsentStore, GrantStore, KeyStore, Maintenance,
-    RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
+    ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
+    Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
 };
 
 /// Every storage trait, for calling store methods through `dyn Store`:
 /// `use portcullis_server::store::prelude::*;`.
 pub mod prelude {
     pub use super::traits::{
-        ArtifactStore, ClientStore, CodeStore, ConsentStore, GrantStore, KeyStore, Maintenance,
-        RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
+        ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
+        Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
     };
 }
 
 pub use records::{
-    ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, UserRecord,
+    ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, GroupRecord,
+    RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord, RotateOutcome, SessionRecord,
+    SigningKeyRecord, UserRecord,
 };
 
 /// How long a code is kept after its expiry so a replay is still recognised (CODE-2).

@@ -15,9 +15,9 @@ use super::sql::{
 };
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions, ConsentRecord, ConsumeOutcome,
-    GRANT_RETENTION_SECS, GcReport, GrantRecord, LOGIN_FAILURE_RETENTION_SECS, RefreshRecord,
-    RefreshStatus, RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult,
-    UserRecord, union_scope,
+    GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
+    RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord, SigningKeyRecord,
+    StoreError, StoreResult, UserRecord, union_scope,
 };
 
 /// Connections per node.

@@ -1,11 +1,13 @@
 //! Plain records the store persists and returns, plus the outcome enums of its atomic primitives.
 //! Secret-bearing values appear only as hashes; `Debug` redacts every hash-of-secret and key field.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use portcullis_jose::Algorithm;
 use portcullis_types::{
-    ClientId, CodeChallengeMethod, GrantType, RedirectUri, Scope, Subject, TokenEndpointAuthMethod,
+    ClientId, CodeChallengeMethod, GrantType, GroupName, RedirectUri, RoleName, Scope, Subject,
+    TokenEndpointAuthMethod,
 };
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +68,16 @@ pub struct ClientRecord {
     /// Human-readable name shown on the consent page.
     #[serde(default)]
     pub name: Option<String>,
+    /// Roles of the client itself as a service account: its client-credentials tokens carry
+    /// them all.
+    #[serde(default)]
+    pub roles: Vec<RoleName>,
+    /// Which of a user's roles this client's access tokens carry (none by default).
+    #[serde(default)]
+    pub token_roles: ReleaseFilter,
+    /// Which of a user's groups this client's access tokens carry (none by default).
+    #[serde(default)]
+    pub token_groups: ReleaseFilter,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
@@ -101,9 +113,101 @@ impl fmt::Debug for ClientRecord {
             .field("exchange_audiences", &self.exchange_audiences)
             .field("exchange_impersonation", &self.exchange_impersonation)
             .field("name", &self.name)
+            .field("roles", &self.roles)
+            .field("token_roles", &self.token_roles)
+            .field("token_groups", &self.token_groups)
             .field("created_at", &self.created_at)
             .finish()
     }
+}
+
+/// Which names of a subject's roles or groups a client's access tokens carry, so that a token
+/// for the orders API does not list the user's payroll roles. Written `none`, `all` or
+/// `PREFIX*` (every name starting with `PREFIX`, e.g. `orders:*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ReleaseFilter {
+    /// Nothing (the default).
+    #[default]
+    None,
+    /// Every name.
+    All,
+    /// The names that start with this prefix.
+    Prefix(String),
+}
+
+impl ReleaseFilter {
+    /// Parses `none`, `all` or `PREFIX*`; the prefix is held to the characters of a role name.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "none" => Ok(Self::None),
+            "all" => Ok(Self::All),
+            _ => {
+                let prefix = value.strip_suffix('*').ok_or_else(|| {
+                    format!("`{value}` is not `all`, `none` or a prefix ending in `*`")
+                })?;
+                RoleName::parse(prefix)
+                    .map(|name| Self::Prefix(String::from(name)))
+                    .map_err(|e| format!("the prefix of `{value}` {e}"))
+            }
+        }
+    }
+
+    /// Whether a name passes the filter.
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Prefix(prefix) => name.starts_with(prefix.as_str()),
+        }
+    }
+}
+
+impl TryFrom<String> for ReleaseFilter {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ReleaseFilter> for String {
+    fn from(value: ReleaseFilter) -> String {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for ReleaseFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("none"),
+            Self::All => f.write_str("all"),
+            Self::Prefix(prefix) => write!(f, "{prefix}*"),
+        }
+    }
+}
+
+/// A role: a named permission. Users hold roles directly or through their groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    /// The role's name, as tokens carry it.
+    pub name: RoleName,
+    /// What the role allows, for operators.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// A group of users that carries roles: each member holds the group's roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRecord {
+    /// The group's name, as tokens carry it.
+    pub name: GroupName,
+    /// The roles every member holds.
+    #[serde(default)]
+    pub roles: Vec<RoleName>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
 }
 
 /// An end user. `username` is unique across the store.
@@ -124,6 +228,23 @@ pub struct UserRecord {
     pub name: Option<String>,
     /// Argon2id PHC string.
     pub password_hash: String,
+    /// Roles held directly (more come from the groups).
+    #[serde(default)]
+    pub roles: Vec<RoleName>,
+    /// Groups the user belongs to.
+    #[serde(default)]
+    pub groups: Vec<GroupName>,
+    /// Further claims about the user (`given_name`, `locale`, `department`, `address.country`,
+    /// ...), released by scope into ID tokens and userinfo.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// A disabled user cannot sign in or obtain tokens, and their access tokens are refused.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Access tokens of the user issued before this time (Unix seconds) are refused: set when
+    /// the user is signed out everywhere.
+    #[serde(default)]
+    pub tokens_not_before: Option<i64>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
@@ -137,6 +258,11 @@ impl fmt::Debug for UserRecord {
             .field("email_verified", &self.email_verified)
             .field("name", &self.name)
             .field("password_hash", &"<redacted>")
+            .field("roles", &self.roles)
+            .field("groups", &self.groups)
+            .field("attributes", &self.attributes)
+            .field("disabled", &self.disabled)
+            .field("tokens_not_before", &self.tokens_not_before)
             .field("created_at", &self.created_at)
             .finish()
     }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
-use portcullis_types::{GrantType, Scope, TokenEndpointAuthMethod};
+use portcullis_types::{GrantType, GroupName, RoleName, Scope, TokenEndpointAuthMethod};
 
 use super::{grant, refresh};
 use crate::store::{
-    ClientRecord, RefreshStatus, SessionRecord, SigningKeyRecord, Store, StoreError, UserRecord,
-    namespace,
+    ClientRecord, GroupRecord, RefreshStatus, ReleaseFilter, RoleRecord, SessionRecord,
+    SigningKeyRecord, Store, StoreError, UserRecord, namespace,
 };
 
 const T0: i64 = 1_700_000_000;
@@ -32,6 +32,9 @@ fn client(id: &str) -> ClientRecord {
         exchange_audiences: vec![],
         exchange_impersonation: false,
         name: Some("App".into()),
+        roles: Vec::new(),
+        token_roles: ReleaseFilter::Prefix("orders:".into()),
+        token_groups: ReleaseFilter::All,
         created_at: T0,
     }
 }
@@ -44,6 +47,11 @@ fn user(id: &str, username: &str) -> UserRecord {
         email_verified: true,
         name: None,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        roles: Vec::new(),
+        groups: Vec::new(),
+        attributes: Default::default(),
+        disabled: false,
+        tokens_not_before: None,
         created_at: T0,
     }
 }
@@ -88,6 +96,117 @@ pub async fn clients_crud(s: Arc<dyn Store>) {
         !shown.contains("c2VjcmV0LWhhc2gtdmFsdWU"),
         "Debug must redact: {shown}"
     );
+}
+
+fn role(name: &str) -> RoleRecord {
+    RoleRecord {
+        name: RoleName::parse(name).unwrap(),
+        description: Some(format!("may {name}")),
+        created_at: T0,
+    }
+}
+
+fn group(name: &str, roles: &[&str]) -> GroupRecord {
+    GroupRecord {
+        name: GroupName::parse(name).unwrap(),
+        roles: roles.iter().map(|r| RoleName::parse(*r).unwrap()).collect(),
+        created_at: T0,
+    }
+}
+
+/// Roles and groups are stored and listed by name; a taken name is a conflict that changes
+/// nothing.
+pub async fn roles_and_groups_crud(s: Arc<dyn Store>) {
+    s.insert_role(role("orders:write")).await.unwrap();
+    s.insert_role(role("orders:read")).await.unwrap();
+    let err = s.insert_role(role("orders:read")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let names: Vec<String> = s
+        .list_roles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| String::from(r.name))
+        .collect();
+    assert_eq!(names, ["orders:read", "orders:write"]);
+    assert_eq!(s.list_roles().await.unwrap()[0], role("orders:read"));
+
+    s.insert_group(group("sales", &["orders:read"]))
+        .await
+        .unwrap();
+    let err = s.insert_group(group("sales", &[])).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        s.get_group("sales").await.unwrap(),
+        Some(group("sales", &["orders:read"]))
+    );
+    assert!(s.get_group("nobody").await.unwrap().is_none());
+    assert_eq!(s.list_groups().await.unwrap().len(), 1);
+}
+
+/// Removing a role takes it from every group, user and client holding it, and nothing else;
+/// removing a group takes it from its users. A second removal reports nothing removed.
+pub async fn removing_a_role_or_group_takes_it_from_its_holders(s: Arc<dyn Store>) {
+    for name in ["orders:read", "orders:write", "orders:re"] {
+        s.insert_role(role(name)).await.unwrap();
+    }
+    s.insert_group(group("sales", &["orders:read", "orders:re"]))
+        .await
+        .unwrap();
+    s.insert_group(group("ops", &["orders:write"]))
+        .await
+        .unwrap();
+    let mut ada = user("u-ada", "ada");
+    ada.roles = vec![
+        RoleName::parse("orders:read").unwrap(),
+        RoleName::parse("orders:write").unwrap(),
+    ];
+    ada.groups = vec![
+        GroupName::parse("sales").unwrap(),
+        GroupName::parse("ops").unwrap(),
+    ];
+    s.put_user(ada).await.unwrap();
+    let mut svc = client("svc");
+    svc.roles = vec![RoleName::parse("orders:read").unwrap()];
+    s.put_client(svc).await.unwrap();
+
+    assert!(s.delete_role("orders:read").await.unwrap());
+    assert!(!s.delete_role("orders:read").await.unwrap());
+    let ada = s.get_user("u-ada").await.unwrap().unwrap();
+    assert_eq!(ada.roles, [RoleName::parse("orders:write").unwrap()]);
+    assert_eq!(ada.groups.len(), 2);
+    assert_eq!(
+        s.get_group("sales").await.unwrap().unwrap().roles,
+        [RoleName::parse("orders:re").unwrap()],
+        "a role whose name is a prefix of the removed one stays"
+    );
+    assert!(s.get_client("svc").await.unwrap().unwrap().roles.is_empty());
+    assert_eq!(s.list_roles().await.unwrap().len(), 2);
+
+    assert!(s.delete_group("sales").await.unwrap());
+    assert!(!s.delete_group("sales").await.unwrap());
+    let ada = s.get_user("u-ada").await.unwrap().unwrap();
+    assert_eq!(ada.groups, [GroupName::parse("ops").unwrap()]);
+    assert_eq!(
+        s.get_group("ops").await.unwrap().unwrap().roles,
+        [RoleName::parse("orders:write").unwrap()]
+    );
+}
+
+/// A user's roles, groups, attributes, state and "not before" time survive the round trip.
+pub async fn user_identity_round_trips(s: Arc<dyn Store>) {
+    let mut ada = user("u-ada", "ada");
+    ada.roles = vec![RoleName::parse("admin").unwrap()];
+    ada.groups = vec![GroupName::parse("ops").unwrap()];
+    ada.attributes.insert("given_name".into(), "Ada".into());
+    ada.attributes.insert("address.country".into(), "UK".into());
+    ada.disabled = true;
+    ada.tokens_not_before = Some(T0 + 7);
+    s.put_user(ada.clone()).await.unwrap();
+    assert_eq!(s.get_user("u-ada").await.unwrap(), Some(ada));
+    let svc = client("svc");
+    s.put_client(svc.clone()).await.unwrap();
+    assert_eq!(s.get_client("svc").await.unwrap(), Some(svc));
 }
 
 pub async fn insert_client_refuses_a_taken_id(s: Arc<dyn Store>) {

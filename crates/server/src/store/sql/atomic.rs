@@ -487,6 +487,99 @@ macro_rules! impl_sql_atomic {
                 tx.commit().await.map_err(db_err)?;
                 Ok(GcReport { deleted })
             }
+
+            /// Rewrites, inside `tx`, the JSON document of every row of `table` whose document
+            /// mentions `name`, with `strip` applied. The `LIKE` only narrows the rows read (its
+            /// `_` wildcard may let more through); `strip` decides, and returns whether it
+            /// changed the record. The rows are locked for the rewrite.
+            async fn strip_name_tx<T, F>(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                table: &'static str,
+                key: &'static str,
+                name: &str,
+                mut strip: F,
+            ) -> StoreResult<()>
+            where
+                T: serde::Serialize + serde::de::DeserializeOwned,
+                F: FnMut(&mut T) -> bool,
+            {
+                let select = format!(
+                    "SELECT {key}, doc FROM {table} WHERE doc LIKE $1{}",
+                    $for_update
+                );
+                let rows: Vec<(String, String)> = sqlx::query_as(&select)
+                    .bind(format!("%\"{name}\"%"))
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                let update = format!("UPDATE {table} SET doc = $2 WHERE {key} = $1");
+                for (id, doc) in rows {
+                    let mut record: T = from_doc(&doc)?;
+                    if strip(&mut record) {
+                        sqlx::query(&update)
+                            .bind(id)
+                            .bind(to_doc(&record)?)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                Ok(())
+            }
+
+            /// Removes a role and takes it from every group, user and client, in one
+            /// transaction.
+            async fn delete_role_impl(&self, name: &str) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query("DELETE FROM directory_roles WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if r.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let held = |roles: &mut Vec<portcullis_types::RoleName>| {
+                    let before = roles.len();
+                    roles.retain(|r| r.as_str() != name);
+                    roles.len() != before
+                };
+                Self::strip_name_tx(&mut tx, "directory_groups", "name", name, |g: &mut GroupRecord| {
+                    held(&mut g.roles)
+                })
+                .await?;
+                Self::strip_name_tx(&mut tx, "users", "id", name, |u: &mut UserRecord| {
+                    held(&mut u.roles)
+                })
+                .await?;
+                Self::strip_name_tx(&mut tx, "clients", "client_id", name, |c: &mut ClientRecord| {
+                    held(&mut c.roles)
+                })
+                .await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
+            /// Removes a group and takes it from every user, in one transaction.
+            async fn delete_group_impl(&self, name: &str) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query("DELETE FROM directory_groups WHERE name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if r.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::strip_name_tx(&mut tx, "users", "id", name, |u: &mut UserRecord| {
+                    let before = u.groups.len();
+                    u.groups.retain(|g| g.as_str() != name);
+                    u.groups.len() != before
+                })
+                .await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
         }
     };
 }

@@ -191,6 +191,63 @@ macro_rules! impl_sql_store {
         }
 
         #[async_trait]
+        impl DirectoryStore for $store {
+            async fn insert_role(&self, role: RoleRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO directory_roles (name, doc) VALUES ($1, $2)")
+                    .bind(role.name.as_str())
+                    .bind(to_doc(&role)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| insert_err(e, &format!("role `{}`", role.name)))?;
+                Ok(())
+            }
+
+            async fn list_roles(&self) -> StoreResult<Vec<RoleRecord>> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT doc FROM directory_roles ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|(d,)| from_doc(d)).collect()
+            }
+
+            async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+                self.delete_role_impl(name).await
+            }
+
+            async fn insert_group(&self, group: GroupRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO directory_groups (name, doc) VALUES ($1, $2)")
+                    .bind(group.name.as_str())
+                    .bind(to_doc(&group)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| insert_err(e, &format!("group `{}`", group.name)))?;
+                Ok(())
+            }
+
+            async fn get_group(&self, name: &str) -> StoreResult<Option<GroupRecord>> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT doc FROM directory_groups WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                row.map(|(d,)| from_doc(&d)).transpose()
+            }
+
+            async fn list_groups(&self) -> StoreResult<Vec<GroupRecord>> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT doc FROM directory_groups ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|(d,)| from_doc(d)).collect()
+            }
+
+            async fn delete_group(&self, name: &str) -> StoreResult<bool> {
+                self.delete_group_impl(name).await
+            }
+        }
+
+        #[async_trait]
         impl CodeStore for $store {
             async fn insert_code(&self, mut code: CodeRecord) -> StoreResult<()> {
                 code.consumed_at = None;

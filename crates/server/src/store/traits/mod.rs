@@ -8,6 +8,7 @@ mod artifacts;
 mod clients;
 mod codes;
 mod consents;
+mod directory;
 mod grants;
 mod keys;
 mod maintenance;
@@ -21,6 +22,7 @@ pub use artifacts::ArtifactStore;
 pub use clients::ClientStore;
 pub use codes::CodeStore;
 pub use consents::ConsentStore;
+pub use directory::DirectoryStore;
 pub use grants::GrantStore;
 pub use keys::KeyStore;
 pub use maintenance::Maintenance;
@@ -35,6 +37,7 @@ pub use users::UserStore;
 pub trait Store:
     ClientStore
     + UserStore
+    + DirectoryStore
     + CodeStore
     + GrantStore
     + RefreshStore
@@ -52,6 +55,7 @@ pub trait Store:
 impl<T> Store for T where
     T: ClientStore
         + UserStore
+        + DirectoryStore
         + CodeStore
         + GrantStore
         + RefreshStore

@@ -64,6 +64,9 @@ mod tests {
             exchange_audiences: audiences.iter().map(|s| (*s).to_owned()).collect(),
             exchange_impersonation: false,
             name: None,
+            roles: Vec::new(),
+            token_roles: Default::default(),
+            token_groups: Default::default(),
             created_at: 0,
         }
     }
