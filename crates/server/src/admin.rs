@@ -2,10 +2,11 @@
 //! keys and the re-encryption of secrets at rest. Each takes the store (and a clock and the
 //! configuration where they matter) explicitly.
 
+mod directory;
+
 use std::sync::Arc;
 
 use portcullis_jose::Clock;
-use portcullis_types::secret::Password;
 
 use crate::at_rest::{PepperError, pepper};
 use crate::config::{ClientConfig, ConfigError, ServerConfig};
@@ -13,6 +14,11 @@ use crate::domain::error::ProtocolError;
 use crate::domain::{login, password, secrets};
 use crate::keys;
 use crate::store::{ClientRecord, SigningKeyRecord, Store, StoreError, UserRecord};
+
+pub use directory::{
+    NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
+    remove_group, remove_role, update_user,
+};
 
 /// Errors of the admin operations.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,15 @@ pub enum AdminError {
     /// [`add_client`] found a client with the same id; nothing was written.
     #[error("a client with id `{0}` is already registered")]
     ClientExists(String),
+    /// A role named in the request does not exist; nothing was written.
+    #[error("no role named `{0}` (add it first: portcullis roles add {0})")]
+    UnknownRole(String),
+    /// A group named in the request does not exist; nothing was written.
+    #[error("no group named `{0}` (add it first: portcullis groups add {0})")]
+    UnknownGroup(String),
+    /// No user has that id or username.
+    #[error("no user `{0}`")]
+    UnknownUser(String),
     /// The store failed.
     #[error("storage error: {0}")]
     Store(String),
@@ -124,7 +139,13 @@ async fn client_record(
     client: ClientConfig,
 ) -> Result<ClientRecord, AdminError> {
     let pepper = pepper::load_or_create(store, &config.key_encryption).await?;
-    let record = client.into_record(clock.now().as_secs(), &pepper)?;
+    let mut record = client.into_record(clock.now().as_secs(), &pepper)?;
+    record.roles = directory::known_roles(
+        store,
+        std::mem::take(&mut record.roles),
+        crate::domain::identity::MAX_HOLDER_ROLES,
+    )
+    .await?;
     if store.get_user(record.client_id.as_str()).await?.is_some() {
         return Err(AdminError::Conflict(
             "client_id equals an existing user identifier".to_owned(),
@@ -143,39 +164,39 @@ pub async fn remove_client(store: &dyn Store, client_id: &str) -> Result<bool, A
     Ok(store.delete_client(client_id).await?)
 }
 
-/// Adds a user with an argon2id password hash (computed off the async runtime). The user id
-/// (`sub`) is random and never reused.
+/// Adds a user with an argon2id password hash (computed off the async runtime), holding the
+/// roles, groups and attributes of `new` (each role and group must exist; nothing is written
+/// otherwise). The user id (`sub`) is random and never reused.
 pub async fn add_user(
     store: &dyn Store,
     clock: &dyn Clock,
-    username: &str,
-    email: Option<String>,
-    name: Option<String>,
-    password: Password,
+    new: NewUser,
 ) -> Result<UserRecord, AdminError> {
+    let username = new.username.as_str();
     if username.is_empty() || username.len() > 128 || username.chars().any(char::is_control) {
         return Err(AdminError::Invalid(ConfigError {
             setting: "username",
             reason: "must be 1-128 characters without control characters".to_owned(),
         }));
     }
-    if password.secret().len() < 8 {
+    if new.password.secret().len() < 8 {
         return Err(AdminError::Invalid(ConfigError {
             setting: "password",
             reason: "must be at least 8 characters".to_owned(),
         }));
     }
-    let password_hash = password::hash(password).await?;
+    let (new, roles, groups) = new.checked(store).await?;
+    let password_hash = password::hash(new.password).await?;
     let user = UserRecord {
         id: format!("u_{}", secrets::random_id()?).into(),
-        username: username.to_owned(),
-        email_verified: email.is_some(),
-        email,
-        name,
+        username: new.username,
+        email_verified: new.email.is_some(),
+        email: new.email,
+        name: new.name,
         password_hash,
-        roles: Vec::new(),
-        groups: Vec::new(),
-        attributes: Default::default(),
+        roles,
+        groups,
+        attributes: new.attributes,
         disabled: false,
         tokens_not_before: None,
         created_at: clock.now().as_secs(),

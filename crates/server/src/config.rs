@@ -1,16 +1,17 @@
 //! Validated, immutable server configuration built in code (the CLI owns file/env/flag parsing),
 //! and the description of a client to register ([`ClientConfig`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
 
 use portcullis_jose::Algorithm;
 use portcullis_types::{
-    ClientId, ClientSecret, GrantType, RedirectUri, Scope, TokenEndpointAuthMethod,
+    ClientId, ClientSecret, GrantType, RedirectUri, RoleName, Scope, TokenEndpointAuthMethod,
 };
 
 use crate::at_rest::{KeyEncryption, Pepper};
-use crate::store::ClientRecord;
+use crate::store::{ClientRecord, ReleaseFilter};
 
 pub(crate) mod redirect;
 
@@ -154,6 +155,10 @@ pub struct ServerSettings {
     /// [`KeyEncryption::Plaintext`]; `portcullis serve` requires a key-encryption key outside
     /// development unless plaintext is explicitly allowed).
     pub key_encryption: KeyEncryption,
+    /// Custom scopes and the user attributes each releases into ID tokens and userinfo, e.g.
+    /// `hr` → `department`, `employee_id` (default none). The standard scopes (`profile`,
+    /// `email`, `address`, `phone`) release their OpenID Connect claims without configuration.
+    pub scope_claims: BTreeMap<String, Vec<String>>,
 }
 
 impl ServerSettings {
@@ -208,6 +213,7 @@ impl ServerSettings {
             password_hash_queue: 64,
             password_attempts_per_addr: 4,
             key_encryption: KeyEncryption::Plaintext,
+            scope_claims: BTreeMap::new(),
         }
     }
 }
@@ -277,6 +283,7 @@ impl ServerConfig {
         if issuer.host_str().is_none_or(str::is_empty) {
             return Err(ConfigError::new("issuer", "must have a host"));
         }
+        check_scope_claims(&settings.scope_claims)?;
         positive("access_token_ttl", settings.access_token_ttl)?;
         positive("refresh_token_ttl", settings.refresh_token_ttl)?;
         positive(
@@ -437,6 +444,30 @@ impl Deref for ServerConfig {
     }
 }
 
+/// Checks the custom scopes: each a valid scope token that is not a standard scope, each claim a
+/// valid attribute name.
+fn check_scope_claims(scope_claims: &BTreeMap<String, Vec<String>>) -> Result<(), ConfigError> {
+    for (scope, claims) in scope_claims {
+        if Scope::parse(scope).map_or(true, |s| s.iter().count() != 1) {
+            return Err(ConfigError::new(
+                "scope_claims",
+                format!("`{scope}` is not a single scope token"),
+            ));
+        }
+        if crate::domain::identity::STANDARD_SCOPES.contains(&scope.as_str()) {
+            return Err(ConfigError::new(
+                "scope_claims",
+                format!("`{scope}` is a standard scope; its claims are fixed by OpenID Connect"),
+            ));
+        }
+        for claim in claims {
+            crate::domain::identity::check_attribute_name(claim)
+                .map_err(|e| ConfigError::new("scope_claims", format!("scope `{scope}`: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 /// A client to register (from the CLI or a config file).
 #[derive(Clone, Default)]
 pub struct ClientConfig {
@@ -472,6 +503,12 @@ pub struct ClientConfig {
     /// Whether the client may exchange without an `actor_token` (impersonation: the issued token
     /// names no actor). Off by default, so exchanges are delegations recording `act`.
     pub exchange_impersonation: bool,
+    /// Roles of the client itself as a service account (each must exist).
+    pub roles: Vec<RoleName>,
+    /// Which of a user's roles its access tokens carry (default none).
+    pub token_roles: ReleaseFilter,
+    /// Which of a user's groups its access tokens carry (default none).
+    pub token_groups: ReleaseFilter,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -631,9 +668,9 @@ impl ClientConfig {
             exchange_audiences: self.exchange_audiences,
             exchange_impersonation: self.exchange_impersonation,
             name: self.name,
-            roles: Vec::new(),
-            token_roles: Default::default(),
-            token_groups: Default::default(),
+            roles: self.roles,
+            token_roles: self.token_roles,
+            token_groups: self.token_groups,
             created_at: now,
         })
     }

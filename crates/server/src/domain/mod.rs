@@ -10,6 +10,7 @@ pub(crate) mod denylist;
 pub(crate) mod device;
 pub(crate) mod error;
 pub(crate) mod grants;
+pub(crate) mod identity;
 pub(crate) mod introspection;
 pub(crate) mod login;
 pub(crate) mod logout;

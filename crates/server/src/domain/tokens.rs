@@ -9,6 +9,7 @@ use portcullis_types::{Audience, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::error::ProtocolError;
+use super::identity::{Memberships, user_claims};
 use super::secrets::random_id;
 use crate::state::AppState;
 use crate::store::{ClientRecord, UserRecord};
@@ -51,6 +52,12 @@ pub(crate) struct AccessTokenClaims {
     /// How the user authenticated (RFC 8176; RFC 9068 §2.2.1), for step-up checks (RS-8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The subject's roles the client may see (RFC 9068 §2.2.3.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// The subject's groups the client may see (RFC 9068 §2.2.3.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// A freshly signed access token. `Debug` leaves the token itself out.
@@ -77,13 +84,15 @@ impl std::fmt::Debug for IssuedAccessToken {
     }
 }
 
-/// Signs an access token for `sub` (RFC 9068). Nothing is written to the store here.
+/// Signs an access token for `sub` (RFC 9068) carrying `memberships`. Nothing is written to
+/// the store here.
 pub(crate) async fn issue_access_token(
     state: &AppState,
     client: &ClientRecord,
     sub: &str,
     scope: &Scope,
     auth_time: Option<i64>,
+    memberships: Memberships,
 ) -> Result<IssuedAccessToken, ProtocolError> {
     let now = state.now();
     let ttl = client
@@ -105,6 +114,8 @@ pub(crate) async fn issue_access_token(
         scope: scope.to_string(),
         auth_time,
         amr: user_amr(auth_time),
+        roles: memberships.roles,
+        groups: memberships.groups,
     };
     let key = state
         .keys
@@ -175,7 +186,7 @@ impl std::fmt::Debug for IssuedIdToken {
 }
 
 /// Signs an ID token for `user` and `client` with the client's registered algorithm (RS256 by
-/// default). Profile and email claims follow the scope. It carries a `jti`, which the caller
+/// default). The user's claims follow the granted scope ([`user_claims`]). It carries a `jti`, which the caller
 /// records against the grant in the access-token ledger: token exchange accepts an ID token as
 /// subject only through that record, so revoking the grant reaches it.
 pub(crate) async fn issue_id_token(
@@ -213,8 +224,8 @@ pub(crate) async fn issue_id_token(
     if let Some(at) = ctx.access_token {
         put("at_hash", half_hash(alg, at).into());
     }
-    for (k, v) in user_claims(user, scope) {
-        put(k, v);
+    for (k, v) in user_claims(user, scope, &state.config.scope_claims) {
+        put(&k, v);
     }
     let key = state.keys.signing_key(alg).await?;
     Ok(IssuedIdToken {
@@ -222,25 +233,6 @@ pub(crate) async fn issue_id_token(
         jti,
         exp,
     })
-}
-
-/// The user claims a scope releases (OIDC Core §5.4), without `sub`.
-pub(crate) fn user_claims(
-    user: &UserRecord,
-    scope: &Scope,
-) -> Vec<(&'static str, serde_json::Value)> {
-    let mut out = Vec::new();
-    if scope.contains("profile") {
-        out.push(("preferred_username", user.username.clone().into()));
-        if let Some(name) = &user.name {
-            out.push(("name", name.clone().into()));
-        }
-    }
-    if let Some(email) = user.email.as_ref().filter(|_| scope.contains("email")) {
-        out.push(("email", email.clone().into()));
-        out.push(("email_verified", user.email_verified.into()));
-    }
-    out
 }
 
 #[cfg(test)]

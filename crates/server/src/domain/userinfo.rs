@@ -4,7 +4,7 @@
 use portcullis_types::Scope;
 
 use super::error::ProtocolError;
-use super::tokens;
+use super::identity;
 use super::verify::{self, TokenRejection};
 use crate::state::AppState;
 
@@ -53,8 +53,8 @@ pub(crate) async fn claims(
     };
     let mut out = serde_json::Map::new();
     out.insert("sub".to_owned(), user.id.as_str().into());
-    for (k, v) in tokens::user_claims(&user, &scope) {
-        out.insert(k.to_owned(), v);
+    for (k, v) in identity::user_claims(&user, &scope, &state.config.scope_claims) {
+        out.insert(k, v);
     }
     Ok(out)
 }

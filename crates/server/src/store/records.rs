@@ -70,13 +70,13 @@ pub struct ClientRecord {
     pub name: Option<String>,
     /// Roles of the client itself as a service account: its client-credentials tokens carry
     /// them all.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleName>,
     /// Which of a user's roles this client's access tokens carry (none by default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ReleaseFilter::is_none")]
     pub token_roles: ReleaseFilter,
     /// Which of a user's groups this client's access tokens carry (none by default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ReleaseFilter::is_none")]
     pub token_groups: ReleaseFilter,
     /// Creation time, Unix seconds.
     pub created_at: i64,
@@ -151,6 +151,11 @@ impl ReleaseFilter {
                     .map_err(|e| format!("the prefix of `{value}` {e}"))
             }
         }
+    }
+
+    /// Whether the filter lets nothing through (the default).
+    pub fn is_none(&self) -> bool {
+        *self == Self::None
     }
 
     /// Whether a name passes the filter.
@@ -229,21 +234,21 @@ pub struct UserRecord {
     /// Argon2id PHC string.
     pub password_hash: String,
     /// Roles held directly (more come from the groups).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleName>,
     /// Groups the user belongs to.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupName>,
     /// Further claims about the user (`given_name`, `locale`, `department`, `address.country`,
     /// ...), released by scope into ID tokens and userinfo.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     /// A disabled user cannot sign in or obtain tokens, and their access tokens are refused.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
     /// Access tokens of the user issued before this time (Unix seconds) are refused: set when
     /// the user is signed out everywhere.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_not_before: Option<i64>,
     /// Creation time, Unix seconds.
     pub created_at: i64,

@@ -101,10 +101,11 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
         admin::add_user(
             store.as_ref(),
             clock.as_ref(),
-            "alice",
-            Some("alice@example.com".into()),
-            Some("Alice".into()),
-            Password::new(PASSWORD),
+            admin::NewUser {
+                email: Some("alice@example.com".into()),
+                name: Some("Alice".into()),
+                ..admin::NewUser::new("alice", Password::new(PASSWORD))
+            },
         )
         .await
         .unwrap();

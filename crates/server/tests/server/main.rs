@@ -6,6 +6,7 @@ mod back_channel;
 mod common;
 mod device_exchange;
 mod grants;
+mod identity;
 mod metadata;
 mod pages;
 #[cfg(feature = "redis")]

@@ -6,6 +6,7 @@ use portcullis_types::{GrantType, TokenEndpointAuthMethod, TokenResponse, TokenT
 
 use super::super::audit;
 use super::super::error::ProtocolError;
+use super::super::identity::Memberships;
 use super::super::tokens;
 use crate::state::AppState;
 use crate::store::ClientRecord;
@@ -28,8 +29,15 @@ pub(crate) async fn exchange(
     }
     let allowed = client.scope.filter(|s| !USER_SCOPES.contains(&s));
     let scope = super::requested_scope(requested, &allowed)?;
-    let at =
-        tokens::issue_access_token(state, client, client.client_id.as_str(), &scope, None).await?;
+    let at = tokens::issue_access_token(
+        state,
+        client,
+        client.client_id.as_str(),
+        &scope,
+        None,
+        Memberships::of_client(client),
+    )
+    .await?;
     let scope_text = scope.to_string();
     audit::token_issued(
         GrantType::ClientCredentials.as_str(),

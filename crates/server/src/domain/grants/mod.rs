@@ -13,6 +13,7 @@ use portcullis_types::{
 use super::audit;
 use super::denylist::retain_until;
 use super::error::ProtocolError;
+use super::identity::Memberships;
 use super::params::Params;
 use super::secrets::{random_token, secret_hash};
 use super::tokens::{self, IdTokenContext};
@@ -252,12 +253,14 @@ pub(crate) async fn issue_user_tokens(
     state: &AppState,
     issue: UserIssue<'_>,
 ) -> Result<TokenResponse, ProtocolError> {
+    let memberships = Memberships::of_user(state.store.as_ref(), issue.client, issue.user).await?;
     let at = tokens::issue_access_token(
         state,
         issue.client,
         issue.user.id.as_str(),
         issue.scope,
         Some(issue.auth_time),
+        memberships,
     )
     .await?;
     // A replay of the code racing this very redemption revokes the grant between the consume

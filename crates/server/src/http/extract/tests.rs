@@ -70,10 +70,7 @@ async fn fixture() -> Fixture {
     let user = admin::add_user(
         store.as_ref(),
         clock.as_ref(),
-        "alice",
-        None,
-        None,
-        Password::new("correct horse battery"),
+        admin::NewUser::new("alice", Password::new("correct horse battery")),
     )
     .await
     .unwrap();

@@ -39,6 +39,7 @@ use serde_json::{Map, Value};
 use super::super::audit;
 use super::super::denylist::retain_until;
 use super::super::error::ProtocolError;
+use super::super::identity::Memberships;
 use super::super::secrets::random_id;
 use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, user_amr};
 use super::device_code::refuse_locked_account;
@@ -147,14 +148,18 @@ pub(crate) async fn exchange(
         }
         None => allowed,
     };
-    if subject.is_user {
+    let memberships = if subject.is_user {
         let Some(user) = state.store.get_user(&subject.sub).await? else {
             return Err(ProtocolError::invalid_request(
                 "the subject_token's user no longer exists",
             ));
         };
         refuse_locked_account(state, &user).await?;
-    }
+        // The exchanged token carries what the exchanging client may see of the user.
+        Memberships::of_user(state.store.as_ref(), client, &user).await?
+    } else {
+        Memberships::default()
+    };
     let now = state.now();
     let ttl = client
         .access_token_ttl
@@ -172,6 +177,8 @@ pub(crate) async fn exchange(
             scope: scope.to_string(),
             auth_time: subject.auth_time,
             amr: user_amr(subject.auth_time),
+            roles: memberships.roles,
+            groups: memberships.groups,
         },
         act,
     };
@@ -236,6 +243,8 @@ mod tests {
                 scope: "payments:write".into(),
                 auth_time: None,
                 amr: None,
+                roles: Vec::new(),
+                groups: Vec::new(),
             },
             act: Some(json!({"sub": "orders-api", "act": {"sub": "gateway"}})),
         };
