@@ -7,7 +7,8 @@ use clap::{ArgGroup, Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
 use portcullis_server::config::ClientConfig;
-use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
+use portcullis_server::store::ReleaseFilter;
+use portcullis_types::{ClientSecret, GrantType, RoleName, TokenEndpointAuthMethod};
 use std::path::PathBuf;
 
 /// `portcullis clients ...`
@@ -87,6 +88,18 @@ pub struct AddArgs {
     /// overwritten by this command's. Without it an id already registered is refused.
     #[arg(long)]
     pub replace: bool,
+    /// A role of the client itself as a service account (repeatable; each must exist): its
+    /// client-credentials tokens carry them, e.g. `--role reports:run`.
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<RoleName>,
+    /// Which of a user's roles the client's access tokens carry: `all`, `none` (default) or
+    /// `PREFIX*`, e.g. `orders:*`, so a token for one API does not list the rest.
+    #[arg(long, value_name = "all|none|PREFIX*", value_parser = ReleaseFilter::parse, default_value = "none")]
+    pub token_roles: ReleaseFilter,
+    /// Which of a user's groups the client's access tokens carry: `all`, `none` (default) or
+    /// `PREFIX*`.
+    #[arg(long, value_name = "all|none|PREFIX*", value_parser = ReleaseFilter::parse, default_value = "none")]
+    pub token_groups: ReleaseFilter,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -179,6 +192,9 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         name: args.name,
         exchange_audiences: args.exchange_audiences,
         exchange_impersonation: args.exchange_impersonation,
+        roles: args.roles,
+        token_roles: args.token_roles,
+        token_groups: args.token_groups,
     };
     let (record, verb) = if args.replace {
         let done = admin::replace_client(store.as_ref(), &SystemClock, &resolved.server, config)
@@ -246,6 +262,9 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
                     "audience": c.audience,
                     "exchange_audiences": c.exchange_audiences,
                     "exchange_impersonation": c.exchange_impersonation,
+                    "roles": c.roles,
+                    "token_roles": c.token_roles.to_string(),
+                    "token_groups": c.token_groups.to_string(),
                     "access_token_ttl": c.access_token_ttl,
                     "refresh_token_ttl": c.refresh_token_ttl,
                     "name": c.name,

@@ -6,9 +6,10 @@ use anyhow::{Context as _, anyhow, bail};
 use portcullis_jose::Algorithm;
 use portcullis_server::at_rest::KeyEncryption;
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
-use portcullis_server::store::ConnectOptions;
-use portcullis_types::{ClientSecret, GrantType, TokenEndpointAuthMethod};
+use portcullis_server::store::{ConnectOptions, ReleaseFilter};
+use portcullis_types::{ClientSecret, GrantType, GroupName, RoleName, TokenEndpointAuthMethod};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Default issuer identifier.
@@ -64,6 +65,45 @@ pub struct RawConfig {
     /// Users created at start when missing.
     #[serde(default)]
     pub users: Vec<RawUser>,
+    /// Roles created at start when missing.
+    #[serde(default)]
+    pub roles: Vec<RawRole>,
+    /// Groups created at start when missing.
+    #[serde(default)]
+    pub groups: Vec<RawGroup>,
+    /// Custom scopes and the user attributes each releases (`[scopes.hr] claims = [...]`).
+    #[serde(default)]
+    pub scopes: BTreeMap<String, RawScope>,
+}
+
+/// `[[roles]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// The role's name, e.g. `orders:read`.
+    pub name: RoleName,
+    /// What the role allows.
+    pub description: Option<String>,
+}
+
+/// `[[groups]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// The group's name.
+    pub name: GroupName,
+    /// Roles every member holds.
+    #[serde(default)]
+    pub roles: Vec<RoleName>,
+}
+
+/// `[scopes.NAME]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScope {
+    /// User attributes the scope releases into ID tokens and userinfo.
+    #[serde(default)]
+    pub claims: Vec<String>,
 }
 
 /// `[tokens]`
@@ -245,6 +285,13 @@ pub struct RawClient {
     /// Allow token exchange without an actor token (impersonation).
     #[serde(default)]
     pub exchange_impersonation: bool,
+    /// Roles of the client itself as a service account.
+    #[serde(default)]
+    pub roles: Vec<RoleName>,
+    /// Which of a user's roles its access tokens carry: `all`, `none` (default) or `PREFIX*`.
+    pub token_roles: Option<String>,
+    /// Which of a user's groups its access tokens carry: `all`, `none` (default) or `PREFIX*`.
+    pub token_groups: Option<String>,
 }
 
 /// `[[users]]`
@@ -259,6 +306,15 @@ pub struct RawUser {
     pub name: Option<String>,
     /// Name of an environment variable holding the initial password.
     pub password_env: String,
+    /// Roles held directly.
+    #[serde(default)]
+    pub roles: Vec<RoleName>,
+    /// Groups.
+    #[serde(default)]
+    pub groups: Vec<GroupName>,
+    /// Attributes (`given_name`, `locale`, `address.country`, `department`, ...).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// A user to create at start.
@@ -272,6 +328,26 @@ pub struct UserSeed {
     pub name: Option<String>,
     /// The password.
     pub password: portcullis_types::secret::Password,
+    /// Roles held directly.
+    pub roles: Vec<RoleName>,
+    /// Groups.
+    pub groups: Vec<GroupName>,
+    /// Attributes.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl UserSeed {
+    /// What `admin::add_user` creates.
+    pub fn to_new_user(&self) -> portcullis_server::admin::NewUser {
+        let mut new =
+            portcullis_server::admin::NewUser::new(self.username.clone(), self.password.clone());
+        new.email.clone_from(&self.email);
+        new.name.clone_from(&self.name);
+        new.roles.clone_from(&self.roles);
+        new.groups.clone_from(&self.groups);
+        new.attributes.clone_from(&self.attributes);
+        new
+    }
 }
 
 /// Reads and parses a config file; errors name the file and the offending key.
@@ -338,6 +414,10 @@ pub struct Resolved {
     pub clients: Vec<ClientConfig>,
     /// Users declared in the file.
     pub users: Vec<UserSeed>,
+    /// Roles declared in the file.
+    pub roles: Vec<RawRole>,
+    /// Groups declared in the file.
+    pub groups: Vec<RawGroup>,
 }
 
 /// The database timeouts of `[database_pool]`, each a positive number of seconds.
@@ -518,6 +598,11 @@ fn resolve_raw(
         set(&mut s.password_hash_queue, p.queue);
         set(&mut s.password_attempts_per_addr, p.per_addr);
     }
+    s.scope_claims = raw
+        .scopes
+        .iter()
+        .map(|(name, scope)| (name.clone(), scope.claims.clone()))
+        .collect();
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 
     let clients = raw
@@ -540,6 +625,9 @@ fn resolve_raw(
                 email: u.email,
                 name: u.name,
                 password: portcullis_types::secret::Password::new(password),
+                roles: u.roles,
+                groups: u.groups,
+                attributes: u.attributes,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -554,6 +642,8 @@ fn resolve_raw(
         server,
         clients,
         users,
+        roles: raw.roles,
+        groups: raw.groups,
     })
 }
 
@@ -693,6 +783,16 @@ fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig
         name: raw.name,
         exchange_audiences: raw.exchange_audiences,
         exchange_impersonation: raw.exchange_impersonation,
+        roles: raw.roles,
+        token_roles: release_filter(&id, "token_roles", raw.token_roles.as_deref())?,
+        token_groups: release_filter(&id, "token_groups", raw.token_groups.as_deref())?,
+    })
+}
+
+/// Parses a client's `token_roles` / `token_groups` (`none` when absent).
+fn release_filter(id: &str, key: &str, value: Option<&str>) -> anyhow::Result<ReleaseFilter> {
+    value.map_or(Ok(ReleaseFilter::None), |v| {
+        ReleaseFilter::parse(v).map_err(|e| anyhow!("clients.{id}.{key}: {e}"))
     })
 }
 
@@ -819,6 +919,66 @@ mod tests {
         assert_eq!(
             resolve_defaults(&o).unwrap().server.issuer,
             "https://id.example.com"
+        );
+    }
+
+    #[test]
+    fn roles_groups_scopes_and_client_filters_are_read_and_checked() {
+        // `PATH` is set in every test environment: the password is read from it.
+        let raw = parse(
+            r#"
+            version = 1
+            [[roles]]
+            name = "orders:read"
+            description = "Read orders"
+            [[groups]]
+            name = "sales"
+            roles = ["orders:read"]
+            [scopes.hr]
+            claims = ["department"]
+            [[clients]]
+            id = "web"
+            secret = "0123456789abcdef0123"
+            token_roles = "orders:*"
+            token_groups = "all"
+            [[users]]
+            username = "ada"
+            password_env = "PATH"
+            roles = ["orders:read"]
+            groups = ["sales"]
+            attributes = { given_name = "Ada", "address.country" = "UK" }
+            "#,
+        )
+        .unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap();
+        assert_eq!(r.roles.len(), 1);
+        assert_eq!(r.groups[0].roles[0].as_str(), "orders:read");
+        assert_eq!(r.server.scope_claims["hr"], ["department"]);
+        assert_eq!(
+            r.clients[0].token_roles,
+            ReleaseFilter::Prefix("orders:".into())
+        );
+        assert_eq!(r.clients[0].token_groups, ReleaseFilter::All);
+        assert_eq!(r.users[0].attributes["address.country"], "UK");
+        assert_eq!(r.users[0].groups[0].as_str(), "sales");
+
+        let bad_role = parse("version = 1\n[[roles]]\nname = \"a b\"\n").unwrap_err();
+        assert!(bad_role.to_string().contains("may hold only"), "{bad_role}");
+        let bad_filter = parse(
+            "version = 1\n[[clients]]\nid = \"a\"\npublic = true\ntoken_roles = \"orders\"\n",
+        )
+        .and_then(|raw| resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext))
+        .unwrap_err();
+        assert!(
+            bad_filter.to_string().contains("clients.a.token_roles"),
+            "{bad_filter}"
+        );
+        let standard = parse("version = 1\n[scopes.email]\nclaims = [\"department\"]\n")
+            .and_then(|raw| resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext))
+            .unwrap_err();
+        assert!(
+            standard.to_string().contains("standard scope"),
+            "{standard}"
         );
     }
 

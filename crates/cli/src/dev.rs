@@ -11,10 +11,10 @@ use maud::{DOCTYPE, html};
 use portcullis_jose::time::Clock;
 use portcullis_server::admin;
 use portcullis_server::config::{ClientConfig, ServerConfig};
-use portcullis_server::store::Store;
+use portcullis_server::store::{ReleaseFilter, Store};
 use portcullis_server::{pkce, secrets};
 use portcullis_types::secret::Password;
-use portcullis_types::{ClientSecret, GrantType};
+use portcullis_types::{ClientSecret, GrantType, RoleName};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -60,7 +60,20 @@ pub struct Demo {
     user_existed: bool,
 }
 
-/// Creates the demo user and clients (replacing the clients, keeping an existing user).
+/// The roles of the demo user.
+fn demo_roles() -> Vec<RoleName> {
+    ["demo:viewer", "demo:editor"]
+        .into_iter()
+        .filter_map(|r| RoleName::parse(r).ok())
+        .collect()
+}
+
+/// The demo clients' tokens carry the user's `demo:` roles.
+fn demo_release() -> ReleaseFilter {
+    ReleaseFilter::Prefix("demo:".to_owned())
+}
+
+/// Creates the demo roles, user and clients (replacing the clients, keeping an existing user).
 pub async fn bootstrap(
     store: &Arc<dyn Store>,
     clock: &dyn Clock,
@@ -82,6 +95,7 @@ pub async fn bootstrap(
             scope: Some(DEMO_SCOPE.to_owned()),
             audience: vec![DEMO_AUDIENCE.to_owned()],
             name: Some("Demo web app".to_owned()),
+            token_roles: demo_release(),
             ..ClientConfig::default()
         },
     )
@@ -98,6 +112,7 @@ pub async fn bootstrap(
             scope: Some(DEMO_SCOPE.to_owned()),
             audience: vec![DEMO_AUDIENCE.to_owned()],
             name: Some("Demo single-page app".to_owned()),
+            token_roles: demo_release(),
             ..ClientConfig::default()
         },
     )
@@ -108,14 +123,27 @@ pub async fn bootstrap(
         .await
         .map_err(|e| anyhow!("{e}"))?
         .is_some();
+    let roles = demo_roles();
+    let existing = admin::list_roles(store.as_ref())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    for role in &roles {
+        if existing.iter().all(|r| &r.name != role) {
+            admin::add_role(store.as_ref(), clock, role.clone(), None)
+                .await
+                .map_err(|e| anyhow!("demo role {role}: {e}"))?;
+        }
+    }
     if !user_existed {
         admin::add_user(
             store.as_ref(),
             clock,
-            DEMO_USER,
-            Some("demo@example.com".to_owned()),
-            Some("Demo User".to_owned()),
-            Password::new(DEMO_PASSWORD),
+            admin::NewUser {
+                email: Some("demo@example.com".to_owned()),
+                name: Some("Demo User".to_owned()),
+                roles,
+                ..admin::NewUser::new(DEMO_USER, Password::new(DEMO_PASSWORD))
+            },
         )
         .await
         .map_err(|e| anyhow!("demo user: {e}"))?;

@@ -15,6 +15,7 @@ mod listen;
 mod logging;
 mod memory;
 mod migrate;
+mod roles;
 mod serve;
 mod stdin;
 mod token;
@@ -55,6 +56,12 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Manage roles: the named permissions tokens carry.
+    #[command(subcommand)]
+    Roles(roles::RolesCommand),
+    /// Manage groups: sets of users that carry roles.
+    #[command(subcommand)]
+    Groups(roles::GroupsCommand),
     /// List and rotate signing keys; re-encrypt them under a new key-encryption key.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -86,6 +93,8 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await.map(|()| 0),
             Command::Clients(cmd) => clients::run(*cmd).await.map(|()| 0),
             Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
+            Command::Roles(cmd) => roles::run_roles(cmd).await.map(|()| 0),
+            Command::Groups(cmd) => roles::run_groups(cmd).await.map(|()| 0),
             Command::Keys(cmd) => keys::run(cmd).await.map(|()| 0),
             Command::Gc(args) => gc::run(args).await.map(|()| 0),
             Command::Migrate(args) => migrate::run(args).await.map(|()| 0),

@@ -160,12 +160,46 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Registers the clients and creates the users declared in the config file.
+/// Creates the roles and groups, registers the clients and creates the users declared in the
+/// config file. Clients are replaced on every start; roles, groups and users are created when
+/// missing and otherwise left as they are (the command line manages them from then on).
 async fn seed(
     store: &Arc<dyn Store>,
     clock: &dyn Clock,
     resolved: &Resolved,
 ) -> anyhow::Result<()> {
+    let roles = admin::list_roles(store.as_ref())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    for role in &resolved.roles {
+        if roles.iter().all(|r| r.name != role.name) {
+            admin::add_role(
+                store.as_ref(),
+                clock,
+                role.name.clone(),
+                role.description.clone(),
+            )
+            .await
+            .map_err(|e| anyhow!("config role {}: {e}", role.name))?;
+        }
+    }
+    for group in &resolved.groups {
+        if admin::list_groups(store.as_ref())
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .iter()
+            .all(|g| g.name != group.name)
+        {
+            admin::add_group(
+                store.as_ref(),
+                clock,
+                group.name.clone(),
+                group.roles.clone(),
+            )
+            .await
+            .map_err(|e| anyhow!("config group {}: {e}", group.name))?;
+        }
+    }
     for client in &resolved.clients {
         // The config file is the source of truth for its clients: each start replaces them.
         let done = admin::replace_client(store.as_ref(), clock, &resolved.server, client.clone())
@@ -182,16 +216,9 @@ async fn seed(
         {
             continue;
         }
-        let created = admin::add_user(
-            store.as_ref(),
-            clock,
-            &user.username,
-            user.email.clone(),
-            user.name.clone(),
-            user.password.clone(),
-        )
-        .await
-        .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
+        let created = admin::add_user(store.as_ref(), clock, user.to_new_user())
+            .await
+            .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
         tracing::info!(username = %created.username, sub = %created.id, "user created from the config file");
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! `portcullis users add|list|remove`: user accounts with argon2id password hashes. The
-//! password is read from standard input so it never appears in the process list or history.
+//! `portcullis users add|list|show|update|remove|unlock`: user accounts with argon2id password
+//! hashes, their roles, groups and attributes. The password is read from standard input so it
+//! never appears in the process list or history.
 
 use crate::db::{StoreArgs, format_time};
 use anyhow::{anyhow, bail};
@@ -7,6 +8,7 @@ use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
 use portcullis_types::secret::Password;
+use portcullis_types::{GroupName, RoleName};
 
 /// `portcullis users ...`
 #[derive(Debug, Subcommand)]
@@ -15,6 +17,10 @@ pub enum UsersCommand {
     Add(AddArgs),
     /// List users.
     List(ListArgs),
+    /// Show one user: profile, roles (held and through groups), groups and attributes.
+    Show(ShowArgs),
+    /// Change a user's e-mail, name, roles, groups or attributes.
+    Update(UpdateArgs),
     /// Delete a user.
     Remove(RemoveArgs),
     /// Clear a user's failed sign-ins (and, with --address, a client address's), so the login
@@ -37,8 +43,72 @@ pub struct AddArgs {
     /// Read the password from the first line of standard input.
     #[arg(long, required = true)]
     pub password_stdin: bool,
+    /// A role to hold (repeatable; each must exist), e.g. `--role orders:read`.
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<RoleName>,
+    /// A group to join (repeatable; each must exist).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<GroupName>,
+    /// An attribute (repeatable), e.g. `--attr given_name=Ada --attr address.country=UK
+    /// --attr department=engines`; released into ID tokens and userinfo by scope.
+    #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = parse_attr)]
+    pub attributes: Vec<(String, String)>,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// Arguments of `users show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Login name (or user id).
+    #[arg(long)]
+    pub username: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `users update`; what is not given stays as it is.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Login name (or user id).
+    #[arg(long)]
+    pub username: String,
+    /// New e-mail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// New display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A role to give (repeatable; each must exist).
+    #[arg(long = "add-role", value_name = "ROLE")]
+    pub add_roles: Vec<RoleName>,
+    /// A role to take away (repeatable).
+    #[arg(long = "remove-role", value_name = "ROLE")]
+    pub remove_roles: Vec<RoleName>,
+    /// A group to join (repeatable; each must exist).
+    #[arg(long = "add-group", value_name = "GROUP")]
+    pub add_groups: Vec<GroupName>,
+    /// A group to leave (repeatable).
+    #[arg(long = "remove-group", value_name = "GROUP")]
+    pub remove_groups: Vec<GroupName>,
+    /// An attribute to set (repeatable), `KEY=VALUE`.
+    #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = parse_attr)]
+    pub attributes: Vec<(String, String)>,
+    /// An attribute to remove (repeatable).
+    #[arg(long = "unset-attr", value_name = "KEY")]
+    pub unset_attributes: Vec<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Parses `KEY=VALUE` (the value may contain `=`).
+fn parse_attr(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
 /// Arguments of `users list`.
@@ -66,6 +136,8 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
         UsersCommand::Add(args) => add(args).await,
         UsersCommand::List(args) => list(args).await,
+        UsersCommand::Show(args) => show(args).await,
+        UsersCommand::Update(args) => update(args).await,
         UsersCommand::Remove(args) => remove(args).await,
         UsersCommand::Unlock(args) => unlock(args).await,
     }
@@ -80,16 +152,17 @@ async fn read_password() -> anyhow::Result<Password> {
 async fn add(args: AddArgs) -> anyhow::Result<()> {
     let password = read_password().await?;
     let (store, _) = args.store.open().await?;
-    let user = admin::add_user(
-        store.as_ref(),
-        &SystemClock,
-        &args.username,
-        args.email,
-        args.name,
-        password,
-    )
-    .await
-    .map_err(|e| anyhow!("{e}"))?;
+    let new = admin::NewUser {
+        email: args.email,
+        name: args.name,
+        roles: args.roles,
+        groups: args.groups,
+        attributes: args.attributes.into_iter().collect(),
+        ..admin::NewUser::new(args.username, password)
+    };
+    let user = admin::add_user(store.as_ref(), &SystemClock, new)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     println!("user {} created (sub {})", user.username, user.id);
     Ok(())
 }
@@ -163,6 +236,93 @@ async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
         Some(ip) => println!("user {} and address {ip} unlocked", args.username),
         None => println!("user {} unlocked", args.username),
     }
+    Ok(())
+}
+
+async fn show(args: ShowArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let Some(user) = admin::find_user(store.as_ref(), &args.username)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+    else {
+        bail!("no user {}", args.username);
+    };
+    let effective = admin::effective_roles(store.as_ref(), &user)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    if args.json {
+        let doc = serde_json::json!({
+            "sub": user.id,
+            "username": user.username,
+            "email": user.email,
+            "email_verified": user.email_verified,
+            "name": user.name,
+            "roles": user.roles,
+            "groups": user.groups,
+            "effective_roles": effective,
+            "attributes": user.attributes,
+            "disabled": user.disabled,
+            "created_at": user.created_at,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    let list = |names: Vec<String>| {
+        if names.is_empty() {
+            "-".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    println!("username:   {}", user.username);
+    println!("sub:        {}", user.id);
+    println!("email:      {}", user.email.as_deref().unwrap_or("-"));
+    println!("name:       {}", user.name.as_deref().unwrap_or("-"));
+    println!("disabled:   {}", if user.disabled { "yes" } else { "no" });
+    println!(
+        "roles:      {}",
+        list(user.roles.iter().map(ToString::to_string).collect())
+    );
+    println!(
+        "groups:     {}",
+        list(user.groups.iter().map(ToString::to_string).collect())
+    );
+    println!(
+        "all roles:  {}",
+        list(effective.iter().map(ToString::to_string).collect())
+    );
+    println!("created:    {}", format_time(user.created_at));
+    if user.attributes.is_empty() {
+        println!("attributes: -");
+    } else {
+        println!("attributes:");
+        for (k, v) in &user.attributes {
+            println!("  {k} = {v}");
+        }
+    }
+    Ok(())
+}
+
+async fn update(args: UpdateArgs) -> anyhow::Result<()> {
+    let (store, _) = args.store.open().await?;
+    let change = admin::UserUpdate {
+        email: args.email,
+        name: args.name,
+        add_roles: args.add_roles,
+        remove_roles: args.remove_roles,
+        add_groups: args.add_groups,
+        remove_groups: args.remove_groups,
+        set_attributes: args.attributes.into_iter().collect(),
+        unset_attributes: args.unset_attributes,
+    };
+    let user = admin::update_user(store.as_ref(), &args.username, change)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "user {} updated (running servers see it within their user cache lifetime; tokens \
+         carry it from their next issuance)",
+        user.username
+    );
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 mod clients;
 mod common;
 mod grants;
+mod identity;
 mod key_encryption;
 mod keys;
 mod limits;
