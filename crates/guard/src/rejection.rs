@@ -36,7 +36,8 @@ pub enum FailureReason {
     /// The token is not a JWT and no introspection endpoint is configured.
     #[error("token is not a JWT")]
     NotJwt,
-    /// A claim the guard reads has the wrong shape (`scope`, `scp`, `client_id`, roles).
+    /// A claim the guard reads has the wrong shape (`scope`, `scp`, `client_id`, `acr`, `amr`,
+    /// `auth_time`, roles, groups, name).
     #[error("claim has an invalid type or value: {0}")]
     InvalidClaim(&'static str),
     /// The application's claims type could not be read from the token.
