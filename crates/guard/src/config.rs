@@ -44,7 +44,10 @@ pub enum Revocation {
     #[default]
     None,
     /// Look the token's `(iss, jti)` up in the issuer's Redis denylist
-    /// (`portcullis_types::denylist::revoked_jti_key`). Tokens without a `jti` are refused.
+    /// (`portcullis_types::denylist::revoked_jti_key`), and in the same round trip its
+    /// subject's "not before" marker (`subject_not_before_key`, written on sign-out everywhere
+    /// or when an account is disabled): a token whose `iat` is earlier than the marker, or that
+    /// has no `iat` while a marker exists, is refused. Tokens without a `jti` are refused.
     /// Needs the `redis` feature.
     #[cfg(feature = "redis")]
     Redis {

@@ -6,7 +6,8 @@
 //! a token names an unknown `kid` (at most once per interval, so forged `kid`s cannot cause a
 //! fetch storm). Tokens come from the `Authorization: Bearer` header (a cookie or query
 //! parameter only when configured). Revocation can be checked in the issuer's Redis `jti`
-//! denylist or through RFC 7662 introspection.
+//! denylist (with its per-subject "not before" markers, so "sign out everywhere" reaches every
+//! token of the user) or through RFC 7662 introspection.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -52,7 +53,7 @@
 //!   [`GuardBuilder::static_keys`] (e.g. `KeySet::from_jwks` of a JWKS the service ships or
 //!   loads itself from [`jose`]); `build` fails with [`ConfigError::NoKeys`] otherwise.
 //! * `introspection`: [`Revocation::Introspection`] and opaque tokens (RFC 7662, reqwest).
-//! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist.
+//! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist and subject markers.
 //!
 //! `default-features = false` gives a guard with neither reqwest nor redis in its dependency
 //! tree, verifying JWTs with static keys.

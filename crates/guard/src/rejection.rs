@@ -46,6 +46,10 @@ pub enum FailureReason {
     /// The token's `jti` is on the issuer's denylist.
     #[error("token is revoked")]
     Revoked,
+    /// The issuer refuses every token of the token's subject issued before a time (sign-out
+    /// everywhere, a disabled account), and this one was issued earlier or states no `iat`.
+    #[error("token was issued before its subject's not-before marker")]
+    SubjectRevoked,
     /// Revocation checking needs a `jti` and the token has none.
     #[error("token has no jti, so its revocation status is unknown")]
     MissingJti,
