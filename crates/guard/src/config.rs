@@ -44,7 +44,10 @@ pub enum Revocation {
     #[default]
     None,
     /// Look the token's `(iss, jti)` up in the issuer's Redis denylist
-    /// (`portcullis_types::denylist::revoked_jti_key`). Tokens without a `jti` are refused.
+    /// (`portcullis_types::denylist::revoked_jti_key`), and in the same round trip its
+    /// subject's "not before" marker (`subject_not_before_key`, written on sign-out everywhere
+    /// or when an account is disabled): a token whose `iat` is earlier than the marker, or that
+    /// has no `iat` while a marker exists, is refused. Tokens without a `jti` are refused.
     /// Needs the `redis` feature.
     #[cfg(feature = "redis")]
     Redis {
@@ -184,6 +187,8 @@ pub(crate) struct Options {
     pub(crate) query_parameter: Option<String>,
     pub(crate) cookie: Option<String>,
     pub(crate) roles_claim: String,
+    pub(crate) groups_claim: String,
+    pub(crate) name_claim: String,
     pub(crate) revocation: Revocation,
     pub(crate) keys: KeySource,
     pub(crate) fetch: FetchPolicy,
@@ -201,6 +206,8 @@ impl Default for Options {
             query_parameter: None,
             cookie: None,
             roles_claim: "roles".to_owned(),
+            groups_claim: "groups".to_owned(),
+            name_claim: "name".to_owned(),
             revocation: Revocation::None,
             keys: KeySource::Discovery,
             fetch: FetchPolicy::default(),
@@ -323,10 +330,28 @@ impl<I, A> GuardBuilder<I, A> {
         self
     }
 
-    /// The claim holding roles (default `roles`); a dotted path such as
-    /// `realm_access.roles` walks nested objects.
+    /// The claim holding roles (default `roles`, RFC 9068 §2.2.3.1); a dotted path such as
+    /// `realm_access.roles` walks nested objects. The claim is an array of strings (one string
+    /// counts as a list of one); any other type makes the token invalid (RS-9).
     pub fn roles_claim(mut self, path: impl Into<String>) -> Self {
         self.opts.roles_claim = path.into();
+        self
+    }
+
+    /// The claim holding groups (default `groups`, RFC 9068 §2.2.3.1), read like
+    /// [`roles_claim`](Self::roles_claim): a dotted path, an array of strings.
+    pub fn groups_claim(mut self, path: impl Into<String>) -> Self {
+        self.opts.groups_claim = path.into();
+        self
+    }
+
+    /// The claim [`AccessClaims::name`] reads (default `name`, the display name of OpenID
+    /// Connect Core §5.1); a dotted path like [`roles_claim`](Self::roles_claim). It must be a
+    /// string; any other type makes the token invalid (RS-9). Set it to `preferred_username`,
+    /// `email` or `sub` for whatever label the service greets and logs its users with; it never
+    /// identifies the caller (that is [`AccessClaims::user_id`], RS-7).
+    pub fn name_claim(mut self, path: impl Into<String>) -> Self {
+        self.opts.name_claim = path.into();
         self
     }
 

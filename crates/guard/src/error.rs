@@ -17,7 +17,8 @@ pub enum ConfigError {
     /// The leeway exceeds 60 seconds (RS-9).
     #[error("the leeway may be at most 60 seconds")]
     LeewayTooLarge,
-    /// An audience, a cookie name, a query parameter name or the roles claim is empty.
+    /// An audience, a cookie name, a query parameter name, or a segment of the roles, groups or
+    /// name claim is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
     /// The HTTP client could not be created.

@@ -4,6 +4,7 @@
 use crate::claims::AccessClaims;
 use crate::guard::Guard;
 use crate::rejection::{GuardRejection, RejectionKind};
+use crate::require::missing_role;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -31,10 +32,10 @@ fn from_layer(parts: &Parts) -> Option<Found> {
 }
 
 /// Claims (if a token was verified) and the realm of the guard.
-type Found = (Option<Arc<AccessClaims>>, Option<Arc<str>>);
+pub(crate) type Found = (Option<Arc<AccessClaims>>, Option<Arc<str>>);
 
 /// The layer's result, or a fail-closed 401 when the layer is missing.
-fn resolve_layer(parts: &Parts) -> Result<Found, GuardRejection> {
+pub(crate) fn resolve_layer(parts: &Parts) -> Result<Found, GuardRejection> {
     from_layer(parts).ok_or_else(|| {
         tracing::error!(
             "an authentication extractor ran without the GuardLayer; refusing the request"
@@ -143,13 +144,9 @@ impl<C> Authenticated<C> {
 
     /// `Ok` when the token carries `role`, else a 403 `insufficient_scope` answer.
     pub fn require_role(&self, role: &str) -> Result<(), GuardRejection> {
-        if self.claims.has_role(role) {
-            Ok(())
-        } else {
-            Err(GuardRejection::new(
-                RejectionKind::InsufficientRole,
-                self.realm.clone(),
-            ))
+        match missing_role(&self.claims, &[role]) {
+            None => Ok(()),
+            Some(kind) => Err(GuardRejection::new(kind, self.realm.clone())),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The [`Guard`]: validated configuration plus the verification pipeline shared by the layer
 //! and the extractors — find the token, verify it, map its claims, check revocation, report.
 
-use crate::claims::{AccessClaims, Registered};
+use crate::claims::{AccessClaims, ClaimMapping, ClaimPath, Registered};
 use crate::config::{
     FailedHook, GuardBuilder, KeySource, NoAudience, NoIssuer, Options, Revocation, ValidatedHook,
 };
@@ -44,7 +44,7 @@ struct Inner {
     validator: Validator,
     realm: Option<Arc<str>>,
     sources: TokenSources,
-    roles_path: Vec<String>,
+    claim_mapping: ClaimMapping,
     keys: KeyStore,
     revocation: RevocationCheck,
     on_validated: Option<ValidatedHook>,
@@ -90,10 +90,14 @@ impl Guard {
         }
         non_empty(opts.cookie.as_ref(), "the cookie name")?;
         non_empty(opts.query_parameter.as_ref(), "the query parameter name")?;
-        let roles_path: Vec<String> = opts.roles_claim.split('.').map(str::to_owned).collect();
-        if roles_path.iter().any(String::is_empty) {
-            return Err(ConfigError::Empty("a segment of the roles claim"));
-        }
+        let claim_mapping = ClaimMapping {
+            roles: ClaimPath::parse(&opts.roles_claim)
+                .ok_or(ConfigError::Empty("a segment of the roles claim"))?,
+            groups: ClaimPath::parse(&opts.groups_claim)
+                .ok_or(ConfigError::Empty("a segment of the groups claim"))?,
+            name: ClaimPath::parse(&opts.name_claim)
+                .ok_or(ConfigError::Empty("a segment of the name claim"))?,
+        };
         #[cfg(any(feature = "discovery", feature = "introspection"))]
         let allow_http = opts.fetch.allow_http;
         #[cfg(any(feature = "discovery", feature = "introspection"))]
@@ -173,7 +177,7 @@ impl Guard {
                     query_parameter: opts.query_parameter,
                     cookie: opts.cookie,
                 },
-                roles_path,
+                claim_mapping,
                 keys,
                 revocation,
                 on_validated: opts.on_validated,
@@ -350,7 +354,7 @@ impl Guard {
             iat: registered.iat,
             jti: registered.jti,
         };
-        AccessClaims::map(registered, raw, &inner.roles_path)
+        AccessClaims::map(registered, raw, &inner.claim_mapping)
     }
 
     /// An opaque token: the introspection answer is the only source of truth.
@@ -398,7 +402,7 @@ impl Guard {
             iat: response.iat,
             jti: response.jti,
         };
-        AccessClaims::map(registered, (*value).clone(), &inner.roles_path).map(Arc::new)
+        AccessClaims::map(registered, (*value).clone(), &inner.claim_mapping).map(Arc::new)
     }
 }
 

@@ -6,7 +6,8 @@
 //! a token names an unknown `kid` (at most once per interval, so forged `kid`s cannot cause a
 //! fetch storm). Tokens come from the `Authorization: Bearer` header (a cookie or query
 //! parameter only when configured). Revocation can be checked in the issuer's Redis `jti`
-//! denylist or through RFC 7662 introspection.
+//! denylist (with its per-subject "not before" markers, so "sign out everywhere" reaches every
+//! token of the user) or through RFC 7662 introspection.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -35,7 +36,8 @@
 //! Answers: no token → 401 `WWW-Authenticate: Bearer realm="orders-api"`; a bad, expired or
 //! revoked token → 401 with `error="invalid_token"` and one fixed description (the caller is
 //! never told which check failed); a malformed header or two tokens → 400 `invalid_request`;
-//! a missing scope → 403 `insufficient_scope` with `scope="orders:read"`; a route mounted with
+//! a missing scope → 403 `insufficient_scope` with `scope="orders:read"`; a missing role → 403
+//! `insufficient_scope` with a fixed description (no role is named); a route mounted with
 //! [`require_step_up`] whose [`StepUp`] the token does not meet (its `acr` is not one of the
 //! demanded values, its `amr` lacks a demanded method, or its `auth_time` is missing or older
 //! than the `max_age`) → 401 `insufficient_user_authentication` with `acr_values` and `max_age`
@@ -51,7 +53,7 @@
 //!   [`GuardBuilder::static_keys`] (e.g. `KeySet::from_jwks` of a JWKS the service ships or
 //!   loads itself from [`jose`]); `build` fails with [`ConfigError::NoKeys`] otherwise.
 //! * `introspection`: [`Revocation::Introspection`] and opaque tokens (RFC 7662, reqwest).
-//! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist.
+//! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist and subject markers.
 //!
 //! `default-features = false` gives a guard with neither reqwest nor redis in its dependency
 //! tree, verifying JWTs with static keys.
@@ -59,6 +61,45 @@
 //! [`Authenticated`] and [`MaybeAuthenticated`] read what the layer verified and work with any
 //! router state. Without the layer, put the guard in the state (`Guard: FromRef<S>`) and use
 //! [`StandaloneAuthenticated`] / [`StandaloneMaybeAuthenticated`], which verify the token themselves.
+//!
+//! # Roles, groups and the name
+//!
+//! [`AccessClaims`] reads the `roles` and `groups` of RFC 9068 §2.2.3.1 (arrays of strings) and
+//! a display name (`name` of OpenID Connect Core §5.1). Each claim can be moved with
+//! [`GuardBuilder::roles_claim`], [`GuardBuilder::groups_claim`] and
+//! [`GuardBuilder::name_claim`] (a dotted path such as `realm_access.roles` walks nested
+//! objects); a claim of the wrong type makes the token invalid. The name is a label for
+//! greetings and logs; the caller is identified by [`AccessClaims::user_id`] only.
+//!
+//! A role is demanded per route with [`require_role`] / [`require_any_role`], or in the
+//! handler's signature with [`RequireRole`], naming the role once as a type:
+//!
+//! ```
+//! use axum::{Json, Router, routing::{get, post}};
+//! use portcullis_guard::{Authenticated, Guard, RequireRole, RoleName, require_scope};
+//! use serde_json::{Value, json};
+//!
+//! struct OrdersWriter;
+//!
+//! impl RoleName for OrdersWriter {
+//!     const NAME: &'static str = "orders:write";
+//! }
+//!
+//! async fn me(auth: Authenticated) -> Json<Value> {
+//!     Json(json!({"user": auth.user_id(), "name": auth.name(), "groups": auth.groups()}))
+//! }
+//!
+//! async fn create(writer: RequireRole<OrdersWriter>) -> String {
+//!     format!("created by {}", writer.user_id().unwrap_or("a client"))
+//! }
+//!
+//! # fn app(guard: Guard) -> Router {
+//! Router::new()
+//!     .route("/me", get(me))
+//!     .route("/orders", post(create).route_layer(require_scope("orders:write")))
+//!     .layer(guard.layer())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -93,8 +134,8 @@ pub use rejection::{
     INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION, INVALID_TOKEN_DESCRIPTION, RejectionKind,
 };
 pub use require::{
-    RequireLayer, StepUp, require_any_scope, require_role, require_scope, require_scopes,
-    require_step_up,
+    RequireLayer, RequireRole, RoleName, StepUp, require_any_role, require_any_scope, require_role,
+    require_scope, require_scopes, require_step_up,
 };
 
 /// The JOSE library the guard verifies with (keys, clocks), for static-key and test setups.

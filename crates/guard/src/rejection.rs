@@ -36,7 +36,8 @@ pub enum FailureReason {
     /// The token is not a JWT and no introspection endpoint is configured.
     #[error("token is not a JWT")]
     NotJwt,
-    /// A claim the guard reads has the wrong shape (`scope`, `scp`, `client_id`, roles).
+    /// A claim the guard reads has the wrong shape (`scope`, `scp`, `client_id`, `acr`, `amr`,
+    /// `auth_time`, roles, groups, name).
     #[error("claim has an invalid type or value: {0}")]
     InvalidClaim(&'static str),
     /// The application's claims type could not be read from the token.
@@ -45,6 +46,10 @@ pub enum FailureReason {
     /// The token's `jti` is on the issuer's denylist.
     #[error("token is revoked")]
     Revoked,
+    /// The issuer refuses every token of the token's subject issued before a time (sign-out
+    /// everywhere, a disabled account), and this one was issued earlier or states no `iat`.
+    #[error("token was issued before its subject's not-before marker")]
+    SubjectRevoked,
     /// Revocation checking needs a `jti` and the token has none.
     #[error("token has no jti, so its revocation status is unknown")]
     MissingJti,

@@ -1,6 +1,8 @@
-//! The orders service of the example scenario: `GET /api/orders` needs `orders:read`,
-//! `POST /api/orders` needs `orders:write` and charges the order through payments-api with a
-//! token exchanged from the caller's (RFC 8693), so payments-api knows on whose behalf it acts.
+//! The orders service of the example scenario: `GET /api/orders` needs `orders:read` and
+//! answers who the caller is, their roles and their orders; `POST /api/orders` needs the
+//! `orders:write` scope and the `orders:write` role, and charges the order through payments-api
+//! with a token exchanged from the caller's (RFC 8693), so payments-api knows on whose behalf it
+//! acts.
 
 #![forbid(unsafe_code)]
 
@@ -12,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::get;
 use axum::{Json, Router};
 use payments::{Payment, PaymentsClient};
-use portcullis_guard::{Authenticated, Guard, require_scope};
+use portcullis_guard::{AccessClaims, Authenticated, Guard, RequireRole, RoleName, require_scope};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -38,6 +40,26 @@ pub struct NewOrder {
     pub item: String,
     /// Price in cents.
     pub amount_cents: u64,
+}
+
+/// The answer of `GET /api/orders`: who asks, with which roles, and their orders.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrderList {
+    /// The user the token acts for (`sub`); `None` for a client acting for itself (RS-7).
+    pub user: Option<String>,
+    /// The roles the token carries (RFC 9068 §2.2.3.1).
+    pub roles: Vec<String>,
+    /// The caller's orders.
+    pub orders: Vec<Order>,
+}
+
+/// The role that may place orders, beside the `orders:write` scope: the scope says what the
+/// client may do for the user, the role what the user may do at all.
+#[derive(Debug, Clone, Copy)]
+pub struct OrdersWriter;
+
+impl RoleName for OrdersWriter {
+    const NAME: &'static str = "orders:write";
 }
 
 /// Shared state of the service.
@@ -71,23 +93,25 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn owner(auth: &Authenticated) -> String {
+fn owner(auth: &AccessClaims) -> String {
     match auth.user_id() {
         Some(user) => format!("user:{user}"),
         None => format!("client:{}", auth.client_id().unwrap_or("unknown")),
     }
 }
 
-async fn list(State(state): State<AppState>, auth: Authenticated) -> Json<Vec<Order>> {
+async fn list(State(state): State<AppState>, auth: Authenticated) -> Json<OrderList> {
     let owner = owner(&auth);
     let orders = state.orders.lock().unwrap_or_else(PoisonError::into_inner);
-    Json(
-        orders
+    Json(OrderList {
+        user: auth.user_id().map(str::to_owned),
+        roles: auth.roles().to_vec(),
+        orders: orders
             .iter()
             .filter(|o| o.owner == owner)
             .cloned()
             .collect(),
-    )
+    })
 }
 
 /// The bearer token of the request (the guard has already verified it).
@@ -101,7 +125,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 async fn create(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: RequireRole<OrdersWriter>,
     headers: HeaderMap,
     Json(new): Json<NewOrder>,
 ) -> Result<(StatusCode, Json<Order>), (StatusCode, Json<serde_json::Value>)> {

@@ -4,7 +4,7 @@
 use clap::Parser;
 use orders_api::payments::PaymentsClient;
 use orders_api::{AppState, app};
-use portcullis_guard::Guard;
+use portcullis_guard::{Guard, Revocation};
 use portcullis_types::ClientSecret;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -41,6 +41,11 @@ struct Args {
     /// This service's own client secret.
     #[arg(long, env = "ORDERS_API_CLIENT_SECRET")]
     client_secret: String,
+    /// The issuer's Redis (e.g. redis://127.0.0.1:6379): refuses revoked tokens and every token
+    /// of a user issued before they signed out everywhere. Without it, tokens are good until
+    /// they expire.
+    #[arg(long, env = "ORDERS_API_REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[tokio::main]
@@ -52,10 +57,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let guard = Guard::builder()
+    let mut guard = Guard::builder()
         .issuer(args.issuer.clone())
-        .audience(args.audience)
-        .build()?;
+        .audience(args.audience);
+    if let Some(url) = args.redis_url {
+        guard = guard.revocation(Revocation::redis(url));
+    }
+    let guard = guard.build()?;
     if let Err(error) = guard.warm_up().await {
         tracing::warn!(%error, "issuer keys not loaded yet; they will be fetched on the first request");
     }

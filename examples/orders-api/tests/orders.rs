@@ -1,6 +1,6 @@
 //! orders-api through `Router::oneshot` with a static key set, and a local stub for the
-//! issuer's token endpoint and payments-api: scopes, rejections, the cached actor token and the
-//! token exchange (RFC 8693) for payments-api.
+//! issuer's token endpoint and payments-api: scopes, roles, rejections, the cached actor token
+//! and the token exchange (RFC 8693) for payments-api.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -112,8 +112,13 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn token(&self, sub: &str, client_id: &str, scope: &str) -> String {
+        self.token_with_roles(sub, client_id, scope, &[])
+    }
+
+    fn token_with_roles(&self, sub: &str, client_id: &str, scope: &str, roles: &[&str]) -> String {
         let claims = json!({"iss": ISS, "aud": "orders-api", "sub": sub, "client_id": client_id,
-            "scope": scope, "exp": NOW + 300, "iat": NOW, "jti": format!("{sub}-{scope}")});
+            "scope": scope, "roles": roles, "exp": NOW + 300, "iat": NOW,
+            "jti": format!("{sub}-{scope}")});
         jwt::encode(&self.key, "at+jwt", &claims).unwrap()
     }
 
@@ -148,7 +153,17 @@ async fn get_needs_orders_read() {
     let (status, _, body) = f
         .call("GET", Some(&f.token("alice", "spa", "orders:read")), None)
         .await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, "[]"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": "alice", "roles": [], "orders": []})
+    );
+    let reader = f.token_with_roles("alice", "spa", "orders:read", &["viewer", "auditor"]);
+    let (_, _, body) = f.call("GET", Some(&reader), None).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": "alice", "roles": ["viewer", "auditor"], "orders": []})
+    );
 
     let (status, headers, _) = f
         .call("GET", Some(&f.token("alice", "spa", "orders:write")), None)
@@ -186,19 +201,68 @@ async fn get_needs_orders_read() {
 }
 
 #[tokio::test]
-async fn post_needs_orders_write_and_pays_with_an_exchanged_token() {
+async fn post_needs_the_orders_write_scope_and_role() {
     let f = fixture().await;
     let order = json!({"item": "book", "amount_cents": 1200});
-    let (status, _, _) = f
+    // The role without the scope: refused by the scope check, naming the scope.
+    let (status, headers, _) = f
         .call(
             "POST",
-            Some(&f.token("alice", "spa", "orders:read")),
+            Some(&f.token_with_roles("alice", "spa", "orders:read", &["orders:write"])),
             Some(order.clone()),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("scope=\"orders:write\"")
+    );
+    // The scope without the role: refused by the role check.
+    for roles in [&[][..], &["viewer"], &["orders:read"], &["Orders:Write"]] {
+        let (status, headers, body) = f
+            .call(
+                "POST",
+                Some(&f.token_with_roles("alice", "spa", "orders:read orders:write", roles)),
+                Some(order.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{roles:?}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({"error": "insufficient_scope",
+                "error_description": "The access token does not carry the role this resource requires"})
+        );
+        assert!(
+            !headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("scope=")
+        );
+    }
+    // Nothing was charged or exchanged for the refused requests.
+    assert!(f.stub.payment_auth.lock().unwrap().is_empty());
+    assert_eq!(f.stub.token_calls.load(Ordering::SeqCst), 0);
+    let (_, _, body) = f
+        .call("GET", Some(&f.token("alice", "spa", "orders:read")), None)
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["orders"],
+        json!([])
+    );
+}
 
-    let writer = f.token("alice", "spa", "orders:read orders:write");
+#[tokio::test]
+async fn post_with_scope_and_role_pays_with_an_exchanged_token() {
+    let f = fixture().await;
+    let order = json!({"item": "book", "amount_cents": 1200});
+    let writer = f.token_with_roles(
+        "alice",
+        "spa",
+        "orders:read orders:write",
+        &["orders:write"],
+    );
     for _ in 0..2 {
         let (status, _, body) = f.call("POST", Some(&writer), Some(order.clone())).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -234,10 +298,16 @@ async fn post_needs_orders_write_and_pays_with_an_exchanged_token() {
     }
 
     let (_, _, body) = f.call("GET", Some(&writer), None).await;
-    assert_eq!(serde_json::from_str::<Vec<Value>>(&body).unwrap().len(), 2);
+    let list: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list["user"], "alice");
+    assert_eq!(list["roles"], json!(["orders:write"]));
+    assert_eq!(list["orders"].as_array().unwrap().len(), 2);
     // A client token whose sub equals the user's id does not see the user's orders (RS-7).
     let (_, _, body) = f
         .call("GET", Some(&f.token("alice", "alice", "orders:read")), None)
         .await;
-    assert_eq!(body, "[]");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": null, "roles": [], "orders": []})
+    );
 }

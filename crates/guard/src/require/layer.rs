@@ -1,6 +1,6 @@
 //! [`RequireLayer`] and the functions that build it: `require_scope("orders:write")`,
-//! `require_scopes([..])` (all), `require_any_scope([..])`, `require_role("admin")` and
-//! `require_step_up(StepUp::new()..)`.
+//! `require_scopes([..])` (all), `require_any_scope([..])`, `require_role("admin")`,
+//! `require_any_role([..])` and `require_step_up(StepUp::new()..)`.
 
 use super::{RequireService, Requirement, StepUp};
 use tower::Layer;
@@ -55,10 +55,37 @@ where
     }
 }
 
-/// The token must carry `role` (in the configured roles claim).
+/// The token must carry `role` (in the configured roles claim); otherwise 403
+/// `insufficient_scope` with the fixed role description. [`RequireRole`](super::RequireRole) is
+/// the same check as an extractor.
 pub fn require_role(role: impl Into<String>) -> RequireLayer {
     RequireLayer {
         requirement: Requirement::Role(role.into()),
+    }
+}
+
+/// The token must carry at least one of `roles`; an empty list admits no token.
+///
+/// ```
+/// use axum::{Router, routing::delete};
+/// use portcullis_guard::{Guard, require_any_role};
+///
+/// # fn app(guard: Guard) -> Router {
+/// Router::new()
+///     .route(
+///         "/api/orders/{id}",
+///         delete(|| async { "cancelled" }).route_layer(require_any_role(["support", "admin"])),
+///     )
+///     .layer(guard.layer())
+/// # }
+/// ```
+pub fn require_any_role<I, T>(roles: I) -> RequireLayer
+where
+    I: IntoIterator<Item = T>,
+    T: Into<String>,
+{
+    RequireLayer {
+        requirement: Requirement::AnyRole(roles.into_iter().map(Into::into).collect()),
     }
 }
 

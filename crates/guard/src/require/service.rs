@@ -30,32 +30,7 @@ impl<S> RequireService<S> {
         else {
             return Some(GuardRejection::new(RejectionKind::MissingToken, realm));
         };
-        let kind = match &self.requirement {
-            Requirement::AllScopes(scopes) => {
-                if scopes.iter().all(|s| claims.has_scope(s)) {
-                    return None;
-                }
-                RejectionKind::InsufficientScope(scopes.join(" "))
-            }
-            Requirement::AnyScope(scopes) => {
-                if scopes.iter().any(|s| claims.has_scope(s)) {
-                    return None;
-                }
-                RejectionKind::InsufficientScope(scopes.join(" "))
-            }
-            Requirement::Role(role) => {
-                if claims.has_role(role) {
-                    return None;
-                }
-                RejectionKind::InsufficientRole
-            }
-            Requirement::StepUp(step_up) => {
-                if step_up.is_met(claims, guard.now()) {
-                    return None;
-                }
-                step_up.rejection()
-            }
-        };
+        let kind = self.requirement.unmet(claims, guard.now())?;
         Some(GuardRejection::new(kind, realm))
     }
 }

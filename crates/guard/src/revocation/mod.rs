@@ -1,5 +1,6 @@
-//! Revocation checking after signature verification: none, the issuer's Redis `jti` denylist,
-//! or RFC 7662 introspection. Every path fails closed when its backend cannot answer.
+//! Revocation checking after signature verification: none, the issuer's Redis `jti` denylist
+//! and per-subject "not before" markers, or RFC 7662 introspection. Every path fails closed when
+//! its backend cannot answer.
 
 #[cfg(feature = "introspection")]
 pub(crate) mod introspection;
@@ -39,11 +40,11 @@ impl RevocationCheck {
             #[cfg(feature = "redis")]
             Self::Redis(denylist) => {
                 let jti = claims.jti().ok_or(FailureReason::MissingJti)?;
-                match denylist.is_revoked(claims.issuer(), jti).await {
-                    Ok(false) => Ok(()),
-                    Ok(true) => Err(FailureReason::Revoked),
-                    Err(error) => Err(FailureReason::RevocationUnavailable(error)),
-                }
+                denylist
+                    .lookup(claims.issuer(), jti, claims.subject())
+                    .await
+                    .map_err(FailureReason::RevocationUnavailable)?
+                    .verdict(claims.issued_at())
             }
             #[cfg(feature = "introspection")]
             Self::Introspection(introspector) => {

@@ -1,6 +1,11 @@
 //! The verified claims of an access token, with the common shapes mapped: `scope` strings and
-//! `scp` arrays, a configurable roles claim, client tokens told apart from user tokens (RS-7), and
-//! how the user authenticated (`acr`, `amr`, `auth_time`) for step-up requirements (RS-8).
+//! `scp` arrays, configurable roles, groups and name claims, client tokens told apart from user
+//! tokens (RS-7), and how the user authenticated (`acr`, `amr`, `auth_time`) for step-up
+//! requirements (RS-8).
+
+mod mapping;
+
+pub(crate) use mapping::{ClaimMapping, ClaimPath};
 
 use crate::rejection::FailureReason;
 use portcullis_types::{Audience, Scope};
@@ -19,6 +24,8 @@ pub struct AccessClaims {
     pub(crate) client_id: Option<String>,
     pub(crate) scope: Scope,
     pub(crate) roles: Vec<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) name: Option<String>,
     pub(crate) authentication: UserAuthentication,
     pub(crate) raw: Value,
 }
@@ -49,7 +56,7 @@ impl AccessClaims {
     pub(crate) fn map(
         registered: Registered,
         raw: Value,
-        roles_path: &[String],
+        mapping: &ClaimMapping,
     ) -> Result<Self, FailureReason> {
         let client_id = match raw.get("client_id") {
             None | Some(Value::Null) => None,
@@ -57,7 +64,7 @@ impl AccessClaims {
             Some(_) => return Err(FailureReason::InvalidClaim("client_id")),
         };
         let scope = scopes(&raw)?;
-        let roles = roles(&raw, roles_path)?;
+        let membership = mapping.read(&raw)?;
         let authentication = authentication(&raw)?;
         Ok(Self {
             iss: registered.iss,
@@ -68,7 +75,9 @@ impl AccessClaims {
             jti: registered.jti,
             client_id,
             scope,
-            roles,
+            roles: membership.roles,
+            groups: membership.groups,
+            name: membership.name,
             authentication,
             raw,
         })
@@ -140,7 +149,7 @@ impl AccessClaims {
         self.scope.contains(scope)
     }
 
-    /// The roles found at the configured roles claim.
+    /// The roles found at the configured roles claim (default `roles`, RFC 9068 §2.2.3.1).
     pub fn roles(&self) -> &[String] {
         &self.roles
     }
@@ -148,6 +157,24 @@ impl AccessClaims {
     /// Whether the token carries `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// The groups found at the configured groups claim (default `groups`, RFC 9068 §2.2.3.1).
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// Whether the token names `group` among its groups.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// The name found at the configured name claim (default `name`, the End-User's display name
+    /// of OpenID Connect Core §5.1), when the token states one. For greetings and logs only: it
+    /// is not unique and may change, so decisions about who the caller is use
+    /// [`AccessClaims::user_id`] (RS-7).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The authentication context class the user's sign-in satisfied (`acr`), when stated.
@@ -255,28 +282,6 @@ fn numeric_date(value: &Value, name: &'static str) -> Result<i64, FailureReason>
     Ok(floored as i64)
 }
 
-fn roles(raw: &Value, path: &[String]) -> Result<Vec<String>, FailureReason> {
-    let mut node = raw;
-    for segment in path {
-        match node.get(segment) {
-            Some(next) => node = next,
-            None => return Ok(Vec::new()),
-        }
-    }
-    match node {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
-                _ => Err(FailureReason::InvalidClaim("roles")),
-            })
-            .collect(),
-        _ => Err(FailureReason::InvalidClaim("roles")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,8 +298,13 @@ mod tests {
         }
     }
 
-    fn path(p: &str) -> Vec<String> {
-        p.split('.').map(str::to_owned).collect()
+    /// The default mapping, with the roles read from `p`.
+    fn path(p: &str) -> ClaimMapping {
+        ClaimMapping {
+            roles: ClaimPath::parse(p).unwrap(),
+            groups: ClaimPath::parse("groups").unwrap(),
+            name: ClaimPath::parse("name").unwrap(),
+        }
     }
 
     #[test]
@@ -384,5 +394,32 @@ mod tests {
         )
         .unwrap();
         assert!(no_sub.is_client_token());
+    }
+
+    #[test]
+    fn groups_and_name_are_mapped_and_typed() {
+        let raw = json!({"roles": ["orders:write"], "groups": ["staff"], "name": "Alice"});
+        let claims = AccessClaims::map(registered(Some("alice")), raw, &path("roles")).unwrap();
+        assert_eq!(claims.roles(), ["orders:write"]);
+        assert_eq!(claims.groups(), ["staff"]);
+        assert!(claims.in_group("staff") && !claims.in_group("orders:write"));
+        assert_eq!(claims.name(), Some("Alice"));
+        // The name is a label, never the identity.
+        assert_eq!(claims.user_id(), Some("alice"));
+
+        let bare = AccessClaims::map(registered(Some("alice")), json!({}), &path("roles")).unwrap();
+        assert!(bare.groups().is_empty());
+        assert_eq!(bare.name(), None);
+
+        for (raw, claim) in [
+            (json!({"groups": [1]}), "groups"),
+            (json!({"groups": {"staff": true}}), "groups"),
+            (json!({"name": ["Alice"]}), "name"),
+        ] {
+            match AccessClaims::map(registered(Some("alice")), raw, &path("roles")) {
+                Err(FailureReason::InvalidClaim(found)) => assert_eq!(found, claim),
+                other => panic!("{claim}: expected an invalid claim, got {other:?}"),
+            }
+        }
     }
 }
