@@ -32,6 +32,7 @@ mod pkce;
 mod redirect;
 mod refresh;
 mod revocation;
+mod roles;
 mod step_up;
 mod throttle;
 mod timezone;
