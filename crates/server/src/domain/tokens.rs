@@ -5,13 +5,15 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_jose::{Algorithm, jwt};
-use portcullis_types::{Audience, Scope};
+use portcullis_types::{Audience, GrantType, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::error::ProtocolError;
 use super::secrets::random_id;
+use crate::config::TokenKind;
 use crate::state::AppState;
 use crate::store::{ClientRecord, UserRecord};
+use crate::token_hook::{self, HookContext};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -51,6 +53,10 @@ pub(crate) struct AccessTokenClaims {
     /// How the user authenticated (RFC 8176; RFC 9068 §2.2.1), for step-up checks (RS-8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// Claims the token hooks added, none of them one of the above (see `crate::token_hook`).
+    /// Not read back: verifying a token needs none of them.
+    #[serde(flatten, skip_deserializing)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A freshly signed access token. `Debug` leaves the token itself out.
@@ -77,13 +83,15 @@ impl std::fmt::Debug for IssuedAccessToken {
     }
 }
 
-/// Signs an access token for `sub` (RFC 9068). Nothing is written to the store here.
+/// Signs an access token for `sub` (RFC 9068), with the claims the token hooks add. Nothing is
+/// written to the store here.
 pub(crate) async fn issue_access_token(
     state: &AppState,
     client: &ClientRecord,
     sub: &str,
     scope: &Scope,
     auth_time: Option<i64>,
+    grant_type: GrantType,
 ) -> Result<IssuedAccessToken, ProtocolError> {
     let now = state.now();
     let ttl = client
@@ -94,7 +102,7 @@ pub(crate) async fn issue_access_token(
     } else {
         Audience::from(client.audience.as_slice())
     };
-    let claims = AccessTokenClaims {
+    let mut claims = AccessTokenClaims {
         iss: state.config.issuer.clone(),
         sub: sub.to_owned(),
         aud: audience,
@@ -105,7 +113,15 @@ pub(crate) async fn issue_access_token(
         scope: scope.to_string(),
         auth_time,
         amr: user_amr(auth_time),
+        extra: serde_json::Map::new(),
     };
+    let hook = HookContext {
+        grant_type,
+        client,
+        subject: sub,
+        scope,
+    };
+    claims.extra = token_hook::extra_claims(state, TokenKind::Access, hook, &claims).await?;
     let key = state
         .keys
         .signing_key(state.config.access_token_alg)
@@ -177,13 +193,15 @@ impl std::fmt::Debug for IssuedIdToken {
 /// Signs an ID token for `user` and `client` with the client's registered algorithm (RS256 by
 /// default). Profile and email claims follow the scope. It carries a `jti`, which the caller
 /// records against the grant in the access-token ledger: token exchange accepts an ID token as
-/// subject only through that record, so revoking the grant reaches it.
+/// subject only through that record, so revoking the grant reaches it. The token hooks add
+/// their claims last.
 pub(crate) async fn issue_id_token(
     state: &AppState,
     client: &ClientRecord,
     user: &UserRecord,
     scope: &Scope,
     ctx: IdTokenContext<'_>,
+    grant_type: GrantType,
 ) -> Result<IssuedIdToken, ProtocolError> {
     let alg = client
         .id_token_signed_response_alg
@@ -216,6 +234,14 @@ pub(crate) async fn issue_id_token(
     for (k, v) in user_claims(user, scope) {
         put(k, v);
     }
+    let hook = HookContext {
+        grant_type,
+        client,
+        subject: user.id.as_str(),
+        scope,
+    };
+    let added = token_hook::extra_claims(state, TokenKind::Id, hook, &claims).await?;
+    claims.extend(added);
     let key = state.keys.signing_key(alg).await?;
     Ok(IssuedIdToken {
         token: jwt::encode(&key, "JWT", &claims)?,

@@ -28,8 +28,15 @@ pub(crate) async fn exchange(
     }
     let allowed = client.scope.filter(|s| !USER_SCOPES.contains(&s));
     let scope = super::requested_scope(requested, &allowed)?;
-    let at =
-        tokens::issue_access_token(state, client, client.client_id.as_str(), &scope, None).await?;
+    let at = tokens::issue_access_token(
+        state,
+        client,
+        client.client_id.as_str(),
+        &scope,
+        None,
+        GrantType::ClientCredentials,
+    )
+    .await?;
     let scope_text = scope.to_string();
     audit::token_issued(
         GrantType::ClientCredentials.as_str(),

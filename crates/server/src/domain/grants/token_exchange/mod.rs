@@ -32,7 +32,7 @@ mod request;
 mod subject;
 
 use portcullis_types::token::{grant_type, token_type_uri};
-use portcullis_types::{Audience, Scope, TokenResponse, TokenType};
+use portcullis_types::{Audience, GrantType, Scope, TokenResponse, TokenType};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -43,8 +43,10 @@ use super::super::secrets::random_id;
 use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, user_amr};
 use super::device_code::refuse_locked_account;
 use super::grant_store_error;
+use crate::config::TokenKind;
 use crate::state::AppState;
 use crate::store::ClientRecord;
+use crate::token_hook::{self, HookContext};
 use policy::targets;
 pub(crate) use request::ExchangeRequest;
 use subject::{verify_access, verify_subject};
@@ -160,7 +162,7 @@ pub(crate) async fn exchange(
         .access_token_ttl
         .unwrap_or(state.config.access_token_ttl);
     let exp = now.saturating_add(ttl).min(subject.exp);
-    let claims = ExchangedClaims {
+    let mut claims = ExchangedClaims {
         base: AccessTokenClaims {
             iss: state.config.issuer.clone(),
             sub: subject.sub.clone(),
@@ -172,9 +174,17 @@ pub(crate) async fn exchange(
             scope: scope.to_string(),
             auth_time: subject.auth_time,
             amr: user_amr(subject.auth_time),
+            extra: Map::new(),
         },
         act,
     };
+    let hook = HookContext {
+        grant_type: GrantType::TokenExchange,
+        client,
+        subject: &subject.sub,
+        scope: &scope,
+    };
+    claims.base.extra = token_hook::extra_claims(state, TokenKind::Access, hook, &claims).await?;
     let key = state
         .keys
         .signing_key(state.config.access_token_alg)
@@ -236,6 +246,7 @@ mod tests {
                 scope: "payments:write".into(),
                 auth_time: None,
                 amr: None,
+                extra: Map::new(),
             },
             act: Some(json!({"sub": "orders-api", "act": {"sub": "gateway"}})),
         };
