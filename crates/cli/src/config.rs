@@ -64,6 +64,9 @@ pub struct RawConfig {
     /// Users created at start when missing.
     #[serde(default)]
     pub users: Vec<RawUser>,
+    /// Endpoints asked for extra claims before a token is signed.
+    #[serde(default)]
+    pub token_hooks: Vec<crate::token_hooks::RawTokenHook>,
 }
 
 /// `[tokens]`
@@ -406,7 +409,7 @@ fn base_dir(file: Option<&Path>) -> &Path {
         .unwrap_or_else(|| Path::new("."))
 }
 
-fn resolve_raw(
+pub(crate) fn resolve_raw(
     raw: RawConfig,
     file: Option<&Path>,
     o: &Overrides,
@@ -518,6 +521,11 @@ fn resolve_raw(
         set(&mut s.password_hash_queue, p.queue);
         set(&mut s.password_attempts_per_addr, p.per_addr);
     }
+    s.token_hooks = raw
+        .token_hooks
+        .into_iter()
+        .map(|h| crate::token_hooks::settings(h, base_dir(file)))
+        .collect::<anyhow::Result<_>>()?;
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 
     let clients = raw

@@ -18,6 +18,7 @@ mod migrate;
 mod serve;
 mod stdin;
 mod token;
+mod token_hooks;
 mod users;
 
 use clap::{Parser, Subcommand};
