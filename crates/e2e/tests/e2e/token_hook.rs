@@ -616,3 +616,122 @@ async fn unreachable_and_endless_hooks_fail() {
         started.elapsed()
     );
 }
+
+/// A token exchanged by orders-api (RFC 8693) gets the hook's claims too; an answer that tries
+/// to name another actor is refused.
+#[tokio::test]
+async fn exchanged_tokens_are_hooked_and_act_is_protected() {
+    const ORDERS_SECRET: &str = "orders-api-secret-00112233445566778899";
+    const PAYMENTS: &str = "payments-api";
+    const AT_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+    let (hook, url) = hook_server().await;
+    let env = env_with_hooks(vec![hook_at(&url, OnFailure::Deny, &[API])]).await;
+    env.server
+        .add_client(
+            ClientSpec::confidential(API, ORDERS_SECRET)
+                .grant_types(&[GrantType::ClientCredentials, GrantType::TokenExchange])
+                .scope("orders:read")
+                .audience(&[PAYMENTS]),
+        )
+        .await
+        .unwrap();
+    let mut rec = env.server.store().get_client(API).await.unwrap().unwrap();
+    rec.exchange_audiences = vec![PAYMENTS.to_owned()];
+    env.server.store().put_client(rec).await.unwrap();
+    let orders = ClientAuth::basic(API, ORDERS_SECRET);
+
+    hook.answer(Answer::Claims(json!({"tenant": "acme"})));
+    let user = env.web_tokens("openid orders:read").await;
+    let actor = env.server.client_credentials(&orders, None).await.unwrap();
+    let actor = actor.str("access_token").unwrap().to_owned();
+    let form = [
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        ("subject_token", user.access_token.as_str()),
+        ("subject_token_type", AT_TYPE),
+        ("actor_token", actor.as_str()),
+        ("actor_token_type", AT_TYPE),
+        ("audience", PAYMENTS),
+    ];
+    hook.answer(Answer::Claims(json!({"tenant": "acme"})));
+    let reply = env.server.token(&orders, &form).await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let exchanged = env
+        .server
+        .verify_access_token(reply.str("access_token").unwrap(), PAYMENTS)
+        .await
+        .unwrap();
+    assert_eq!(exchanged["tenant"], "acme");
+    assert_eq!(exchanged["act"], json!({"sub": API}));
+    let call = hook.calls().remove(0).json();
+    assert_eq!(
+        call["grant_type"],
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    );
+    assert_eq!(call["subject"], env.alice_sub.as_str());
+    assert_eq!(call["claims"]["act"], json!({"sub": API}));
+
+    hook.answer(Answer::Claims(json!({"act": {"sub": "mallory"}})));
+    let reply = env.server.token(&orders, &form).await.unwrap();
+    assert_unavailable(&reply);
+}
+
+/// The log of this test's thread (the server runs on it: `#[tokio::test]` is single-threaded).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn hook_failures_are_logged_without_claim_values_or_secret() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (env, hook) = hooked_env().await;
+    hook.answer(Answer::Claims(
+        json!({"sub": "mallory-value-1", "tenant": "acme-value-2"}),
+    ));
+    assert_unavailable(&service_token(&env).await);
+    assert!(lenient_claims(&env).await.get("tenant").is_none());
+    hook.answer(Answer::Raw(
+        500,
+        "application/json",
+        br#"{"claims": {"tenant": "body-value-3"}}"#.to_vec(),
+    ));
+    assert_unavailable(&service_token(&env).await);
+
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let failures: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("token_hook_failure"))
+        .collect();
+    assert_eq!(failures.len(), 3, "{text}");
+    assert!(failures[0].contains("protected_claim") && failures[0].contains("denied"));
+    assert!(failures[0].contains(SERVICE) && failures[0].contains("sub"));
+    assert!(failures[1].contains("protected_claim") && failures[1].contains("allowed"));
+    assert!(failures[2].contains("status") && failures[2].contains("500"));
+    for secret in [
+        "mallory-value-1",
+        "acme-value-2",
+        "body-value-3",
+        HOOK_SECRET,
+        SERVICE_SECRET,
+    ] {
+        assert!(!text.contains(secret), "{secret} logged: {text}");
+    }
+}
