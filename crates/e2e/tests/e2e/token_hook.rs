@@ -703,6 +703,9 @@ async fn hook_failures_are_logged_without_claim_values_or_secret() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let (env, hook) = hooked_env().await;
+    // Another test's thread may have been registering one of the server's log call sites
+    // just as this subscriber appeared, and cached "nobody listens" for it: ask again.
+    tracing::callsite::rebuild_interest_cache();
     hook.answer(Answer::Claims(
         json!({"sub": "mallory-value-1", "tenant": "acme-value-2"}),
     ));
