@@ -90,7 +90,7 @@ async fn handle(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> Re
             StatusCode::from_u16(status).unwrap(),
             [
                 (header::CONTENT_TYPE, content_type),
-                (header::LOCATION, "http://127.0.0.1:1/elsewhere"),
+                (header::LOCATION, "/hook"),
             ],
             body,
         )
