@@ -74,6 +74,9 @@ pub struct RawConfig {
     /// Custom scopes and the user attributes each releases (`[scopes.hr] claims = [...]`).
     #[serde(default)]
     pub scopes: BTreeMap<String, RawScope>,
+    /// Endpoints asked for extra claims before a token is signed.
+    #[serde(default)]
+    pub token_hooks: Vec<crate::token_hooks::RawTokenHook>,
 }
 
 /// `[[roles]]`
@@ -486,7 +489,7 @@ fn base_dir(file: Option<&Path>) -> &Path {
         .unwrap_or_else(|| Path::new("."))
 }
 
-fn resolve_raw(
+pub(crate) fn resolve_raw(
     raw: RawConfig,
     file: Option<&Path>,
     o: &Overrides,
@@ -603,6 +606,11 @@ fn resolve_raw(
         .iter()
         .map(|(name, scope)| (name.clone(), scope.claims.clone()))
         .collect();
+    s.token_hooks = raw
+        .token_hooks
+        .into_iter()
+        .map(|h| crate::token_hooks::settings(h, base_dir(file)))
+        .collect::<anyhow::Result<_>>()?;
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 
     let clients = raw

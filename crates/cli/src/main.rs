@@ -19,6 +19,7 @@ mod roles;
 mod serve;
 mod stdin;
 mod token;
+mod token_hooks;
 mod users;
 
 use clap::{Parser, Subcommand};

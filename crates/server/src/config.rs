@@ -14,6 +14,12 @@ use crate::at_rest::{KeyEncryption, Pepper};
 use crate::store::{ClientRecord, ReleaseFilter};
 
 pub(crate) mod redirect;
+mod token_hook;
+
+pub use token_hook::{
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES_CAP, MAX_TIMEOUT_MS,
+    MIN_SECRET_LEN, OnFailure, TokenHookSettings, TokenKind,
+};
 
 /// A configuration value that cannot be used, naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,6 +165,9 @@ pub struct ServerSettings {
     /// `hr` → `department`, `employee_id` (default none). The standard scopes (`profile`,
     /// `email`, `address`, `phone`) release their OpenID Connect claims without configuration.
     pub scope_claims: BTreeMap<String, Vec<String>>,
+    /// Endpoints asked for extra claims before a token is signed, in this order (default none;
+    /// see [`TokenHookSettings`]).
+    pub token_hooks: Vec<TokenHookSettings>,
 }
 
 impl ServerSettings {
@@ -214,6 +223,7 @@ impl ServerSettings {
             password_attempts_per_addr: 4,
             key_encryption: KeyEncryption::Plaintext,
             scope_claims: BTreeMap::new(),
+            token_hooks: Vec::new(),
         }
     }
 }
@@ -380,6 +390,9 @@ impl ServerConfig {
         }
         if settings.max_body_bytes < 1024 {
             return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));
+        }
+        for hook in &settings.token_hooks {
+            hook.validate()?;
         }
         let mut algs = Vec::new();
         for (setting, alg) in std::iter::once(("access_token_alg", settings.access_token_alg))

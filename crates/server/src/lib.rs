@@ -77,6 +77,7 @@ pub(crate) mod http;
 pub(crate) mod keys;
 pub(crate) mod state;
 pub mod store;
+pub(crate) mod token_hook;
 pub(crate) mod ui;
 pub(crate) mod validation_cache;
 
@@ -115,6 +116,9 @@ pub enum StartError {
     /// sealed it is not configured).
     #[error("client-secret pepper: {0}")]
     Pepper(String),
+    /// The HTTP client of the token hooks could not be built (e.g. no TLS roots).
+    #[error("token hooks: {0}")]
+    TokenHooks(String),
 }
 
 /// Connects the Redis denylist mirror when `redis_url` is configured.
@@ -175,6 +179,11 @@ impl Server {
             per_addr: config.password_attempts_per_addr,
         })
         .map_err(|e| StartError::Workers(e.to_string()))?;
+        let hook_client = if config.token_hooks.is_empty() {
+            None
+        } else {
+            Some(token_hook::http_client().map_err(|e| StartError::TokenHooks(e.to_string()))?)
+        };
         Ok(Self {
             state: Arc::new(AppState {
                 config,
@@ -188,6 +197,7 @@ impl Server {
                 denylist,
                 passwords,
                 validation: validation_cache::ValidationCache::default(),
+                hook_client,
             }),
         })
     }

@@ -226,6 +226,8 @@ pub(crate) struct AppState {
     pub(crate) passwords: PasswordPool,
     /// Revocation answers and user records cached on the token-validation paths.
     pub(crate) validation: ValidationCache,
+    /// The HTTP client of the token hooks; `None` when none is configured.
+    pub(crate) hook_client: Option<reqwest::Client>,
 }
 
 impl AppState {

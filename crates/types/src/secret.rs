@@ -69,6 +69,11 @@ secret_type!(
     /// An RFC 8628 device code, as polled by the device.
     DeviceCode
 );
+secret_type!(
+    /// The key the server signs its calls to a token hook with (HMAC-SHA-256), shared with the
+    /// hook.
+    TokenHookSecret
+);
 
 /// Compares two byte strings in constant time (for equal lengths).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

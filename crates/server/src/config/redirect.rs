@@ -111,22 +111,24 @@ pub(crate) fn validate_registration(uri: &str) -> Result<(), RedirectUriError> {
         "https" if parsed.host_str().is_none_or(str::is_empty) => {
             return Err(RedirectUriError::NotAbsolute);
         }
-        "http" => {
-            let loopback = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            };
-            if !loopback {
-                return Err(RedirectUriError::InsecureHttp);
-            }
-        }
+        "http" if !is_loopback(&parsed) => return Err(RedirectUriError::InsecureHttp),
+        "http" => {}
         "https" => {}
         _ if !scheme.contains('.') => return Err(RedirectUriError::SchemeNotReverseDns),
         _ => {}
     }
     Ok(())
+}
+
+/// Whether `url`'s host is this machine: a loopback address or `localhost` (the parser has
+/// already lower-cased the host of an `http`/`https` URL).
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
 }
 
 /// The authority of a hierarchical URI (`scheme://authority/...`), as written.

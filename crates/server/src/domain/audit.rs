@@ -65,3 +65,51 @@ pub(crate) fn client_auth_failed(client_id: &str, method: &str) {
 pub(crate) fn logout(user_id: &str) {
     tracing::info!(target: "audit", event = "logout", user_id);
 }
+
+/// A token hook failed or refused, with what became of the token request. Claim values never
+/// appear; a protected claim the hook tried to set is named.
+#[derive(Debug)]
+pub(crate) struct HookFailureEvent<'a> {
+    /// The hook's position in the configuration.
+    pub hook: usize,
+    /// The host of its URL.
+    pub host: &'a str,
+    /// `access` or `id`.
+    pub token: &'static str,
+    /// The client the token was for.
+    pub client_id: &'a str,
+    /// The grant it was issued under.
+    pub grant_type: &'static str,
+    /// The kind of failure (`timeout`, `protected_claim`, …).
+    pub failure: &'static str,
+    /// The HTTP status, for `status` failures.
+    pub status: Option<u16>,
+    /// The claim name, for `protected_claim` failures.
+    pub claim: Option<&'a str>,
+    /// `denied`, `allowed` (issued without the hook's claims) or `refused`.
+    pub outcome: &'static str,
+}
+
+/// A token hook could not be used, or refused the grant.
+pub(crate) fn token_hook_failed(e: &HookFailureEvent<'_>) {
+    tracing::warn!(
+        target: "audit",
+        event = "token_hook_failure",
+        hook = e.hook,
+        host = e.host,
+        token = e.token,
+        client_id = e.client_id,
+        grant_type = e.grant_type,
+        failure = e.failure,
+        status = e.status,
+        claim = e.claim,
+        outcome = e.outcome,
+    );
+    metrics::counter!(
+        "portcullis_token_hook_failures_total",
+        "kind" => e.failure,
+        "outcome" => e.outcome,
+        "token" => e.token
+    )
+    .increment(1);
+}

@@ -5,14 +5,16 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_jose::{Algorithm, jwt};
-use portcullis_types::{Audience, Scope};
+use portcullis_types::{Audience, GrantType, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::error::ProtocolError;
 use super::identity::{Memberships, user_claims};
 use super::secrets::random_id;
+use crate::config::TokenKind;
 use crate::state::AppState;
 use crate::store::{ClientRecord, UserRecord};
+use crate::token_hook::{self, HookContext};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -58,6 +60,10 @@ pub(crate) struct AccessTokenClaims {
     /// The subject's groups the client may see (RFC 9068 §2.2.3.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Claims the token hooks added, none of them one of the above (see `crate::token_hook`).
+    /// Not read back: verifying a token needs none of them.
+    #[serde(flatten, skip_deserializing)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A freshly signed access token. `Debug` leaves the token itself out.
@@ -84,8 +90,8 @@ impl std::fmt::Debug for IssuedAccessToken {
     }
 }
 
-/// Signs an access token for `sub` (RFC 9068) carrying `memberships`. Nothing is written to
-/// the store here.
+/// Signs an access token for `sub` (RFC 9068) carrying `memberships`, with the claims the
+/// token hooks add. Nothing is written to the store here.
 pub(crate) async fn issue_access_token(
     state: &AppState,
     client: &ClientRecord,
@@ -93,6 +99,7 @@ pub(crate) async fn issue_access_token(
     scope: &Scope,
     auth_time: Option<i64>,
     memberships: Memberships,
+    grant_type: GrantType,
 ) -> Result<IssuedAccessToken, ProtocolError> {
     let now = state.now();
     let ttl = client
@@ -103,7 +110,7 @@ pub(crate) async fn issue_access_token(
     } else {
         Audience::from(client.audience.as_slice())
     };
-    let claims = AccessTokenClaims {
+    let mut claims = AccessTokenClaims {
         iss: state.config.issuer.clone(),
         sub: sub.to_owned(),
         aud: audience,
@@ -116,7 +123,15 @@ pub(crate) async fn issue_access_token(
         amr: user_amr(auth_time),
         roles: memberships.roles,
         groups: memberships.groups,
+        extra: serde_json::Map::new(),
     };
+    let hook = HookContext {
+        grant_type,
+        client,
+        subject: sub,
+        scope,
+    };
+    claims.extra = token_hook::extra_claims(state, TokenKind::Access, hook, &claims).await?;
     let key = state
         .keys
         .signing_key(state.config.access_token_alg)
@@ -188,13 +203,15 @@ impl std::fmt::Debug for IssuedIdToken {
 /// Signs an ID token for `user` and `client` with the client's registered algorithm (RS256 by
 /// default). The user's claims follow the granted scope ([`user_claims`]). It carries a `jti`, which the caller
 /// records against the grant in the access-token ledger: token exchange accepts an ID token as
-/// subject only through that record, so revoking the grant reaches it.
+/// subject only through that record, so revoking the grant reaches it. The token hooks add
+/// their claims last.
 pub(crate) async fn issue_id_token(
     state: &AppState,
     client: &ClientRecord,
     user: &UserRecord,
     scope: &Scope,
     ctx: IdTokenContext<'_>,
+    grant_type: GrantType,
 ) -> Result<IssuedIdToken, ProtocolError> {
     let alg = client
         .id_token_signed_response_alg
@@ -227,6 +244,14 @@ pub(crate) async fn issue_id_token(
     for (k, v) in user_claims(user, scope, &state.config.scope_claims) {
         put(&k, v);
     }
+    let hook = HookContext {
+        grant_type,
+        client,
+        subject: user.id.as_str(),
+        scope,
+    };
+    let added = token_hook::extra_claims(state, TokenKind::Id, hook, &claims).await?;
+    claims.extend(added);
     let key = state.keys.signing_key(alg).await?;
     Ok(IssuedIdToken {
         token: jwt::encode(&key, "JWT", &claims)?,

@@ -36,6 +36,7 @@ pub(crate) async fn exchange(
         &scope,
         None,
         Memberships::of_client(client),
+        GrantType::ClientCredentials,
     )
     .await?;
     let scope_text = scope.to_string();

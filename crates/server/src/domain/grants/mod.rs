@@ -247,8 +247,8 @@ pub(crate) fn refresh_expiry(
     state.now().saturating_add(ttl).min(absolute_expires_at)
 }
 
-/// Signs the access token (recorded against the grant), stores a refresh token when asked and
-/// signs an ID token for `openid` requests. Everything is committed before returning.
+/// Signs the access token and, for `openid` requests, an ID token, then records them against the
+/// grant and stores a refresh token when asked. Everything is committed before returning.
 pub(crate) async fn issue_user_tokens(
     state: &AppState,
     issue: UserIssue<'_>,
@@ -261,8 +261,31 @@ pub(crate) async fn issue_user_tokens(
         issue.scope,
         Some(issue.auth_time),
         memberships,
+        issue.grant_type,
     )
     .await?;
+    // Both tokens are signed, and their hooks asked, before anything is written: a hook that
+    // refuses leaves no token recorded and no refresh token stored.
+    let id = if issue.scope.contains("openid") {
+        Some(
+            tokens::issue_id_token(
+                state,
+                issue.client,
+                issue.user,
+                issue.scope,
+                IdTokenContext {
+                    nonce: issue.nonce,
+                    auth_time: Some(issue.auth_time),
+                    sid: issue.sid,
+                    access_token: Some(&at.token),
+                },
+                issue.grant_type,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     // A replay of the code racing this very redemption revokes the grant between the consume
     // and the recording (CODE-2). This request still consumed the code first and gets its one
     // answer (CODE-3), but what it carries is already dead: the store denylisted the jti, the
@@ -313,20 +336,7 @@ pub(crate) async fn issue_user_tokens(
             }
         }
     };
-    let id_token = if issue.scope.contains("openid") {
-        let id = tokens::issue_id_token(
-            state,
-            issue.client,
-            issue.user,
-            issue.scope,
-            IdTokenContext {
-                nonce: issue.nonce,
-                auth_time: Some(issue.auth_time),
-                sid: issue.sid,
-                access_token: Some(&at.token),
-            },
-        )
-        .await?;
+    let id_token = if let Some(id) = id {
         // Token exchange finds the ID token's grant through this record (and refuses it once
         // the grant is revoked); like the access token, it is dead if a replay won the race.
         if !revoked_by_replay {

@@ -32,7 +32,7 @@ mod request;
 mod subject;
 
 use portcullis_types::token::{grant_type, token_type_uri};
-use portcullis_types::{Audience, Scope, TokenResponse, TokenType};
+use portcullis_types::{Audience, GrantType, Scope, TokenResponse, TokenType};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -44,8 +44,10 @@ use super::super::secrets::random_id;
 use super::super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, user_amr};
 use super::device_code::refuse_locked_account;
 use super::grant_store_error;
+use crate::config::TokenKind;
 use crate::state::AppState;
 use crate::store::ClientRecord;
+use crate::token_hook::{self, HookContext};
 use policy::targets;
 pub(crate) use request::ExchangeRequest;
 use subject::{verify_access, verify_subject};
@@ -165,7 +167,7 @@ pub(crate) async fn exchange(
         .access_token_ttl
         .unwrap_or(state.config.access_token_ttl);
     let exp = now.saturating_add(ttl).min(subject.exp);
-    let claims = ExchangedClaims {
+    let mut claims = ExchangedClaims {
         base: AccessTokenClaims {
             iss: state.config.issuer.clone(),
             sub: subject.sub.clone(),
@@ -179,9 +181,17 @@ pub(crate) async fn exchange(
             amr: user_amr(subject.auth_time),
             roles: memberships.roles,
             groups: memberships.groups,
+            extra: Map::new(),
         },
         act,
     };
+    let hook = HookContext {
+        grant_type: GrantType::TokenExchange,
+        client,
+        subject: &subject.sub,
+        scope: &scope,
+    };
+    claims.base.extra = token_hook::extra_claims(state, TokenKind::Access, hook, &claims).await?;
     let key = state
         .keys
         .signing_key(state.config.access_token_alg)
@@ -245,6 +255,7 @@ mod tests {
                 amr: None,
                 roles: Vec::new(),
                 groups: Vec::new(),
+                extra: Map::new(),
             },
             act: Some(json!({"sub": "orders-api", "act": {"sub": "gateway"}})),
         };
