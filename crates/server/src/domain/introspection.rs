@@ -1,10 +1,12 @@
 //! Token introspection (RFC 7662, INT-1): the caller must be an authenticated confidential client
 //! that the token was issued to or that is one of its audiences; anything revoked, expired,
-//! unknown or not the caller's to see is `{"active": false}` only.
+//! unknown or not the caller's to see is `{"active": false}` only, and so is an access token of a
+//! disabled user or one issued before the user's last sign-out everywhere.
 
 use portcullis_types::introspection::IntrospectionResponse;
 
 use super::error::ProtocolError;
+use super::lifecycle;
 use super::secrets::secret_hash;
 use super::verify;
 use crate::state::AppState;
@@ -20,7 +22,10 @@ pub(crate) async fn introspect(
     if let Ok(at) = verify::access_token(state, token).await {
         let visible =
             caller.client_id == at.client_id.as_str() || at.aud.contains(caller.client_id.as_str());
-        if !visible || state.is_jti_revoked(&at.jti).await? {
+        if !visible
+            || state.is_jti_revoked(&at.jti).await?
+            || lifecycle::access_token_refused(state, &at.sub, at.iat).await?
+        {
             return Ok(IntrospectionResponse::inactive());
         }
         return Ok(IntrospectionResponse {

@@ -1,6 +1,7 @@
 //! Protocol logic with no HTTP in it: parsing, validation, grants, token minting, sessions,
 //! consent and the audit trail. Handlers in `crate::http` call into these modules.
 
+pub(crate) mod account;
 pub(crate) mod audit;
 pub(crate) mod authorize;
 pub(crate) mod client_auth;
@@ -11,6 +12,7 @@ pub(crate) mod device;
 pub(crate) mod error;
 pub(crate) mod grants;
 pub(crate) mod introspection;
+pub(crate) mod lifecycle;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod params;

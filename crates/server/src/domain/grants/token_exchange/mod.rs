@@ -154,6 +154,11 @@ pub(crate) async fn exchange(
             ));
         };
         refuse_locked_account(state, &user).await?;
+        if user.disabled {
+            return Err(ProtocolError::invalid_request(
+                "the subject_token's user is disabled",
+            ));
+        }
     }
     let now = state.now();
     let ttl = client
