@@ -274,6 +274,12 @@ async fn tok_13_tokens_of_a_disabled_user_are_refused_even_when_unrecorded() {
         Some("invalid_grant")
     );
     assert_eq!(account_csrf(&h, &old.jar).await, None);
+    // The refusal did not use the refresh token up: enabled again, it works.
+    let mut user = alice(&h).await;
+    user.disabled = false;
+    h.store.put_user(user).await.unwrap();
+    h.clock.advance(5);
+    assert_eq!(refresh_error(&h, &old.refresh).await, None);
 }
 
 /// Posts the password change form; returns the response's location and Set-Cookie pairs
