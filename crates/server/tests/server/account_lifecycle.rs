@@ -488,3 +488,154 @@ async fn admin_set_password_enforces_the_policy_and_signs_out() {
     let (location, _) = sign_in(&h, "alice", "a new password").await;
     assert_eq!(location, "/account");
 }
+
+/// Marks alice disabled in the store only (no revocation), so what refuses her tokens is the
+/// check of the user record, not their grant.
+async fn flag_disabled(h: &Harness) {
+    let mut user = alice(h).await;
+    user.disabled = true;
+    h.store.put_user(user).await.unwrap();
+    // Past the cache of user records on the token paths.
+    h.clock.advance(5);
+}
+
+#[tokio::test]
+async fn tok_13_device_code_approved_before_disabling_is_refused() {
+    let h = harness().await;
+    admin::add_client(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        h.server.config(),
+        portcullis_server::config::ClientConfig {
+            client_id: "tv".into(),
+            grant_types: vec![portcullis_types::GrantType::DeviceCode],
+            scope: Some("openid".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let resp = send(
+        &h.router,
+        form("/device_authorization", "client_id=tv&scope=openid"),
+    )
+    .await;
+    let json = body_json(resp).await;
+    let device_code = json["device_code"].as_str().unwrap().to_owned();
+    let user_code = json["user_code"].as_str().unwrap().to_owned();
+    // Alice approves on the device page while still enabled.
+    let (_, jar) = sign_in(&h, "alice", PASSWORD).await;
+    let page = format!("/device?user_code={}", enc(&user_code));
+    let resp = send(&h.router, get(&page, &[("cookie", &cookie_header(&jar))])).await;
+    let csrf = hidden(&body_text(resp).await, "csrf");
+    let body = format!(
+        "csrf={}&user_code={}&decision=allow",
+        enc(&csrf),
+        enc(&user_code)
+    );
+    let resp = send(
+        &h.router,
+        form_with("/device", &body, &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(
+        header_str(&resp, "location"),
+        Some("/device?result=approved")
+    );
+    flag_disabled(&h).await;
+    let poll = format!(
+        "grant_type={}&device_code={}&client_id=tv",
+        enc("urn:ietf:params:oauth:grant-type:device_code"),
+        enc(&device_code)
+    );
+    let resp = send(&h.router, form("/token", &poll)).await;
+    assert_eq!(resp.status(), 400);
+    let json = body_json(resp).await;
+    assert_eq!(json["error"], "invalid_grant");
+    assert_eq!(json["error_description"], "the account is disabled");
+}
+
+#[tokio::test]
+async fn tok_13_password_grant_refuses_a_disabled_user_with_the_right_password() {
+    let h = harness().await;
+    admin::add_client(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        h.server.config(),
+        portcullis_server::config::ClientConfig {
+            client_id: "legacy".into(),
+            secret: Some(portcullis_types::ClientSecret::new(
+                "legacy-secret-0123456789",
+            )),
+            grant_types: vec![portcullis_types::GrantType::Password],
+            scope: Some("openid".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    flag_disabled(&h).await;
+    let auth = basic("legacy", "legacy-secret-0123456789");
+    let attempt = |password: &str| {
+        form_with(
+            "/token",
+            &format!(
+                "grant_type=password&username=alice&password={}",
+                enc(password)
+            ),
+            &[("authorization", &auth)],
+        )
+    };
+    let json = body_json(send(&h.router, attempt(PASSWORD)).await).await;
+    assert_eq!(json["error"], "invalid_grant");
+    assert_eq!(json["error_description"], "the account is disabled");
+    // A wrong password learns nothing about the account.
+    let json = body_json(send(&h.router, attempt("wrong password")).await).await;
+    assert_eq!(json["error"], "invalid_grant");
+    assert_eq!(json["error_description"], "invalid credentials");
+}
+
+#[tokio::test]
+async fn tok_13_token_exchange_refuses_subject_tokens_of_a_disabled_or_signed_out_user() {
+    let h = harness().await;
+    // The web client may also exchange its users' tokens for the payments API.
+    let mut web = h.store.get_client("web").await.unwrap().unwrap();
+    web.grant_types
+        .push(portcullis_types::GrantType::TokenExchange);
+    web.exchange_audiences = vec!["payments-api".into()];
+    web.exchange_impersonation = true;
+    h.store.put_client(web).await.unwrap();
+    let exchange = |subject: &str| {
+        form_with(
+            "/token",
+            &format!(
+                "grant_type={}&subject_token={}&subject_token_type={}&audience=payments-api",
+                enc("urn:ietf:params:oauth:grant-type:token-exchange"),
+                enc(subject),
+                enc("urn:ietf:params:oauth:token-type:access_token")
+            ),
+            &[("authorization", &basic("web", WEB_SECRET))],
+        )
+    };
+    let old = code_flow(&h).await;
+    assert_eq!(send(&h.router, exchange(&old.access)).await.status(), 200);
+
+    // Earlier than the user's "not before": refused, though its grant is live.
+    h.clock.advance(1);
+    let mut user = alice(&h).await;
+    user.tokens_not_before = Some(h.clock.now().as_secs());
+    h.store.put_user(user).await.unwrap();
+    // Past the cache of user records on the token paths.
+    h.clock.advance(5);
+    let resp = send(&h.router, exchange(&old.access)).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(body_json(resp).await["error"], "invalid_request");
+
+    // A fresh token works until the account is disabled.
+    let new = code_flow(&h).await;
+    assert_eq!(send(&h.router, exchange(&new.access)).await.status(), 200);
+    flag_disabled(&h).await;
+    let resp = send(&h.router, exchange(&new.access)).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(body_json(resp).await["error"], "invalid_request");
+}
