@@ -489,6 +489,17 @@ async fn admin_set_password_enforces_the_policy_and_signs_out() {
     assert_eq!(location, "/account");
 }
 
+async fn register(h: &Harness, client: portcullis_server::config::ClientConfig) {
+    admin::add_client(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        h.server.config(),
+        client,
+    )
+    .await
+    .unwrap();
+}
+
 /// Marks alice disabled in the store only (no revocation), so what refuses her tokens is the
 /// check of the user record, not their grant.
 async fn flag_disabled(h: &Harness) {
@@ -502,10 +513,8 @@ async fn flag_disabled(h: &Harness) {
 #[tokio::test]
 async fn tok_13_device_code_approved_before_disabling_is_refused() {
     let h = harness().await;
-    admin::add_client(
-        h.store.as_ref(),
-        h.clock.as_ref(),
-        h.server.config(),
+    register(
+        &h,
         portcullis_server::config::ClientConfig {
             client_id: "tv".into(),
             grant_types: vec![portcullis_types::GrantType::DeviceCode],
@@ -513,8 +522,7 @@ async fn tok_13_device_code_approved_before_disabling_is_refused() {
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     let resp = send(
         &h.router,
         form("/device_authorization", "client_id=tv&scope=openid"),
@@ -558,10 +566,8 @@ async fn tok_13_device_code_approved_before_disabling_is_refused() {
 #[tokio::test]
 async fn tok_13_password_grant_refuses_a_disabled_user_with_the_right_password() {
     let h = harness().await;
-    admin::add_client(
-        h.store.as_ref(),
-        h.clock.as_ref(),
-        h.server.config(),
+    register(
+        &h,
         portcullis_server::config::ClientConfig {
             client_id: "legacy".into(),
             secret: Some(portcullis_types::ClientSecret::new(
@@ -572,8 +578,7 @@ async fn tok_13_password_grant_refuses_a_disabled_user_with_the_right_password()
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     flag_disabled(&h).await;
     let auth = basic("legacy", "legacy-secret-0123456789");
     let attempt = |password: &str| {
