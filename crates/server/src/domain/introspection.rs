@@ -24,7 +24,7 @@ pub(crate) async fn introspect(
             caller.client_id == at.client_id.as_str() || at.aud.contains(caller.client_id.as_str());
         if !visible
             || state.is_jti_revoked(&at.jti).await?
-            || lifecycle::access_token_refused(state, &at.sub, at.iat).await?
+            || lifecycle::refused_by_user_record(state, &at.sub, at.iat).await?
         {
             return Ok(IntrospectionResponse::inactive());
         }
@@ -47,7 +47,8 @@ pub(crate) async fn introspect(
         let active = rt.status == RefreshStatus::Active
             && now < rt.expires_at
             && now < rt.absolute_expires_at
-            && rt.client_id == caller.client_id;
+            && rt.client_id == caller.client_id
+            && !lifecycle::refused_by_user_record(state, rt.user_id.as_str(), rt.auth_time).await?;
         if !active {
             return Ok(IntrospectionResponse::inactive());
         }

@@ -164,15 +164,16 @@ pub(crate) fn honours(user: &UserRecord, at: i64) -> bool {
     !user.disabled && user.tokens_not_before.is_none_or(|nb| at >= nb)
 }
 
-/// Whether an access token of `sub` issued at `iat` is refused because of its user's record
-/// (cached up to `user_cache_ttl`; this node drops the cache whenever it changes a user). A
-/// `sub` that is no user (a client's own token) is not refused here.
-pub(crate) async fn access_token_refused(
+/// Whether a token of `sub` issued (or, for a refresh token, signed in) at `at` is refused
+/// because of its user's record (cached up to `user_cache_ttl`; this node drops the cache
+/// whenever it changes a user). A `sub` that is no user (a client's own token) is not refused
+/// here.
+pub(crate) async fn refused_by_user_record(
     state: &AppState,
     sub: &str,
-    iat: i64,
+    at: i64,
 ) -> Result<bool, ProtocolError> {
-    Ok(state.user(sub).await?.is_some_and(|u| !honours(&u, iat)))
+    Ok(state.user(sub).await?.is_some_and(|u| !honours(&u, at)))
 }
 
 /// Refuses to mint tokens for a disabled account, or for a sign-in (`auth_time`) older than the

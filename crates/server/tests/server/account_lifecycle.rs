@@ -262,12 +262,14 @@ async fn tok_13_disabled_user_cannot_sign_in_refresh_or_use_tokens_until_enabled
 async fn tok_13_tokens_of_a_disabled_user_are_refused_even_when_unrecorded() {
     let h = harness().await;
     let old = code_flow(&h).await;
+    assert!(introspect_active(&h, &old.refresh).await);
     // The flag alone, as a store edit would leave it: the grant is still live.
     let mut user = alice(&h).await;
     user.disabled = true;
     h.store.put_user(user).await.unwrap();
     h.clock.advance(5);
     assert!(!introspect_active(&h, &old.access).await);
+    assert!(!introspect_active(&h, &old.refresh).await);
     assert_eq!(userinfo_status(&h, &old.access).await, 401);
     assert_eq!(
         refresh_error(&h, &old.refresh).await.as_deref(),

@@ -53,7 +53,7 @@ pub(super) async fn verify_access(
     let at: AccessTokenClaims =
         serde_json::from_value(Value::Object(claims)).map_err(|_| bad_token(which))?;
     if state.store.is_jti_revoked(&at.jti, state.now()).await?
-        || super::super::super::lifecycle::access_token_refused(state, &at.sub, at.iat).await?
+        || super::super::super::lifecycle::refused_by_user_record(state, &at.sub, at.iat).await?
     {
         return Err(bad_token(which));
     }
