@@ -123,3 +123,30 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_round_trip_through_the_query() {
+        for failure in [
+            SignInFailure::Wrong,
+            SignInFailure::Disabled,
+            SignInFailure::Throttled { wait_secs: 120 },
+        ] {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            failure.append_to(&mut q);
+            let query = q.finish();
+            assert_eq!(
+                SignInFailure::from_query(&Params::parse(query.as_bytes())),
+                Some(failure),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            SignInFailure::from_query(&Params::parse(b"disabled=1")),
+            None
+        );
+    }
+}
