@@ -22,8 +22,17 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// Layers the configuration (file < env < flags) and opens the store.
     pub async fn open(&self) -> anyhow::Result<(Arc<dyn Store>, Resolved)> {
+        self.open_with_redis(None).await
+    }
+
+    /// [`StoreArgs::open`], with a Redis URL given on the command line overriding the file's.
+    pub async fn open_with_redis(
+        &self,
+        redis: Option<String>,
+    ) -> anyhow::Result<(Arc<dyn Store>, Resolved)> {
         let overrides = Overrides {
             database: self.database.clone(),
+            redis,
             ..Overrides::default()
         };
         let resolved = config::resolve(self.config.as_deref(), &overrides)?;

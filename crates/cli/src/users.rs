@@ -1,6 +1,6 @@
-//! `portcullis users add|list|show|update|remove|unlock`: user accounts with argon2id password
-//! hashes, their roles, groups and attributes. The password is read from standard input so it
-//! never appears in the process list or history.
+//! `portcullis users add|list|show|update|remove|unlock|revoke-tokens|disable|enable|set-password`:
+//! user accounts with argon2id password hashes, their roles, groups and attributes. Passwords are
+//! read from standard input so they never appear in the process list or history.
 
 use crate::db::{StoreArgs, format_time};
 use anyhow::{anyhow, bail};
@@ -26,6 +26,41 @@ pub enum UsersCommand {
     /// Clear a user's failed sign-ins (and, with --address, a client address's), so the login
     /// throttle admits them again at once.
     Unlock(UnlockArgs),
+    /// Sign a user out everywhere: revoke every grant (refresh, access and ID tokens), end every
+    /// browser session, and refuse the user's access tokens issued until now (resource servers
+    /// checking Redis too). New sign-ins work.
+    RevokeTokens(AccountArgs),
+    /// Disable a user: no sign-in, no new tokens, and every token and session revoked as by
+    /// revoke-tokens.
+    Disable(AccountArgs),
+    /// Enable a disabled user again (what was revoked stays revoked).
+    Enable(AccountArgs),
+    /// Set a user's password (read from standard input) and sign them out everywhere.
+    SetPassword(SetPasswordArgs),
+}
+
+/// The account a lifecycle command acts on, and where its revocations go.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Login name (or user id).
+    #[arg(long)]
+    pub username: String,
+    /// Redis URL of the resource servers' denylist (default: the config file's `redis`); the
+    /// revocations are published there too.
+    #[arg(long, env = "PORTCULLIS_REDIS_URL", value_name = "URL")]
+    pub redis: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `users set-password`.
+#[derive(Debug, Args)]
+pub struct SetPasswordArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// Read the new password from the first line of standard input.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
 }
 
 /// Arguments of `users add`.
@@ -140,6 +175,10 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Update(args) => update(args).await,
         UsersCommand::Remove(args) => remove(args).await,
         UsersCommand::Unlock(args) => unlock(args).await,
+        UsersCommand::RevokeTokens(args) => revoke_tokens(args).await,
+        UsersCommand::Disable(args) => disable(args).await,
+        UsersCommand::Enable(args) => enable(args).await,
+        UsersCommand::SetPassword(args) => set_password(args).await,
     }
 }
 
@@ -335,5 +374,91 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
         bail!("no user {}", args.username);
     }
     println!("user {} removed", args.username);
+    Ok(())
+}
+
+/// Runs `act` against the account targets of `args` (store, Redis denylist when configured).
+async fn with_targets<T>(
+    args: &AccountArgs,
+    act: impl AsyncFnOnce(admin::AccountTargets<'_>) -> Result<T, admin::AdminError>,
+) -> anyhow::Result<T> {
+    let (store, resolved) = args.store.open_with_redis(args.redis.clone()).await?;
+    let denylist = admin::connect_denylist(&resolved.server)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let targets = admin::AccountTargets {
+        store: store.as_ref(),
+        denylist: denylist.as_deref(),
+        clock: &SystemClock,
+        config: &resolved.server,
+    };
+    act(targets).await.map_err(|e| anyhow!("{e}"))
+}
+
+/// Prints what signing `username` out everywhere revoked.
+fn print_sign_out(username: &str, report: &admin::SignOutReport) {
+    println!(
+        "user {username}: {} grant(s) revoked with their refresh, access and ID tokens, {} \
+         browser session(s) ended; access tokens issued before {} are refused",
+        report.grants,
+        report.sessions,
+        format_time(report.not_before)
+    );
+    match report.marker_until {
+        Some(until) => println!(
+            "resource servers checking Redis refuse them too (marker kept until {})",
+            format_time(until)
+        ),
+        None => println!(
+            "no Redis configured: resource servers validating tokens offline accept them until \
+             they expire"
+        ),
+    }
+}
+
+async fn revoke_tokens(args: AccountArgs) -> anyhow::Result<()> {
+    let username = args.username.clone();
+    let report = with_targets(&args, async |t| {
+        admin::revoke_user_tokens(t, &username).await
+    })
+    .await?
+    .ok_or_else(|| anyhow!("no user {username}"))?;
+    print_sign_out(&username, &report);
+    Ok(())
+}
+
+async fn disable(args: AccountArgs) -> anyhow::Result<()> {
+    let username = args.username.clone();
+    let report = with_targets(&args, async |t| admin::disable_user(t, &username).await)
+        .await?
+        .ok_or_else(|| anyhow!("no user {username}"))?;
+    println!("user {username} disabled");
+    print_sign_out(&username, &report);
+    Ok(())
+}
+
+async fn enable(args: AccountArgs) -> anyhow::Result<()> {
+    let username = args.username.clone();
+    let changed = with_targets(&args, async |t| admin::enable_user(t, &username).await)
+        .await?
+        .ok_or_else(|| anyhow!("no user {username}"))?;
+    if changed {
+        println!("user {username} enabled");
+    } else {
+        println!("user {username} was not disabled");
+    }
+    Ok(())
+}
+
+async fn set_password(args: SetPasswordArgs) -> anyhow::Result<()> {
+    let password = read_password().await?;
+    let username = args.account.username.clone();
+    let report = with_targets(&args.account, async |t| {
+        admin::set_user_password(t, &username, password).await
+    })
+    .await?
+    .ok_or_else(|| anyhow!("no user {username}"))?;
+    println!("user {username}: password changed");
+    print_sign_out(&username, &report);
     Ok(())
 }

@@ -7,13 +7,16 @@ mod directory;
 use std::sync::Arc;
 
 use portcullis_jose::Clock;
+use portcullis_types::secret::Password;
 
 use crate::at_rest::{PepperError, pepper};
 use crate::config::{ClientConfig, ConfigError, ServerConfig};
 use crate::domain::error::ProtocolError;
-use crate::domain::{login, password, secrets};
+pub use crate::domain::lifecycle::SignOutReport;
+use crate::domain::lifecycle::{self, SignOutCause};
+use crate::domain::{audit, login, password, secrets};
 use crate::keys;
-use crate::store::{ClientRecord, SigningKeyRecord, Store, StoreError, UserRecord};
+use crate::store::{ClientRecord, Denylist, SigningKeyRecord, Store, StoreError, UserRecord};
 
 pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
@@ -179,12 +182,7 @@ pub async fn add_user(
             reason: "must be 1-128 characters without control characters".to_owned(),
         }));
     }
-    if new.password.secret().len() < 8 {
-        return Err(AdminError::Invalid(ConfigError {
-            setting: "password",
-            reason: "must be at least 8 characters".to_owned(),
-        }));
-    }
+    check_password_policy(&new.password)?;
     let (new, roles, groups) = new.checked(store).await?;
     let password_hash = password::hash(new.password).await?;
     let user = UserRecord {
@@ -351,4 +349,135 @@ pub async fn ensure_keys(
         &config.key_encryption,
     )
     .await?)
+}
+
+/// Refuses a password shorter than the policy allows (`users add`, `users set-password`).
+fn check_password_policy(password: &Password) -> Result<(), AdminError> {
+    if password::too_short(password) {
+        return Err(AdminError::Invalid(ConfigError {
+            setting: "password",
+            reason: format!("must be at least {} characters", password::MIN_PASSWORD_LEN),
+        }));
+    }
+    Ok(())
+}
+
+/// Connects the resource servers' denylist mirror (Redis) named by `config.redis_url`; `None`
+/// when none is configured. The account commands below publish their revocations through it.
+pub async fn connect_denylist(
+    config: &ServerConfig,
+) -> Result<Option<Arc<dyn Denylist>>, AdminError> {
+    crate::connect_denylist(config)
+        .await
+        .map_err(|e| AdminError::Store(e.to_string()))
+}
+
+/// Where the account commands write: the store, the denylist mirror if any, the clock and the
+/// configuration (the access-token lifetime sets how long the mirror keeps its marker).
+#[derive(Debug, Clone, Copy)]
+pub struct AccountTargets<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The resource servers' denylist, if configured.
+    pub denylist: Option<&'a dyn Denylist>,
+    /// The clock.
+    pub clock: &'a dyn Clock,
+    /// The configuration.
+    pub config: &'a ServerConfig,
+}
+
+impl AccountTargets<'_> {
+    fn lifecycle(&self) -> lifecycle::Targets<'_> {
+        lifecycle::Targets {
+            store: self.store,
+            denylist: self.denylist,
+            config: self.config,
+        }
+    }
+
+    /// A user by username or, failing that, by id.
+    async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, AdminError> {
+        if let Some(u) = self.store.get_user_by_username(username).await? {
+            return Ok(Some(u));
+        }
+        Ok(self.store.get_user(username).await?)
+    }
+
+    async fn sign_out(
+        &self,
+        user: UserRecord,
+        cause: SignOutCause,
+    ) -> Result<SignOutReport, AdminError> {
+        let now = self.clock.now().as_secs();
+        let (_, report) =
+            lifecycle::sign_out_everywhere(self.lifecycle(), user, now, cause).await?;
+        Ok(report)
+    }
+}
+
+/// Signs the user `username` (or user id) out everywhere: every grant revoked (refresh, access
+/// and ID tokens), every browser session ended, access tokens issued before now refused by this
+/// server and, through the denylist marker, by resource servers. `None` for an unknown user.
+/// Running servers see the change at once for recorded tokens and sessions, and within their
+/// `user_cache_ttl` for anything else.
+pub async fn revoke_user_tokens(
+    t: AccountTargets<'_>,
+    username: &str,
+) -> Result<Option<SignOutReport>, AdminError> {
+    let Some(user) = t.find_user(username).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        t.sign_out(user, SignOutCause::SignOutEverywhere).await?,
+    ))
+}
+
+/// Disables the user `username` (or user id): they can no longer sign in or obtain tokens, and
+/// everything they hold is revoked as by [`revoke_user_tokens`]. Disabling a disabled user
+/// revokes again. `None` for an unknown user.
+pub async fn disable_user(
+    t: AccountTargets<'_>,
+    username: &str,
+) -> Result<Option<SignOutReport>, AdminError> {
+    let Some(mut user) = t.find_user(username).await? else {
+        return Ok(None);
+    };
+    user.disabled = true;
+    let report = t.sign_out(user.clone(), SignOutCause::Disabled).await?;
+    audit::account_status(user.id.as_str(), true);
+    Ok(Some(report))
+}
+
+/// Enables the user `username` (or user id) again: they can sign in anew. What was revoked
+/// stays revoked. `Some(false)` if the user was not disabled, `None` for an unknown user.
+pub async fn enable_user(
+    t: AccountTargets<'_>,
+    username: &str,
+) -> Result<Option<bool>, AdminError> {
+    let Some(mut user) = t.find_user(username).await? else {
+        return Ok(None);
+    };
+    if !user.disabled {
+        return Ok(Some(false));
+    }
+    user.disabled = false;
+    t.store.put_user(user.clone()).await?;
+    audit::account_status(user.id.as_str(), false);
+    Ok(Some(true))
+}
+
+/// Sets the password of `username` (or user id), held to the policy of [`add_user`] and hashed
+/// off the async runtime, and signs the user out everywhere: whoever knew the old password keeps
+/// nothing. `None` for an unknown user.
+pub async fn set_user_password(
+    t: AccountTargets<'_>,
+    username: &str,
+    new_password: Password,
+) -> Result<Option<SignOutReport>, AdminError> {
+    check_password_policy(&new_password)?;
+    let Some(mut user) = t.find_user(username).await? else {
+        return Ok(None);
+    };
+    user.password_hash = password::hash(new_password).await?;
+    Ok(Some(t.sign_out(user, SignOutCause::PasswordChanged).await?))
 }

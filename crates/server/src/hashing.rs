@@ -1,4 +1,5 @@
-//! The bounded pool of argon2id workers that check passwords: a fixed number of dedicated OS
+//! The bounded pool of argon2id workers that check passwords (and hash the new password of a
+//! change made on the account page): a fixed number of dedicated OS
 //! threads sized from a memory budget and the number of cores, fed through a bounded queue that
 //! refuses at once when full. A worker reuses one argon2 memory block while attempts are
 //! waiting and gives it back to the allocator when the queue runs dry, so a burst of sign-ins
@@ -114,12 +115,27 @@ pub enum PoolError {
     /// The workers are gone (they never stop while the pool lives; a bug if seen).
     #[error("password hashing workers stopped")]
     Stopped,
+    /// Hashing a new password failed (the random generator, say; the cause is logged).
+    #[error("password hashing failed")]
+    Failed,
+}
+
+/// What a worker is asked to do with a password.
+enum Work {
+    /// Check it against a PHC string (a dummy one for `None`).
+    Verify {
+        phc: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
+    /// Hash it with a fresh salt.
+    Hash {
+        reply: oneshot::Sender<Result<String, String>>,
+    },
 }
 
 struct Job {
     password: Password,
-    phc: Option<String>,
-    reply: oneshot::Sender<bool>,
+    work: Work,
 }
 
 /// Sizing of the pool.
@@ -205,18 +221,26 @@ fn worker(rx: &Mutex<Receiver<Job>>, held: &AtomicU64) {
     let mut blocks: Vec<Block> = Vec::new();
     while let Some(job) = next_job(rx, &mut blocks, held) {
         let before = block_bytes(&blocks);
-        let ok = match &job.phc {
-            Some(phc) => verify_with_memory(&mut blocks, job.password.secret().as_bytes(), phc),
-            None => {
-                // Same cost for unknown users.
-                let _ =
-                    verify_with_memory(&mut blocks, job.password.secret().as_bytes(), dummy_hash());
-                false
-            }
-        };
-        held.fetch_add(block_bytes(&blocks) - before, Ordering::Relaxed);
+        let password = job.password.secret().as_bytes();
         // The waiting request may have gone away; nothing to do then.
-        let _ = job.reply.send(ok);
+        match job.work {
+            Work::Verify { phc, reply } => {
+                let ok = match &phc {
+                    Some(phc) => verify_with_memory(&mut blocks, password, phc),
+                    None => {
+                        // Same cost for unknown users.
+                        let _ = verify_with_memory(&mut blocks, password, dummy_hash());
+                        false
+                    }
+                };
+                held.fetch_add(block_bytes(&blocks) - before, Ordering::Relaxed);
+                let _ = reply.send(ok);
+            }
+            // Rare (a password change): argon2 takes its own memory for it and frees it at once.
+            Work::Hash { reply } => {
+                let _ = reply.send(hash_phc(job.password.secret()));
+            }
+        }
     }
 }
 
@@ -257,6 +281,32 @@ impl PasswordPool {
         phc: Option<String>,
         addr: Option<IpAddr>,
     ) -> Result<bool, PoolError> {
+        self.run(password, addr, |reply| Work::Verify { phc, reply })
+            .await
+    }
+
+    /// Hashes a new password into a PHC string on a worker, under the same limits as
+    /// [`PasswordPool::verify`] (never on the async runtime, never waiting for queue room).
+    pub(crate) async fn hash(
+        &self,
+        password: Password,
+        addr: Option<IpAddr>,
+    ) -> Result<String, PoolError> {
+        self.run(password, addr, |reply| Work::Hash { reply })
+            .await?
+            .map_err(|cause| {
+                tracing::error!(cause, "hashing a new password failed");
+                PoolError::Failed
+            })
+    }
+
+    /// Queues `work` on `password` for `addr` (within its share) and waits for the answer.
+    async fn run<T>(
+        &self,
+        password: Password,
+        addr: Option<IpAddr>,
+        work: impl FnOnce(oneshot::Sender<T>) -> Work,
+    ) -> Result<T, PoolError> {
         let _slot = match addr {
             Some(ip) => Some(self.take_slot(ip)?),
             None => None,
@@ -265,8 +315,7 @@ impl PasswordPool {
         self.tx
             .try_send(Job {
                 password,
-                phc,
-                reply,
+                work: work(reply),
             })
             .map_err(|e| match e {
                 TrySendError::Full(_) => PoolError::Busy,
@@ -350,6 +399,9 @@ mod tests {
         assert!(!v("wrong", Some(phc)).await.unwrap());
         assert!(!v("x", None).await.unwrap());
         assert!(!v("x", Some("garbage".into())).await.unwrap());
+        let made = pool.hash(Password::new("new horse"), None).await.unwrap();
+        assert!(made.starts_with("$argon2id$"));
+        assert!(v("new horse", Some(made)).await.unwrap());
     }
 
     #[tokio::test]

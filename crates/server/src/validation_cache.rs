@@ -7,8 +7,9 @@
 //! read in, and "revoked" answers are never cached. A revocation made on this node clears the
 //! cache at once ([`AppState::forget_unrevoked`], called wherever this node revokes). A user
 //! record changed or removed elsewhere (e.g. by `portcullis users remove`) is seen within
-//! `user_cache_ttl` seconds (default 5; 0 turns the cache off); the server itself never changes
-//! user records, and [`AppState::forget_users`] drops them should it ever do so.
+//! `user_cache_ttl` seconds (default 5; 0 turns the cache off); wherever the server itself
+//! changes a user record (signing out everywhere, a password change) it calls
+//! [`AppState::forget_users`], so this node sees the change at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -129,8 +130,7 @@ impl AppState {
         }
     }
 
-    /// Forgets every cached user record.
-    #[allow(dead_code)] // The server changes no user records today; kept for when it does.
+    /// Forgets every cached user record: called whenever this node changes a user.
     pub(crate) fn forget_users(&self) {
         self.validation.users.clear();
     }

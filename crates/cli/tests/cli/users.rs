@@ -151,3 +151,195 @@ async fn dos_4_users_unlock_clears_the_account_and_address_counters() {
     ]);
     assert!(!out.status.success());
 }
+
+fn add_alice(db: &str) {
+    ok(&portcullis_stdin(
+        &[
+            "users",
+            "add",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--database",
+            db,
+        ],
+        "a long enough password\n",
+    ));
+}
+
+/// Runs `users <command> --username <username>` without Redis.
+fn account_command(command: &str, username: &str, db: &str) -> std::process::Output {
+    portcullis_with(
+        &["users", command, "--username", username, "--database", db],
+        &[("PORTCULLIS_REDIS_URL", None)],
+    )
+}
+
+/// A live grant with a recorded access token, and a browser session, for alice.
+async fn seed_sign_in(store: &dyn portcullis_server::store::Store, sub: &str, now: i64) {
+    store
+        .insert_grant(portcullis_server::store::GrantRecord {
+            id: "grant-1".into(),
+            client_id: "web".into(),
+            user_id: sub.into(),
+            scope: portcullis_types::Scope::parse("openid").unwrap(),
+            auth_time: now,
+            sid: None,
+            created_at: now,
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    store
+        .record_access_token("jti-1", "grant-1", now + 900)
+        .await
+        .unwrap();
+    store
+        .insert_session(portcullis_server::store::SessionRecord {
+            id_hash: "session-1".into(),
+            user_id: sub.into(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + 3_600,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn rt_8_users_revoke_tokens_revokes_grants_sessions_and_earlier_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    add_alice(&db);
+    let store = portcullis_server::store::connect(&db).await.unwrap();
+    let user = store.get_user_by_username("alice").await.unwrap().unwrap();
+    // The records carry real times: the command reads the system clock.
+    let now = i64::try_from(
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    seed_sign_in(store.as_ref(), user.id.as_str(), now).await;
+
+    let out = ok(&account_command("revoke-tokens", "alice", &db));
+    assert!(out.contains("1 grant(s) revoked"), "{out}");
+    assert!(out.contains("1 browser session(s) ended"), "{out}");
+    assert!(out.contains("no Redis configured"), "{out}");
+    let grant = store.get_grant("grant-1").await.unwrap().unwrap();
+    assert!(grant.revoked_at.is_some());
+    assert!(store.is_jti_revoked("jti-1", now).await.unwrap());
+    assert!(store.get_session("session-1", now).await.unwrap().is_none());
+    let after = store.get_user(user.id.as_str()).await.unwrap().unwrap();
+    assert!(after.tokens_not_before.is_some_and(|nb| nb >= now));
+    assert!(!after.disabled);
+    // Nothing left to revoke the second time.
+    let out = ok(&account_command("revoke-tokens", "alice", &db));
+    assert!(out.contains("0 grant(s) revoked"), "{out}");
+
+    let out = account_command("revoke-tokens", "nobody", &db);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no user nobody"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn tok_13_users_disable_and_enable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    add_alice(&db);
+    let store = portcullis_server::store::connect(&db).await.unwrap();
+    let user = store.get_user_by_username("alice").await.unwrap().unwrap();
+    seed_sign_in(store.as_ref(), user.id.as_str(), 1_800_000_000).await;
+
+    let out = ok(&account_command("disable", "alice", &db));
+    assert!(out.contains("user alice disabled"), "{out}");
+    assert!(out.contains("1 grant(s) revoked"), "{out}");
+    let stored = store.get_user(user.id.as_str()).await.unwrap().unwrap();
+    assert!(stored.disabled);
+    assert!(stored.tokens_not_before.is_some());
+    assert!(
+        store
+            .get_grant("grant-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+
+    let out = ok(&account_command("enable", "alice", &db));
+    assert!(out.contains("user alice enabled"), "{out}");
+    assert!(
+        !store
+            .get_user(user.id.as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    let out = ok(&account_command("enable", "alice", &db));
+    assert!(out.contains("was not disabled"), "{out}");
+    for command in ["disable", "enable"] {
+        let out = account_command(command, "nobody", &db);
+        assert!(!out.status.success(), "{command}");
+        assert!(stderr(&out).contains("no user nobody"), "{}", stderr(&out));
+    }
+}
+
+#[tokio::test]
+async fn rt_9_users_set_password_from_stdin_signs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    add_alice(&db);
+    let store = portcullis_server::store::connect(&db).await.unwrap();
+    let before = store.get_user_by_username("alice").await.unwrap().unwrap();
+    seed_sign_in(store.as_ref(), before.id.as_str(), 1_800_000_000).await;
+    let set = |username: &str, input: &str| {
+        portcullis_stdin(
+            &[
+                "users",
+                "set-password",
+                "--username",
+                username,
+                "--password-stdin",
+                "--database",
+                &db,
+            ],
+            input,
+        )
+    };
+    // Too short: refused, nothing changed.
+    let out = set("alice", "short\n");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("at least 8"), "{}", stderr(&out));
+    let unchanged = store.get_user(before.id.as_str()).await.unwrap().unwrap();
+    assert_eq!(unchanged.password_hash, before.password_hash);
+
+    let out = set("alice", "another long password\n");
+    let text = ok(&out);
+    assert!(text.contains("password changed"), "{text}");
+    assert!(text.contains("1 grant(s) revoked"), "{text}");
+    assert!(!text.contains("another long password"));
+    let after = store.get_user(before.id.as_str()).await.unwrap().unwrap();
+    assert_ne!(after.password_hash, before.password_hash);
+    assert!(after.password_hash.starts_with("$argon2id$"));
+
+    let out = set("nobody", "another long password\n");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no user nobody"), "{}", stderr(&out));
+}
+
+#[test]
+fn account_commands_explain_themselves() {
+    for (command, phrase) in [
+        ("revoke-tokens", "Sign a user out everywhere"),
+        ("disable", "Disable a user"),
+        ("enable", "Enable a disabled user"),
+        ("set-password", "Set a user's password"),
+    ] {
+        let text = ok(&portcullis(&["users", command, "--help"]));
+        assert!(text.contains(phrase), "{command}: {text}");
+        assert!(text.contains("--username"), "{command}: {text}");
+    }
+}

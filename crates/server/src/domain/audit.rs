@@ -113,3 +113,14 @@ pub(crate) fn token_hook_failed(e: &HookFailureEvent<'_>) {
     )
     .increment(1);
 }
+
+/// Every token and session of a user was revoked (signed out everywhere); `why` names the
+/// cause: `sign_out_everywhere`, `disabled` or `password_changed`.
+pub(crate) fn signed_out_everywhere(user_id: &str, why: &str, grants: usize, sessions: u64) {
+    tracing::info!(target: "audit", event = "signed_out_everywhere", user_id, why, grants, sessions);
+}
+
+/// An account was disabled or enabled again.
+pub(crate) fn account_status(user_id: &str, disabled: bool) {
+    tracing::info!(target: "audit", event = "account_status", user_id, disabled);
+}

@@ -25,12 +25,13 @@ pub(crate) async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<boo
 /// Publishes every recorded access token of an (already revoked) grant to the denylist.
 pub(crate) async fn mirror_grant(state: &AppState, grant_id: &str) -> Result<(), ProtocolError> {
     state.forget_unrevoked();
-    let Some(denylist) = &state.denylist else {
-        return Ok(());
-    };
-    let jtis = state.store.list_grant_access_tokens(grant_id).await?;
-    denylist.revoke_jtis(&jtis, state.now()).await?;
-    Ok(())
+    super::lifecycle::publish_grant_jtis(
+        state.store.as_ref(),
+        state.denylist.as_deref(),
+        grant_id,
+        state.now(),
+    )
+    .await
 }
 
 /// Publishes one revoked access token until `keep_until` (nothing to do without a denylist or

@@ -1,10 +1,12 @@
 //! Token introspection (RFC 7662, INT-1): the caller must be an authenticated confidential client
 //! that the token was issued to or that is one of its audiences; anything revoked, expired,
-//! unknown or not the caller's to see is `{"active": false}` only.
+//! unknown or not the caller's to see is `{"active": false}` only, and so is an access token of a
+//! disabled user or one issued before the user's last sign-out everywhere.
 
 use portcullis_types::introspection::IntrospectionResponse;
 
 use super::error::ProtocolError;
+use super::lifecycle;
 use super::secrets::secret_hash;
 use super::verify;
 use crate::state::AppState;
@@ -20,7 +22,10 @@ pub(crate) async fn introspect(
     if let Ok(at) = verify::access_token(state, token).await {
         let visible =
             caller.client_id == at.client_id.as_str() || at.aud.contains(caller.client_id.as_str());
-        if !visible || state.is_jti_revoked(&at.jti).await? {
+        if !visible
+            || state.is_jti_revoked(&at.jti).await?
+            || lifecycle::refused_by_user_record(state, &at.sub, at.iat).await?
+        {
             return Ok(IntrospectionResponse::inactive());
         }
         return Ok(IntrospectionResponse {
@@ -42,7 +47,8 @@ pub(crate) async fn introspect(
         let active = rt.status == RefreshStatus::Active
             && now < rt.expires_at
             && now < rt.absolute_expires_at
-            && rt.client_id == caller.client_id;
+            && rt.client_id == caller.client_id
+            && !lifecycle::refused_by_user_record(state, rt.user_id.as_str(), rt.auth_time).await?;
         if !active {
             return Ok(IntrospectionResponse::inactive());
         }

@@ -57,6 +57,10 @@ pub(crate) enum SignInCheck {
     SignedIn(Box<UserRecord>),
     /// The user is unknown or the password wrong (one answer, so as not to reveal which).
     Wrong,
+    /// The password is right but the account is disabled. Only someone who knows the password
+    /// learns this; to everyone else a disabled account answers [`SignInCheck::Wrong`] like
+    /// any other. The attempt stays counted: it signed no one in.
+    Disabled,
     /// Refused without checking: the account or the address had too many failures. The lock
     /// ends at the latest this many seconds from now (one window after the last failure).
     Throttled {
@@ -118,6 +122,10 @@ pub(crate) async fn authenticate_user(
         }
     };
     match user {
+        Some(user) if ok && user.disabled => {
+            audit::login_failed(username, addr_text.as_deref(), false);
+            Ok(SignInCheck::Disabled)
+        }
         Some(user) if ok => {
             if let Some(((account, _), others)) = keys.split_first() {
                 state.store.clear_login_failures(account).await?;

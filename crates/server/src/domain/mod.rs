@@ -1,6 +1,7 @@
 //! Protocol logic with no HTTP in it: parsing, validation, grants, token minting, sessions,
 //! consent and the audit trail. Handlers in `crate::http` call into these modules.
 
+pub(crate) mod account;
 pub(crate) mod audit;
 pub(crate) mod authorize;
 pub(crate) mod client_auth;
@@ -12,6 +13,7 @@ pub(crate) mod error;
 pub(crate) mod grants;
 pub(crate) mod identity;
 pub(crate) mod introspection;
+pub(crate) mod lifecycle;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod params;

@@ -8,8 +8,18 @@ use crate::hashing::{PoolError, hash_phc};
 
 use super::error::ProtocolError;
 
-/// Hashes a password into a PHC string (argon2id). Used when users are created, not on the
-/// sign-in path, which goes through the bounded [`crate::hashing::PasswordPool`].
+/// The shortest password a user may be given (`users add`, `users set-password`, the account
+/// page), in bytes of UTF-8.
+pub(crate) const MIN_PASSWORD_LEN: usize = 8;
+
+/// Whether `password` is too short to be set.
+pub(crate) fn too_short(password: &Password) -> bool {
+    password.secret().len() < MIN_PASSWORD_LEN
+}
+
+/// Hashes a password into a PHC string (argon2id) on the blocking pool. Used by the command line
+/// (user creation, `users set-password`); a running server hashes through its bounded
+/// [`crate::hashing::PasswordPool`] instead.
 pub(crate) async fn hash(password: Password) -> Result<String, ProtocolError> {
     tokio::task::spawn_blocking(move || hash_phc(password.secret()))
         .await
@@ -24,7 +34,7 @@ impl From<PoolError> for ProtocolError {
                 "too many sign-in attempts in progress, retry shortly",
                 i64::from(RETRY_AFTER_SECS),
             ),
-            PoolError::Stopped => ProtocolError::internal("argon2 pool", &e),
+            PoolError::Stopped | PoolError::Failed => ProtocolError::internal("argon2 pool", &e),
         }
     }
 }

@@ -57,11 +57,20 @@ pub(crate) async fn load(
     if id.len() != 43 {
         return Ok(None);
     }
-    let rec = state
+    let Some(rec) = state
         .store
         .get_session(&secret_hash(id), state.now())
-        .await?;
-    Ok(rec.map(|r| Session::from_record(id, r)))
+        .await?
+    else {
+        return Ok(None);
+    };
+    // A session of a disabled user, or from before a sign-out everywhere, is over even if a
+    // copy of the cookie outlived its deletion.
+    let user = state.user(rec.user_id.as_str()).await?;
+    if !user.is_some_and(|u| super::lifecycle::honours(&u, rec.auth_time)) {
+        return Ok(None);
+    }
+    Ok(Some(Session::from_record(id, rec)))
 }
 
 /// Starts a new session for `user_id` (authenticated now), ending `previous` if any. Returns the

@@ -5,6 +5,7 @@ use portcullis_types::Scope;
 
 use super::error::ProtocolError;
 use super::identity;
+use super::lifecycle;
 use super::verify::{self, TokenRejection};
 use crate::state::AppState;
 
@@ -51,6 +52,9 @@ pub(crate) async fn claims(
     let Some(user) = state.user(&at.sub).await.map_err(ProtocolError::from)? else {
         return Err(UserinfoError::InvalidToken("the user no longer exists"));
     };
+    if !lifecycle::honours(&user, at.iat) {
+        return Err(UserinfoError::InvalidToken("the access token was revoked"));
+    }
     let mut out = serde_json::Map::new();
     out.insert("sub".to_owned(), user.id.as_str().into());
     for (k, v) in identity::user_claims(&user, &scope, &state.config.scope_claims) {

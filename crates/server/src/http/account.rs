@@ -1,28 +1,47 @@
 //! `GET /account` lists the applications the user granted; `POST /account/withdraw` withdraws
 //! one (its grants, refresh tokens and recorded access tokens are revoked) and 303s back.
+//! `POST /account/password` changes the password (the browser stays signed in with a fresh
+//! session, everything else is signed out); `POST /account/sign-out-everywhere` signs the user
+//! out of every browser and application, this one included.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use portcullis_types::ErrorCode;
+use portcullis_types::secret::Password;
 
-use super::extract::form::WithdrawForm;
-use super::extract::{CsrfForm, SignedIn};
-use crate::domain::consent;
+use super::extract::form::{PasswordChangeForm, SignOutEverywhereForm, WithdrawForm};
+use super::extract::{ClientAddr, CsrfForm, SignedIn, cookie, removal, session_cookie_name};
+use crate::domain::account::{self, PasswordChange};
+use crate::domain::error::ProtocolError;
+use crate::domain::params::Params;
+use crate::domain::{consent, sessions};
 use crate::state::AppState;
+use crate::store::UserRecord;
 use crate::ui;
-use crate::ui::account::{GrantedApp, account_page};
+use crate::ui::account::{AccountView, GrantedApp, PasswordNotice, account_page};
 use crate::ui::error::PageError;
+
+/// The signed-in user's record, or the answer to give when there is none.
+async fn signed_in_user(state: &AppState, user_id: &str) -> Result<UserRecord, Response> {
+    match state.store.get_user(user_id).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(ui::see_other("/login")),
+        Err(e) => Err(PageError::internal(&e.into()).into_response()),
+    }
+}
 
 /// `GET /account`.
 pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     SignedIn(session): SignedIn,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let user = match state.store.get_user(session.user_id.as_str()).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return ui::see_other("/login"),
-        Err(e) => return PageError::internal(&e.into()).into_response(),
+    let user = match signed_in_user(&state, session.user_id.as_str()).await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     let consents = match state.store.list_consents(user.id.as_str()).await {
         Ok(c) => c,
@@ -43,7 +62,13 @@ pub(crate) async fn get(
             scope: c.scope,
         });
     }
-    account_page(&user.username, &apps, &session.csrf)
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    account_page(&AccountView {
+        username: &user.username,
+        apps: &apps,
+        csrf: &session.csrf,
+        notice: PasswordNotice::from_query(&params),
+    })
 }
 
 /// `POST /account/withdraw`.
@@ -60,4 +85,85 @@ pub(crate) async fn withdraw(
         Ok(_) => ui::see_other("/account"),
         Err(e) => PageError::internal(&e).into_response(),
     }
+}
+
+/// `POST /account/sign-out-everywhere`: every session (this one too), grant and token of the
+/// user ends; the browser lands on the signed-out page.
+pub(crate) async fn sign_out_everywhere(
+    State(state): State<Arc<AppState>>,
+    jar: CookieJar,
+    CsrfForm { session, .. }: CsrfForm<SignOutEverywhereForm>,
+) -> Response {
+    let user = match signed_in_user(&state, session.user_id.as_str()).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match account::sign_out_everywhere(&state, user).await {
+        Ok(_) => {
+            let jar = jar.add(removal(&state.config, session_cookie_name(&state.config)));
+            (jar, ui::see_other("/logout/done")).into_response()
+        }
+        Err(e) => PageError::internal(&e).into_response(),
+    }
+}
+
+/// The error page for a failure of the password check or the store.
+fn failure_page(e: &ProtocolError) -> Response {
+    match e.code() {
+        ErrorCode::TemporarilyUnavailable => PageError::Busy.into_response(),
+        _ => PageError::internal(e).into_response(),
+    }
+}
+
+/// `POST /account/password`: `current_password`, `new_password`, `new_password_repeat`.
+pub(crate) async fn change_password(
+    State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
+    jar: CookieJar,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<PasswordChangeForm>,
+) -> Response {
+    let (Some(current), Some(new), Some(repeated)) = (
+        params.get("current_password"),
+        params.get("new_password"),
+        params.get("new_password_repeat"),
+    ) else {
+        return PageError::FormExpired.into_response();
+    };
+    let user = match signed_in_user(&state, session.user_id.as_str()).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let outcome = account::change_password(
+        &state,
+        &user,
+        Password::new(current),
+        Password::new(new),
+        &Password::new(repeated),
+        addr,
+    )
+    .await;
+    let notice = match outcome {
+        Ok(PasswordChange::Changed(_)) => {
+            // Every session of the user is gone; this browser, which just proved both
+            // passwords, continues in a fresh one.
+            return match sessions::create(&state, user.id.as_str(), None).await {
+                Ok((id, _)) => {
+                    let name = session_cookie_name(&state.config);
+                    let jar = jar.add(cookie(&state.config, name, id));
+                    (jar, ui::see_other(&PasswordNotice::Changed.location())).into_response()
+                }
+                Err(e) => failure_page(&e),
+            };
+        }
+        Ok(PasswordChange::WrongCurrent) => PasswordNotice::WrongCurrent,
+        Ok(PasswordChange::Mismatch) => PasswordNotice::Mismatch,
+        Ok(PasswordChange::TooShort) => PasswordNotice::TooShort,
+        Ok(PasswordChange::Throttled { retry_after_secs }) => PasswordNotice::Throttled {
+            wait_secs: retry_after_secs,
+        },
+        Err(e) => return failure_page(&e),
+    };
+    ui::see_other(&notice.location())
 }

@@ -84,6 +84,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             .route("/device/login", post(device::login))
             .route("/account", get(account::get))
             .route("/account/withdraw", post(account::withdraw))
+            .route(
+                "/account/sign-out-everywhere",
+                post(account::sign_out_everywhere),
+            )
+            .route("/account/password", post(account::change_password))
             .route("/logout", get(logout::get).post(logout::post))
             .route("/logout/done", get(logout::done)),
     );

@@ -54,6 +54,7 @@ pub(crate) async fn sign_in(
     let user = match checked {
         SignInCheck::SignedIn(user) => *user,
         SignInCheck::Wrong => return Ok(Err(SignInFailure::Wrong)),
+        SignInCheck::Disabled => return Ok(Err(SignInFailure::Disabled)),
         SignInCheck::Throttled { retry_after_secs } => {
             return Ok(Err(SignInFailure::Throttled {
                 wait_secs: retry_after_secs,

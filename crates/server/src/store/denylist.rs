@@ -1,5 +1,5 @@
-//! The mirror of revoked access-token `jti`s that resource servers read (for example the
-//! guard's Redis check). The [`Store`](super::Store) stays the source of truth; a denylist is a
+//! The mirror of revoked access-token `jti`s and of per-subject "not before" markers that
+//! resource servers read (for example the guard's Redis check). The [`Store`](super::Store) stays the source of truth; a denylist is a
 //! fast copy of its revocations, written after the store has committed them.
 
 use async_trait::async_trait;
@@ -12,4 +12,14 @@ pub trait Denylist: Send + Sync + std::fmt::Debug {
     /// Publishes revoked `(jti, exp)` pairs, each kept until its `exp` (Unix seconds). Entries
     /// already expired at `now` are skipped: the token is dead anyway.
     async fn revoke_jtis(&self, jtis: &[(String, i64)], now: i64) -> StoreResult<()>;
+    /// Publishes that every access token of `sub` issued before `not_before` (Unix seconds) is
+    /// refused, kept until `keep_until`. A marker already there with a later `not_before` is
+    /// left alone; nothing is written once `keep_until` passed.
+    async fn revoke_subject(
+        &self,
+        sub: &str,
+        not_before: i64,
+        keep_until: i64,
+        now: i64,
+    ) -> StoreResult<()>;
 }

@@ -608,6 +608,13 @@ impl SessionStore for MemoryStore {
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
         Ok(self.lock()?.sessions.remove(id_hash).is_some())
     }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let mut st = self.lock()?;
+        let before = st.sessions.len();
+        st.sessions.retain(|_, s| s.user_id != user_id);
+        Ok(u64::try_from(before - st.sessions.len()).unwrap_or(u64::MAX))
+    }
 }
 
 #[async_trait]

@@ -1,6 +1,7 @@
 //! The Redis [`Denylist`]: revoked `jti`s under `portcullis_types::denylist::revoked_jti_key`,
 //! with a TTL up to the keep-until time the caller gives (the token's `exp` plus the largest
-//! validator leeway, `portcullis_types::denylist::retain_until`).
+//! validator leeway, `portcullis_types::denylist::retain_until`); per-subject "not before"
+//! markers under `portcullis_types::denylist::subject_not_before_key`.
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
@@ -55,4 +56,41 @@ impl Denylist for RedisDenylist {
         }
         Ok(())
     }
+
+    async fn revoke_subject(
+        &self,
+        sub: &str,
+        not_before: i64,
+        keep_until: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let ttl = keep_until.saturating_sub(now);
+        if ttl <= 0 {
+            return Ok(());
+        }
+        let key = portcullis_types::denylist::subject_not_before_key(&self.issuer, sub);
+        let mut conn = self.conn.clone();
+        redis::cmd("EVAL")
+            .arg(RAISE_NOT_BEFORE)
+            .arg(1)
+            .arg(&key)
+            .arg(not_before)
+            .arg(ttl)
+            .query_async::<i64>(&mut conn)
+            .await
+            .map_err(|e| StoreError::Backend(format!("redis denylist: {e}")))?;
+        Ok(())
+    }
 }
+
+/// Sets the marker `KEYS[1]` to `ARGV[1]` with a TTL of `ARGV[2]` seconds unless it already
+/// holds a later time (two sign-outs on nodes with slightly different clocks must not move it
+/// back). One script, so no other writer interleaves between the read and the write.
+const RAISE_NOT_BEFORE: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current and current > tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+";

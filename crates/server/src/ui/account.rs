@@ -1,11 +1,13 @@
 //! The account page: the applications the signed-in user granted access to, each with a
-//! Withdraw button, and a sign-out button.
+//! Withdraw button; the password change form; "Sign out everywhere" and a sign-out button.
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
 
 use super::{layout, page};
+use crate::domain::login::wait_text;
+use crate::domain::params::Params;
 
 /// One granted application.
 #[derive(Debug, Clone)]
@@ -18,21 +20,123 @@ pub(crate) struct GrantedApp {
     pub scope: String,
 }
 
+/// What the account page reports after a password change, carried in its query as
+/// `password=changed|wrong|mismatch|short|throttled` (and `wait=SECS` when throttled). Only
+/// shown back to the browser that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordNotice {
+    /// The password was changed; every other sign-in ended.
+    Changed,
+    /// The current password was wrong.
+    WrongCurrent,
+    /// The two copies of the new password differ.
+    Mismatch,
+    /// The new password is too short.
+    TooShort,
+    /// Too many failed attempts: try again within this many seconds.
+    Throttled {
+        /// Seconds to wait at most.
+        wait_secs: i64,
+    },
+}
+
+impl PasswordNotice {
+    /// The longest wait a query may claim (a day), as on the sign-in page.
+    const MAX_WAIT_SECS: i64 = 86_400;
+
+    /// Reads the notice from the account page's query.
+    pub(crate) fn from_query(params: &Params) -> Option<Self> {
+        Some(match params.get("password")? {
+            "changed" => Self::Changed,
+            "wrong" => Self::WrongCurrent,
+            "mismatch" => Self::Mismatch,
+            "short" => Self::TooShort,
+            "throttled" => Self::Throttled {
+                wait_secs: params
+                    .get("wait")
+                    .and_then(|w| w.parse::<i64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, Self::MAX_WAIT_SECS),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The account page's address showing this notice.
+    pub(crate) fn location(self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        match self {
+            Self::Changed => q.append_pair("password", "changed"),
+            Self::WrongCurrent => q.append_pair("password", "wrong"),
+            Self::Mismatch => q.append_pair("password", "mismatch"),
+            Self::TooShort => q.append_pair("password", "short"),
+            Self::Throttled { wait_secs } => q
+                .append_pair("password", "throttled")
+                .append_pair("wait", &wait_secs.to_string()),
+        };
+        format!("/account?{}", q.finish())
+    }
+
+    fn message(self) -> Markup {
+        match self {
+            Self::Changed => html! {
+                p role="status" {
+                    "Your password was changed. Every other browser and application was signed out."
+                }
+            },
+            Self::WrongCurrent => html! {
+                p.error role="alert" { "The password was not changed: the current password is wrong." }
+            },
+            Self::Mismatch => html! {
+                p.error role="alert" { "The password was not changed: the new passwords differ." }
+            },
+            Self::TooShort => html! {
+                p.error role="alert" {
+                    "The password was not changed: the new password needs at least "
+                    (crate::domain::password::MIN_PASSWORD_LEN) " characters."
+                }
+            },
+            Self::Throttled { wait_secs } => html! {
+                p.error role="alert" {
+                    "Too many failed attempts. Try again in " (wait_text(wait_secs)) "."
+                }
+            },
+        }
+    }
+}
+
+/// What the account page shows.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountView<'a> {
+    /// The signed-in user's name.
+    pub username: &'a str,
+    /// The applications with access.
+    pub apps: &'a [GrantedApp],
+    /// CSRF token of the session.
+    pub csrf: &'a str,
+    /// The outcome of a password change just made, if any.
+    pub notice: Option<PasswordNotice>,
+}
+
 /// Renders the account page.
-pub(crate) fn account_page(username: &str, apps: &[GrantedApp], csrf: &str) -> Response {
+pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
+    let csrf = view.csrf;
     page(
         StatusCode::OK,
         layout(
             "Your account",
             html! {
                 h1 { "Your account" }
-                p { "Signed in as " strong { (username) } }
+                p { "Signed in as " strong { (view.username) } }
+                @if let Some(notice) = view.notice {
+                    (notice.message())
+                }
                 h2 { "Applications with access" }
-                @if apps.is_empty() {
+                @if view.apps.is_empty() {
                     p.muted { "No application has access to your account." }
                 } @else {
                     table {
-                        @for app in apps {
+                        @for app in view.apps {
                             tr {
                                 td { strong { (app.name) } br; span.muted { (app.scope) } }
                                 td {
@@ -46,6 +150,24 @@ pub(crate) fn account_page(username: &str, apps: &[GrantedApp], csrf: &str) -> R
                         }
                     }
                 }
+                h2 { "Change password" }
+                form method="post" action="/account/password" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="current_password" { "Current password" }
+                    input id="current_password" type="password" name="current_password" autocomplete="current-password" required;
+                    label for="new_password" { "New password" }
+                    input id="new_password" type="password" name="new_password" autocomplete="new-password" minlength=(crate::domain::password::MIN_PASSWORD_LEN) required;
+                    label for="new_password_repeat" { "New password again" }
+                    input id="new_password_repeat" type="password" name="new_password_repeat" autocomplete="new-password" required;
+                    button type="submit" { "Change password" }
+                }
+                p.muted { "Changing the password signs out every other browser and application." }
+                h2 { "Sign out" }
+                form method="post" action="/account/sign-out-everywhere" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" { "Sign out everywhere" }
+                }
+                p.muted { "Ends every sign-in: this browser, other browsers and devices, and every application's access until you sign in again." }
                 form method="post" action="/logout" {
                     input type="hidden" name="csrf" value=(csrf);
                     button type="submit" { "Sign out" }
@@ -53,4 +175,36 @@ pub(crate) fn account_page(username: &str, apps: &[GrantedApp], csrf: &str) -> R
             },
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_round_trip_through_the_query() {
+        for n in [
+            PasswordNotice::Changed,
+            PasswordNotice::WrongCurrent,
+            PasswordNotice::Mismatch,
+            PasswordNotice::TooShort,
+            PasswordNotice::Throttled { wait_secs: 300 },
+        ] {
+            let loc = n.location();
+            let query = loc.trim_start_matches("/account?");
+            assert_eq!(
+                PasswordNotice::from_query(&Params::parse(query.as_bytes())),
+                Some(n)
+            );
+        }
+        let absurd = Params::parse(b"password=throttled&wait=99999999");
+        assert_eq!(
+            PasswordNotice::from_query(&absurd),
+            Some(PasswordNotice::Throttled { wait_secs: 86_400 })
+        );
+        assert_eq!(
+            PasswordNotice::from_query(&Params::parse(b"password=x")),
+            None
+        );
+    }
 }

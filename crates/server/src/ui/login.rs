@@ -25,11 +25,13 @@ pub(crate) struct LoginView<'a> {
 }
 
 /// Why a sign-in form is shown again, carried in its query: `failed=1`, and for a throttled
-/// attempt also `wait=SECS`.
+/// attempt also `wait=SECS`, for a disabled account `disabled=1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SignInFailure {
     /// Unknown user or wrong password.
     Wrong,
+    /// The right password for a disabled account (told only to who typed it).
+    Disabled,
     /// Too many failed attempts for the account or the address; try again within this many
     /// seconds.
     Throttled {
@@ -46,6 +48,9 @@ impl SignInFailure {
     /// Reads the failure back from a sign-in page's query.
     pub(crate) fn from_query(params: &Params) -> Option<Self> {
         params.get("failed")?;
+        if params.get("disabled").is_some() {
+            return Some(Self::Disabled);
+        }
         Some(
             match params.get("wait").and_then(|w| w.parse::<i64>().ok()) {
                 Some(secs) => Self::Throttled {
@@ -59,8 +64,14 @@ impl SignInFailure {
     /// Appends the failure to a sign-in page's query.
     pub(crate) fn append_to(self, q: &mut form_urlencoded::Serializer<'_, String>) {
         q.append_pair("failed", "1");
-        if let Self::Throttled { wait_secs } = self {
-            q.append_pair("wait", &wait_secs.to_string());
+        match self {
+            Self::Wrong => {}
+            Self::Disabled => {
+                q.append_pair("disabled", "1");
+            }
+            Self::Throttled { wait_secs } => {
+                q.append_pair("wait", &wait_secs.to_string());
+            }
         }
     }
 }
@@ -71,6 +82,11 @@ pub(crate) fn failure_message(failure: SignInFailure) -> Markup {
     match failure {
         SignInFailure::Wrong => html! {
             p.error role="alert" { "Sign-in failed: the username or password is wrong." }
+        },
+        SignInFailure::Disabled => html! {
+            p.error role="alert" {
+                "This account is disabled. Ask your administrator to enable it again."
+            }
         },
         SignInFailure::Throttled { wait_secs } => html! {
             p.error role="alert" {
@@ -106,4 +122,31 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
             },
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_round_trip_through_the_query() {
+        for failure in [
+            SignInFailure::Wrong,
+            SignInFailure::Disabled,
+            SignInFailure::Throttled { wait_secs: 120 },
+        ] {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            failure.append_to(&mut q);
+            let query = q.finish();
+            assert_eq!(
+                SignInFailure::from_query(&Params::parse(query.as_bytes())),
+                Some(failure),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            SignInFailure::from_query(&Params::parse(b"disabled=1")),
+            None
+        );
+    }
 }

@@ -239,6 +239,34 @@ pub fn authorize_url(extra: &str) -> String {
 
 /// Runs login and consent for alice and returns (code redirect URL, cookie jar).
 pub async fn login_and_consent(h: &Harness, authorize: &str) -> (String, Vec<(String, String)>) {
+    let (location, jar) = login(h, authorize).await;
+    let resp = send(
+        &h.router,
+        get(&location, &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200, "consent page expected");
+    let html = body_text(resp).await;
+    let csrf = hidden(&html, "csrf");
+    let request = hidden(&html, "request");
+    let body = format!(
+        "csrf={}&request={}&decision=allow",
+        enc(&csrf),
+        enc(&request)
+    );
+    let resp = send(
+        &h.router,
+        form_with("/consent", &body, &[("cookie", &cookie_header(&jar))]),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let location = header_str(&resp, "location").unwrap().to_owned();
+    (location, jar)
+}
+
+/// Signs alice in on the login page `authorize` leads to; returns (the `/authorize` URL to
+/// resume, cookie jar).
+pub async fn login(h: &Harness, authorize: &str) -> (String, Vec<(String, String)>) {
     let mut jar = Vec::new();
     let resp = send(&h.router, get(authorize, &[])).await;
     assert_eq!(resp.status(), 200, "login page expected");
@@ -261,27 +289,6 @@ pub async fn login_and_consent(h: &Harness, authorize: &str) -> (String, Vec<(St
     update_jar(&mut jar, &resp);
     let location = header_str(&resp, "location").unwrap().to_owned();
     assert!(location.starts_with("/authorize?"));
-    let resp = send(
-        &h.router,
-        get(&location, &[("cookie", &cookie_header(&jar))]),
-    )
-    .await;
-    assert_eq!(resp.status(), 200, "consent page expected");
-    let html = body_text(resp).await;
-    let csrf = hidden(&html, "csrf");
-    let request = hidden(&html, "request");
-    let body = format!(
-        "csrf={}&request={}&decision=allow",
-        enc(&csrf),
-        enc(&request)
-    );
-    let resp = send(
-        &h.router,
-        form_with("/consent", &body, &[("cookie", &cookie_header(&jar))]),
-    )
-    .await;
-    assert_eq!(resp.status(), 303);
-    let location = header_str(&resp, "location").unwrap().to_owned();
     (location, jar)
 }
 

@@ -1,6 +1,7 @@
 //! The server's handler tests in one binary (one link of the crate graph): the router driven
 //! with `oneshot` on the memory store, endpoint by endpoint, and the optional Redis denylist.
 
+mod account_lifecycle;
 mod authorize_flow;
 mod back_channel;
 mod common;

@@ -221,3 +221,110 @@ async fn rev_1_redis_entry_outlives_the_validator_leeway() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn rt_8_sign_out_everywhere_publishes_the_subject_marker_with_the_longest_token_ttl() {
+    let Some(mut conn) = redis_available().await else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Redis must be reachable in CI"
+        );
+        eprintln!("skipping: Redis not reachable at {REDIS_URL}");
+        return;
+    };
+    let issuer = format!("https://as-subject-{}.example", std::process::id());
+    let h = harness_with(
+        |s| {
+            s.issuer = issuer.clone();
+            s.redis_url = Some(REDIS_URL.to_owned());
+        },
+        true,
+    )
+    .await;
+    // One client issues hour-long access tokens: the marker must outlive those.
+    portcullis_server::admin::add_client(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        h.server.config(),
+        portcullis_server::config::ClientConfig {
+            client_id: "long".into(),
+            secret: Some(portcullis_types::ClientSecret::new(SVC_SECRET)),
+            grant_types: vec![portcullis_types::GrantType::ClientCredentials],
+            access_token_ttl: Some(3_600),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (location, _jar) = login_and_consent(&h, &authorize_url("")).await;
+    let code = param(&location, "code").unwrap();
+    let tokens = body_json(redeem(&h, &code, VERIFIER).await).await;
+    let (_, claims) =
+        portcullis_jose::dangerous::decode_unverified(tokens["access_token"].as_str().unwrap())
+            .unwrap();
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+    let jti_key =
+        portcullis_types::denylist::revoked_jti_key(&issuer, claims["jti"].as_str().unwrap());
+    let marker = portcullis_types::denylist::subject_not_before_key(&issuer, &sub);
+
+    // `users revoke-tokens`, with the denylist the command connects from the configuration.
+    let denylist = portcullis_server::admin::connect_denylist(h.server.config())
+        .await
+        .unwrap()
+        .expect("Redis is configured");
+    let targets = portcullis_server::admin::AccountTargets {
+        store: h.store.as_ref(),
+        denylist: Some(denylist.as_ref()),
+        clock: h.clock.as_ref(),
+        config: h.server.config(),
+    };
+    let report = portcullis_server::admin::revoke_user_tokens(targets, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let leeway = portcullis_types::denylist::MAX_VALIDATOR_LEEWAY_SECS;
+    assert_eq!(report.marker_until, Some(START + 3_600 + leeway));
+    let reader = conn.clone();
+    let get = |key: String| {
+        let mut conn = reader.clone();
+        async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get(marker.clone()).await, Some(START.to_string()));
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&marker)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 3_600 + leeway - 5 && ttl <= 3_600 + leeway,
+        "marker ttl {ttl}"
+    );
+    // The recorded access token is denylisted by jti too (same-second tokens need that).
+    assert_eq!(get(jti_key.clone()).await.as_deref(), Some("1"));
+
+    // A marker from a node whose clock is behind never moves it back.
+    denylist
+        .revoke_subject(&sub, START - 100, START + 1_000, START - 100)
+        .await
+        .unwrap();
+    assert_eq!(get(marker.clone()).await, Some(START.to_string()));
+    // A later one moves it on.
+    denylist
+        .revoke_subject(&sub, START + 10, START + 1_000, START)
+        .await
+        .unwrap();
+    assert_eq!(get(marker.clone()).await, Some((START + 10).to_string()));
+
+    let _: () = redis::cmd("DEL")
+        .arg(&marker)
+        .arg(&jti_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}

@@ -253,6 +253,9 @@ pub(crate) async fn issue_user_tokens(
     state: &AppState,
     issue: UserIssue<'_>,
 ) -> Result<TokenResponse, ProtocolError> {
+    // Every grant that mints user tokens passes here: a disabled account, or a sign-in older
+    // than the user's last sign-out everywhere, gets nothing (TOK-13).
+    super::lifecycle::refuse_inactive_account(issue.user, issue.auth_time)?;
     let memberships = Memberships::of_user(state.store.as_ref(), issue.client, issue.user).await?;
     let at = tokens::issue_access_token(
         state,

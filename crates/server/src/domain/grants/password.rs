@@ -27,6 +27,9 @@ pub(crate) async fn exchange(
     let user = match login::authenticate_user(state, username, password, addr).await? {
         SignInCheck::SignedIn(user) => user,
         SignInCheck::Wrong => return Err(ProtocolError::invalid_grant("invalid credentials")),
+        SignInCheck::Disabled => {
+            return Err(ProtocolError::invalid_grant("the account is disabled"));
+        }
         SignInCheck::Throttled { retry_after_secs } => {
             return Err(ProtocolError::invalid_grant(format!(
                 "too many failed sign-in attempts; try again in {}",

@@ -34,12 +34,14 @@ pub(crate) async fn exchange(
     // The client's registration may have been narrowed since the grant: never more than it
     // allows now.
     let scope = requested_scope(requested, &current.scope.intersection(&client.scope))?;
-    // A locked account gets no fresh tokens (TOK-13). Only an active token is checked here, so
+    // A locked or disabled account, or a sign-in ended by a sign-out everywhere, gets no fresh
+    // tokens (TOK-13), and the token is not used up. Only an active token is checked here, so
     // a replayed rotated token still reaches reuse detection below.
     if current.status == RefreshStatus::Active
         && let Some(user) = state.store.get_user(current.user_id.as_str()).await?
     {
         refuse_locked_account(state, &user).await?;
+        super::super::lifecycle::refuse_inactive_account(&user, current.auth_time)?;
     }
     let successor = RefreshToken::new(random_token()?);
     let new_rec = RefreshRecord {

@@ -159,6 +159,34 @@ impl SessionFormKind for WithdrawForm {
     const NO_SESSION: NoSession = NoSession::Redirect("/login");
 }
 
+/// `POST /account/sign-out-everywhere`: ending every session and token of the user.
+#[derive(Debug)]
+pub(crate) struct SignOutEverywhereForm;
+impl PageFormKind for SignOutEverywhereForm {
+    const NOT_FORM: PageError = PageError::NotSubmitted;
+}
+impl CsrfFormKind for SignOutEverywhereForm {
+    const EXPIRED: PageError = PageError::FormExpired;
+    const REFUSE_DUPLICATES: bool = true;
+}
+impl SessionFormKind for SignOutEverywhereForm {
+    const NO_SESSION: NoSession = NoSession::Redirect("/login");
+}
+
+/// `POST /account/password`: changing the password (current one, new one twice).
+#[derive(Debug)]
+pub(crate) struct PasswordChangeForm;
+impl PageFormKind for PasswordChangeForm {
+    const NOT_FORM: PageError = PageError::NotSubmitted;
+}
+impl CsrfFormKind for PasswordChangeForm {
+    const EXPIRED: PageError = PageError::FormExpired;
+    const REFUSE_DUPLICATES: bool = true;
+}
+impl SessionFormKind for PasswordChangeForm {
+    const NO_SESSION: NoSession = NoSession::Redirect("/login");
+}
+
 /// Why a page form was not handed to its handler.
 #[derive(Debug)]
 pub(crate) enum PageRejection {

@@ -301,6 +301,25 @@ pub async fn sessions_expire(s: Arc<dyn Store>) {
     assert!(s.get_session("sess-hash", T0).await.unwrap().is_none());
 }
 
+pub async fn user_sessions_deleted_together(s: Arc<dyn Store>) {
+    let sess = |id: &str, user: &str, expires_at: i64| SessionRecord {
+        id_hash: id.into(),
+        user_id: user.into(),
+        auth_time: T0,
+        created_at: T0,
+        expires_at,
+    };
+    s.insert_session(sess("a1", "ua", T0 + 60)).await.unwrap();
+    s.insert_session(sess("a2", "ua", T0 + 60)).await.unwrap();
+    s.insert_session(sess("a3", "ua", T0 - 1)).await.unwrap();
+    s.insert_session(sess("b1", "ub", T0 + 60)).await.unwrap();
+    assert_eq!(s.delete_user_sessions("ua").await.unwrap(), 3);
+    assert!(s.get_session("a1", T0).await.unwrap().is_none());
+    assert!(s.get_session("a2", T0).await.unwrap().is_none());
+    assert!(s.get_session("b1", T0).await.unwrap().is_some());
+    assert_eq!(s.delete_user_sessions("ua").await.unwrap(), 0);
+}
+
 pub async fn throttle_counts_within_window(s: Arc<dyn Store>) {
     let w = 300;
     assert_eq!(s.login_failures("ip:1", T0, w).await.unwrap(), 0);

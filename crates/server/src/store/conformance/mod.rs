@@ -181,6 +181,7 @@ macro_rules! conformance_suite {
             accounts::insert_client_concurrent_exactly_one,
             accounts::users_crud_and_duplicate_username_conflict,
             accounts::sessions_expire,
+            accounts::user_sessions_deleted_together,
             accounts::throttle_counts_within_window,
             accounts::dos_4_concurrent_attempts_exactly_limit_pass,
             accounts::dos_4_released_attempts_no_longer_count,

@@ -618,6 +618,15 @@ macro_rules! impl_sql_store {
                     .map_err(db_err)?;
                 Ok(r.rows_affected() > 0)
             }
+
+            async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+                let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected())
+            }
         }
 
         #[async_trait]

@@ -15,4 +15,7 @@ pub trait SessionStore: Send + Sync {
     async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<SessionRecord>>;
     /// Deletes a session; `true` if it existed.
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Deletes every session of `user_id` (signing the user out of every browser); returns how
+    /// many there were, expired ones included.
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
 }

@@ -157,6 +157,11 @@ pub(crate) async fn exchange(
             ));
         };
         refuse_locked_account(state, &user).await?;
+        if user.disabled {
+            return Err(ProtocolError::invalid_request(
+                "the subject_token's user is disabled",
+            ));
+        }
         // The exchanged token carries what the exchanging client may see of the user.
         Memberships::of_user(state.store.as_ref(), client, &user).await?
     } else {

@@ -52,7 +52,9 @@ pub(super) async fn verify_access(
     }
     let at: AccessTokenClaims =
         serde_json::from_value(Value::Object(claims)).map_err(|_| bad_token(which))?;
-    if state.store.is_jti_revoked(&at.jti, state.now()).await? {
+    if state.store.is_jti_revoked(&at.jti, state.now()).await?
+        || super::super::super::lifecycle::refused_by_user_record(state, &at.sub, at.iat).await?
+    {
         return Err(bad_token(which));
     }
     Ok((at, act))
