@@ -152,13 +152,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(gc_interval),
         ))
     });
+    // Keeps the Redis denylist whole: refills it after Redis lost its data and delivers the
+    // revocations queued while it was out of reach.
+    let mirror = tokio::spawn(
+        server
+            .clone()
+            .sync_denylist_periodically(Duration::from_secs(DENYLIST_SYNC_SECS)),
+    );
     listen::serve(listener, router, limits, shutdown_signal()).await;
+    mirror.abort();
     if let Some(task) = collector {
         task.abort();
     }
     tracing::info!("portcullis stopped");
     Ok(())
 }
+
+/// Seconds between two passes that keep the Redis denylist whole.
+const DENYLIST_SYNC_SECS: u64 = 2;
 
 /// Creates the roles and groups, registers the clients and creates the users declared in the
 /// config file. Clients are replaced on every start; roles, groups and users are created when

@@ -391,16 +391,14 @@ impl AccountTargets<'_> {
         lifecycle::Targets {
             store: self.store,
             denylist: self.denylist,
+            health: None,
             config: self.config,
         }
     }
 
-    /// A user by username or, failing that, by id.
+    /// A user by id or username.
     async fn find_user(&self, username: &str) -> Result<Option<UserRecord>, AdminError> {
-        if let Some(u) = self.store.get_user_by_username(username).await? {
-            return Ok(Some(u));
-        }
-        Ok(self.store.get_user(username).await?)
+        find_user(self.store, username).await
     }
 
     async fn sign_out(

@@ -82,6 +82,7 @@ pub(crate) mod ui;
 pub(crate) mod validation_cache;
 
 pub use domain::ProtocolError;
+pub use domain::denylist::SyncReport;
 
 /// PKCE (RFC 7636) as the server checks it, for clients and tools such as `portcullis serve
 /// --dev`.
@@ -195,6 +196,7 @@ impl Server {
                 client_throttle: state::ClientThrottle::default(),
                 device_throttle: state::DeviceThrottle::default(),
                 denylist,
+                mirror_health: domain::denylist::MirrorHealth::default(),
                 passwords,
                 validation: validation_cache::ValidationCache::default(),
                 hook_client,
@@ -215,6 +217,28 @@ impl Server {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.state.store
+    }
+
+    /// Keeps the resource servers' denylist mirror (Redis) whole: refills it from the store when
+    /// it lost its contents and delivers the revocations queued while it was out of reach. Run
+    /// it every few seconds ([`Server::sync_denylist_periodically`]); nothing to do without a
+    /// mirror.
+    pub async fn sync_denylist(&self) -> Result<domain::denylist::SyncReport, store::StoreError> {
+        domain::denylist::sync(&self.state).await
+    }
+
+    /// Runs [`Server::sync_denylist`] every `interval` for ever (spawn it; it returns at once
+    /// when no mirror is configured).
+    pub async fn sync_denylist_periodically(self, interval: std::time::Duration) {
+        if self.state.denylist.is_none() {
+            return;
+        }
+        loop {
+            if let Err(error) = self.sync_denylist().await {
+                tracing::warn!(%error, "denylist mirror sync failed");
+            }
+            tokio::time::sleep(interval).await;
+        }
     }
 
     /// Deletes expired state from the store (call periodically, e.g. every few minutes).

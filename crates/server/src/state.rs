@@ -222,6 +222,8 @@ pub(crate) struct AppState {
     pub(crate) device_throttle: DeviceThrottle,
     /// Optional mirror of revoked `jti`s for resource servers (Redis).
     pub(crate) denylist: Option<Arc<dyn Denylist>>,
+    /// Whether the denylist mirror answered lately (readiness says "degraded" when not).
+    pub(crate) mirror_health: crate::domain::denylist::MirrorHealth,
     /// The bounded argon2id workers that check sign-in passwords.
     pub(crate) passwords: PasswordPool,
     /// Revocation answers and user records cached on the token-validation paths.

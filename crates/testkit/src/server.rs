@@ -146,9 +146,14 @@ async fn spawn_server(
     let router = server.router();
     Ok(tokio::spawn(async move {
         let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        if let Err(err) = axum::serve(listener, app).await {
-            eprintln!("test server stopped: {err}");
-        }
+        let serve = async {
+            if let Err(err) = axum::serve(listener, app).await {
+                eprintln!("test server stopped: {err}");
+            }
+        };
+        // As `portcullis serve` does, but often, so tests see a Redis that is back soon.
+        let sync = server.sync_denylist_periodically(std::time::Duration::from_millis(200));
+        tokio::join!(serve, sync);
     }))
 }
 

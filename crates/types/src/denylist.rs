@@ -43,6 +43,13 @@ pub fn subject_not_before_key(issuer: &str, sub: &str) -> String {
     format!("{SUBJECT_PREFIX}{}:{issuer}{sub}", issuer.len())
 }
 
+/// The key that says the denylist of `issuer` holds every revocation the server's store holds.
+/// Written after a full refill; a Redis restarted without its data lacks it, which tells the
+/// server to refill it.
+pub fn mirror_complete_key(issuer: &str) -> String {
+    format!("portcullis:v1:mirror-complete:{}:{issuer}", issuer.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

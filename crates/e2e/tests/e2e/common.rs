@@ -132,6 +132,26 @@ impl Env {
         (request, response.code)
     }
 
+    /// Signs `username` out everywhere as `portcullis users revoke-tokens` does: through the
+    /// admin operation, with the server's configured denylist (it must have one).
+    pub async fn sign_out_everywhere(&self, username: &str) {
+        let config = self.server.config();
+        let denylist = portcullis_server::admin::connect_denylist(config)
+            .await
+            .expect("denylist")
+            .expect("a denylist is configured");
+        let targets = portcullis_server::admin::AccountTargets {
+            store: self.server.store().as_ref(),
+            denylist: Some(denylist.as_ref()),
+            clock: self.server.clock().as_ref(),
+            config,
+        };
+        portcullis_server::admin::revoke_user_tokens(targets, username)
+            .await
+            .expect("sign out everywhere")
+            .expect("the user exists");
+    }
+
     /// Registers [`JWT_CLIENT`] (`private_key_jwt`, client credentials) and returns its key.
     pub async fn add_jwt_client(&self) -> portcullis_jose::SigningKey {
         let (key, jwks) =

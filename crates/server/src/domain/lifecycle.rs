@@ -15,10 +15,11 @@
 use portcullis_types::denylist::retain_until;
 
 use super::audit;
+use super::denylist::{MirrorHealth, publish};
 use super::error::ProtocolError;
 use crate::config::ServerConfig;
 use crate::state::AppState;
-use crate::store::{Denylist, Store, UserRecord};
+use crate::store::{Denylist, MirrorEntry, Store, UserRecord};
 
 /// Why a user's tokens are being revoked (for the audit trail).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct SignOutReport {
 pub(crate) struct Targets<'a> {
     pub store: &'a dyn Store,
     pub denylist: Option<&'a dyn Denylist>,
+    /// This node's view of the mirror, on a running server.
+    pub health: Option<&'a MirrorHealth>,
     pub config: &'a ServerConfig,
 }
 
@@ -70,6 +73,7 @@ impl<'a> Targets<'a> {
         Self {
             store: state.store.as_ref(),
             denylist: state.denylist.as_deref(),
+            health: Some(&state.mirror_health),
             config: &state.config,
         }
     }
@@ -89,15 +93,20 @@ async fn longest_access_token_ttl(t: Targets<'_>) -> Result<i64, ProtocolError> 
 pub(crate) async fn publish_grant_jtis(
     store: &dyn Store,
     denylist: Option<&dyn Denylist>,
+    health: Option<&MirrorHealth>,
     grant_id: &str,
     now: i64,
 ) -> Result<(), ProtocolError> {
-    let Some(denylist) = denylist else {
+    if denylist.is_none() {
         return Ok(());
-    };
-    let jtis = store.list_grant_access_tokens(grant_id).await?;
-    denylist.revoke_jtis(&jtis, now).await?;
-    Ok(())
+    }
+    let entries = store
+        .list_grant_access_tokens(grant_id)
+        .await?
+        .into_iter()
+        .map(|(jti, keep_until)| MirrorEntry::Jti { jti, keep_until })
+        .collect();
+    publish(store, denylist, health, entries, now).await
 }
 
 /// Signs `user` out everywhere at `now` (see the module docs) and returns the record as stored
@@ -111,17 +120,25 @@ pub(crate) async fn sign_out_everywhere(
     let not_before = user.tokens_not_before.map_or(now, |nb| nb.max(now));
     user.tokens_not_before = Some(not_before);
     t.store.put_user(user.clone()).await?;
-    let marker_until = match t.denylist {
-        Some(denylist) => {
-            let keep_until =
-                retain_until(not_before.saturating_add(longest_access_token_ttl(t).await?));
-            denylist
-                .revoke_subject(user.id.as_str(), not_before, keep_until, now)
-                .await?;
-            Some(keep_until)
-        }
-        None => None,
-    };
+    // The marker is recorded in the store whether or not a mirror is configured now: a
+    // mirror added (or emptied and refilled) later receives it from there.
+    let keep_until = retain_until(not_before.saturating_add(longest_access_token_ttl(t).await?));
+    t.store
+        .record_subject_marker(user.id.as_str(), not_before, keep_until)
+        .await?;
+    publish(
+        t.store,
+        t.denylist,
+        t.health,
+        vec![MirrorEntry::Subject {
+            sub: user.id.as_str().to_owned(),
+            not_before,
+            keep_until,
+        }],
+        now,
+    )
+    .await?;
+    let marker_until = t.denylist.map(|_| keep_until);
     let mut grants = 0;
     for grant in t.store.list_grants(user.id.as_str()).await? {
         if grant.revoked_at.is_some() {
@@ -130,7 +147,7 @@ pub(crate) async fn sign_out_everywhere(
         if t.store.revoke_grant(&grant.id, now).await? {
             grants += 1;
         }
-        publish_grant_jtis(t.store, t.denylist, &grant.id, now).await?;
+        publish_grant_jtis(t.store, t.denylist, t.health, &grant.id, now).await?;
     }
     let sessions = t.store.delete_user_sessions(user.id.as_str()).await?;
     audit::signed_out_everywhere(user.id.as_str(), cause.as_str(), grants, sessions);

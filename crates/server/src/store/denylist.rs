@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::StoreResult;
+use super::{MirrorEntry, StoreResult};
 
 /// Where revoked access-token `jti`s are published for resource servers.
 #[async_trait]
@@ -22,4 +22,12 @@ pub trait Denylist: Send + Sync + std::fmt::Debug {
         keep_until: i64,
         now: i64,
     ) -> StoreResult<()>;
+    /// Publishes `entries` (those already expired at `now` are skipped) in as few round trips
+    /// as the backend allows.
+    async fn publish(&self, entries: &[MirrorEntry], now: i64) -> StoreResult<()>;
+    /// Whether the denylist holds everything the store holds: `false` for a new or emptied
+    /// denylist (e.g. a Redis restarted without its data), which must then be refilled.
+    async fn is_complete(&self) -> StoreResult<bool>;
+    /// Records that the denylist was refilled with everything the store holds.
+    async fn mark_complete(&self) -> StoreResult<()>;
 }

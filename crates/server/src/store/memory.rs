@@ -10,8 +10,8 @@ use super::prelude::*;
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
-    RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord, SigningKeyRecord,
-    StoreError, StoreResult, UserRecord, union_scope,
+    MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord,
+    SigningKeyRecord, StoreError, StoreResult, UserRecord, union_scope,
 };
 
 /// An artifact payload with its expiry.
@@ -27,6 +27,11 @@ struct State {
     clients: BTreeMap<portcullis_types::ClientId, ClientRecord>,
     users: BTreeMap<portcullis_types::Subject, UserRecord>,
     roles: BTreeMap<String, RoleRecord>,
+    /// sub -> (not_before, keep_until)
+    subject_markers: BTreeMap<String, (i64, i64)>,
+    /// id -> queued denylist entry
+    mirror_queue: BTreeMap<i64, MirrorEntry>,
+    next_mirror_id: i64,
     groups: BTreeMap<String, GroupRecord>,
     codes: HashMap<String, CodeRecord>,
     grants: HashMap<String, GrantRecord>,
@@ -241,6 +246,88 @@ impl DirectoryStore for MemoryStore {
             user.groups.retain(|g| g.as_str() != name);
         }
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl MirrorStore for MemoryStore {
+    async fn record_subject_marker(
+        &self,
+        sub: &str,
+        not_before: i64,
+        keep_until: i64,
+    ) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        let entry = st
+            .subject_markers
+            .entry(sub.to_owned())
+            .or_insert((not_before, keep_until));
+        if not_before >= entry.0 {
+            *entry = (not_before, keep_until.max(entry.1));
+        }
+        Ok(())
+    }
+
+    async fn queue_mirror(&self, entries: &[MirrorEntry]) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        for entry in entries {
+            st.next_mirror_id += 1;
+            let id = st.next_mirror_id;
+            st.mirror_queue.insert(id, entry.clone());
+        }
+        Ok(())
+    }
+
+    async fn queued_mirror(&self, limit: u32) -> StoreResult<Vec<(i64, MirrorEntry)>> {
+        let st = self.lock()?;
+        Ok(st
+            .mirror_queue
+            .iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(id, e)| (*id, e.clone()))
+            .collect())
+    }
+
+    async fn dequeue_mirror(&self, ids: &[i64]) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        for id in ids {
+            st.mirror_queue.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn live_mirror_entries(
+        &self,
+        now: i64,
+        after: Option<&MirrorEntry>,
+        limit: u32,
+    ) -> StoreResult<Vec<MirrorEntry>> {
+        let st = self.lock()?;
+        let mut all: Vec<MirrorEntry> = st
+            .denylist
+            .iter()
+            .filter(|(_, exp)| **exp > now)
+            .map(|(jti, exp)| MirrorEntry::Jti {
+                jti: jti.clone(),
+                keep_until: *exp,
+            })
+            .chain(
+                st.subject_markers
+                    .iter()
+                    .filter(|(_, (_, keep_until))| *keep_until > now)
+                    .map(|(sub, (not_before, keep_until))| MirrorEntry::Subject {
+                        sub: sub.clone(),
+                        not_before: *not_before,
+                        keep_until: *keep_until,
+                    }),
+            )
+            .collect();
+        all.sort_by(|a, b| a.kind_and_name().cmp(&b.kind_and_name()));
+        Ok(all
+            .into_iter()
+            .filter(|e| after.is_none_or(|a| e.kind_and_name() > a.kind_and_name()))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect())
     }
 }
 
@@ -780,6 +867,15 @@ impl Maintenance for MemoryStore {
         let b = st.replay.len();
         st.replay.retain(|_, exp| now < *exp);
         count(b, st.replay.len());
+
+        let b = st.subject_markers.len();
+        st.subject_markers
+            .retain(|_, (_, keep_until)| now < *keep_until);
+        count(b, st.subject_markers.len());
+
+        let b = st.mirror_queue.len();
+        st.mirror_queue.retain(|_, e| now < e.keep_until());
+        count(b, st.mirror_queue.len());
 
         let b = st.artifacts.len();
         st.artifacts.retain(|_, a| now < a.expires_at);

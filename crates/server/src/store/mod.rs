@@ -51,7 +51,8 @@ pub use denylist::Denylist;
 
 pub use traits::{
     ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-    Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
+    Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
+    UserStore,
 };
 
 /// Every storage trait, for calling store methods through `dyn Store`:
@@ -59,14 +60,15 @@ pub use traits::{
 pub mod prelude {
     pub use super::traits::{
         ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-        Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
+        Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
+        UserStore,
     };
 }
 
 pub use records::{
     ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, GroupRecord,
-    RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord, RotateOutcome, SessionRecord,
-    SigningKeyRecord, UserRecord,
+    MirrorEntry, RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord, RotateOutcome,
+    SessionRecord, SigningKeyRecord, UserRecord,
 };
 
 /// How long a code is kept after its expiry so a replay is still recognised (CODE-2).

@@ -526,3 +526,72 @@ pub struct GcReport {
     /// Rows deleted across all tables.
     pub deleted: u64,
 }
+
+/// One entry of the resource servers' denylist.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MirrorEntry {
+    /// A revoked access token, refused until `keep_until`.
+    Jti {
+        /// The token's `jti`.
+        jti: String,
+        /// Until when it is refused (its `exp` plus the validators' leeway).
+        keep_until: i64,
+    },
+    /// Every access token of `sub` issued before `not_before` is refused, until `keep_until`.
+    Subject {
+        /// The subject.
+        sub: String,
+        /// Tokens issued earlier are refused.
+        not_before: i64,
+        /// Until when the marker is kept.
+        keep_until: i64,
+    },
+}
+
+impl MirrorEntry {
+    /// Until when the entry must be kept.
+    pub fn keep_until(&self) -> i64 {
+        match self {
+            Self::Jti { keep_until, .. } | Self::Subject { keep_until, .. } => *keep_until,
+        }
+    }
+
+    /// The kind as stored (`jti` or `subject`) and the name (the `jti` or the subject).
+    pub(crate) fn kind_and_name(&self) -> (&'static str, &str) {
+        match self {
+            Self::Jti { jti, .. } => ("jti", jti),
+            Self::Subject { sub, .. } => ("subject", sub),
+        }
+    }
+
+    /// Rebuilds an entry from its stored columns.
+    pub(crate) fn from_parts(
+        kind: &str,
+        name: String,
+        not_before: i64,
+        keep_until: i64,
+    ) -> Result<Self, super::StoreError> {
+        match kind {
+            "jti" => Ok(Self::Jti {
+                jti: name,
+                keep_until,
+            }),
+            "subject" => Ok(Self::Subject {
+                sub: name,
+                not_before,
+                keep_until,
+            }),
+            other => Err(super::StoreError::Corrupt(format!(
+                "denylist queue entry of kind `{other}`"
+            ))),
+        }
+    }
+
+    /// The `not_before` of a subject marker, 0 for a `jti`.
+    pub(crate) fn not_before(&self) -> i64 {
+        match self {
+            Self::Jti { .. } => 0,
+            Self::Subject { not_before, .. } => *not_before,
+        }
+    }
+}

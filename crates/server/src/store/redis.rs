@@ -3,10 +3,21 @@
 //! validator leeway, `portcullis_types::denylist::retain_until`); per-subject "not before"
 //! markers under `portcullis_types::denylist::subject_not_before_key`.
 
-use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use std::time::Duration;
 
-use super::{Denylist, StoreError, StoreResult};
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{Denylist, MirrorEntry, StoreError, StoreResult};
+
+/// The longest a connection attempt or a reply may take: a Redis out of reach must cost a
+/// request at most this, not the client library's default retries.
+const TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// A Redis error as a store error: the mirror is out of reach or failing, a passing condition.
+fn unavailable(e: &redis::RedisError) -> StoreError {
+    StoreError::Unavailable(format!("redis denylist: {e}"))
+}
 
 /// Writes revoked `jti`s to Redis.
 #[derive(Clone)]
@@ -24,10 +35,17 @@ impl std::fmt::Debug for RedisDenylist {
 }
 
 impl RedisDenylist {
-    /// Connects to `url` (e.g. `redis://127.0.0.1:6379`); keys are namespaced by `issuer`.
+    /// Prepares the connection to `url` (e.g. `redis://127.0.0.1:6379`); keys are namespaced
+    /// by `issuer`. Nothing is connected yet, so a Redis that is down does not stop a server
+    /// from starting: only a malformed URL is an error. Each command waits at most a second
+    /// for a connection and for its reply, and the connection is re-established when lost.
     pub async fn connect(url: &str, issuer: &str) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
             conn,
             issuer: issuer.to_owned(),
@@ -38,23 +56,80 @@ impl RedisDenylist {
 #[async_trait]
 impl Denylist for RedisDenylist {
     async fn revoke_jtis(&self, jtis: &[(String, i64)], now: i64) -> StoreResult<()> {
-        for (jti, exp) in jtis {
-            let ttl = exp.saturating_sub(now);
+        let entries: Vec<MirrorEntry> = jtis
+            .iter()
+            .map(|(jti, keep_until)| MirrorEntry::Jti {
+                jti: jti.clone(),
+                keep_until: *keep_until,
+            })
+            .collect();
+        self.publish(&entries, now).await
+    }
+
+    async fn publish(&self, entries: &[MirrorEntry], now: i64) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        let mut any = false;
+        for entry in entries {
+            let ttl = entry.keep_until().saturating_sub(now);
             if ttl <= 0 {
                 continue;
             }
-            let key = portcullis_types::denylist::revoked_jti_key(&self.issuer, jti);
-            let mut conn = self.conn.clone();
-            redis::cmd("SET")
-                .arg(&key)
-                .arg("1")
-                .arg("EX")
-                .arg(ttl)
-                .query_async::<()>(&mut conn)
-                .await
-                .map_err(|e| StoreError::Backend(format!("redis denylist: {e}")))?;
+            any = true;
+            match entry {
+                MirrorEntry::Jti { jti, .. } => {
+                    let key = portcullis_types::denylist::revoked_jti_key(&self.issuer, jti);
+                    pipe.cmd("SET")
+                        .arg(key)
+                        .arg("1")
+                        .arg("EX")
+                        .arg(ttl)
+                        .ignore();
+                }
+                MirrorEntry::Subject {
+                    sub, not_before, ..
+                } => {
+                    let key = portcullis_types::denylist::subject_not_before_key(&self.issuer, sub);
+                    pipe.cmd("EVAL")
+                        .arg(RAISE_NOT_BEFORE)
+                        .arg(1)
+                        .arg(key)
+                        .arg(*not_before)
+                        .arg(ttl)
+                        .ignore();
+                }
+            }
         }
-        Ok(())
+        if !any {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+
+    async fn is_complete(&self) -> StoreResult<bool> {
+        let mut conn = self.conn.clone();
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(portcullis_types::denylist::mirror_complete_key(
+                &self.issuer,
+            ))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(n > 0)
+    }
+
+    async fn mark_complete(&self) -> StoreResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("SET")
+            .arg(portcullis_types::denylist::mirror_complete_key(
+                &self.issuer,
+            ))
+            .arg("1")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))
     }
 
     async fn revoke_subject(
@@ -78,7 +153,7 @@ impl Denylist for RedisDenylist {
             .arg(ttl)
             .query_async::<i64>(&mut conn)
             .await
-            .map_err(|e| StoreError::Backend(format!("redis denylist: {e}")))?;
+            .map_err(|e| unavailable(&e))?;
         Ok(())
     }
 }

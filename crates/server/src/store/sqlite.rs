@@ -15,8 +15,8 @@ use super::sql::{
 use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
-    RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord, SigningKeyRecord,
-    StoreError, StoreResult, UserRecord, union_scope,
+    MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord,
+    SigningKeyRecord, StoreError, StoreResult, UserRecord, union_scope,
 };
 
 /// Connections of a file database: readers run in parallel under WAL, writers serialise on the

@@ -8,8 +8,8 @@ use tokio::sync::Barrier;
 
 use super::{code, grant, refresh};
 use crate::store::{
-    CODE_RETENTION_SECS, ConsumeOutcome, GRANT_RETENTION_SECS, RefreshStatus, RotateOutcome, Store,
-    StoreError, namespace,
+    CODE_RETENTION_SECS, ConsumeOutcome, GRANT_RETENTION_SECS, MirrorEntry, RefreshStatus,
+    RotateOutcome, Store, StoreError, namespace,
 };
 
 const T0: i64 = 1_700_000_000;
@@ -636,4 +636,86 @@ pub async fn code_8_codes_and_refresh_tokens_never_cross(s: Arc<dyn Store>) {
         s.consume_code("shared-hash-code", T0).await.unwrap(),
         ConsumeOutcome::Consumed(_)
     ));
+}
+
+fn jti_entry(jti: &str, keep_until: i64) -> MirrorEntry {
+    MirrorEntry::Jti {
+        jti: jti.into(),
+        keep_until,
+    }
+}
+
+fn subject_entry(sub: &str, not_before: i64, keep_until: i64) -> MirrorEntry {
+    MirrorEntry::Subject {
+        sub: sub.into(),
+        not_before,
+        keep_until,
+    }
+}
+
+/// What the denylist mirror must hold is every unexpired revoked `jti` and subject marker, read
+/// in pages in order (jtis first, then subjects); a marker never moves back; gc drops the
+/// expired ones.
+pub async fn mirror_live_entries_page_in_order_and_markers_only_move_forward(s: Arc<dyn Store>) {
+    for (jti, exp) in [("j-b", T0 + 100), ("j-a", T0 + 100), ("j-old", T0 - 1)] {
+        s.revoke_jti(jti, exp).await.unwrap();
+    }
+    s.record_subject_marker("u-2", T0, T0 + 500).await.unwrap();
+    s.record_subject_marker("u-1", T0 + 10, T0 + 500)
+        .await
+        .unwrap();
+    s.record_subject_marker("u-1", T0 + 5, T0 + 400)
+        .await
+        .unwrap();
+    s.record_subject_marker("u-gone", T0 - 100, T0 - 1)
+        .await
+        .unwrap();
+
+    let first = s.live_mirror_entries(T0, None, 3).await.unwrap();
+    assert_eq!(
+        first,
+        [
+            jti_entry("j-a", T0 + 100),
+            jti_entry("j-b", T0 + 100),
+            subject_entry("u-1", T0 + 10, T0 + 500),
+        ]
+    );
+    let rest = s.live_mirror_entries(T0, first.last(), 3).await.unwrap();
+    assert_eq!(rest, [subject_entry("u-2", T0, T0 + 500)]);
+    assert!(
+        s.live_mirror_entries(T0, rest.last(), 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after_first_jti = s.live_mirror_entries(T0, first.first(), 1).await.unwrap();
+    assert_eq!(after_first_jti, [jti_entry("j-b", T0 + 100)]);
+
+    s.gc(T0).await.unwrap();
+    let all = s.live_mirror_entries(T0 - 1_000, None, 100).await.unwrap();
+    assert!(all.iter().all(|e| e.keep_until() > T0), "{all:?}");
+}
+
+/// Entries queued for the mirror come back oldest first, in bounded pages, until delivered.
+pub async fn mirror_queue_is_first_in_first_out_until_delivered(s: Arc<dyn Store>) {
+    assert!(s.queued_mirror(10).await.unwrap().is_empty());
+    s.queue_mirror(&[jti_entry("j-1", T0 + 60), subject_entry("u-1", T0, T0 + 60)])
+        .await
+        .unwrap();
+    s.queue_mirror(&[jti_entry("j-2", T0 + 60)]).await.unwrap();
+    let page = s.queued_mirror(2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+        [jti_entry("j-1", T0 + 60), subject_entry("u-1", T0, T0 + 60)]
+    );
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    s.dequeue_mirror(&ids).await.unwrap();
+    let rest = s.queued_mirror(10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1, jti_entry("j-2", T0 + 60));
+    s.gc(T0 + 61).await.unwrap();
+    assert!(
+        s.queued_mirror(10).await.unwrap().is_empty(),
+        "expired entries are dropped"
+    );
 }

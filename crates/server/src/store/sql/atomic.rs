@@ -454,7 +454,7 @@ macro_rules! impl_sql_atomic {
                 let failure_cutoff = now.saturating_sub(LOGIN_FAILURE_RETENTION_SECS);
                 // Refresh tokens go only at their family's absolute expiry (DUR-4); grants only
                 // once nothing hangs off them any more.
-                let steps: [(&str, i64); 9] = [
+                let steps: [(&str, i64); 11] = [
                     ("DELETE FROM codes WHERE expires_at <= $1", code_cutoff),
                     ("DELETE FROM refresh_tokens WHERE absolute_expires_at <= $1", now),
                     ("DELETE FROM access_tokens WHERE exp <= $1", now),
@@ -465,6 +465,8 @@ macro_rules! impl_sql_atomic {
                         grant_cutoff,
                     ),
                     ("DELETE FROM revoked_jtis WHERE exp <= $1", now),
+                    ("DELETE FROM subject_markers WHERE keep_until <= $1", now),
+                    ("DELETE FROM denylist_queue WHERE keep_until <= $1", now),
                     ("DELETE FROM replay_cache WHERE exp <= $1", now),
                     ("DELETE FROM artifacts WHERE expires_at <= $1", now),
                     ("DELETE FROM sessions WHERE expires_at <= $1", now),

@@ -248,6 +248,126 @@ macro_rules! impl_sql_store {
         }
 
         #[async_trait]
+        impl MirrorStore for $store {
+            async fn record_subject_marker(
+                &self,
+                sub: &str,
+                not_before: i64,
+                keep_until: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO subject_markers (sub, not_before, keep_until) VALUES ($1, $2, $3) \
+                     ON CONFLICT (sub) DO UPDATE SET \
+                     keep_until = CASE WHEN excluded.keep_until > subject_markers.keep_until \
+                     THEN excluded.keep_until ELSE subject_markers.keep_until END, \
+                     not_before = CASE WHEN excluded.not_before > subject_markers.not_before \
+                     THEN excluded.not_before ELSE subject_markers.not_before END",
+                )
+                .bind(sub)
+                .bind(not_before)
+                .bind(keep_until)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn queue_mirror(&self, entries: &[MirrorEntry]) -> StoreResult<()> {
+                for entry in entries {
+                    let (kind, name) = entry.kind_and_name();
+                    sqlx::query(
+                        "INSERT INTO denylist_queue (kind, name, not_before, keep_until) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(kind)
+                    .bind(name)
+                    .bind(entry.not_before())
+                    .bind(entry.keep_until())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn queued_mirror(&self, limit: u32) -> StoreResult<Vec<(i64, MirrorEntry)>> {
+                let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT id, kind, name, not_before, keep_until FROM denylist_queue \
+                     ORDER BY id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(id, kind, name, not_before, keep_until)| {
+                        MirrorEntry::from_parts(&kind, name, not_before, keep_until)
+                            .map(|e| (id, e))
+                    })
+                    .collect()
+            }
+
+            async fn dequeue_mirror(&self, ids: &[i64]) -> StoreResult<()> {
+                for id in ids {
+                    sqlx::query("DELETE FROM denylist_queue WHERE id = $1")
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn live_mirror_entries(
+                &self,
+                now: i64,
+                after: Option<&MirrorEntry>,
+                limit: u32,
+            ) -> StoreResult<Vec<MirrorEntry>> {
+                let mut out = Vec::new();
+                let (after_kind, after_name) = after.map_or(("jti", ""), MirrorEntry::kind_and_name);
+                if after_kind == "jti" {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT jti, exp FROM revoked_jtis WHERE exp > $1 AND jti > $2 \
+                         ORDER BY jti LIMIT $3",
+                    )
+                    .bind(now)
+                    .bind(after_name)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    out.extend(rows.into_iter().map(|(jti, keep_until)| MirrorEntry::Jti {
+                        jti,
+                        keep_until,
+                    }));
+                }
+                let room = i64::from(limit).saturating_sub(i64::try_from(out.len()).unwrap_or(i64::MAX));
+                if room > 0 {
+                    let after_sub = if after_kind == "subject" { after_name } else { "" };
+                    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                        "SELECT sub, not_before, keep_until FROM subject_markers \
+                         WHERE keep_until > $1 AND sub > $2 ORDER BY sub LIMIT $3",
+                    )
+                    .bind(now)
+                    .bind(after_sub)
+                    .bind(room)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    out.extend(rows.into_iter().map(|(sub, not_before, keep_until)| {
+                        MirrorEntry::Subject {
+                            sub,
+                            not_before,
+                            keep_until,
+                        }
+                    }));
+                }
+                Ok(out)
+            }
+        }
+
+        #[async_trait]
         impl CodeStore for $store {
             async fn insert_code(&self, mut code: CodeRecord) -> StoreResult<()> {
                 code.consumed_at = None;

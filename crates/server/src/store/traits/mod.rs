@@ -12,6 +12,7 @@ mod directory;
 mod grants;
 mod keys;
 mod maintenance;
+mod mirror;
 mod refresh;
 mod replay;
 mod sessions;
@@ -26,6 +27,7 @@ pub use directory::DirectoryStore;
 pub use grants::GrantStore;
 pub use keys::KeyStore;
 pub use maintenance::Maintenance;
+pub use mirror::MirrorStore;
 pub use refresh::RefreshStore;
 pub use replay::ReplayStore;
 pub use sessions::SessionStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + ThrottleStore
     + KeyStore
     + Maintenance
+    + MirrorStore
     + std::fmt::Debug
 {
 }
@@ -66,6 +69,7 @@ impl<T> Store for T where
         + ThrottleStore
         + KeyStore
         + Maintenance
+        + MirrorStore
         + std::fmt::Debug
         + ?Sized
 {
