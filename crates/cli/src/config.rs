@@ -146,6 +146,8 @@ pub struct RawKeys {
     pub rotation_delay: Option<i64>,
     /// Seconds between key reloads from the store.
     pub reload_interval: Option<i64>,
+    /// Rotate the signing keys every this many seconds (e.g. 7776000 for 90 days).
+    pub rotate_every: Option<i64>,
     /// File holding the key-encryption key (base64 or base64url of 32 bytes).
     pub encryption_key_file: Option<PathBuf>,
     /// File holding the previous key-encryption key, accepted for reading during a rotation.
@@ -548,6 +550,9 @@ pub(crate) fn resolve_raw(
     if let Some(k) = raw.keys {
         set(&mut s.key_rotation_delay, k.rotation_delay);
         set(&mut s.key_reload_interval, k.reload_interval);
+        if k.rotate_every.is_some() {
+            s.key_rotate_every = k.rotate_every;
+        }
     }
     if let Some(session) = raw.session {
         set(&mut s.session_ttl, session.ttl);
@@ -988,6 +993,17 @@ mod tests {
             standard.to_string().contains("standard scope"),
             "{standard}"
         );
+    }
+
+    #[test]
+    fn key_3_rotate_every_is_read_and_checked() {
+        let raw = parse("version = 1\n[keys]\nrotate_every = 7776000\n").unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap();
+        assert_eq!(r.server.key_rotate_every, Some(7_776_000));
+        let raw = parse("version = 1\n[keys]\nrotate_every = 600\n").unwrap();
+        let err =
+            resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap_err();
+        assert!(err.to_string().contains("rotate_every"), "{err}");
     }
 
     #[test]

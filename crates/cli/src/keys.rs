@@ -14,13 +14,18 @@ use portcullis_server::at_rest::Kek;
 pub enum KeysCommand {
     /// List signing keys (no private material).
     List(ListArgs),
-    /// Publish new signing keys; they sign after the rotation delay.
+    /// Publish new signing keys; they sign after the rotation delay (publish before use), and
+    /// the old keys stay published until the tokens they signed expire.
+    ///
+    /// For a leaked key: `keys rotate --now --revoke-old` makes the new keys sign at once and
+    /// unpublishes the old ones, so every access and ID token they signed stops verifying as
+    /// soon as resource servers refresh their key sets; clients refresh to get new tokens.
     Rotate(RotateArgs),
     /// Re-encrypt every stored private key and the client-secret pepper under the current
     /// key-encryption key (those under the previous one, and plaintext ones). Run it after
     /// setting a new PORTCULLIS_KEY_ENCRYPTION_KEY with the old one as
     /// PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS; then the previous key can be removed.
-    Rewrap(RotateArgs),
+    Rewrap(RewrapArgs),
     /// Print a new random key-encryption key (32 bytes, base64url) for
     /// PORTCULLIS_KEY_ENCRYPTION_KEY or `[keys] encryption_key_file`.
     GenerateKek,
@@ -36,9 +41,24 @@ pub struct ListArgs {
     pub store: StoreArgs,
 }
 
-/// Arguments of `keys rotate` and `keys rewrap`.
+/// Arguments of `keys rotate`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
+    /// Sign with the new keys at once instead of after the rotation delay (nodes switch at
+    /// their next key reload; the old keys stay published until their tokens expire).
+    #[arg(long)]
+    pub now: bool,
+    /// With --now: unpublish the old keys at once (a leaked key). Every token they signed
+    /// stops verifying.
+    #[arg(long, requires = "now")]
+    pub revoke_old: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `keys rewrap`.
+#[derive(Debug, Args)]
+pub struct RewrapArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -108,25 +128,46 @@ async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
     admin::ensure_keys(store.clone(), &SystemClock, &resolved.server)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let kids = admin::rotate_keys(store.as_ref(), &SystemClock, &resolved.server)
+    let how = match (args.now, args.revoke_old) {
+        (false, _) => admin::KeyRotation::Scheduled,
+        (true, false) => admin::KeyRotation::Now,
+        (true, true) => admin::KeyRotation::NowRevokeOld,
+    };
+    let kids = admin::rotate_keys(store.as_ref(), &SystemClock, &resolved.server, how)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let switch_at = SystemClock
-        .now()
-        .as_secs()
-        .saturating_add(resolved.server.key_rotation_delay);
     for kid in &kids {
         println!("published {kid}");
     }
-    println!(
-        "new keys sign from {} (rotation delay {} s); the previous keys stay published until their tokens expire",
-        format_time(switch_at),
-        resolved.server.key_rotation_delay
-    );
+    match how {
+        admin::KeyRotation::NowRevokeOld => println!(
+            "new keys sign now (each node from its next key reload, within {} s); the previous \
+             keys are unpublished: every token they signed stops verifying once resource servers \
+             refresh their key sets, and clients must refresh or sign in again",
+            resolved.server.key_reload_interval
+        ),
+        admin::KeyRotation::Now => println!(
+            "new keys sign now (each node from its next key reload, within {} s); the previous \
+             keys stay published until their tokens expire",
+            resolved.server.key_reload_interval
+        ),
+        _ => {
+            let switch_at = SystemClock
+                .now()
+                .as_secs()
+                .saturating_add(resolved.server.key_rotation_delay);
+            println!(
+                "new keys sign from {} (rotation delay {} s); the previous keys stay published \
+                 until their tokens expire",
+                format_time(switch_at),
+                resolved.server.key_rotation_delay
+            );
+        }
+    }
     Ok(())
 }
 
-async fn rewrap(args: RotateArgs) -> anyhow::Result<()> {
+async fn rewrap(args: RewrapArgs) -> anyhow::Result<()> {
     let (store, resolved) = args.store.open().await?;
     let report = admin::rewrap(store.as_ref(), &resolved.server)
         .await

@@ -289,20 +289,48 @@ pub async fn list_keys(store: &dyn Store, clock: &dyn Clock) -> Result<Vec<KeyIn
         .collect())
 }
 
-/// Rotates the keys of every enabled algorithm: the new keys are published now and sign after
-/// `config.key_rotation_delay`; the old ones stay published until their tokens expired.
-/// Returns the new key ids. Running servers pick the change up at their next key reload.
+/// How [`rotate_keys`] replaces the current signing keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum KeyRotation {
+    /// Publish before use: the new keys are published now and sign after
+    /// `key_rotation_delay`, when every node and every resource server has them; the old keys
+    /// stay published until the tokens they signed expired.
+    #[default]
+    Scheduled,
+    /// The new keys sign at once (each node from its next key reload; a resource server fetches
+    /// an unknown `kid` on demand); the old keys stay published until their tokens expired.
+    Now,
+    /// As [`KeyRotation::Now`], and the old keys are unpublished at once, for a leaked key:
+    /// every access and ID token they signed stops verifying as soon as resource servers
+    /// refresh their key sets (refresh tokens, which are not signed, keep working, so clients
+    /// get new access tokens by refreshing).
+    NowRevokeOld,
+}
+
+/// Rotates the keys of every enabled algorithm as `how` says. Old keys stay published for the
+/// longest token lifetime there is (the configured ones, and every client's own access-token
+/// lifetime) plus the validators' leeway. Returns the new key ids. Running servers pick the
+/// change up at their next key reload.
 pub async fn rotate_keys(
     store: &dyn Store,
     clock: &dyn Clock,
     config: &ServerConfig,
+    how: KeyRotation,
 ) -> Result<Vec<String>, AdminError> {
+    let rotation = keys::Rotation {
+        now: clock.now().as_secs(),
+        delay: match how {
+            KeyRotation::Scheduled => config.key_rotation_delay,
+            KeyRotation::Now | KeyRotation::NowRevokeOld => 0,
+        },
+        max_token_ttl: keys::longest_token_ttl(store, config).await?,
+        revoke_old: how == KeyRotation::NowRevokeOld,
+    };
     Ok(keys::rotate(
         store,
         config.signing_algs(),
-        clock.now().as_secs(),
-        config.key_rotation_delay,
-        config.max_signed_token_ttl(),
+        rotation,
         &config.key_encryption,
     )
     .await?)

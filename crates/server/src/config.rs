@@ -94,6 +94,10 @@ pub struct ServerSettings {
     pub key_rotation_delay: i64,
     /// Seconds between reloads of the signing keys from the store (default 60).
     pub key_reload_interval: i64,
+    /// Rotate the signing keys on their own every this many seconds (publish before use, as
+    /// `portcullis keys rotate`); `None` (the default) rotates only on request. At least one
+    /// hour and more than `key_rotation_delay`.
+    pub key_rotate_every: Option<i64>,
     /// Seconds a client record is cached in memory (default 10).
     pub client_cache_ttl: i64,
     /// Seconds a user record read for userinfo is cached in memory (default 5; 0 turns the
@@ -186,6 +190,7 @@ impl ServerSettings {
             extra_algs: Vec::new(),
             key_rotation_delay: 3600,
             key_reload_interval: 60,
+            key_rotate_every: None,
             client_cache_ttl: 10,
             user_cache_ttl: 5,
             login_throttle: ThrottleSettings {
@@ -306,6 +311,18 @@ impl ServerConfig {
         positive("key_reload_interval", settings.key_reload_interval)?;
         if settings.code_ttl > 600 {
             return Err(ConfigError::new("code_ttl", "must be at most 600 seconds"));
+        }
+        if let Some(every) = settings.key_rotate_every
+            && (every < 3600 || every <= settings.key_rotation_delay)
+        {
+            return Err(ConfigError::new(
+                "rotate_every",
+                format!(
+                    "must be at least 3600 seconds and more than the rotation delay ({} s): a \
+                     key must sign for a while before the next one replaces it",
+                    settings.key_rotation_delay
+                ),
+            ));
         }
         let min_delay = min_key_rotation_delay(settings.key_reload_interval);
         if settings.key_rotation_delay < min_delay {

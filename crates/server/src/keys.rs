@@ -12,6 +12,8 @@ use std::sync::{Arc, RwLock};
 
 use portcullis_jose::{Algorithm, Clock, Jwk, JwkSet, KeySet, SigningKey};
 
+use portcullis_types::denylist::retain_until;
+
 use crate::at_rest::{KeyEncryption, SealError, SealedUnder};
 use crate::config::ServerConfig;
 use crate::store::{SigningKeyRecord, Store, StoreError};
@@ -260,21 +262,63 @@ pub(crate) async fn ensure_keys(
     Ok(())
 }
 
-/// Rotates (after checking that every stored key can be read) the keys of `algs` and of every
-/// other algorithm that still has a published key (e.g.
-/// one generated for a client's ID-token algorithm): a new key per algorithm is published now and signs after
-/// `delay` seconds; the current keys stop signing then and stay published for
-/// `max_token_ttl` more seconds. Expired keys are deleted. Returns the new key ids.
+/// The longest lifetime a token signed now can have: the configured access- and ID-token
+/// lifetimes and every client's own access-token lifetime. A retired key stays published that
+/// long (plus the validators' leeway).
+pub(crate) async fn longest_token_ttl(
+    store: &dyn Store,
+    config: &ServerConfig,
+) -> Result<i64, KeyError> {
+    Ok(store
+        .list_clients()
+        .await?
+        .iter()
+        .filter_map(|c| c.access_token_ttl)
+        .fold(config.max_signed_token_ttl(), i64::max))
+}
+
+/// How a rotation replaces the current keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rotation {
+    /// Now, Unix seconds.
+    pub now: i64,
+    /// Seconds between publishing the new key and signing with it (0: sign at once).
+    pub delay: i64,
+    /// The longest lifetime of a token the old keys signed: they stay published that long
+    /// (plus the validators' leeway) after they stop signing.
+    pub max_token_ttl: i64,
+    /// Unpublish the old keys at once (a leaked key): every token they signed stops verifying
+    /// as soon as resource servers refresh their key sets.
+    pub revoke_old: bool,
+}
+
+impl Rotation {
+    /// When the new key starts signing.
+    fn switch_at(&self) -> i64 {
+        self.now.saturating_add(self.delay)
+    }
+
+    /// When the replaced keys are unpublished.
+    fn expire_at(&self) -> i64 {
+        if self.revoke_old {
+            self.now
+        } else {
+            retain_until(self.switch_at().saturating_add(self.max_token_ttl))
+        }
+    }
+}
+
+/// Rotates the keys of `algs` (and of every other algorithm that has a live key): a new key per
+/// algorithm, published now and signing from `rotation.switch_at()`; the replaced keys stop
+/// signing then and stay published until the tokens they signed expired (or go at once with
+/// `revoke_old`). Expired keys are deleted. Returns the new key ids.
 pub(crate) async fn rotate(
     store: &dyn Store,
     algs: &[Algorithm],
-    now: i64,
-    delay: i64,
-    max_token_ttl: i64,
+    rotation: Rotation,
     enc: &KeyEncryption,
 ) -> Result<Vec<String>, KeyError> {
-    let switch_at = now.saturating_add(delay);
-    let expire_at = switch_at.saturating_add(max_token_ttl).saturating_add(60);
+    let now = rotation.now;
     let records = store.list_signing_keys().await?;
     check_readable(&records, now, enc)?;
     for rec in &records {
@@ -296,23 +340,84 @@ pub(crate) async fn rotate(
     }
     let mut new_kids = Vec::new();
     for alg in &all {
-        for rec in records.iter().filter(|r| r.alg == alg.as_str()) {
-            if rec.expire_at.is_some_and(|e| e <= now) {
-                continue;
-            }
-            if rec.retire_at.is_none_or(|r| r > switch_at) {
-                let mut updated = rec.clone();
-                updated.retire_at = Some(switch_at.max(rec.activate_at));
-                updated.expire_at = Some(expire_at.max(rec.activate_at));
-                store.update_signing_key(updated).await?;
-            }
-        }
-        let rec = generate_record(*alg, now, switch_at, enc)?;
-        tracing::info!(target: "audit", event = "signing_key_rotated", kid = %rec.kid, alg = alg.as_str(), activate_at = switch_at);
-        new_kids.push(rec.kid.clone());
+        let rec = generate_record(*alg, now, rotation.switch_at(), enc)?;
+        let kid = rec.kid.clone();
         store.insert_signing_key(rec).await?;
+        retire_others(store, *alg, &kid, rotation).await?;
+        tracing::info!(target: "audit", event = "signing_key_rotated", kid = %kid, alg = alg.as_str(), activate_at = rotation.switch_at(), revoke_old = rotation.revoke_old);
+        new_kids.push(kid);
     }
     Ok(new_kids)
+}
+
+/// Rotates, on a schedule, every algorithm of `algs` whose newest key was created `every`
+/// seconds ago or earlier. Nodes due at the same moment make one new key per algorithm
+/// ([`KeyStore::insert_signing_key_unless_newer`]); the winner retires the others. Returns the
+/// new key ids (empty when nothing was due or another node was first).
+pub(crate) async fn rotate_due(
+    store: &dyn Store,
+    algs: &[Algorithm],
+    every: i64,
+    rotation: Rotation,
+    enc: &KeyEncryption,
+) -> Result<Vec<String>, KeyError> {
+    let now = rotation.now;
+    let due_before = now.saturating_sub(every);
+    let records = store.list_signing_keys().await?;
+    let mut new_kids = Vec::new();
+    for alg in algs {
+        let newest = records
+            .iter()
+            .filter(|r| r.alg == alg.as_str() && r.is_published(now))
+            .map(|r| r.created_at)
+            .max();
+        if newest.is_none_or(|created| created > due_before) {
+            continue;
+        }
+        let rec = generate_record(*alg, now, rotation.switch_at(), enc)?;
+        let kid = rec.kid.clone();
+        if store
+            .insert_signing_key_unless_newer(rec, due_before, now)
+            .await?
+        {
+            retire_others(store, *alg, &kid, rotation).await?;
+            tracing::info!(target: "audit", event = "signing_key_rotated", kid = %kid, alg = alg.as_str(), activate_at = rotation.switch_at(), scheduled = true);
+            new_kids.push(kid);
+        }
+    }
+    Ok(new_kids)
+}
+
+/// Makes every published key of `alg` but `keep` stop signing when the new one starts and go
+/// unpublished per `rotation`.
+async fn retire_others(
+    store: &dyn Store,
+    alg: Algorithm,
+    keep: &str,
+    rotation: Rotation,
+) -> Result<(), KeyError> {
+    let now = rotation.now;
+    let switch_at = rotation.switch_at();
+    let expire_at = rotation.expire_at();
+    for rec in store.list_signing_keys().await? {
+        if rec.alg != alg.as_str() || rec.kid == keep || !rec.is_published(now) {
+            continue;
+        }
+        let retire_at = switch_at;
+        let changed_retire = rec.retire_at.is_none_or(|r| r > retire_at);
+        let changed_expire = rec.expire_at.is_none_or(|e| e > expire_at);
+        if changed_retire || changed_expire {
+            let mut updated = rec.clone();
+            if changed_retire {
+                updated.retire_at = Some(retire_at);
+            }
+            if changed_expire {
+                updated.expire_at = Some(expire_at.max(now));
+            }
+            store.update_signing_key(updated).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The signing-key cache shared by the request handlers.
@@ -352,6 +457,22 @@ impl KeyManager {
     }
 
     async fn reload(&self, now: i64) -> Result<Arc<KeySnapshot>, KeyError> {
+        if let Some(every) = self.config.key_rotate_every {
+            let rotation = Rotation {
+                now,
+                delay: self.config.key_rotation_delay,
+                max_token_ttl: longest_token_ttl(self.store.as_ref(), &self.config).await?,
+                revoke_old: false,
+            };
+            rotate_due(
+                self.store.as_ref(),
+                self.config.signing_algs(),
+                every,
+                rotation,
+                &self.config.key_encryption,
+            )
+            .await?;
+        }
         let records = self.store.list_signing_keys().await?;
         let snapshot = Arc::new(build_snapshot(&records, now, &self.config.key_encryption)?);
         match self.cache.write() {
@@ -413,10 +534,20 @@ impl KeyManager {
 mod tests {
     use super::*;
     use crate::at_rest::Kek;
+    use crate::store::ClientRecord;
     use crate::store::KeyStore as _;
     use crate::store::memory::MemoryStore;
 
     const PLAIN: KeyEncryption = KeyEncryption::Plaintext;
+
+    fn rotation(now: i64, delay: i64, max_token_ttl: i64) -> Rotation {
+        Rotation {
+            now,
+            delay,
+            max_token_ttl,
+            revoke_old: false,
+        }
+    }
 
     fn sealed(kek: &Kek, previous: Option<&Kek>) -> KeyEncryption {
         KeyEncryption::sealed(kek.clone(), previous.cloned())
@@ -431,7 +562,7 @@ mod tests {
         assert_eq!(recs.len(), 1);
         let old_kid = recs[0].kid.clone();
 
-        let new_kids = rotate(&store, &algs, 2000, 3600, 900, &PLAIN)
+        let new_kids = rotate(&store, &algs, rotation(2000, 3600, 900), &PLAIN)
             .await
             .unwrap();
         let recs = store.list_signing_keys().await.unwrap();
@@ -457,6 +588,107 @@ mod tests {
         assert!(!snap.verification_keys().contains_kid(&old_kid));
         assert_eq!(snap.jwks().keys.len(), 1);
         assert!(snap.next_change == i64::MAX || snap.next_change > 2000 + 3600 + 900 + 61);
+    }
+
+    #[tokio::test]
+    async fn key_3_emergency_rotation_signs_at_once_and_unpublishes_the_old_key() {
+        let store = MemoryStore::new();
+        let algs = [Algorithm::ES256];
+        ensure_keys(&store, &algs, 1000, &PLAIN).await.unwrap();
+        let old_kid = store.list_signing_keys().await.unwrap()[0].kid.clone();
+        let emergency = Rotation {
+            now: 2000,
+            delay: 0,
+            max_token_ttl: 900,
+            revoke_old: true,
+        };
+        let new_kids = rotate(&store, &algs, emergency, &PLAIN).await.unwrap();
+        let snap = build_snapshot(&store.list_signing_keys().await.unwrap(), 2000, &PLAIN).unwrap();
+        assert_eq!(
+            snap.signing_key(Algorithm::ES256).unwrap().kid(),
+            Some(new_kids[0].as_str())
+        );
+        assert!(!snap.verification_keys().contains_kid(&old_kid));
+        assert_eq!(snap.jwks().keys.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn key_3_scheduled_rotation_is_due_after_the_period_only() {
+        let store = MemoryStore::new();
+        let algs = [Algorithm::ES256];
+        ensure_keys(&store, &algs, 1000, &PLAIN).await.unwrap();
+        let at = |now| Rotation {
+            now,
+            delay: 120,
+            max_token_ttl: 900,
+            revoke_old: false,
+        };
+        assert!(
+            rotate_due(&store, &algs, 3600, at(4599), &PLAIN)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let rotated = rotate_due(&store, &algs, 3600, at(4600), &PLAIN)
+            .await
+            .unwrap();
+        assert_eq!(rotated.len(), 1);
+        // Published before use: the old key signs until the delay has passed.
+        let recs = store.list_signing_keys().await.unwrap();
+        let snap = build_snapshot(&recs, 4600, &PLAIN).unwrap();
+        assert_ne!(
+            snap.signing_key(Algorithm::ES256).unwrap().kid(),
+            Some(rotated[0].as_str())
+        );
+        assert!(snap.verification_keys().contains_kid(&rotated[0]));
+        let snap = build_snapshot(&recs, 4720, &PLAIN).unwrap();
+        assert_eq!(
+            snap.signing_key(Algorithm::ES256).unwrap().kid(),
+            Some(rotated[0].as_str())
+        );
+        // Not due again until a whole period after the new key.
+        assert!(
+            rotate_due(&store, &algs, 3600, at(8199), &PLAIN)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            rotate_due(&store, &algs, 3600, at(8200), &PLAIN)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn key_3_retired_keys_outlive_the_longest_client_token() {
+        let store = MemoryStore::new();
+        let mut settings = crate::config::ServerSettings::new("https://id.example");
+        settings.access_token_ttl = 900;
+        let config = ServerConfig::new(settings).unwrap();
+        let mut long: ClientRecord = serde_json::from_value(serde_json::json!({
+            "client_id": "long", "token_endpoint_auth_method": "none", "created_at": 0,
+        }))
+        .unwrap();
+        long.access_token_ttl = Some(7200);
+        crate::store::ClientStore::put_client(&store, long)
+            .await
+            .unwrap();
+        assert_eq!(longest_token_ttl(&store, &config).await.unwrap(), 7200);
+        let algs = [Algorithm::ES256];
+        ensure_keys(&store, &algs, 1000, &PLAIN).await.unwrap();
+        let old_kid = store.list_signing_keys().await.unwrap()[0].kid.clone();
+        rotate(&store, &algs, rotation(2000, 3600, 7200), &PLAIN)
+            .await
+            .unwrap();
+        let recs = store.list_signing_keys().await.unwrap();
+        // A token signed just before the switch with 7200 s to live still verifies near its end.
+        let snap = build_snapshot(&recs, 2000 + 3600 + 7200 + 59, &PLAIN).unwrap();
+        assert!(snap.verification_keys().contains_kid(&old_kid));
+        let snap = build_snapshot(&recs, 2000 + 3600 + 7200 + 61, &PLAIN).unwrap();
+        assert!(!snap.verification_keys().contains_kid(&old_kid));
     }
 
     #[tokio::test]
@@ -536,9 +768,7 @@ mod tests {
         let err = rotate(
             store.as_ref(),
             &[Algorithm::ES256],
-            20,
-            60,
-            60,
+            rotation(20, 60, 60),
             &sealed(&wrong, None),
         )
         .await

@@ -377,6 +377,7 @@ impl TestServer {
             self.store.as_ref(),
             self.clock.as_ref(),
             &self.config,
+            portcullis_server::admin::KeyRotation::Scheduled,
         )
         .await
         .map_err(|e| anyhow!("rotate_keys: {e}"))

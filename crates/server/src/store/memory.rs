@@ -106,6 +106,23 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Inserts `key` unless a stored key satisfies `blocks`, under one lock.
+    fn insert_signing_key_unless(
+        &self,
+        key: SigningKeyRecord,
+        blocks: impl Fn(&SigningKeyRecord) -> bool,
+    ) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if st.keys.values().any(blocks) {
+            return Ok(false);
+        }
+        if st.keys.contains_key(&key.kid) {
+            return Err(StoreError::Conflict(format!("kid `{}`", key.kid)));
+        }
+        st.keys.insert(key.kid.clone(), key);
+        Ok(true)
+    }
+
     /// Locks the state; a poisoned lock (a panic while holding it) becomes a backend error.
     fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
         self.state
@@ -766,19 +783,20 @@ impl KeyStore for MemoryStore {
         key: SigningKeyRecord,
         now: i64,
     ) -> StoreResult<bool> {
-        let mut st = self.lock()?;
-        if st
-            .keys
-            .values()
-            .any(|k| k.alg == key.alg && k.signs_at(now))
-        {
-            return Ok(false);
-        }
-        if st.keys.contains_key(&key.kid) {
-            return Err(StoreError::Conflict(format!("kid `{}`", key.kid)));
-        }
-        st.keys.insert(key.kid.clone(), key);
-        Ok(true)
+        let alg = key.alg.clone();
+        self.insert_signing_key_unless(key, |k| k.alg == alg && k.signs_at(now))
+    }
+
+    async fn insert_signing_key_unless_newer(
+        &self,
+        key: SigningKeyRecord,
+        created_after: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let alg = key.alg.clone();
+        self.insert_signing_key_unless(key, |k| {
+            k.alg == alg && k.created_at > created_after && k.is_published(now)
+        })
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -89,9 +89,14 @@ async fn health_endpoints() {
 async fn key_3_rotation_is_published_before_use() {
     let h = harness_with(|s| s.key_rotation_delay = 600, false).await;
     let config = h.server.config().clone();
-    let new = portcullis_server::admin::rotate_keys(h.store.as_ref(), h.clock.as_ref(), &config)
-        .await
-        .unwrap();
+    let new = portcullis_server::admin::rotate_keys(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        &config,
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(new.len(), 2);
     // The next reload happens after the reload interval.
     h.clock.advance(61);

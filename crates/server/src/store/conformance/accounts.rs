@@ -501,6 +501,42 @@ pub async fn signing_key_created_once(s: Arc<dyn Store>) {
     assert_eq!(s.list_signing_keys().await.unwrap().len(), 4);
 }
 
+/// Of concurrent scheduled rotations of one algorithm exactly one stores its key: nodes due at
+/// the same moment make one new key. A key created after the due time (the winner's, or a
+/// rotation by hand) makes every later attempt stand down; an unpublished one does not count.
+pub async fn scheduled_rotation_creates_one_key(s: Arc<dyn Store>) {
+    const N: usize = 16;
+    let mut old = key("old", T0 - 10_000);
+    old.created_at = T0 - 10_000;
+    s.insert_signing_key(old).await.unwrap();
+    let mut gone = key("gone", T0 - 10);
+    gone.created_at = T0 - 10;
+    gone.retire_at = Some(T0 - 5);
+    gone.expire_at = Some(T0 - 1);
+    s.insert_signing_key(gone).await.unwrap();
+    let due_before = T0 - 3_600;
+    let winners = all_at_once(&s, N, |s, i| async move {
+        let kid = format!("rotated-{i}");
+        let mut k = key(&kid, T0 + 60);
+        k.created_at = T0;
+        let won = s
+            .insert_signing_key_unless_newer(k, due_before, T0)
+            .await
+            .unwrap();
+        won.then_some(kid)
+    })
+    .await;
+    assert_eq!(winners.len(), 1, "exactly one key is created: {winners:?}");
+    let mut late = key("late", T0 + 60);
+    late.created_at = T0 + 1;
+    assert!(
+        !s.insert_signing_key_unless_newer(late, due_before + 1, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.list_signing_keys().await.unwrap().len(), 3);
+}
+
 /// Of concurrent first inserts of a server secret exactly one wins, and its value is what every
 /// later read returns: nodes starting together agree on one pepper.
 pub async fn server_secret_inserted_once(s: Arc<dyn Store>) {

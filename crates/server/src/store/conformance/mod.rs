@@ -176,6 +176,7 @@ macro_rules! conformance_suite {
             accounts::clients_crud,
             accounts::insert_client_refuses_a_taken_id,
             accounts::roles_and_groups_crud,
+            accounts::scheduled_rotation_creates_one_key,
             tokens::mirror_live_entries_page_in_order_and_markers_only_move_forward,
             tokens::mirror_queue_is_first_in_first_out_until_delivered,
             accounts::removing_a_role_or_group_takes_it_from_its_holders,

@@ -424,8 +424,37 @@ macro_rules! impl_sql_atomic {
                 key: SigningKeyRecord,
                 now: i64,
             ) -> StoreResult<bool> {
+                let alg = key.alg.clone();
+                self.insert_signing_key_unless_impl(key, |existing| {
+                    existing.alg == alg && existing.signs_at(now)
+                })
+                .await
+            }
+
+            async fn insert_signing_key_unless_newer_impl(
+                &self,
+                key: SigningKeyRecord,
+                created_after: i64,
+                now: i64,
+            ) -> StoreResult<bool> {
+                let alg = key.alg.clone();
+                self.insert_signing_key_unless_impl(key, |existing| {
+                    existing.alg == alg
+                        && existing.created_at > created_after
+                        && existing.is_published(now)
+                })
+                .await
+            }
+
+            /// Inserts `key` unless a stored key satisfies `blocks`, deciding and writing in
+            /// one transaction. Nodes creating keys together (an empty database, a scheduled
+            /// rotation) queue on the lock, so each sees the key of the one before.
+            async fn insert_signing_key_unless_impl(
+                &self,
+                key: SigningKeyRecord,
+                blocks: impl Fn(&SigningKeyRecord) -> bool + Send,
+            ) -> StoreResult<bool> {
                 let mut tx = self.begin_write().await?;
-                // Nodes starting together queue here, so each sees the key of the one before.
                 Self::lock_signing_keys(&mut tx).await?;
                 let rows: Vec<(String,)> = sqlx::query_as("SELECT doc FROM signing_keys")
                     .fetch_all(&mut *tx)
@@ -433,7 +462,7 @@ macro_rules! impl_sql_atomic {
                     .map_err(db_err)?;
                 for (doc,) in &rows {
                     let existing: SigningKeyRecord = from_doc(doc)?;
-                    if existing.alg == key.alg && existing.signs_at(now) {
+                    if blocks(&existing) {
                         return Ok(false);
                     }
                 }

@@ -815,6 +815,16 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn insert_signing_key_unless_newer(
+                &self,
+                key: SigningKeyRecord,
+                created_after: i64,
+                now: i64,
+            ) -> StoreResult<bool> {
+                self.insert_signing_key_unless_newer_impl(key, created_after, now)
+                    .await
+            }
+
             async fn insert_signing_key_unless_active(
                 &self,
                 key: SigningKeyRecord,

@@ -21,6 +21,16 @@ pub trait KeyStore: Send + Sync {
         key: SigningKeyRecord,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Stores `key` unless a key of the same `alg`, not yet unpublished at `now`, was created
+    /// after `created_after`, deciding and writing atomically: of concurrent callers rotating
+    /// one algorithm on a schedule, exactly one gets `true`, so nodes due at the same moment
+    /// make one new key.
+    async fn insert_signing_key_unless_newer(
+        &self,
+        key: SigningKeyRecord,
+        created_after: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Lists all signing keys, ordered by `(activate_at, kid)`.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Replaces the key with `key.kid`;
