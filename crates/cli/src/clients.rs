@@ -100,6 +100,11 @@ pub struct AddArgs {
     /// `PREFIX*`.
     #[arg(long, value_name = "all|none|PREFIX*", value_parser = ReleaseFilter::parse, default_value = "none")]
     pub token_groups: ReleaseFilter,
+    /// A grace window for refresh-token rotation (0 to 60 s; default off): presenting the
+    /// token just rotated once more within it, e.g. after a lost response, gets a working
+    /// refresh token instead of revoking the grant. Any other reuse still revokes it.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_grace: Option<i64>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -195,6 +200,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         roles: args.roles,
         token_roles: args.token_roles,
         token_groups: args.token_groups,
+        refresh_grace_secs: args.refresh_grace,
     };
     let (record, verb) = if args.replace {
         let done = admin::replace_client(store.as_ref(), &SystemClock, &resolved.server, config)
@@ -265,6 +271,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
                     "roles": c.roles,
                     "token_roles": c.token_roles.to_string(),
                     "token_groups": c.token_groups.to_string(),
+                    "refresh_grace_secs": c.refresh_grace_secs,
                     "access_token_ttl": c.access_token_ttl,
                     "refresh_token_ttl": c.refresh_token_ttl,
                     "name": c.name,

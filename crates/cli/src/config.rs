@@ -297,6 +297,8 @@ pub struct RawClient {
     pub token_roles: Option<String>,
     /// Which of a user's groups its access tokens carry: `all`, `none` (default) or `PREFIX*`.
     pub token_groups: Option<String>,
+    /// Refresh-token grace window, seconds (0 to 60; default off).
+    pub refresh_grace_secs: Option<i64>,
 }
 
 /// `[[users]]`
@@ -799,6 +801,7 @@ fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig
         roles: raw.roles,
         token_roles: release_filter(&id, "token_roles", raw.token_roles.as_deref())?,
         token_groups: release_filter(&id, "token_groups", raw.token_groups.as_deref())?,
+        refresh_grace_secs: raw.refresh_grace_secs,
     })
 }
 

@@ -539,7 +539,13 @@ pub struct ClientConfig {
     pub token_roles: ReleaseFilter,
     /// Which of a user's groups its access tokens carry (default none).
     pub token_groups: ReleaseFilter,
+    /// Refresh-token grace window in seconds (RT-5; default off, at most
+    /// [`MAX_REFRESH_GRACE_SECS`]).
+    pub refresh_grace_secs: Option<i64>,
 }
+
+/// The longest refresh-token grace window a client may have, in seconds.
+pub const MAX_REFRESH_GRACE_SECS: i64 = 60;
 
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -674,6 +680,13 @@ impl ClientConfig {
             }
             None => None,
         };
+        let refresh_grace_secs = self.refresh_grace_secs.unwrap_or(0);
+        if !(0..=MAX_REFRESH_GRACE_SECS).contains(&refresh_grace_secs) {
+            return Err(ConfigError::new(
+                "refresh_grace_secs",
+                format!("must be 0 (off) to {MAX_REFRESH_GRACE_SECS} seconds"),
+            ));
+        }
         for (setting, ttl) in [
             ("access_token_ttl", self.access_token_ttl),
             ("refresh_token_ttl", self.refresh_token_ttl),
@@ -701,6 +714,7 @@ impl ClientConfig {
             roles: self.roles,
             token_roles: self.token_roles,
             token_groups: self.token_groups,
+            refresh_grace_secs,
             created_at: now,
         })
     }

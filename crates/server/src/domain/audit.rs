@@ -124,3 +124,10 @@ pub(crate) fn signed_out_everywhere(user_id: &str, why: &str, grants: usize, ses
 pub(crate) fn account_status(user_id: &str, disabled: bool) {
     tracing::info!(target: "audit", event = "account_status", user_id, disabled);
 }
+
+/// A client presented a refresh token it had just rotated, within its grace window, and got a
+/// working one (RT-5) instead of losing the grant.
+pub(crate) fn refresh_grace_used(client_id: &str, grant_id: &str) {
+    tracing::info!(target: "audit", event = "refresh_grace_used", client_id, grant_id);
+    metrics::counter!("portcullis_refresh_grace_used_total").increment(1);
+}

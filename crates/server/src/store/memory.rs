@@ -38,6 +38,8 @@ struct State {
     /// jti -> (grant_id, exp)
     access_tokens: HashMap<String, (String, i64)>,
     refresh: HashMap<String, RefreshRecord>,
+    /// token hash -> (rotated at, grace retry used)
+    refresh_rotations: HashMap<String, (i64, bool)>,
     /// jti -> exp
     denylist: HashMap<String, i64>,
     /// (namespace, key) -> exp
@@ -492,6 +494,47 @@ impl RefreshStore for MemoryStore {
         if let Some(o) = st.refresh.get_mut(old_hash) {
             o.status = RefreshStatus::Rotated;
         }
+        st.refresh_rotations
+            .insert(old_hash.to_owned(), (now, false));
+        st.refresh.insert(new.token_hash.clone(), new);
+        Ok(RotateOutcome::Rotated(old))
+    }
+
+    async fn retry_rotated_refresh(
+        &self,
+        old_hash: &str,
+        mut new: RefreshRecord,
+        rotated_after: i64,
+    ) -> StoreResult<RotateOutcome> {
+        let mut st = self.lock()?;
+        let Some(old) = st.refresh.get(old_hash).cloned() else {
+            return Ok(RotateOutcome::NotFound);
+        };
+        match st.check_grant_live(&old.grant_id) {
+            Ok(()) => {}
+            Err(StoreError::GrantRevoked) => return Ok(RotateOutcome::Reused(old)),
+            Err(e) => return Err(e),
+        }
+        if new.grant_id != old.grant_id {
+            return Err(StoreError::Conflict(
+                "successor refresh token must belong to the same grant".into(),
+            ));
+        }
+        let eligible = old.status == RefreshStatus::Rotated
+            && st
+                .refresh_rotations
+                .get(old_hash)
+                .is_some_and(|(at, used)| *at > rotated_after && !used);
+        if !eligible {
+            return Ok(RotateOutcome::Reused(old));
+        }
+        if st.refresh.contains_key(&new.token_hash) {
+            return Err(StoreError::Conflict("refresh token".into()));
+        }
+        if let Some(entry) = st.refresh_rotations.get_mut(old_hash) {
+            entry.1 = true;
+        }
+        new.status = RefreshStatus::Active;
         st.refresh.insert(new.token_hash.clone(), new);
         Ok(RotateOutcome::Rotated(old))
     }
@@ -858,6 +901,12 @@ impl Maintenance for MemoryStore {
 
         let b = st.refresh.len();
         st.refresh.retain(|_, r| now < r.absolute_expires_at);
+        let State {
+            refresh,
+            refresh_rotations,
+            ..
+        } = &mut *st;
+        refresh_rotations.retain(|hash, _| refresh.contains_key(hash));
         count(b, st.refresh.len());
 
         let b = st.access_tokens.len();

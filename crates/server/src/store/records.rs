@@ -11,6 +11,11 @@ use portcullis_types::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Whether a number is zero (left out of stored documents).
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 /// Writes `<redacted>` for an optional secret-derived field, keeping whether it is present.
 fn redact_opt(v: &Option<String>) -> &'static str {
     if v.is_some() {
@@ -78,6 +83,10 @@ pub struct ClientRecord {
     /// Which of a user's groups this client's access tokens carry (none by default).
     #[serde(default, skip_serializing_if = "ReleaseFilter::is_none")]
     pub token_groups: ReleaseFilter,
+    /// Seconds after a rotation in which this client may present the rotated refresh token
+    /// once more and get a working one (RT-5; 0, the default, is off; at most 60).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refresh_grace_secs: i64,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
@@ -116,6 +125,7 @@ impl fmt::Debug for ClientRecord {
             .field("roles", &self.roles)
             .field("token_roles", &self.token_roles)
             .field("token_groups", &self.token_groups)
+            .field("refresh_grace_secs", &self.refresh_grace_secs)
             .field("created_at", &self.created_at)
             .finish()
     }

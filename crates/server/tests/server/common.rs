@@ -122,6 +122,31 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
     }
 }
 
+/// Registers the `web` client anew (same secret and redirect URI, code and refresh grants) with
+/// `adjust` applied.
+pub async fn replace_web(
+    h: &Harness,
+    adjust: impl FnOnce(&mut ClientConfig),
+) -> Result<(), admin::AdminError> {
+    let mut client = ClientConfig {
+        client_id: "web".into(),
+        secret: Some(ClientSecret::new(WEB_SECRET)),
+        redirect_uris: vec![WEB_REDIRECT.into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scope: Some("openid profile email".into()),
+        ..ClientConfig::default()
+    };
+    adjust(&mut client);
+    admin::replace_client(
+        h.store.as_ref(),
+        h.clock.as_ref(),
+        h.server.config(),
+        client,
+    )
+    .await
+    .map(|_| ())
+}
+
 pub fn basic(id: &str, secret: &str) -> String {
     format!(
         "Basic {}",

@@ -160,19 +160,10 @@ async fn code_flow_access_token_carries_exactly_the_roles_the_client_may_see() {
 #[tokio::test]
 async fn a_client_releasing_nothing_issues_tokens_without_roles_or_groups() {
     let h = identity_harness().await;
-    admin::replace_client(
-        h.store.as_ref(),
-        h.clock.as_ref(),
-        h.server.config(),
-        ClientConfig {
-            client_id: "web".into(),
-            secret: Some(ClientSecret::new(WEB_SECRET)),
-            redirect_uris: vec![WEB_REDIRECT.into()],
-            grant_types: vec![GrantType::AuthorizationCode],
-            scope: Some("openid profile".into()),
-            ..ClientConfig::default()
-        },
-    )
+    replace_web(&h, |c| {
+        c.grant_types = vec![GrantType::AuthorizationCode];
+        c.scope = Some("openid profile".into());
+    })
     .await
     .unwrap();
     let tokens = code_flow_tokens(&h, "openid").await;

@@ -12,5 +12,6 @@ mod metadata;
 mod pages;
 #[cfg(feature = "redis")]
 mod redis_denylist;
+mod refresh_grace;
 mod registration;
 mod token_endpoint;

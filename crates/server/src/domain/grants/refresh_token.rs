@@ -1,7 +1,8 @@
 //! The refresh-token grant: rotation on every use in one atomic store step (RT-4), reuse of a
-//! rotated token revokes the whole grant (RT-3), identical scope for the successor (RT-6) and an
-//! absolute family lifetime (RT-7). The scope is also capped by the client's current registered
-//! scope, and a locked account (TOK-13) gets no fresh tokens.
+//! rotated token revokes the whole grant (RT-3) unless the client opted in to a short grace
+//! window (RT-5), identical scope for the successor (RT-6) and an absolute family lifetime
+//! (RT-7). The scope is also capped by the client's current registered scope, and a locked
+//! account (TOK-13) gets no fresh tokens.
 
 use portcullis_types::GrantType;
 use portcullis_types::{RefreshToken, TokenResponse};
@@ -51,7 +52,28 @@ pub(crate) async fn exchange(
         status: RefreshStatus::Active,
         ..current.clone()
     };
-    match state.store.rotate_refresh(&hash, new_rec, now).await? {
+    let mut outcome = state
+        .store
+        .rotate_refresh(&hash, new_rec.clone(), now)
+        .await?;
+    // The client's grace window (RT-5, opt-in): the same client presenting the token it just
+    // rotated (a response lost on the way, a retry through another node) gets one working
+    // refresh token beside the first successor; any other reuse revokes the family.
+    if let RotateOutcome::Reused(old) = &outcome
+        && old.status == RefreshStatus::Rotated
+        && client.refresh_grace_secs > 0
+    {
+        let rotated_after = now.saturating_sub(client.refresh_grace_secs);
+        let retry = state
+            .store
+            .retry_rotated_refresh(&hash, new_rec, rotated_after)
+            .await?;
+        if matches!(retry, RotateOutcome::Rotated(_)) {
+            audit::refresh_grace_used(client.client_id.as_str(), &current.grant_id);
+            outcome = retry;
+        }
+    }
+    match outcome {
         RotateOutcome::Rotated(_) => {}
         RotateOutcome::Reused(old) => {
             super::super::denylist::revoke_grant(state, &old.grant_id).await?;

@@ -35,6 +35,7 @@ fn client(id: &str) -> ClientRecord {
         roles: Vec::new(),
         token_roles: ReleaseFilter::Prefix("orders:".into()),
         token_groups: ReleaseFilter::All,
+        refresh_grace_secs: 0,
         created_at: T0,
     }
 }

@@ -160,6 +160,7 @@ macro_rules! conformance_suite {
             tokens::code_insert_duplicate_is_conflict,
             tokens::rt_3_reuse_after_rotation_is_reused,
             tokens::rt_4_concurrent_rotation_exactly_one,
+            tokens::rt_5_grace_retry_exactly_once_within_the_window,
             tokens::rt_7_expired_refresh_is_expired,
             tokens::refresh_requires_live_grant,
             tokens::rotate_after_grant_revocation_is_reused,

@@ -202,6 +202,77 @@ pub async fn rt_4_concurrent_rotation_exactly_one(s: Arc<dyn Store>) {
     }
 }
 
+/// The grace retry (RT-5): of concurrent retries of a just-rotated token exactly one gets a
+/// sibling successor; a retry of a token rotated before `rotated_after`, of an active token or
+/// of one whose grant is revoked inserts nothing.
+pub async fn rt_5_grace_retry_exactly_once_within_the_window(s: Arc<dyn Store>) {
+    s.insert_grant(grant("g1", "user-1", "client-a", T0))
+        .await
+        .unwrap();
+    s.insert_refresh(refresh("rt-a", "g1", T0)).await.unwrap();
+    let active = s
+        .retry_rotated_refresh("rt-a", refresh("rt-early", "g1", T0), T0 - 30)
+        .await
+        .unwrap();
+    assert!(matches!(active, RotateOutcome::Reused(_)), "{active:?}");
+    assert!(s.find_refresh("rt-early").await.unwrap().is_none());
+    assert!(matches!(
+        s.rotate_refresh("rt-a", refresh("rt-b", "g1", T0 + 10), T0 + 10)
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated(_)
+    ));
+    // Rotated at T0 + 10: not within a window that starts at T0 + 10.
+    let late = s
+        .retry_rotated_refresh("rt-a", refresh("rt-late", "g1", T0 + 40), T0 + 10)
+        .await
+        .unwrap();
+    assert!(matches!(late, RotateOutcome::Reused(_)), "{late:?}");
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (s, barrier) = (s.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let new = refresh(&format!("rt-sib-{i}"), "g1", T0 + 15);
+            s.retry_rotated_refresh("rt-a", new, T0 - 20).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap(), RotateOutcome::Rotated(_)) {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "one grace retry per rotated token");
+    let mut active = 0;
+    for i in 0..16 {
+        if s.find_refresh(&format!("rt-sib-{i}"))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            active += 1;
+        }
+    }
+    assert_eq!(active, 1);
+    assert_eq!(
+        s.find_refresh("rt-b").await.unwrap().unwrap().status,
+        RefreshStatus::Active,
+        "the first successor stays"
+    );
+    s.revoke_grant("g1", T0 + 20).await.unwrap();
+    s.insert_grant(grant("g2", "user-1", "client-a", T0))
+        .await
+        .unwrap();
+    let revoked = s
+        .retry_rotated_refresh("rt-a", refresh("rt-after-revoke", "g1", T0 + 20), T0 - 20)
+        .await
+        .unwrap();
+    assert!(matches!(revoked, RotateOutcome::Reused(_)), "{revoked:?}");
+    assert!(s.find_refresh("rt-after-revoke").await.unwrap().is_none());
+}
+
 pub async fn rt_7_expired_refresh_is_expired(s: Arc<dyn Store>) {
     s.insert_grant(grant("g1", "user-1", "client-a", T0))
         .await

@@ -261,7 +261,7 @@ macro_rules! impl_sql_atomic {
                 }
                 // The conditional UPDATE decides the single winner (RT-4).
                 let won: Option<(String,)> = sqlx::query_as(
-                    "UPDATE refresh_tokens SET status = 'rotated' \
+                    "UPDATE refresh_tokens SET status = 'rotated', rotated_at = $2 \
                      WHERE token_hash = $1 AND status = 'active' \
                      AND expires_at > $2 AND absolute_expires_at > $2 \
                      RETURNING doc",
@@ -284,6 +284,46 @@ macro_rules! impl_sql_atomic {
                     Some(rec) if rec.status != RefreshStatus::Active => RotateOutcome::Reused(rec),
                     Some(_) => RotateOutcome::Expired,
                 })
+            }
+
+            async fn retry_rotated_refresh_impl(
+                &self,
+                old_hash: &str,
+                new: RefreshRecord,
+                rotated_after: i64,
+            ) -> StoreResult<RotateOutcome> {
+                let mut tx = self.begin_write().await?;
+                let Some(old) = Self::read_refresh(&mut *tx, old_hash).await? else {
+                    return Ok(RotateOutcome::NotFound);
+                };
+                match Self::grant_live_tx(&mut tx, &old.grant_id).await {
+                    Ok(()) => {}
+                    Err(StoreError::GrantRevoked) | Err(StoreError::NotFound) => {
+                        return Ok(RotateOutcome::Reused(old));
+                    }
+                    Err(e) => return Err(e),
+                }
+                if new.grant_id != old.grant_id {
+                    return Err(StoreError::Conflict(
+                        "successor refresh token must belong to the same grant".into(),
+                    ));
+                }
+                let won = sqlx::query(
+                    "UPDATE refresh_tokens SET grace_used = 1 \
+                     WHERE token_hash = $1 AND status = 'rotated' AND grace_used = 0 \
+                     AND rotated_at > $2",
+                )
+                .bind(old_hash)
+                .bind(rotated_after)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if won.rows_affected() == 1 {
+                    Self::insert_refresh_tx(&mut tx, new).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    return Ok(RotateOutcome::Rotated(old));
+                }
+                Ok(RotateOutcome::Reused(old))
             }
 
             async fn put_consent_impl(

@@ -498,6 +498,16 @@ macro_rules! impl_sql_store {
                 self.rotate_refresh_impl(old_hash, new, now).await
             }
 
+            async fn retry_rotated_refresh(
+                &self,
+                old_hash: &str,
+                new: RefreshRecord,
+                rotated_after: i64,
+            ) -> StoreResult<RotateOutcome> {
+                self.retry_rotated_refresh_impl(old_hash, new, rotated_after)
+                    .await
+            }
+
             async fn revoke_refresh(&self, token_hash: &str) -> StoreResult<bool> {
                 let r = sqlx::query(
                     "UPDATE refresh_tokens SET status = 'revoked' \

@@ -23,6 +23,18 @@ pub trait RefreshStore: Send + Sync {
         new: RefreshRecord,
         now: i64,
     ) -> StoreResult<RotateOutcome>;
+    /// The grace retry (RT-5), in one transaction: if `old_hash` was rotated after
+    /// `rotated_after` and its one grace retry is unused, marks the retry used and inserts `new`
+    /// (as `Active`, same grant expected) beside the successor of the first rotation, giving
+    /// `Rotated`; of N concurrent callers at most one wins. Anything else (rotated earlier, retry
+    /// used, revoked, grant revoked) gives `Reused` and inserts nothing; an active token gives
+    /// `Expired` or `NotFound` as [`RefreshStore::rotate_refresh`] would never be bypassed.
+    async fn retry_rotated_refresh(
+        &self,
+        old_hash: &str,
+        new: RefreshRecord,
+        rotated_after: i64,
+    ) -> StoreResult<RotateOutcome>;
     /// Marks one refresh token revoked; `true` if it was active.
     async fn revoke_refresh(&self, token_hash: &str) -> StoreResult<bool>;
     /// Fetches a refresh token in any state (no expiry filtering).

@@ -67,6 +67,7 @@ mod tests {
             roles: Vec::new(),
             token_roles: Default::default(),
             token_groups: Default::default(),
+            refresh_grace_secs: 0,
             created_at: 0,
         }
     }
