@@ -1,7 +1,7 @@
 //! Persistence for the authorization server: the storage contract as one object-safe trait per
 //! aggregate ([`ClientStore`], [`UserStore`], [`CodeStore`], [`GrantStore`], [`RefreshStore`],
 //! [`ReplayStore`], [`ArtifactStore`], [`ConsentStore`], [`SessionStore`], [`ThrottleStore`],
-//! [`KeyStore`], [`Maintenance`]) whose sum is [`Store`], held by the server as
+//! [`KeyStore`], [`UpstreamStore`], [`Maintenance`]) whose sum is [`Store`], held by the server as
 //! `Arc<dyn Store>`; its records; and the memory, SQLite and PostgreSQL backends chosen by
 //! [`connect`]. With the `conformance` feature, `store::conformance` holds the suite every backend,
 //! in-tree or not, is checked against.
@@ -43,6 +43,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod traits;
+mod upstream_records;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -51,7 +52,8 @@ pub use denylist::Denylist;
 
 pub use traits::{
     ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-    Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
+    Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UpstreamStore,
+    UserStore,
 };
 
 /// Every storage trait, for calling store methods through `dyn Store`:
@@ -59,7 +61,8 @@ pub use traits::{
 pub mod prelude {
     pub use super::traits::{
         ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-        Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UserStore,
+        Maintenance, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore, UpstreamStore,
+        UserStore,
     };
 }
 
@@ -67,6 +70,10 @@ pub use records::{
     ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, GroupRecord,
     RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord, RotateOutcome, SessionRecord,
     SigningKeyRecord, UserRecord,
+};
+pub use upstream_records::{
+    FederatedSignIn, MAX_UPSTREAM_ID_LEN, UpstreamId, UpstreamIdError, UpstreamKind,
+    UpstreamLinkRecord, UpstreamRecord,
 };
 
 /// How long a code is kept after its expiry so a replay is still recognised (CODE-2).

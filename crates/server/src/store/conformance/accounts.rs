@@ -39,7 +39,8 @@ fn client(id: &str) -> ClientRecord {
     }
 }
 
-fn user(id: &str, username: &str) -> UserRecord {
+/// A user with an e-mail address and a password hash.
+pub(super) fn user(id: &str, username: &str) -> UserRecord {
     UserRecord {
         id: id.into(),
         username: username.into(),

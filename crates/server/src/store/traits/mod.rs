@@ -16,6 +16,7 @@ mod refresh;
 mod replay;
 mod sessions;
 mod throttle;
+mod upstreams;
 mod users;
 
 pub use artifacts::ArtifactStore;
@@ -30,6 +31,7 @@ pub use refresh::RefreshStore;
 pub use replay::ReplayStore;
 pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
+pub use upstreams::UpstreamStore;
 pub use users::UserStore;
 
 /// Every storage aggregate at once: what the server holds as `Arc<dyn Store>`. Implemented for
@@ -47,6 +49,7 @@ pub trait Store:
     + SessionStore
     + ThrottleStore
     + KeyStore
+    + UpstreamStore
     + Maintenance
     + std::fmt::Debug
 {
@@ -65,6 +68,7 @@ impl<T> Store for T where
         + SessionStore
         + ThrottleStore
         + KeyStore
+        + UpstreamStore
         + Maintenance
         + std::fmt::Debug
         + ?Sized
