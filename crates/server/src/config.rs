@@ -159,6 +159,9 @@ pub struct ServerSettings {
     /// `hr` → `department`, `employee_id` (default none). The standard scopes (`profile`,
     /// `email`, `address`, `phone`) release their OpenID Connect claims without configuration.
     pub scope_claims: BTreeMap<String, Vec<String>>,
+    /// Whether the login page offers the password form (default `true`). Off, users sign in
+    /// only through upstream providers (`[login] password = false`).
+    pub password_login: bool,
 }
 
 impl ServerSettings {
@@ -214,6 +217,7 @@ impl ServerSettings {
             password_attempts_per_addr: 4,
             key_encryption: KeyEncryption::Plaintext,
             scope_claims: BTreeMap::new(),
+            password_login: true,
         }
     }
 }

@@ -78,6 +78,7 @@ pub(crate) mod keys;
 pub(crate) mod state;
 pub mod store;
 pub(crate) mod ui;
+pub(crate) mod upstream;
 pub(crate) mod validation_cache;
 
 pub use domain::ProtocolError;
@@ -175,6 +176,8 @@ impl Server {
             per_addr: config.password_attempts_per_addr,
         })
         .map_err(|e| StartError::Workers(e.to_string()))?;
+        let upstream_http =
+            upstream::Fetcher::new().map_err(|e| StartError::Workers(e.to_string()))?;
         Ok(Self {
             state: Arc::new(AppState {
                 config,
@@ -188,6 +191,7 @@ impl Server {
                 denylist,
                 passwords,
                 validation: validation_cache::ValidationCache::default(),
+                upstream_http,
             }),
         })
     }

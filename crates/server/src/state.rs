@@ -226,6 +226,8 @@ pub(crate) struct AppState {
     pub(crate) passwords: PasswordPool,
     /// Revocation answers and user records cached on the token-validation paths.
     pub(crate) validation: ValidationCache,
+    /// The HTTP client of sign-ins through upstream providers.
+    pub(crate) upstream_http: crate::upstream::Fetcher,
 }
 
 impl AppState {

@@ -12,18 +12,26 @@ use super::error::ProtocolError;
 use super::identity::{Memberships, user_claims};
 use super::secrets::random_id;
 use crate::state::AppState;
-use crate::store::{ClientRecord, UserRecord};
+use crate::store::{ClientRecord, FederatedSignIn, UserRecord};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// The `amr` of every user sign-in here (RFC 8176 `pwd`): the password form is the only way a
-/// user authenticates. The server has no authentication levels, so it states no `acr`.
+/// The `amr` of a password sign-in (RFC 8176 `pwd`). The server has no authentication levels,
+/// so it states no `acr`.
 pub(crate) const PASSWORD_AMR: &str = "pwd";
 
 /// The `amr` claim of a token for a user who signed in at `auth_time`; none for client tokens.
-pub(crate) fn user_amr(auth_time: Option<i64>) -> Option<Vec<String>> {
-    auth_time.map(|_| vec![PASSWORD_AMR.to_owned()])
+/// A sign-in through an upstream carries the methods the upstream reported (RFC 8176 values
+/// from its ID token), or `fed` when it reported none; otherwise `pwd`.
+pub(crate) fn user_amr(
+    auth_time: Option<i64>,
+    upstream: Option<&FederatedSignIn>,
+) -> Option<Vec<String>> {
+    auth_time.map(|_| match upstream {
+        Some(up) => up.amr.clone(),
+        None => vec![PASSWORD_AMR.to_owned()],
+    })
 }
 
 /// Claims of an access token this server issues.
@@ -52,6 +60,9 @@ pub(crate) struct AccessTokenClaims {
     /// How the user authenticated (RFC 8176; RFC 9068 §2.2.1), for step-up checks (RS-8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The upstream identity provider the user signed in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     /// The subject's roles the client may see (RFC 9068 §2.2.3.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
@@ -92,6 +103,7 @@ pub(crate) async fn issue_access_token(
     sub: &str,
     scope: &Scope,
     auth_time: Option<i64>,
+    upstream: Option<&FederatedSignIn>,
     memberships: Memberships,
 ) -> Result<IssuedAccessToken, ProtocolError> {
     let now = state.now();
@@ -113,7 +125,8 @@ pub(crate) async fn issue_access_token(
         client_id: client.client_id.to_string(),
         scope: scope.to_string(),
         auth_time,
-        amr: user_amr(auth_time),
+        amr: user_amr(auth_time, upstream),
+        idp: upstream.map(|u| u.idp.to_string()),
         roles: memberships.roles,
         groups: memberships.groups,
     };
@@ -162,6 +175,8 @@ pub(crate) struct IdTokenContext<'a> {
     pub sid: Option<&'a str>,
     /// The access token issued alongside (for `at_hash`).
     pub access_token: Option<&'a str>,
+    /// The upstream the user signed in through (`idp`, `amr`).
+    pub upstream: Option<&'a FederatedSignIn>,
 }
 
 /// A signed ID token with its `jti` and expiry, for recording against its grant.
@@ -214,6 +229,12 @@ pub(crate) async fn issue_id_token(
     put("jti", jti.clone().into());
     if let Some(t) = ctx.auth_time {
         put("auth_time", t.into());
+    }
+    if let Some(amr) = user_amr(ctx.auth_time, ctx.upstream) {
+        put("amr", amr.into());
+    }
+    if let Some(up) = ctx.upstream {
+        put("idp", up.idp.as_str().into());
     }
     if let Some(n) = ctx.nonce {
         put("nonce", n.into());

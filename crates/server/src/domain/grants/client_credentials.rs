@@ -35,6 +35,7 @@ pub(crate) async fn exchange(
         client.client_id.as_str(),
         &scope,
         None,
+        None,
         Memberships::of_client(client),
     )
     .await?;

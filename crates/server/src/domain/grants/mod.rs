@@ -232,6 +232,8 @@ pub(crate) struct UserIssue<'a> {
     pub nonce: Option<&'a str>,
     pub refresh: RefreshAction,
     pub grant_type: GrantType,
+    /// The upstream the user signed in through, if not with a password.
+    pub upstream: Option<crate::store::FederatedSignIn>,
 }
 
 /// The inactivity expiry of a refresh token issued now: the client's (or default) lifetime,
@@ -260,6 +262,7 @@ pub(crate) async fn issue_user_tokens(
         issue.user.id.as_str(),
         issue.scope,
         Some(issue.auth_time),
+        issue.upstream.as_ref(),
         memberships,
     )
     .await?;
@@ -299,6 +302,7 @@ pub(crate) async fn issue_user_tokens(
                 auth_time: issue.auth_time,
                 sid: issue.sid.map(str::to_owned),
                 status: RefreshStatus::Active,
+                upstream: issue.upstream.clone(),
             };
             match state.store.insert_refresh(rec).await {
                 Ok(()) => Some(token),
@@ -324,6 +328,7 @@ pub(crate) async fn issue_user_tokens(
                 auth_time: Some(issue.auth_time),
                 sid: issue.sid,
                 access_token: Some(&at.token),
+                upstream: issue.upstream.as_ref(),
             },
         )
         .await?;

@@ -277,6 +277,7 @@ pub async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
 
 pub async fn sessions_expire(s: Arc<dyn Store>) {
     let sess = SessionRecord {
+        upstream: None,
         id_hash: "sess-hash".into(),
         user_id: "u1".into(),
         auth_time: T0,

@@ -266,5 +266,6 @@ pub(super) fn refresh(hash: &str, grant_id: &str, now: i64) -> RefreshRecord {
         auth_time: now,
         sid: Some("sid-1".into()),
         status: RefreshStatus::Active,
+        upstream: None,
     }
 }

@@ -1,0 +1,123 @@
+//! `GET /upstream/{id}/start` and `GET /upstream/{id}/callback`: signing in through an upstream
+//! identity provider. The start binds a fresh `state` to the browser's CSRF cookie and sends the
+//! browser to the upstream; the callback spends that state once, signs the linked (or new)
+//! local user in with a fresh session (UI-4) and resumes the authorization request.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+
+use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
+use super::signin::csrf_cookie;
+use crate::domain::audit;
+use crate::domain::authorize::resume_query_after_login;
+use crate::domain::params::Params;
+use crate::domain::sessions;
+use crate::state::AppState;
+use crate::store::UpstreamRecord;
+use crate::ui;
+use crate::ui::error::PageError;
+use crate::upstream::{self, UpstreamError, accounts};
+
+/// The path that starts a sign-in at upstream `id`, resuming `request` afterwards.
+pub(crate) fn start_path(id: &str, request: &str) -> String {
+    if request.is_empty() {
+        return format!("/upstream/{id}/start");
+    }
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", request)
+        .finish();
+    format!("/upstream/{id}/start?{q}")
+}
+
+/// The page for a failed upstream sign-in: a fixed text; the detail is logged.
+fn failure(id: &str, e: &UpstreamError) -> Response {
+    tracing::warn!(target: "audit", event = "upstream_login_failure", upstream = id, error = %e);
+    match e {
+        UpstreamError::Store(_) | UpstreamError::Internal(_) => PageError::Internal,
+        other => PageError::Refused(other.page_text()),
+    }
+    .into_response()
+}
+
+async fn find(state: &AppState, id: &str) -> Result<UpstreamRecord, UpstreamError> {
+    state
+        .store
+        .get_upstream(id)
+        .await?
+        .ok_or(UpstreamError::Unknown)
+}
+
+/// `GET /upstream/{id}/start?request=…`.
+pub(crate) async fn start(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let request = params.get("request").unwrap_or_default();
+    let upstream = match find(&state, &id).await {
+        Ok(u) => u,
+        Err(e) => return failure(&id, &e),
+    };
+    let (jar, binding) = match csrf_cookie(&state, jar) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    match upstream::begin(&state, &upstream, &binding, request).await {
+        Ok(url) => (jar, ui::see_other(&url)).into_response(),
+        Err(e) => failure(&id, &e),
+    }
+}
+
+/// `GET /upstream/{id}/callback?code=…&state=…[&iss=…]`.
+pub(crate) async fn callback(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let upstream = match find(&state, &id).await {
+        Ok(u) => u,
+        Err(e) => return failure(&id, &e),
+    };
+    let binding = jar
+        .get(csrf_cookie_name(&state.config))
+        .map(|c| c.value().to_owned());
+    let completed = match upstream::complete(&state, &upstream, binding.as_deref(), &params).await {
+        Ok(c) => c,
+        Err(e) => return failure(&id, &e),
+    };
+    let (user, signed_in) = match accounts::sign_in(&state, &upstream, &completed.identity).await {
+        Ok(u) => u,
+        Err(e) => return failure(&id, &e),
+    };
+    audit::login_succeeded(user.id.as_str(), &user.username);
+    let name = session_cookie_name(&state.config);
+    let previous = jar.get(name).map(|c| c.value().to_owned());
+    let session_id = match sessions::create_with(
+        &state,
+        user.id.as_str(),
+        previous.as_deref(),
+        Some(signed_in),
+    )
+    .await
+    {
+        Ok((session_id, _)) => session_id,
+        Err(e) => return PageError::internal(&e).into_response(),
+    };
+    let jar = jar.add(cookie(&state.config, name, session_id));
+    let location = if completed.request.is_empty() {
+        "/account".to_owned()
+    } else {
+        format!(
+            "/authorize?{}",
+            resume_query_after_login(&Params::parse(completed.request.as_bytes()))
+        )
+    };
+    (jar, ui::see_other(&location)).into_response()
+}
