@@ -74,6 +74,19 @@ pub struct RawConfig {
     /// Custom scopes and the user attributes each releases (`[scopes.hr] claims = [...]`).
     #[serde(default)]
     pub scopes: BTreeMap<String, RawScope>,
+    /// The login page.
+    pub login: Option<RawLogin>,
+    /// Upstream identity providers, saved (replaced) at start.
+    #[serde(default)]
+    pub upstreams: Vec<crate::upstreams::RawUpstream>,
+}
+
+/// `[login]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogin {
+    /// Whether the login page offers the password form (default true).
+    pub password: Option<bool>,
 }
 
 /// `[[roles]]`
@@ -418,6 +431,8 @@ pub struct Resolved {
     pub roles: Vec<RawRole>,
     /// Groups declared in the file.
     pub groups: Vec<RawGroup>,
+    /// Upstream identity providers declared in the file.
+    pub upstreams: Vec<portcullis_server::admin::NewUpstream>,
 }
 
 /// The database timeouts of `[database_pool]`, each a positive number of seconds.
@@ -598,6 +613,9 @@ fn resolve_raw(
         set(&mut s.password_hash_queue, p.queue);
         set(&mut s.password_attempts_per_addr, p.per_addr);
     }
+    if let Some(password) = raw.login.as_ref().and_then(|l| l.password) {
+        s.password_login = password;
+    }
     s.scope_claims = raw
         .scopes
         .iter()
@@ -631,6 +649,11 @@ fn resolve_raw(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let upstreams = raw
+        .upstreams
+        .into_iter()
+        .map(crate::upstreams::RawUpstream::resolve)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut pool = raw.database_pool.unwrap_or_default();
     pool.acquire_timeout_secs = o.db_acquire_timeout_secs.or(pool.acquire_timeout_secs);
     pool.statement_timeout_secs = o.db_statement_timeout_secs.or(pool.statement_timeout_secs);
@@ -644,6 +667,7 @@ fn resolve_raw(
         users,
         roles: raw.roles,
         groups: raw.groups,
+        upstreams,
     })
 }
 
@@ -920,6 +944,70 @@ mod tests {
             resolve_defaults(&o).unwrap().server.issuer,
             "https://id.example.com"
         );
+    }
+
+    #[test]
+    fn upstreams_and_the_login_page_are_read_and_checked() {
+        // `PATH` is set in every test environment: the client secret is read from it.
+        let raw = parse(
+            r#"
+            version = 1
+            [login]
+            password = false
+            [[upstreams]]
+            id = "github"
+            kind = "github"
+            base_url = "https://ghe.example"
+            client_id = "Iv1.abc"
+            client_secret_env = "PATH"
+            groups = { "acme/payments" = "payments" }
+            [[upstreams]]
+            id = "corp"
+            kind = "oidc"
+            issuer = "https://idp.example"
+            client_id = "portcullis"
+            client_secret_env = "PATH"
+            trust_email = true
+            userinfo = true
+            "#,
+        )
+        .unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap();
+        assert!(!r.server.password_login);
+        assert_eq!(r.upstreams.len(), 2);
+        assert_eq!(
+            r.upstreams[0].kind,
+            portcullis_server::store::UpstreamKind::Github {
+                base_url: Some("https://ghe.example".into())
+            }
+        );
+        assert_eq!(r.upstreams[0].groups["acme/payments"].as_str(), "payments");
+        assert!(r.upstreams[1].trust_email);
+        assert!(!format!("{:?}", r.upstreams[1]).contains(&std::env::var("PATH").unwrap()));
+
+        let resolve = |text: &str| {
+            parse(text).and_then(|raw| {
+                resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext)
+            })
+        };
+        let no_issuer = resolve(
+            "version = 1\n[[upstreams]]\nid = \"c\"\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret_env = \"PATH\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{no_issuer:#}").contains("needs an issuer"),
+            "{no_issuer:#}"
+        );
+        let bad_id = parse(
+            "version = 1\n[[upstreams]]\nid = \"Git Hub\"\nkind = \"github\"\nclient_id = \"x\"\nclient_secret_env = \"PATH\"\n",
+        )
+        .unwrap_err();
+        assert!(bad_id.to_string().contains("upstream id"), "{bad_id}");
+        let no_env = resolve(
+            "version = 1\n[[upstreams]]\nid = \"g\"\nkind = \"github\"\nclient_id = \"x\"\nclient_secret_env = \"PORTCULLIS_TEST_UNSET_SECRET\"\n",
+        )
+        .unwrap_err();
+        assert!(no_env.to_string().contains("upstreams.g"), "{no_env}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use portcullis_jose::Clock;
 use portcullis_types::GroupName;
-use zeroize::Zeroizing;
+use portcullis_types::secret::ClientSecret;
 
 use super::AdminError;
 use crate::at_rest::KeyEncryption;
@@ -15,7 +15,7 @@ use crate::store::{Store, UpstreamId, UpstreamKind, UpstreamRecord};
 use crate::upstream::{fetch::allowed_url, seal_secret};
 
 /// An upstream as the operator describes it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewUpstream {
     /// The id (`github`, `corp`): in URLs, `idp_hint` and the `idp` claim.
     pub id: UpstreamId,
@@ -26,7 +26,7 @@ pub struct NewUpstream {
     /// This server's client id at the upstream.
     pub client_id: String,
     /// This server's client secret at the upstream.
-    pub client_secret: Zeroizing<String>,
+    pub client_secret: ClientSecret,
     /// Scopes asked for besides the kind's own.
     pub scopes: Vec<String>,
     /// Link by verified e-mail address to an existing local user.
@@ -63,10 +63,10 @@ pub async fn put_upstream(
     if new.client_id.is_empty() {
         return Err(invalid("client_id", "is required"));
     }
-    if new.client_secret.is_empty() {
+    if new.client_secret.secret().is_empty() {
         return Err(invalid("client_secret", "is required"));
     }
-    let client_secret = seal_secret(enc, new.id.as_str(), &new.client_secret)
+    let client_secret = seal_secret(enc, new.id.as_str(), new.client_secret.secret())
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     let record = UpstreamRecord {
         id: new.id,

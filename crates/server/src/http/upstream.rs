@@ -42,12 +42,18 @@ fn failure(id: &str, e: &UpstreamError) -> Response {
     .into_response()
 }
 
-async fn find(state: &AppState, id: &str) -> Result<UpstreamRecord, UpstreamError> {
-    state
-        .store
-        .get_upstream(id)
-        .await?
-        .ok_or(UpstreamError::Unknown)
+/// The query and the upstream of a request to `/upstream/{id}/…`, or the failure page.
+async fn find(
+    state: &AppState,
+    id: &str,
+    query: Option<String>,
+) -> Result<(Params, UpstreamRecord), Response> {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    match state.store.get_upstream(id).await {
+        Ok(Some(u)) => Ok((params, u)),
+        Ok(None) => Err(failure(id, &UpstreamError::Unknown)),
+        Err(e) => Err(failure(id, &e.into())),
+    }
 }
 
 /// `GET /upstream/{id}/start?request=…`.
@@ -57,12 +63,11 @@ pub(crate) async fn start(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let request = params.get("request").unwrap_or_default();
-    let upstream = match find(&state, &id).await {
-        Ok(u) => u,
-        Err(e) => return failure(&id, &e),
+    let (params, upstream) = match find(&state, &id, query).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
+    let request = params.get("request").unwrap_or_default();
     let (jar, binding) = match csrf_cookie(&state, jar) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -80,10 +85,9 @@ pub(crate) async fn callback(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let upstream = match find(&state, &id).await {
-        Ok(u) => u,
-        Err(e) => return failure(&id, &e),
+    let (params, upstream) = match find(&state, &id, query).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let binding = jar
         .get(csrf_cookie_name(&state.config))
