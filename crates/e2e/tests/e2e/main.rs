@@ -38,3 +38,4 @@ mod throttle;
 mod timezone;
 mod token_endpoint;
 mod token_exchange;
+mod upstream_oidc;

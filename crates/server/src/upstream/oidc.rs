@@ -151,33 +151,14 @@ pub(super) async fn redeem(
         .json(fetch.request(reqwest::Method::GET, &meta.jwks_uri)?)
         .await?;
     let keys = KeySet::from_jwks(&jwks).map_err(|e| UpstreamError::IdToken(e.to_string()))?;
-    let validator = Validator::builder()
-        .issuer(meta.issuer.clone())
-        .audience(upstream.client_id.clone())
-        .typ_or_untyped("JWT")
-        .build();
-    let verified = validator
-        .verify::<BTreeMap<String, Value>>(&id_token, &keys, state.clock.now())
-        .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
-    let (_, registered, claims) = verified.into_parts();
-    // OIDC Core §3.1.3.7: with several audiences `azp` must be present, and when present it
-    // must be this client.
-    let azp = claims.get("azp").and_then(Value::as_str);
-    if registered.aud.iter().count() > 1 && azp.is_none() {
-        return Err(UpstreamError::IdToken(
-            "several audiences and no azp".into(),
-        ));
-    }
-    if azp.is_some_and(|a| a != upstream.client_id) {
-        return Err(UpstreamError::IdToken("azp names another client".into()));
-    }
-    if claims.get("nonce").and_then(Value::as_str) != Some(r.nonce) {
-        return Err(UpstreamError::IdToken("nonce mismatch".into()));
-    }
-    let subject = registered
-        .sub
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| UpstreamError::IdToken("no sub".into()))?;
+    let (subject, claims) = validate_id_token(
+        &id_token,
+        &keys,
+        &meta.issuer,
+        &upstream.client_id,
+        r.nonce,
+        state.clock.now(),
+    )?;
     let mut claims = claims;
     if r.userinfo
         && let (Some(endpoint), Some(access_token)) =
@@ -204,20 +185,60 @@ pub(super) async fn redeem(
     Ok(identity(subject, &claims, r.groups_claim))
 }
 
+/// Validates an ID token (OIDC Core §3.1.3.7): the signature by one of `keys` with the
+/// algorithm the key fixes, `iss` exactly, `aud` containing `client_id`, `azp` (required with
+/// several audiences, and this client when present), `exp`, and the `nonce` sent. Returns
+/// `sub` and the claims.
+fn validate_id_token(
+    id_token: &str,
+    keys: &KeySet,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: portcullis_jose::UnixTime,
+) -> Result<(String, BTreeMap<String, Value>), UpstreamError> {
+    let validator = Validator::builder()
+        .issuer(issuer)
+        .audience(client_id)
+        .typ_or_untyped("JWT")
+        .build();
+    let verified = validator
+        .verify::<BTreeMap<String, Value>>(id_token, keys, now)
+        .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
+    let (_, registered, claims) = verified.into_parts();
+    let azp = claims.get("azp").and_then(Value::as_str);
+    if registered.aud.iter().count() > 1 && azp.is_none() {
+        return Err(UpstreamError::IdToken(
+            "several audiences and no azp".into(),
+        ));
+    }
+    if azp.is_some_and(|a| a != client_id) {
+        return Err(UpstreamError::IdToken("azp names another client".into()));
+    }
+    if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+        return Err(UpstreamError::IdToken("nonce mismatch".into()));
+    }
+    let subject = registered
+        .sub
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UpstreamError::IdToken("no sub".into()))?;
+    Ok((subject, claims))
+}
+
 /// The account described by verified claims.
 fn identity(subject: String, claims: &BTreeMap<String, Value>, groups_claim: &str) -> Identity {
     let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+    // An array of strings; a single string counts as one value.
     let strings = |k: &str| -> Vec<String> {
-        claims
-            .get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+        match claims.get(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        }
     };
     Identity {
         subject,
@@ -256,6 +277,97 @@ mod tests {
         assert!(check_response_issuer(&meta(true), Some("https://evil.example")).is_err());
         assert!(check_response_issuer(&meta(false), None).is_ok());
         assert!(check_response_issuer(&meta(false), Some("https://evil.example")).is_err());
+    }
+
+    use portcullis_jose::{Algorithm, SigningKey, UnixTime, jwt};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn signed(key: &SigningKey, claims: serde_json::Value) -> String {
+        jwt::encode(key, "JWT", &claims).unwrap()
+    }
+
+    fn claims() -> serde_json::Value {
+        serde_json::json!({
+            "iss": "https://idp.example", "sub": "u-1", "aud": "portcullis",
+            "exp": NOW + 300, "iat": NOW, "nonce": "n-1"
+        })
+    }
+
+    fn check(key: &SigningKey, keys: &KeySet, claims: serde_json::Value) -> Result<String, String> {
+        validate_id_token(
+            &signed(key, claims),
+            keys,
+            "https://idp.example",
+            "portcullis",
+            "n-1",
+            UnixTime(NOW),
+        )
+        .map(|(sub, _)| sub)
+        .map_err(|e| e.to_string())
+    }
+
+    fn keys() -> (SigningKey, KeySet) {
+        let key = SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_kid("k1");
+        let mut set = KeySet::new();
+        set.insert(key.verifying_key()).unwrap();
+        (key, set)
+    }
+
+    #[test]
+    fn id_token_of_the_upstream_is_accepted() {
+        let (key, set) = keys();
+        assert_eq!(check(&key, &set, claims()), Ok("u-1".to_owned()));
+    }
+
+    #[test]
+    fn iss_4_id_token_from_another_issuer_is_refused() {
+        let (key, set) = keys();
+        let mut c = claims();
+        c["iss"] = "https://evil.example".into();
+        assert!(check(&key, &set, c).is_err());
+    }
+
+    #[test]
+    fn id_token_with_a_wrong_nonce_is_refused() {
+        let (key, set) = keys();
+        let mut c = claims();
+        c["nonce"] = "n-other".into();
+        assert_eq!(
+            check(&key, &set, c),
+            Err("id token: nonce mismatch".to_owned())
+        );
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("nonce");
+        assert!(check(&key, &set, c).is_err());
+    }
+
+    #[test]
+    fn id_token_for_another_client_or_expired_or_forged_is_refused() {
+        let (key, set) = keys();
+        let mut c = claims();
+        c["aud"] = "someone-else".into();
+        assert!(check(&key, &set, c).is_err());
+        let mut c = claims();
+        c["aud"] = serde_json::json!(["portcullis", "other"]);
+        assert_eq!(
+            check(&key, &set, c.clone()),
+            Err("id token: several audiences and no azp".to_owned())
+        );
+        c["azp"] = "other".into();
+        assert!(check(&key, &set, c.clone()).is_err());
+        c["azp"] = "portcullis".into();
+        assert!(check(&key, &set, c).is_ok());
+        let mut c = claims();
+        c["exp"] = (NOW - 600).into();
+        assert!(check(&key, &set, c).is_err());
+        let (other, _) = keys();
+        assert!(
+            check(&other, &set, claims()).is_err(),
+            "signed by a key not in the JWKS"
+        );
     }
 
     #[test]
