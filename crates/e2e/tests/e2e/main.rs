@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod github_standin;
 mod process;
 
 mod backends;
@@ -38,4 +39,5 @@ mod throttle;
 mod timezone;
 mod token_endpoint;
 mod token_exchange;
+mod upstream_github;
 mod upstream_oidc;

@@ -6,13 +6,12 @@
 
 use crate::common::*;
 use portcullis_server::admin::{self, NewUpstream};
-use portcullis_server::config::ClientConfig;
-use portcullis_server::store::{ReleaseFilter, UpstreamId, UpstreamKind};
+use portcullis_server::store::{UpstreamId, UpstreamKind};
 use portcullis_testkit::{
     Browser, ClientSpec, CodeRequest, CodeResponse, Consent, Outcome, TestServer, Tokens,
     decode_jwt_parts, query_param,
 };
-use portcullis_types::{ClientSecret, GrantType, GroupName, RoleName};
+use portcullis_types::{ClientSecret, GrantType, GroupName};
 use serde_json::json;
 use url::Url;
 
@@ -99,38 +98,12 @@ async fn fed(trust_email: bool) -> Fed {
     let callback = format!("{}/upstream/{CORP}/callback", down.server.issuer());
     let up = upstream(&callback).await;
     add_upstream(&down, &up, CORP, trust_email).await;
-    let store = down.server.store().as_ref();
-    let clock = down.server.clock().as_ref();
-    let role = RoleName::parse("orders:read").unwrap();
-    admin::add_role(store, clock, role.clone(), None)
-        .await
-        .unwrap();
-    admin::add_group(
-        store,
-        clock,
-        GroupName::parse("engineering").unwrap(),
-        vec![role],
+    down.group_with_role_visible_to_web(
+        "engineering",
+        "orders:read",
+        "openid profile email orders:read",
     )
-    .await
-    .unwrap();
-    admin::replace_client(
-        store,
-        clock,
-        down.server.config(),
-        ClientConfig {
-            client_id: WEB.into(),
-            secret: Some(ClientSecret::new(WEB_SECRET)),
-            redirect_uris: vec![WEB_CB.into()],
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scope: Some("openid profile email orders:read".into()),
-            audience: vec![API.into()],
-            token_roles: ReleaseFilter::All,
-            token_groups: ReleaseFilter::All,
-            ..ClientConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    .await;
     Fed { down, up }
 }
 
@@ -175,8 +148,14 @@ impl Fed {
         let request = self.request();
         let to_up = self.to_upstream(&browser, &request).await;
         let back = self.at_upstream(&to_up, user, password).await;
+        self.come_back(&browser, &back, &request).await
+    }
+
+    /// Follows the upstream's callback `back` in `browser` through consent and redeems the
+    /// code `request` gets.
+    async fn come_back(&self, browser: &Browser, back: &Url, request: &CodeRequest) -> Tokens {
         let redirect = browser
-            .walk(&back, None, Consent::Approve)
+            .walk(back, None, Consent::Approve)
             .await
             .unwrap()
             .redirect()
@@ -185,7 +164,7 @@ impl Fed {
         Tokens::from_reply(
             self.down
                 .server
-                .redeem(&self.down.web_auth(), &code, &request)
+                .redeem(&self.down.web_auth(), &code, request)
                 .await
                 .unwrap(),
         )
@@ -299,21 +278,7 @@ async fn oidc_upstream_sign_in_gives_our_tokens_with_idp_amr_groups_and_roles() 
         Outcome::Page(page) => panic!("{} {}", page.status, page.body),
     };
     let back = fed.at_upstream(&to_up, "ada", ADA_PASSWORD).await;
-    let redirect = browser
-        .walk(&back, None, Consent::Approve)
-        .await
-        .unwrap()
-        .redirect()
-        .unwrap();
-    let code = CodeResponse::from_redirect(redirect).unwrap().code;
-    let again = Tokens::from_reply(
-        fed.down
-            .server
-            .redeem(&fed.down.web_auth(), &code, &request)
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let again = fed.come_back(&browser, &back, &request).await;
     let (_, claims) = decode_jwt_parts(&again.access_token).unwrap();
     assert_eq!(claims["sub"], json!(sub));
     assert_eq!(claims.get("groups"), None, "no longer in a mapped group");

@@ -1,0 +1,220 @@
+//! Signing in with GitHub, against the stand-in of `github_standin` laid out like GitHub
+//! Enterprise Server: teams become groups (and, through them, roles), the primary address is
+//! used only when GitHub verified it, and a refused code is a refused sign-in.
+
+use crate::common::*;
+use crate::github_standin::{Account, CLIENT_ID, CLIENT_SECRET, Email, GitHub};
+use portcullis_server::admin::{self, NewUpstream};
+use portcullis_server::store::{UpstreamId, UpstreamKind};
+use portcullis_testkit::{
+    Browser, CodeRequest, CodeResponse, Consent, Outcome, Tokens, decode_jwt_parts,
+};
+use portcullis_types::{ClientSecret, GroupName};
+use serde_json::json;
+use url::Url;
+
+/// Starts a server whose `github` upstream is a stand-in signing in `account`; the
+/// `payments` group (role `payments:approve`) is given to members of team `acme/payments`.
+async fn setup(account: Account, trust_email: bool) -> (Env, GitHub) {
+    let env = Env::start().await;
+    let github = GitHub::start(account).await;
+    env.group_with_role_visible_to_web("payments", "payments:approve", "openid profile email")
+        .await;
+    let store = env.server.store().as_ref();
+    let clock = env.server.clock().as_ref();
+    admin::put_upstream(
+        store,
+        clock,
+        &env.server.config().key_encryption,
+        NewUpstream {
+            id: UpstreamId::parse("github").unwrap(),
+            kind: UpstreamKind::Github {
+                base_url: Some(github.base_url()),
+            },
+            display_name: Some("GitHub".into()),
+            client_id: CLIENT_ID.into(),
+            client_secret: ClientSecret::new(CLIENT_SECRET),
+            scopes: Vec::new(),
+            trust_email,
+            only: false,
+            groups: [
+                ("acme/payments", "payments"),
+                // Mapped to a group that does not exist here: skipped.
+                ("acme/ops", "operations"),
+            ]
+            .into_iter()
+            .map(|(t, g)| (t.to_owned(), GroupName::parse(g).unwrap()))
+            .collect(),
+        },
+    )
+    .await
+    .unwrap();
+    (env, github)
+}
+
+fn request(env: &Env) -> CodeRequest {
+    env.web_request("openid profile email")
+        .param("idp_hint", "github")
+}
+
+/// Goes to GitHub and back: returns the browser (with its cookies) and the callback URL.
+async fn through_github(env: &Env, request: &CodeRequest) -> (Browser, Url) {
+    let browser = env.server.browser().unwrap();
+    let to_github = match browser
+        .walk(&request.url(&env.server), None, Consent::Approve)
+        .await
+        .unwrap()
+    {
+        Outcome::Redirect(url) => url,
+        Outcome::Page(page) => panic!("not sent to GitHub: {} {}", page.status, page.body),
+    };
+    assert_eq!(to_github.path(), "/login/oauth/authorize");
+    let scope = portcullis_testkit::query_param(&to_github, "scope").unwrap();
+    assert_eq!(scope, "read:user user:email read:org");
+    let answer = env.server.http().get(to_github).send().await.unwrap();
+    assert_eq!(answer.status(), 302, "the stand-in sends the browser back");
+    let back = Url::parse(answer.headers().get("location").unwrap().to_str().unwrap()).unwrap();
+    (browser, back)
+}
+
+/// The whole sign-in and code redemption.
+async fn sign_in(env: &Env) -> Tokens {
+    let request = request(env);
+    let (browser, back) = through_github(env, &request).await;
+    let redirect = browser
+        .walk(&back, None, Consent::Approve)
+        .await
+        .unwrap()
+        .redirect()
+        .unwrap();
+    let code = CodeResponse::from_redirect(redirect).unwrap().code;
+    Tokens::from_reply(
+        env.server
+            .redeem(&env.web_auth(), &code, &request)
+            .await
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn github_sign_in_gives_our_tokens_with_teams_as_groups_and_roles() {
+    let account = Account::octocat(&[("acme", "payments"), ("acme", "ops"), ("other", "x")]);
+    let (env, _github) = setup(account, false).await;
+    let tokens = sign_in(&env).await;
+    let at = env
+        .server
+        .verify_access_token(&tokens.access_token, API)
+        .await
+        .unwrap();
+    assert_eq!(at["idp"], json!("github"));
+    assert_eq!(at["amr"], json!(["fed"]));
+    assert_eq!(at["groups"], json!(["payments"]));
+    assert_eq!(at["roles"], json!(["payments:approve"]));
+    let sub = at["sub"].as_str().unwrap();
+    assert_ne!(sub, "583231", "a local sub, not GitHub's id");
+    let id = env
+        .server
+        .verify_id_token(tokens.id_token.as_deref().unwrap(), WEB)
+        .await
+        .unwrap();
+    assert_eq!(id["idp"], json!("github"));
+    assert_eq!(id["amr"], json!(["fed"]));
+    assert_eq!(id["preferred_username"], json!("octocat"));
+    assert_eq!(id["name"], json!("The Octocat"));
+    assert_eq!(id["email"], json!("octocat@github.example"));
+    assert_eq!(id["email_verified"], json!(true));
+    let link = env
+        .server
+        .store()
+        .get_upstream_link("github", "583231")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.user_id.as_str(), sub);
+
+    // The next sign-in is the same user.
+    let (_, again) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
+    assert_eq!(again["sub"], json!(sub));
+}
+
+#[tokio::test]
+async fn github_token_endpoint_error_is_a_refused_sign_in() {
+    let (env, github) = setup(Account::octocat(&[]), false).await;
+    github.refuse_tokens("bad_verification_code");
+    let (browser, back) = through_github(&env, &request(&env)).await;
+    let page = browser.get(&back).await.unwrap();
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("did not sign you in") || page.body.contains("failed"));
+    assert!(
+        env.server
+            .store()
+            .get_upstream_link("github", "583231")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let account = browser
+        .get(&env.server.url("/account").unwrap())
+        .await
+        .unwrap();
+    assert_ne!(account.status, 200, "no session");
+}
+
+#[tokio::test]
+async fn github_unverified_primary_email_is_neither_linked_nor_kept() {
+    let mut account = Account::octocat(&[]);
+    account.emails = vec![
+        Email {
+            email: "alice@example.com".into(),
+            primary: true,
+            verified: false,
+        },
+        Email {
+            email: "octo@elsewhere.example".into(),
+            primary: false,
+            verified: true,
+        },
+    ];
+    let (env, _github) = setup(account, true).await;
+    let tokens = sign_in(&env).await;
+    let (_, at) = decode_jwt_parts(&tokens.access_token).unwrap();
+    let sub = at["sub"].as_str().unwrap();
+    assert_ne!(
+        sub, env.alice_sub,
+        "linked to alice by an unverified address"
+    );
+    let user = env.server.store().get_user(sub).await.unwrap().unwrap();
+    assert_eq!(user.email, None);
+    assert!(!user.email_verified);
+}
+
+#[tokio::test]
+async fn github_account_without_email_signs_in_as_a_new_user() {
+    let mut account = Account::octocat(&[]);
+    account.emails.clear();
+    let (env, _github) = setup(account, true).await;
+    let tokens = sign_in(&env).await;
+    let id = env
+        .server
+        .verify_id_token(tokens.id_token.as_deref().unwrap(), WEB)
+        .await
+        .unwrap();
+    assert_eq!(id.get("email"), None);
+    assert_eq!(id["preferred_username"], json!("octocat"));
+}
+
+#[tokio::test]
+async fn github_verified_primary_email_links_to_the_local_user_when_trusted() {
+    let mut account = Account::octocat(&[]);
+    account.emails = vec![Email {
+        email: "alice@example.com".into(),
+        primary: true,
+        verified: true,
+    }];
+    let (env, _github) = setup(account, true).await;
+    let tokens = sign_in(&env).await;
+    let (_, at) = decode_jwt_parts(&tokens.access_token).unwrap();
+    assert_eq!(at["sub"], json!(env.alice_sub));
+    assert_eq!(at["amr"], json!(["fed"]));
+}
