@@ -240,3 +240,14 @@ pub async fn issuer_of(served: &Served) -> String {
         .unwrap();
     doc["issuer"].as_str().unwrap().to_owned()
 }
+
+/// Asserts the command failed and said `text` on standard error.
+#[track_caller]
+pub fn fails_with(out: &Output, text: &str) {
+    assert!(!out.status.success(), "expected failure: {}", stdout(out));
+    assert!(
+        stderr(out).contains(text),
+        "stderr lacks {text:?}: {}",
+        stderr(out)
+    );
+}

@@ -7,7 +7,8 @@ use crate::github_standin::{Account, CLIENT_ID, CLIENT_SECRET, Email, GitHub};
 use portcullis_server::admin::{self, NewUpstream};
 use portcullis_server::store::{UpstreamId, UpstreamKind};
 use portcullis_testkit::{
-    Browser, CodeRequest, CodeResponse, Consent, Outcome, Tokens, decode_jwt_parts,
+    Browser, CodeRequest, CodeResponse, Consent, Outcome, TestServer, TestServerBuilder, Tokens,
+    decode_jwt_parts,
 };
 use portcullis_types::{ClientSecret, GroupName};
 use serde_json::json;
@@ -16,7 +17,17 @@ use url::Url;
 /// Starts a server whose `github` upstream is a stand-in signing in `account`; the
 /// `payments` group (role `payments:approve`) is given to members of team `acme/payments`.
 async fn setup(account: Account, trust_email: bool) -> (Env, GitHub) {
-    let env = Env::start().await;
+    setup_with(TestServer::builder(), account, trust_email, false).await
+}
+
+/// [`setup`] on a server built by `builder`, the upstream marked `only` when asked.
+async fn setup_with(
+    builder: TestServerBuilder,
+    account: Account,
+    trust_email: bool,
+    only: bool,
+) -> (Env, GitHub) {
+    let env = Env::start_with(builder).await;
     let github = GitHub::start(account).await;
     env.group_with_role_visible_to_web("payments", "payments:approve", "openid profile email")
         .await;
@@ -36,7 +47,7 @@ async fn setup(account: Account, trust_email: bool) -> (Env, GitHub) {
             client_secret: ClientSecret::new(CLIENT_SECRET),
             scopes: Vec::new(),
             trust_email,
-            only: false,
+            only,
             groups: [
                 ("acme/payments", "payments"),
                 // Mapped to a group that does not exist here: skipped.
@@ -217,4 +228,69 @@ async fn github_verified_primary_email_links_to_the_local_user_when_trusted() {
     let (_, at) = decode_jwt_parts(&tokens.access_token).unwrap();
     assert_eq!(at["sub"], json!(env.alice_sub));
     assert_eq!(at["amr"], json!(["fed"]));
+}
+
+#[tokio::test]
+async fn an_only_upstream_skips_the_choice_and_password_login_can_be_turned_off() {
+    let builder = TestServer::builder().configure(|s| s.password_login = false);
+    let (env, _github) = setup_with(builder, Account::octocat(&[]), false, false).await;
+    let browser = env.server.browser().unwrap();
+    let page = browser
+        .get(&env.web_request("openid").url(&env.server))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Sign in with GitHub"), "{}", page.body);
+    assert!(page.login_form().is_none(), "the password form is shown");
+    // A password posted all the same does not sign in.
+    let login = env.server.url("/login").unwrap();
+    // The login page has no form to take a CSRF token from; the device page's form has one
+    // for the same browser.
+    let form = browser
+        .get(&env.server.url("/device").unwrap())
+        .await
+        .unwrap()
+        .forms();
+    let csrf = form
+        .iter()
+        .flat_map(|f| f.fields.iter())
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone());
+    assert!(csrf.is_some(), "no CSRF token on the device page");
+    let fields: Vec<(String, String)> = [
+        ("csrf", csrf.unwrap_or_default()),
+        ("username", ALICE.to_owned()),
+        ("password", ALICE_PASSWORD.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let posted = browser.post_form(&login, &fields).await.unwrap();
+    assert_eq!(posted.status, 303);
+    assert!(
+        posted
+            .header("location")
+            .unwrap_or_default()
+            .contains("failed"),
+        "{:?}",
+        posted.header("location")
+    );
+
+    // Marked `only`, the upstream is where the login page sends every browser.
+    let (env, github) = setup_with(TestServer::builder(), Account::octocat(&[]), false, true).await;
+    let browser = env.server.browser().unwrap();
+    match browser
+        .walk(
+            &env.web_request("openid").url(&env.server),
+            None,
+            Consent::Approve,
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Redirect(url) => {
+            assert!(url.as_str().starts_with(github.base.as_str()), "{url}");
+        }
+        Outcome::Page(page) => panic!("the choice was shown: {}", page.body),
+    }
 }
