@@ -320,9 +320,12 @@ pub struct RewrapReport {
     pub keys: Vec<String>,
     /// Whether the client-secret pepper was sealed anew.
     pub pepper: bool,
+    /// Ids of the upstreams whose client secret was sealed anew.
+    pub upstreams: Vec<String>,
 }
 
-/// Seals every stored private signing key and the client-secret pepper under the current
+/// Seals every stored private signing key, the client-secret pepper and the upstreams' client
+/// secrets under the current
 /// key-encryption key of `config`: values under the previous KEK and plaintext ones written
 /// without a KEK. Values already under the current KEK are left alone, so it can be re-run. Run
 /// it after making a new KEK current (with the old one as previous); afterwards the previous
@@ -337,7 +340,12 @@ pub async fn rewrap(store: &dyn Store, config: &ServerConfig) -> Result<RewrapRe
     }
     let keys = keys::rewrap(store, enc).await?;
     let pepper = pepper::rewrap(store, enc).await?;
-    Ok(RewrapReport { keys, pepper })
+    let upstreams = upstreams::rewrap_secrets(store, enc).await?;
+    Ok(RewrapReport {
+        keys,
+        pepper,
+        upstreams,
+    })
 }
 
 /// Ensures the signing keys exist (what [`crate::Server::new`] does on start).
