@@ -294,3 +294,21 @@ async fn an_only_upstream_skips_the_choice_and_password_login_can_be_turned_off(
         Outcome::Page(page) => panic!("the choice was shown: {}", page.body),
     }
 }
+
+#[tokio::test]
+async fn a_disabled_local_user_cannot_sign_in_through_github() {
+    let (env, _github) = setup(Account::octocat(&[]), false).await;
+    let (_, at) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
+    let store = env.server.store();
+    let mut user = store
+        .get_user(at["sub"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    user.disabled = true;
+    store.put_user(user).await.unwrap();
+    let (browser, back) = through_github(&env, &request(&env)).await;
+    let page = browser.get(&back).await.unwrap();
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("disabled"), "{}", page.body);
+}

@@ -240,6 +240,24 @@ async fn oidc_upstream_sign_in_gives_our_tokens_with_idp_amr_groups_and_roles() 
     assert_eq!(id["email"], json!("ada@example.com"));
     assert_eq!(id["preferred_username"], json!("ada"));
 
+    // A refreshed access token still says where and how the user signed in.
+    let refreshed = Tokens::from_reply(
+        fed.down
+            .server
+            .refresh(
+                &fed.down.web_auth(),
+                tokens.refresh_token.as_deref().unwrap(),
+                None,
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let (_, rt_claims) = decode_jwt_parts(&refreshed.access_token).unwrap();
+    assert_eq!(rt_claims["idp"], json!(CORP));
+    assert_eq!(rt_claims["amr"], json!(["pwd"]));
+    assert_eq!(rt_claims["sub"], json!(sub));
+
     let store = fed.down.server.store();
     let link = store
         .get_upstream_link(CORP, upstream_sub.as_str())
