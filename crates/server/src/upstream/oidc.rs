@@ -30,6 +30,21 @@ pub(super) struct Metadata {
     userinfo_endpoint: Option<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+impl Metadata {
+    /// Whether the client secret goes in the token request body: the provider lists
+    /// `client_secret_post` and not `client_secret_basic` (absent, basic is the default).
+    fn secret_in_body(&self) -> bool {
+        self.token_endpoint_auth_methods_supported
+            .as_ref()
+            .is_some_and(|m| {
+                m.iter().any(|x| x == "client_secret_post")
+                    && !m.iter().any(|x| x == "client_secret_basic")
+            })
+    }
 }
 
 /// Fetches the provider's metadata; its `issuer` must equal `issuer` exactly (ISS-2).
@@ -122,19 +137,27 @@ pub(super) async fn redeem(
 ) -> Result<Identity, UpstreamError> {
     let fetch = &state.upstream_http;
     let redirect_uri = callback_url(state, upstream);
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", r.code),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("code_verifier", r.verifier),
+    ];
     let request = fetch
         .request(reqwest::Method::POST, &meta.token_endpoint)?
-        .basic_auth(
+        .header(reqwest::header::ACCEPT, "application/json");
+    // `client_secret_basic` unless the provider lists only `client_secret_post` (RFC 8414 §2).
+    let request = if meta.secret_in_body() {
+        form.push(("client_id", upstream.client_id.as_str()));
+        form.push(("client_secret", r.secret));
+        request
+    } else {
+        request.basic_auth(
             form_urlencoded::byte_serialize(upstream.client_id.as_bytes()).collect::<String>(),
             Some(form_urlencoded::byte_serialize(r.secret.as_bytes()).collect::<String>()),
         )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", r.code),
-            ("redirect_uri", redirect_uri.as_str()),
-            ("code_verifier", r.verifier),
-        ]);
+    }
+    .form(&form);
     let (status, body) = fetch.send(request).await?;
     let tokens: TokenResponse = serde_json::from_slice(&body)
         .map_err(|_| UpstreamError::TokenEndpoint(format!("HTTP {status}")))?;
@@ -267,7 +290,21 @@ mod tests {
             jwks_uri: "https://idp.example/jwks".into(),
             userinfo_endpoint: None,
             authorization_response_iss_parameter_supported: advertised,
+            token_endpoint_auth_methods_supported: None,
         }
+    }
+
+    #[test]
+    fn client_secret_goes_in_the_body_only_when_basic_is_not_offered() {
+        let mut m = meta(false);
+        assert!(!m.secret_in_body(), "basic is the default");
+        m.token_endpoint_auth_methods_supported = Some(vec![
+            "client_secret_post".into(),
+            "client_secret_basic".into(),
+        ]);
+        assert!(!m.secret_in_body());
+        m.token_endpoint_auth_methods_supported = Some(vec!["client_secret_post".into()]);
+        assert!(m.secret_in_body());
     }
 
     #[test]
