@@ -318,6 +318,68 @@ async fn iss_4_state_of_one_upstream_is_refused_at_another_callback() {
 }
 
 #[tokio::test]
+async fn iss_4_mix_up_by_a_second_upstream_is_refused() {
+    // Two upstream providers: the honest one (`corp`) and an attacker's (`evil`), both
+    // registered here. The user picks `evil`; the attacker sends the browser on to the honest
+    // provider with the state it was given, hoping to be handed the honest provider's code.
+    let fed = fed(false).await;
+    let evil_callback = format!("{}/upstream/evil/callback", fed.down.server.issuer());
+    let evil = upstream(&evil_callback).await;
+    add_upstream(&fed.down, &evil, "evil", false).await;
+
+    let browser = fed.down.server.browser().unwrap();
+    let request = fed
+        .down
+        .web_request("openid profile email orders:read")
+        .param("idp_hint", "evil");
+    let to_evil = match browser
+        .walk(&request.url(&fed.down.server), None, Consent::Approve)
+        .await
+        .unwrap()
+    {
+        Outcome::Redirect(url) => url,
+        Outcome::Page(page) => panic!("{} {}", page.status, page.body),
+    };
+    assert!(to_evil.as_str().starts_with(evil.issuer()), "{to_evil}");
+    // The attacker's redirect: the honest authorization endpoint, the honest callback (the
+    // only one the honest provider accepts), the state and PKCE challenge meant for `evil`.
+    let mut to_honest = fed.up.endpoints().authorization.clone();
+    let corp_callback = format!("{}/upstream/{CORP}/callback", fed.down.server.issuer());
+    to_honest
+        .query_pairs_mut()
+        .extend_pairs(to_evil.query_pairs().map(|(k, v)| match k.as_ref() {
+            "redirect_uri" => (k.into_owned(), corp_callback.clone()),
+            _ => (k.into_owned(), v.into_owned()),
+        }));
+    let back = fed.at_upstream(&to_honest, "ada", ADA_PASSWORD).await;
+    assert_eq!(back.path(), "/upstream/corp/callback");
+    assert_eq!(
+        query_param(&back, "state"),
+        query_param(&to_evil, "state"),
+        "the honest provider answered with the state minted for evil"
+    );
+    assert_eq!(status(&browser, &back).await, 400);
+    let upstream_sub = fed
+        .up
+        .store()
+        .get_user_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(
+        fed.down
+            .server
+            .store()
+            .get_upstream_link(CORP, upstream_sub.as_str())
+            .await
+            .unwrap()
+            .is_none(),
+        "nobody was signed in"
+    );
+}
+
+#[tokio::test]
 async fn iss_4_response_with_a_wrong_or_missing_iss_is_refused() {
     let fed = fed(false).await;
     let discovery = fed.up.discovery().await.unwrap();
