@@ -179,6 +179,17 @@ impl Fed {
     }
 }
 
+/// The `sub` of `username` at the upstream `up`.
+async fn sub_at(up: &TestServer, username: &str) -> String {
+    up.store()
+        .get_user_by_username(username)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
 /// The status of GETting `url` in `browser`.
 async fn status(browser: &Browser, url: &Url) -> u16 {
     browser.get(url).await.unwrap().status.as_u16()
@@ -209,14 +220,7 @@ async fn oidc_upstream_sign_in_gives_our_tokens_with_idp_amr_groups_and_roles() 
         .await
         .unwrap();
     let sub = at["sub"].as_str().unwrap().to_owned();
-    let upstream_sub = fed
-        .up
-        .store()
-        .get_user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let upstream_sub = sub_at(&fed.up, "ada").await;
     assert_ne!(
         sub,
         upstream_sub.as_str(),
@@ -260,7 +264,7 @@ async fn oidc_upstream_sign_in_gives_our_tokens_with_idp_amr_groups_and_roles() 
 
     let store = fed.down.server.store();
     let link = store
-        .get_upstream_link(CORP, upstream_sub.as_str())
+        .get_upstream_link(CORP, &upstream_sub)
         .await
         .unwrap()
         .unwrap();
@@ -359,19 +363,12 @@ async fn iss_4_mix_up_by_a_second_upstream_is_refused() {
         "the honest provider answered with the state minted for evil"
     );
     assert_eq!(status(&browser, &back).await, 400);
-    let upstream_sub = fed
-        .up
-        .store()
-        .get_user_by_username("ada")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let upstream_sub = sub_at(&fed.up, "ada").await;
     assert!(
         fed.down
             .server
             .store()
-            .get_upstream_link(CORP, upstream_sub.as_str())
+            .get_upstream_link(CORP, &upstream_sub)
             .await
             .unwrap()
             .is_none(),
