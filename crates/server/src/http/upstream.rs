@@ -34,7 +34,7 @@ pub(crate) fn start_path(id: &str, request: &str) -> String {
 
 /// The page for a failed upstream sign-in: a fixed text; the detail is logged.
 fn failure(id: &str, e: &UpstreamError) -> Response {
-    tracing::warn!(target: "audit", event = "upstream_login_failure", upstream = id, error = %e);
+    audit::upstream_login_failed(id, &e.to_string());
     match e {
         UpstreamError::Store(_) | UpstreamError::Internal(_) => PageError::Internal,
         other => PageError::Refused(other.page_text()),
@@ -100,7 +100,7 @@ pub(crate) async fn callback(
         Ok(u) => u,
         Err(e) => return failure(&id, &e),
     };
-    audit::login_succeeded(user.id.as_str(), &user.username);
+    audit::upstream_login_succeeded(user.id.as_str(), &user.username, upstream.id.as_str());
     let name = session_cookie_name(&state.config);
     let previous = jar.get(name).map(|c| c.value().to_owned());
     let session_id = match sessions::create_with(

@@ -17,7 +17,8 @@
 //!   [`RefreshStore::rotate_refresh`], [`GrantStore::revoke_grant`],
 //!   [`ConsentStore::withdraw_consent`], [`ReplayStore::insert_jti_if_absent`],
 //!   [`ClientStore::insert_client`],
-//!   [`ArtifactStore::take_artifact`] and [`ArtifactStore::swap_artifact`] each decide and write
+//!   [`ArtifactStore::take_artifact`], [`ArtifactStore::swap_artifact`] and
+//!   [`UpstreamStore::insert_upstream_link`] each decide and write
 //!   in one atomic step, so N concurrent callers observe exactly one winner (CODE-3, RT-4);
 //!   [`ThrottleStore::register_attempt`] counts and returns the count in one step, so N
 //!   concurrent attempts see N different counts. Protocol code never reads, checks and then
