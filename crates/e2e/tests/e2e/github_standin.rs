@@ -255,11 +255,25 @@ async fn emails(State(inner): Shared, headers: HeaderMap) -> Response {
     })
 }
 
-async fn teams(State(inner): Shared, headers: HeaderMap) -> Response {
+/// `GET /user/teams`, in pages (`per_page` default 30, at most 100; `page` from 1).
+async fn teams(
+    State(inner): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let number = |k: &str, default: usize| {
+        q.get(k)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let per_page = number("per_page", 30).clamp(1, 100);
+    let skip = number("page", 1).max(1).saturating_sub(1) * per_page;
     answer(&inner, &headers, |a| {
         a.teams
             .iter()
             .enumerate()
+            .skip(skip)
+            .take(per_page)
             .map(|(i, (org, slug))| {
                 json!({
                     "id": i + 1,

@@ -312,3 +312,15 @@ async fn a_disabled_local_user_cannot_sign_in_through_github() {
     assert_eq!(page.status, 400);
     assert!(page.body.contains("disabled"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn github_teams_are_read_past_the_first_page() {
+    let mut account = Account::octocat(&[]);
+    account.teams = (0..150)
+        .map(|i| ("acme".to_owned(), format!("team-{i}")))
+        .chain([("acme".to_owned(), "payments".to_owned())])
+        .collect();
+    let (env, _github) = setup(account, false).await;
+    let (_, at) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
+    assert_eq!(at["groups"], json!(["payments"]));
+}

@@ -13,6 +13,10 @@ use crate::store::UpstreamRecord;
 const GITHUB_WEB: &str = "https://github.com";
 /// Where github.com serves the REST API.
 const GITHUB_API: &str = "https://api.github.com";
+/// Teams per page of `GET /user/teams` (GitHub's largest page).
+const TEAM_PAGE: usize = 100;
+/// The most pages of teams read (10,000 teams).
+const MAX_TEAM_PAGES: usize = 100;
 /// The media type the REST API documents.
 const API_ACCEPT: &str = "application/vnd.github+json";
 
@@ -142,17 +146,28 @@ pub(super) async fn redeem(
             })
     };
     let user: User = fetch.json(get("/user")?).await?;
-    let emails: Vec<Email> = fetch.json(get("/user/emails")?).await?;
+    let emails: Vec<Email> = fetch.json(get("/user/emails?per_page=100")?).await?;
     let primary = emails.into_iter().find(|e| e.primary);
-    let groups = if upstream.groups.is_empty() {
-        Vec::new()
-    } else {
-        let teams: Vec<Team> = fetch.json(get("/user/teams?per_page=100")?).await?;
-        teams
-            .into_iter()
-            .map(|t| format!("{}/{}", t.organization.login, t.slug))
-            .collect()
-    };
+    let mut groups = Vec::new();
+    if !upstream.groups.is_empty() {
+        // The teams come in pages of at most 100; a short page is the last.
+        for page in 1..=MAX_TEAM_PAGES {
+            let teams: Vec<Team> = fetch
+                .json(get(&format!(
+                    "/user/teams?per_page={TEAM_PAGE}&page={page}"
+                ))?)
+                .await?;
+            let last = teams.len() < TEAM_PAGE;
+            groups.extend(
+                teams
+                    .into_iter()
+                    .map(|t| format!("{}/{}", t.organization.login, t.slug)),
+            );
+            if last {
+                break;
+            }
+        }
+    }
     Ok(Identity {
         subject: user.id.to_string(),
         username: Some(user.login),
