@@ -251,3 +251,27 @@ pub fn fails_with(out: &Output, text: &str) {
         stderr(out)
     );
 }
+
+/// Writes `toml` as `portcullis.toml` in `dir` and serves it on a free loopback port with a
+/// SQLite database in `dir` and these variables; returns the server and the database URL.
+pub async fn serve_config_file(dir: &Path, toml: &str, envs: &[(&str, &str)]) -> (Served, String) {
+    let path = dir.join("portcullis.toml");
+    std::fs::write(&path, toml).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let db = db_url(dir);
+    let served = start(
+        &[
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--database",
+            &db,
+        ],
+        envs,
+        format!("http://{listen}"),
+    )
+    .await;
+    (served, db)
+}
