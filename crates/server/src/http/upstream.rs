@@ -16,7 +16,7 @@ use crate::domain::authorize::resume_query_after_login;
 use crate::domain::params::Params;
 use crate::domain::sessions;
 use crate::state::AppState;
-use crate::store::UpstreamRecord;
+use crate::store::{StoreError, UpstreamRecord};
 use crate::ui;
 use crate::ui::error::PageError;
 use crate::upstream::{self, UpstreamError, accounts};
@@ -36,6 +36,7 @@ pub(crate) fn start_path(id: &str, request: &str) -> String {
 fn failure(id: &str, e: &UpstreamError) -> Response {
     audit::upstream_login_failed(id, &e.to_string());
     match e {
+        UpstreamError::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
         UpstreamError::Store(_) | UpstreamError::Internal(_) => PageError::Internal,
         other => PageError::Refused(other.page_text()),
     }
