@@ -302,3 +302,73 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    /// The `[[upstreams]]` of a config file, resolved.
+    fn resolve(text: &str) -> anyhow::Result<Vec<NewUpstream>> {
+        parse(text)?
+            .upstreams
+            .into_iter()
+            .map(RawUpstream::resolve)
+            .collect()
+    }
+
+    #[test]
+    fn upstreams_are_read_from_the_config_file_and_checked() {
+        // `PATH` is set in every test environment: the client secret is read from it.
+        let ups = resolve(
+            r#"
+            version = 1
+            [[upstreams]]
+            id = "github"
+            kind = "github"
+            base_url = "https://ghe.example"
+            client_id = "Iv1.abc"
+            client_secret_env = "PATH"
+            groups = { "acme/payments" = "payments" }
+            [[upstreams]]
+            id = "corp"
+            kind = "oidc"
+            issuer = "https://idp.example"
+            client_id = "portcullis"
+            client_secret_env = "PATH"
+            trust_email = true
+            userinfo = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            ups[0].kind,
+            UpstreamKind::Github {
+                base_url: Some("https://ghe.example".into())
+            }
+        );
+        assert_eq!(ups[0].groups["acme/payments"].as_str(), "payments");
+        assert!(ups[1].trust_email);
+        assert!(!format!("{:?}", ups[1]).contains(&std::env::var("PATH").unwrap()));
+
+        let one = |rest: &str| format!("version = 1\n[[upstreams]]\nclient_id = \"x\"\n{rest}");
+        let no_issuer = resolve(&one(
+            "id = \"c\"\nkind = \"oidc\"\nclient_secret_env = \"PATH\"\n",
+        ))
+        .unwrap_err();
+        assert!(
+            format!("{no_issuer:#}").contains("needs an issuer"),
+            "{no_issuer:#}"
+        );
+        let bad_id = resolve(&one(
+            "id = \"Git Hub\"\nkind = \"github\"\nclient_secret_env = \"PATH\"\n",
+        ))
+        .unwrap_err();
+        assert!(format!("{bad_id:#}").contains("upstream id"), "{bad_id:#}");
+        let no_env = resolve(&one(
+            "id = \"g\"\nkind = \"github\"\nclient_secret_env = \"PORTCULLIS_TEST_UNSET_SECRET\"\n",
+        ))
+        .unwrap_err();
+        assert!(no_env.to_string().contains("upstreams.g"), "{no_env}");
+    }
+}
