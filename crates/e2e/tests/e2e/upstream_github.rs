@@ -31,14 +31,18 @@ async fn setup_with(
     let github = GitHub::start(account).await;
     env.group_with_role_visible_to_web("payments", "payments:approve", "openid profile email")
         .await;
-    let store = env.server.store().as_ref();
-    let clock = env.server.clock().as_ref();
+    add_github(&env, "github", &github, trust_email, only).await;
+    (env, github)
+}
+
+/// Registers the stand-in `github` at `env` as upstream `id`.
+async fn add_github(env: &Env, id: &str, github: &GitHub, trust_email: bool, only: bool) {
     admin::put_upstream(
-        store,
-        clock,
+        env.server.store().as_ref(),
+        env.server.clock().as_ref(),
         &env.server.config().key_encryption,
         NewUpstream {
-            id: UpstreamId::parse("github").unwrap(),
+            id: UpstreamId::parse(id).unwrap(),
             kind: UpstreamKind::Github {
                 base_url: Some(github.base_url()),
             },
@@ -60,12 +64,16 @@ async fn setup_with(
     )
     .await
     .unwrap();
-    (env, github)
 }
 
 fn request(env: &Env) -> CodeRequest {
+    request_for(env, "github")
+}
+
+/// A web-client request naming upstream `id`.
+fn request_for(env: &Env, id: &str) -> CodeRequest {
     env.web_request("openid profile email")
-        .param("idp_hint", "github")
+        .param("idp_hint", id)
 }
 
 /// Goes to GitHub and back: returns the browser (with its cookies) and the callback URL.
@@ -90,7 +98,12 @@ async fn through_github(env: &Env, request: &CodeRequest) -> (Browser, Url) {
 
 /// The whole sign-in and code redemption.
 async fn sign_in(env: &Env) -> Tokens {
-    let request = request(env);
+    sign_in_with(env, "github").await
+}
+
+/// The whole sign-in through upstream `id` and code redemption.
+async fn sign_in_with(env: &Env, id: &str) -> Tokens {
+    let request = request_for(env, id);
     let (browser, back) = through_github(env, &request).await;
     let redirect = browser
         .walk(&back, None, Consent::Approve)
@@ -323,4 +336,28 @@ async fn github_teams_are_read_past_the_first_page() {
     let (env, _github) = setup(account, false).await;
     let (_, at) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
     assert_eq!(at["groups"], json!(["payments"]));
+}
+
+#[tokio::test]
+async fn an_address_from_an_untrusted_upstream_never_opens_an_account_to_a_trusted_one() {
+    // Someone signs in through an upstream not trusted for addresses (any GitHub account) with
+    // an address GitHub verified for them; that must not let a trusted upstream's account with
+    // the same address sign in as the user so created.
+    let mut account = Account::octocat(&[]);
+    account.emails = vec![Email {
+        email: "victim@corp.example".into(),
+        primary: true,
+        verified: true,
+    }];
+    let (env, _github) = setup(account.clone(), false).await;
+    let (_, first) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
+    account.id = 7;
+    let enterprise = GitHub::start(account).await;
+    add_github(&env, "ghe", &enterprise, true, false).await;
+    let (_, second) = decode_jwt_parts(&sign_in_with(&env, "ghe").await.access_token).unwrap();
+    assert_ne!(
+        second["sub"], first["sub"],
+        "linked to the untrusted upstream's user"
+    );
+    assert_eq!(second["idp"], json!("ghe"));
 }

@@ -102,28 +102,39 @@ async fn link_or_create(
     }
 }
 
-/// The local user with the verified address `email` that is not yet linked to an account of
-/// this upstream (a second account of the same upstream never takes over a linked user).
+/// The local user an upstream trusted for addresses may link to by the verified address
+/// `email`: the only user holding it verified, provided every upstream account already linked
+/// to that user comes from an upstream trusted for addresses too, and none from this one. An
+/// address learned from an untrusted upstream never opens an account to a trusted one, and a
+/// second account of the same upstream never takes over a linked user.
 async fn find_by_email(
     state: &AppState,
     upstream: &UpstreamRecord,
     email: &str,
 ) -> Result<Option<UserRecord>, UpstreamError> {
     let store = state.store.as_ref();
-    let Some(user) = store.list_users().await?.into_iter().find(|u| {
+    let mut holders = store.list_users().await?.into_iter().filter(|u| {
         u.email_verified
             && u.email
                 .as_deref()
                 .is_some_and(|e| e.eq_ignore_ascii_case(email))
-    }) else {
+    });
+    let (Some(user), None) = (holders.next(), holders.next()) else {
         return Ok(None);
     };
-    let linked = store
-        .list_upstream_links(user.id.as_str())
-        .await?
-        .iter()
-        .any(|l| l.upstream_id == upstream.id);
-    Ok((!linked).then_some(user))
+    for link in store.list_upstream_links(user.id.as_str()).await? {
+        if link.upstream_id == upstream.id {
+            return Ok(None);
+        }
+        let trusted = store
+            .get_upstream(link.upstream_id.as_str())
+            .await?
+            .is_some_and(|u| u.trust_email);
+        if !trusted {
+            return Ok(None);
+        }
+    }
+    Ok(Some(user))
 }
 
 /// Creates the local user of a new upstream account: a random `sub`, the upstream's username
