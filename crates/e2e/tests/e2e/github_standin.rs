@@ -39,6 +39,18 @@ pub struct Account {
 }
 
 impl Account {
+    /// `octocat` whose only address, primary, is `email`.
+    pub fn with_email(email: &str, verified: bool) -> Self {
+        Self {
+            emails: vec![Email {
+                email: email.to_owned(),
+                primary: true,
+                verified,
+            }],
+            ..Self::octocat(&[])
+        }
+    }
+
     /// `octocat` with one primary, verified address and the given teams.
     pub fn octocat(teams: &[(&str, &str)]) -> Self {
         Self {

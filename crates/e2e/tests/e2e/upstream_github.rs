@@ -230,12 +230,7 @@ async fn github_account_without_email_signs_in_as_a_new_user() {
 
 #[tokio::test]
 async fn github_verified_primary_email_links_to_the_local_user_when_trusted() {
-    let mut account = Account::octocat(&[]);
-    account.emails = vec![Email {
-        email: "alice@example.com".into(),
-        primary: true,
-        verified: true,
-    }];
+    let account = Account::with_email("alice@example.com", true);
     let (env, _github) = setup(account, true).await;
     let tokens = sign_in(&env).await;
     let (_, at) = decode_jwt_parts(&tokens.access_token).unwrap();
@@ -343,12 +338,7 @@ async fn an_address_from_an_untrusted_upstream_never_opens_an_account_to_a_trust
     // Someone signs in through an upstream not trusted for addresses (any GitHub account) with
     // an address GitHub verified for them; that must not let a trusted upstream's account with
     // the same address sign in as the user so created.
-    let mut account = Account::octocat(&[]);
-    account.emails = vec![Email {
-        email: "victim@corp.example".into(),
-        primary: true,
-        verified: true,
-    }];
+    let mut account = Account::with_email("victim@corp.example", true);
     let (env, _github) = setup(account.clone(), false).await;
     let (_, first) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
     account.id = 7;
@@ -360,4 +350,16 @@ async fn an_address_from_an_untrusted_upstream_never_opens_an_account_to_a_trust
         "linked to the untrusted upstream's user"
     );
     assert_eq!(second["idp"], json!("ghe"));
+
+    // Nor once the untrusted upstream is gone with its links: the user it made has no
+    // password, so nothing vouches for its address.
+    let mut account = Account::with_email("victim@corp.example", true);
+    let (env, _github) = setup(account.clone(), false).await;
+    let (_, first) = decode_jwt_parts(&sign_in(&env).await.access_token).unwrap();
+    assert!(env.server.store().delete_upstream("github").await.unwrap());
+    account.id = 9;
+    let enterprise = GitHub::start(account).await;
+    add_github(&env, "ghe", &enterprise, true, false).await;
+    let (_, later) = decode_jwt_parts(&sign_in_with(&env, "ghe").await.access_token).unwrap();
+    assert_ne!(later["sub"], first["sub"]);
 }

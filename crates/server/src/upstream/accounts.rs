@@ -104,7 +104,8 @@ async fn link_or_create(
 
 /// The local user an upstream trusted for addresses may link to by the verified address
 /// `email`: the only user holding it verified, provided every upstream account already linked
-/// to that user comes from an upstream trusted for addresses too, and none from this one. An
+/// to that user comes from an upstream trusted for addresses too, and none from this one, and
+/// that the user was made by an operator (it has a password) if it has no link at all. An
 /// address learned from an untrusted upstream never opens an account to a trusted one, and a
 /// second account of the same upstream never takes over a linked user.
 async fn find_by_email(
@@ -122,7 +123,13 @@ async fn find_by_email(
     let (Some(user), None) = (holders.next(), holders.next()) else {
         return Ok(None);
     };
-    for link in store.list_upstream_links(user.id.as_str()).await? {
+    let links = store.list_upstream_links(user.id.as_str()).await?;
+    // A user made by an upstream whose links are gone (the upstream was removed) has nothing
+    // left to vouch for its address.
+    if links.is_empty() && user.password_hash.is_empty() {
+        return Ok(None);
+    }
+    for link in links {
         if link.upstream_id == upstream.id {
             return Ok(None);
         }
