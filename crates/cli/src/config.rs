@@ -77,6 +77,19 @@ pub struct RawConfig {
     /// Endpoints asked for extra claims before a token is signed.
     #[serde(default)]
     pub token_hooks: Vec<crate::token_hooks::RawTokenHook>,
+    /// The login page.
+    pub login: Option<RawLogin>,
+    /// Upstream identity providers, saved (replaced) at start.
+    #[serde(default)]
+    pub upstreams: Vec<crate::upstreams::RawUpstream>,
+}
+
+/// `[login]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogin {
+    /// Whether the login page offers the password form (default true).
+    pub password: Option<bool>,
 }
 
 /// `[[roles]]`
@@ -425,6 +438,8 @@ pub struct Resolved {
     pub roles: Vec<RawRole>,
     /// Groups declared in the file.
     pub groups: Vec<RawGroup>,
+    /// Upstream identity providers declared in the file.
+    pub upstreams: Vec<portcullis_server::admin::NewUpstream>,
 }
 
 /// The database timeouts of `[database_pool]`, each a positive number of seconds.
@@ -608,6 +623,9 @@ pub(crate) fn resolve_raw(
         set(&mut s.password_hash_queue, p.queue);
         set(&mut s.password_attempts_per_addr, p.per_addr);
     }
+    if let Some(password) = raw.login.as_ref().and_then(|l| l.password) {
+        s.password_login = password;
+    }
     s.scope_claims = raw
         .scopes
         .iter()
@@ -646,6 +664,11 @@ pub(crate) fn resolve_raw(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let upstreams = raw
+        .upstreams
+        .into_iter()
+        .map(crate::upstreams::RawUpstream::resolve)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut pool = raw.database_pool.unwrap_or_default();
     pool.acquire_timeout_secs = o.db_acquire_timeout_secs.or(pool.acquire_timeout_secs);
     pool.statement_timeout_secs = o.db_statement_timeout_secs.or(pool.statement_timeout_secs);
@@ -659,6 +682,7 @@ pub(crate) fn resolve_raw(
         users,
         roles: raw.roles,
         groups: raw.groups,
+        upstreams,
     })
 }
 
@@ -936,6 +960,22 @@ mod tests {
             resolve_defaults(&o).unwrap().server.issuer,
             "https://id.example.com"
         );
+    }
+
+    #[test]
+    fn the_login_page_and_upstreams_are_read() {
+        // `PATH` is set in every test environment: the client secret is read from it.
+        let raw = parse(
+            "version = 1\n[login]\npassword = false\n[[upstreams]]\nid = \"github\"\n\
+             kind = \"github\"\nclient_id = \"x\"\nclient_secret_env = \"PATH\"\n",
+        )
+        .unwrap();
+        let r = resolve_raw(raw, None, &Overrides::default(), KeyEncryption::Plaintext).unwrap();
+        assert!(!r.server.password_login);
+        assert_eq!(r.upstreams[0].id.as_str(), "github");
+        let r = resolve_defaults(&Overrides::default()).unwrap();
+        assert!(r.server.password_login, "on by default");
+        assert!(r.upstreams.is_empty());
     }
 
     #[test]

@@ -178,6 +178,9 @@ async fn rewrap(args: RewrapArgs) -> anyhow::Result<()> {
     if report.pepper {
         println!("re-encrypted the client-secret pepper");
     }
+    for id in &report.upstreams {
+        println!("re-encrypted the client secret of upstream {id}");
+    }
     println!(
         "{} signing key(s) re-encrypted; everything is under the current key-encryption key",
         report.keys.len()

@@ -20,6 +20,7 @@ mod serve;
 mod stdin;
 mod token;
 mod token_hooks;
+mod upstreams;
 mod users;
 
 use clap::{Parser, Subcommand};
@@ -63,6 +64,9 @@ enum Command {
     /// Manage groups: sets of users that carry roles.
     #[command(subcommand)]
     Groups(roles::GroupsCommand),
+    /// Manage upstream identity providers users sign in with (OpenID providers, GitHub).
+    #[command(subcommand)]
+    Upstreams(upstreams::UpstreamsCommand),
     /// List and rotate signing keys; re-encrypt them under a new key-encryption key.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
             Command::Roles(cmd) => roles::run_roles(cmd).await.map(|()| 0),
             Command::Groups(cmd) => roles::run_groups(cmd).await.map(|()| 0),
             Command::Keys(cmd) => keys::run(cmd).await.map(|()| 0),
+            Command::Upstreams(cmd) => upstreams::run(cmd).await.map(|()| 0),
             Command::Gc(args) => gc::run(args).await.map(|()| 0),
             Command::Migrate(args) => migrate::run(args).await.map(|()| 0),
             Command::Token(cmd) => token::run(cmd).await,

@@ -218,6 +218,18 @@ async fn seed(
             .map_err(|e| anyhow!("config client {}: {e}", client.client_id))?;
         tracing::info!(client_id = %done.record.client_id, "client registered from the config file");
     }
+    for upstream in &resolved.upstreams {
+        // Like clients, the file is the source of truth for its upstreams.
+        let saved = admin::put_upstream(
+            store.as_ref(),
+            clock,
+            &resolved.server.key_encryption,
+            upstream.clone(),
+        )
+        .await
+        .map_err(|e| anyhow!("config upstream {}: {e}", upstream.id))?;
+        tracing::info!(upstream = %saved.id, kind = saved.kind.name(), "upstream saved from the config file");
+    }
     for user in &resolved.users {
         if store
             .get_user_by_username(&user.username)

@@ -3,6 +3,7 @@
 //! configuration where they matter) explicitly.
 
 mod directory;
+mod upstreams;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
     remove_group, remove_role, update_user,
 };
+pub use upstreams::{NewUpstream, list_upstreams, put_upstream, remove_upstream};
 
 /// Errors of the admin operations.
 #[derive(Debug, thiserror::Error)]
@@ -344,9 +346,12 @@ pub struct RewrapReport {
     pub keys: Vec<String>,
     /// Whether the client-secret pepper was sealed anew.
     pub pepper: bool,
+    /// Ids of the upstreams whose client secret was sealed anew.
+    pub upstreams: Vec<String>,
 }
 
-/// Seals every stored private signing key and the client-secret pepper under the current
+/// Seals every stored private signing key, the client-secret pepper and the upstreams' client
+/// secrets under the current
 /// key-encryption key of `config`: values under the previous KEK and plaintext ones written
 /// without a KEK. Values already under the current KEK are left alone, so it can be re-run. Run
 /// it after making a new KEK current (with the old one as previous); afterwards the previous
@@ -361,7 +366,12 @@ pub async fn rewrap(store: &dyn Store, config: &ServerConfig) -> Result<RewrapRe
     }
     let keys = keys::rewrap(store, enc).await?;
     let pepper = pepper::rewrap(store, enc).await?;
-    Ok(RewrapReport { keys, pepper })
+    let upstreams = upstreams::rewrap_secrets(store, enc).await?;
+    Ok(RewrapReport {
+        keys,
+        pepper,
+        upstreams,
+    })
 }
 
 /// Ensures the signing keys exist (what [`crate::Server::new`] does on start).

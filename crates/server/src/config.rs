@@ -172,6 +172,9 @@ pub struct ServerSettings {
     /// Endpoints asked for extra claims before a token is signed, in this order (default none;
     /// see [`TokenHookSettings`]).
     pub token_hooks: Vec<TokenHookSettings>,
+    /// Whether the login page offers the password form (default `true`). Off, users sign in
+    /// only through upstream providers (`[login] password = false`).
+    pub password_login: bool,
 }
 
 impl ServerSettings {
@@ -229,6 +232,7 @@ impl ServerSettings {
             key_encryption: KeyEncryption::Plaintext,
             scope_claims: BTreeMap::new(),
             token_hooks: Vec::new(),
+            password_login: true,
         }
     }
 }

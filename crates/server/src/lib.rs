@@ -42,7 +42,8 @@
 //! * [`Server`]: `Server::new(config, store, clock).await`, [`Server::router`].
 //! * [`config`]: [`config::ServerSettings`] → [`config::ServerConfig::new`] (validated),
 //!   [`config::ClientConfig`] (a client to register).
-//! * [`admin`]: clients, users, keys and the re-encryption of secrets for the command line.
+//! * [`admin`]: clients, users, roles and groups, upstream identity providers
+//!   ([`admin::put_upstream`]), keys and the re-encryption of secrets for the command line.
 //! * [`at_rest`]: the key-encryption key ([`at_rest::Kek`]) and how secrets are kept in the
 //!   store ([`at_rest::KeyEncryption`]).
 //! * [`store`]: the storage trait and backends.
@@ -58,7 +59,8 @@
 //! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
 //! `/account/withdraw`, `/token`, `/device_authorization`, `/device` (GET, POST),
 //! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
-//! (GET, POST), `/logout/done`, `/healthz`, `/readyz`.
+//! (GET, POST), `/logout/done`, `/upstream/{id}/start` and `/upstream/{id}/callback` (signing
+//! in through an upstream OpenID provider or GitHub), `/healthz`, `/readyz`.
 
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
@@ -79,6 +81,7 @@ pub(crate) mod state;
 pub mod store;
 pub(crate) mod token_hook;
 pub(crate) mod ui;
+pub(crate) mod upstream;
 pub(crate) mod validation_cache;
 
 pub use domain::ProtocolError;
@@ -185,6 +188,8 @@ impl Server {
         } else {
             Some(token_hook::http_client().map_err(|e| StartError::TokenHooks(e.to_string()))?)
         };
+        let upstream_http =
+            upstream::Fetcher::new().map_err(|e| StartError::Workers(e.to_string()))?;
         Ok(Self {
             state: Arc::new(AppState {
                 config,
@@ -200,6 +205,7 @@ impl Server {
                 passwords,
                 validation: validation_cache::ValidationCache::default(),
                 hook_client,
+                upstream_http,
             }),
         })
     }

@@ -230,6 +230,8 @@ pub(crate) struct AppState {
     pub(crate) validation: ValidationCache,
     /// The HTTP client of the token hooks; `None` when none is configured.
     pub(crate) hook_client: Option<reqwest::Client>,
+    /// The HTTP client of sign-ins through upstream providers.
+    pub(crate) upstream_http: crate::upstream::Fetcher,
 }
 
 impl AppState {

@@ -34,6 +34,7 @@ pub struct TestServerBuilder {
     store: StoreKind,
     start_time: Option<i64>,
     issuer: Option<String>,
+    host: Option<String>,
     configure: Vec<Configure>,
 }
 
@@ -68,6 +69,14 @@ impl TestServerBuilder {
         self
     }
 
+    /// Names the server `http://{host}:PORT` instead of `http://127.0.0.1:PORT` (it still
+    /// listens on 127.0.0.1): with `localhost`, a second server (an upstream identity provider)
+    /// is another site to the browser's cookie jar, as it would be in a deployment.
+    pub fn host(mut self, host: &str) -> Self {
+        self.host = Some(host.to_owned());
+        self
+    }
+
     /// Adjusts the server settings (the issuer is set by the test server afterwards).
     pub fn configure(mut self, f: impl FnOnce(&mut ServerSettings) + Send + 'static) -> Self {
         self.configure.push(Box::new(f));
@@ -80,7 +89,11 @@ impl TestServerBuilder {
             .await
             .context("binding 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let issuer = self.issuer.unwrap_or_else(|| format!("http://{addr}"));
+        let host = self.host.unwrap_or_else(|| addr.ip().to_string());
+        let port = addr.port();
+        let issuer = self
+            .issuer
+            .unwrap_or_else(|| format!("http://{host}:{port}"));
         let mut settings = ServerSettings::new(issuer.clone());
         // Sealed at rest as in production, under the test kit's fixed key so that a database
         // outliving one test run (PostgreSQL) stays readable by the next.
@@ -112,7 +125,7 @@ impl TestServerBuilder {
             .unwrap_or_else(|| SystemClock.now().as_secs());
         let clock = Arc::new(FixedClock::new(UnixTime(start)));
         let task = spawn_server(listener, &config, &store, &clock).await?;
-        let base = Url::parse(&format!("http://{addr}/"))?;
+        let base = Url::parse(&format!("http://{host}:{port}/"))?;
         let endpoints = Endpoints::discover(&base, &issuer).await?;
         Ok(TestServer {
             base,
@@ -253,6 +266,7 @@ impl TestServer {
             store: StoreKind::Memory,
             start_time: None,
             issuer: None,
+            host: None,
             configure: Vec::new(),
         }
     }

@@ -240,3 +240,38 @@ pub async fn issuer_of(served: &Served) -> String {
         .unwrap();
     doc["issuer"].as_str().unwrap().to_owned()
 }
+
+/// Asserts the command failed and said `text` on standard error.
+#[track_caller]
+pub fn fails_with(out: &Output, text: &str) {
+    assert!(!out.status.success(), "expected failure: {}", stdout(out));
+    assert!(
+        stderr(out).contains(text),
+        "stderr lacks {text:?}: {}",
+        stderr(out)
+    );
+}
+
+/// Writes `toml` as `portcullis.toml` in `dir` and serves it on a free loopback port with a
+/// SQLite database in `dir` and these variables; returns the server and the database URL.
+pub async fn serve_config_file(dir: &Path, toml: &str, envs: &[(&str, &str)]) -> (Served, String) {
+    let path = dir.join("portcullis.toml");
+    std::fs::write(&path, toml).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let db = db_url(dir);
+    let served = start(
+        &[
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--database",
+            &db,
+        ],
+        envs,
+        format!("http://{listen}"),
+    )
+    .await;
+    (served, db)
+}

@@ -164,11 +164,8 @@ async fn clients_add_enables_device_and_token_exchange() {
 #[tokio::test]
 async fn config_file_enables_device_and_token_exchange() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("portcullis.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
+    let toml = format!(
+        r#"
 version = 1
 [tokens]
 device_code_ttl = 300
@@ -187,25 +184,11 @@ audience = ["orders-api"]
 exchange_audiences = ["payments-api"]
 exchange_impersonation = true
 "#
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let listen = format!("127.0.0.1:{port}");
-    let db = db_url(dir.path());
-    let served = start(
-        &[
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--listen",
-            &listen,
-            "--database",
-            &db,
-        ],
+    );
+    let (served, _db) = serve_config_file(
+        dir.path(),
+        &toml,
         &[("ORDERS_SECRET_FOR_TEST", "orders-api-secret-0123456789")],
-        base,
     )
     .await;
     let device = device_starts(&served.base, "tv").await;

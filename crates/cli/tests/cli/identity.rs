@@ -20,15 +20,6 @@ fn show(db: &str, username: &str) -> Value {
     .unwrap()
 }
 
-fn fails_with(out: &std::process::Output, text: &str) {
-    assert!(!out.status.success(), "expected failure: {}", stdout(out));
-    assert!(
-        stderr(out).contains(text),
-        "stderr lacks {text:?}: {}",
-        stderr(out)
-    );
-}
-
 #[test]
 fn roles_and_groups_give_users_their_roles() {
     let dir = tempfile::tempdir().unwrap();

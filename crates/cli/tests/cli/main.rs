@@ -19,4 +19,5 @@ mod metrics;
 mod migrate;
 mod serve;
 mod token;
+mod upstreams;
 mod users;

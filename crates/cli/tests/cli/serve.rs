@@ -2,7 +2,7 @@
 //! SIGTERM, `--dev` prints working credentials, and defaults, file, env and flags layer.
 
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -187,9 +187,8 @@ async fn serve_dev_prints_working_credentials_and_logs_no_secret() {
 #[tokio::test]
 async fn serve_registers_clients_from_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("portcullis.toml");
-    std::fs::write(
-        &path,
+    let (served, _db) = serve_config_file(
+        dir.path(),
         r#"
 version = 1
 [tokens]
@@ -201,23 +200,7 @@ grant_types = ["client_credentials"]
 scope = "orders:read"
 audience = ["orders-api"]
 "#,
-    )
-    .unwrap();
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let db = db_url(dir.path());
-    let served = start(
-        &[
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--listen",
-            &listen,
-            "--database",
-            &db,
-        ],
         &[("SVC_SECRET_FOR_TEST", "svc-secret-0123456789abcdef")],
-        format!("http://{listen}"),
     )
     .await;
     let reply = reqwest::Client::new()
@@ -230,6 +213,64 @@ audience = ["orders-api"]
     assert_eq!(reply.status(), 200);
     let body: Value = reply.json().await.unwrap();
     assert_eq!(body["expires_in"], 120);
+}
+
+#[tokio::test]
+async fn serve_saves_upstreams_from_the_config_file_and_offers_them_at_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let (served, db) = serve_config_file(
+        dir.path(),
+        r#"
+version = 1
+[login]
+password = false
+[[upstreams]]
+id = "github"
+kind = "github"
+name = "GitHub"
+client_id = "Iv1.abc"
+client_secret_env = "GITHUB_SECRET_FOR_TEST"
+groups = { "acme/payments" = "payments" }
+"#,
+        &[("GITHUB_SECRET_FOR_TEST", "gh-secret-from-the-environment")],
+    )
+    .await;
+    let page = reqwest::get(format!("{}/login", served.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign in with GitHub"), "{page}");
+    assert!(
+        !page.contains("type=\"password\""),
+        "the password form is off"
+    );
+    let start = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/upstream/github/start", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let to = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with("https://github.com/login/oauth/authorize?client_id=Iv1.abc"),
+        "{to}"
+    );
+    let callback = format!("{}/upstream/github/callback", served.base);
+    let encoded: String = form_urlencoded::byte_serialize(callback.as_bytes()).collect();
+    assert!(to.contains(&format!("redirect_uri={encoded}")), "{to}");
+    drop(served);
+    let listed = list_json("upstreams", &db);
+    assert_eq!(listed[0]["id"], json!("github"));
+    assert!(
+        !listed
+            .to_string()
+            .contains("gh-secret-from-the-environment")
+    );
 }
 
 #[tokio::test]

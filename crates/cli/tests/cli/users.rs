@@ -201,6 +201,7 @@ async fn seed_sign_in(store: &dyn portcullis_server::store::Store, sub: &str, no
             auth_time: now,
             created_at: now,
             expires_at: now + 3_600,
+            upstream: None,
         })
         .await
         .unwrap();

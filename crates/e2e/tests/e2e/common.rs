@@ -217,6 +217,41 @@ impl Env {
             .expect("code flow succeeds")
     }
 
+    /// Creates role `role` and group `group` carrying it, and lets the web client (scope
+    /// `scope`) see all of its users' roles and groups: the setup of the sign-in flows that
+    /// bring groups from an upstream provider.
+    pub async fn group_with_role_visible_to_web(&self, group: &str, role: &str, scope: &str) {
+        use portcullis_server::admin;
+        use portcullis_types::{ClientSecret, GroupName, RoleName};
+        let store = self.server.store().as_ref();
+        let clock = self.server.clock().as_ref();
+        let role = RoleName::parse(role).unwrap();
+        admin::add_role(store, clock, role.clone(), None)
+            .await
+            .unwrap();
+        admin::add_group(store, clock, GroupName::parse(group).unwrap(), vec![role])
+            .await
+            .unwrap();
+        admin::replace_client(
+            store,
+            clock,
+            self.server.config(),
+            portcullis_server::config::ClientConfig {
+                client_id: WEB.into(),
+                secret: Some(ClientSecret::new(WEB_SECRET)),
+                redirect_uris: vec![WEB_CB.into()],
+                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                scope: Some(scope.into()),
+                audience: vec![API.into()],
+                token_roles: portcullis_server::store::ReleaseFilter::All,
+                token_groups: portcullis_server::store::ReleaseFilter::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+
     /// Whether an access token is still active according to introspection.
     pub async fn is_active(&self, token: &str) -> bool {
         let reply = self

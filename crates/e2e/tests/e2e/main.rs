@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod github_standin;
 mod process;
 
 mod backends;
@@ -41,3 +42,5 @@ mod timezone;
 mod token_endpoint;
 mod token_exchange;
 mod token_hook;
+mod upstream_github;
+mod upstream_oidc;

@@ -3,14 +3,14 @@
 -- to the denylist could not deliver (it was out of reach), drained once it is back.
 CREATE TABLE subject_markers (
     sub        TEXT PRIMARY KEY NOT NULL,
-    not_before BIGINT NOT NULL,
-    keep_until BIGINT NOT NULL
+    not_before INTEGER NOT NULL,
+    keep_until INTEGER NOT NULL
 );
 
 CREATE TABLE denylist_queue (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     kind       TEXT NOT NULL,
     name       TEXT NOT NULL,
-    not_before BIGINT NOT NULL,
-    keep_until BIGINT NOT NULL
+    not_before INTEGER NOT NULL,
+    keep_until INTEGER NOT NULL
 );

@@ -9,6 +9,19 @@ pub(crate) fn login_succeeded(user_id: &str, username: &str) {
     metrics::counter!("portcullis_logins_total", "outcome" => "success").increment(1);
 }
 
+/// A user signed in through the upstream identity provider `idp`.
+pub(crate) fn upstream_login_succeeded(user_id: &str, username: &str, idp: &str) {
+    tracing::info!(target: "audit", event = "login_success", user_id, username, idp);
+    metrics::counter!("portcullis_logins_total", "outcome" => "success").increment(1);
+}
+
+/// A sign-in through the upstream `idp` (as the request named it, so not a metric label)
+/// failed; `reason` is the logged cause.
+pub(crate) fn upstream_login_failed(idp: &str, reason: &str) {
+    tracing::warn!(target: "audit", event = "upstream_login_failure", idp, reason);
+    metrics::counter!("portcullis_logins_total", "outcome" => "failure").increment(1);
+}
+
 /// A sign-in attempt failed (or was refused by the throttle).
 pub(crate) fn login_failed(username: &str, addr: Option<&str>, throttled: bool) {
     tracing::warn!(target: "audit", event = "login_failure", username, addr, throttled);

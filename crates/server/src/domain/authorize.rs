@@ -401,7 +401,10 @@ pub(crate) async fn issue_code(
             auth_time: session.auth_time,
             sid: Some(session.sid.clone()),
             resource: Vec::new(),
-            extra: serde_json::Value::Null,
+            extra: match &session.upstream {
+                Some(up) => serde_json::json!({ "upstream": up }),
+                None => serde_json::Value::Null,
+            },
             expires_at: now.saturating_add(state.config.code_ttl),
             consumed_at: None,
         })

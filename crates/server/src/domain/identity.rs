@@ -125,7 +125,7 @@ const ADDRESS_MEMBERS: [&str; 6] = [
 /// Claims an attribute can never be: the registered and protocol claims the server sets itself,
 /// the claims it takes from the user record (`name`, `email`, ... are set with their own
 /// options), and `address` (set through its members).
-const RESERVED_ATTRIBUTES: [&str; 27] = [
+const RESERVED_ATTRIBUTES: [&str; 28] = [
     "iss",
     "sub",
     "aud",
@@ -150,6 +150,7 @@ const RESERVED_ATTRIBUTES: [&str; 27] = [
     "roles",
     "groups",
     "entitlements",
+    "idp",
     "address",
     "email_verified",
     "preferred_username",

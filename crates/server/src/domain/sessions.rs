@@ -4,7 +4,7 @@
 use super::error::ProtocolError;
 use super::secrets::{derived, random_token, secret_hash};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{FederatedSignIn, SessionRecord};
 
 /// A signed-in browser session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub(crate) struct Session {
     pub sid: String,
     /// The CSRF token of forms in this session.
     pub csrf: String,
+    /// The upstream the user signed in through, if not with a password.
+    pub upstream: Option<FederatedSignIn>,
 }
 
 impl Session {
@@ -29,6 +31,7 @@ impl Session {
             auth_time: rec.auth_time,
             sid: derived("sid", id),
             csrf: csrf_token(id),
+            upstream: rec.upstream,
         }
     }
 }
@@ -80,6 +83,16 @@ pub(crate) async fn create(
     user_id: &str,
     previous: Option<&str>,
 ) -> Result<(String, Session), ProtocolError> {
+    create_with(state, user_id, previous, None).await
+}
+
+/// [`create`] for a user who signed in through `upstream` (`None`: with a password).
+pub(crate) async fn create_with(
+    state: &AppState,
+    user_id: &str,
+    previous: Option<&str>,
+    upstream: Option<FederatedSignIn>,
+) -> Result<(String, Session), ProtocolError> {
     if let Some(old) = previous {
         state.store.delete_session(&secret_hash(old)).await?;
     }
@@ -91,6 +104,7 @@ pub(crate) async fn create(
         auth_time: now,
         created_at: now,
         expires_at: now.saturating_add(state.config.session_ttl),
+        upstream,
     };
     state.store.insert_session(rec.clone()).await?;
     let session = Session::from_record(&id, rec);

@@ -13,19 +13,27 @@ use super::identity::{Memberships, user_claims};
 use super::secrets::random_id;
 use crate::config::TokenKind;
 use crate::state::AppState;
-use crate::store::{ClientRecord, UserRecord};
+use crate::store::{ClientRecord, FederatedSignIn, UserRecord};
 use crate::token_hook::{self, HookContext};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// The `amr` of every user sign-in here (RFC 8176 `pwd`): the password form is the only way a
-/// user authenticates. The server has no authentication levels, so it states no `acr`.
+/// The `amr` of a password sign-in (RFC 8176 `pwd`). The server has no authentication levels,
+/// so it states no `acr`.
 pub(crate) const PASSWORD_AMR: &str = "pwd";
 
 /// The `amr` claim of a token for a user who signed in at `auth_time`; none for client tokens.
-pub(crate) fn user_amr(auth_time: Option<i64>) -> Option<Vec<String>> {
-    auth_time.map(|_| vec![PASSWORD_AMR.to_owned()])
+/// A sign-in through an upstream carries the methods the upstream reported (RFC 8176 values
+/// from its ID token), or `fed` when it reported none; otherwise `pwd`.
+pub(crate) fn user_amr(
+    auth_time: Option<i64>,
+    upstream: Option<&FederatedSignIn>,
+) -> Option<Vec<String>> {
+    auth_time.map(|_| match upstream {
+        Some(up) => up.amr.clone(),
+        None => vec![PASSWORD_AMR.to_owned()],
+    })
 }
 
 /// Claims of an access token this server issues.
@@ -54,6 +62,9 @@ pub(crate) struct AccessTokenClaims {
     /// How the user authenticated (RFC 8176; RFC 9068 §2.2.1), for step-up checks (RS-8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The upstream identity provider the user signed in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     /// The subject's roles the client may see (RFC 9068 §2.2.3.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
@@ -90,17 +101,38 @@ impl std::fmt::Debug for IssuedAccessToken {
     }
 }
 
-/// Signs an access token for `sub` (RFC 9068) carrying `memberships`, with the claims the
-/// token hooks add. Nothing is written to the store here.
+/// Whom an access token is for and what it carries besides the client's settings.
+#[derive(Debug)]
+pub(crate) struct AccessFor<'a> {
+    /// The user, or the client itself for client credentials.
+    pub sub: &'a str,
+    /// The granted scope.
+    pub scope: &'a Scope,
+    /// When the user signed in (none for a client's own token).
+    pub auth_time: Option<i64>,
+    /// The upstream provider the user signed in through, if any.
+    pub upstream: Option<&'a FederatedSignIn>,
+    /// The roles and groups the client may see.
+    pub memberships: Memberships,
+    /// The grant it is issued under (for the token hooks).
+    pub grant_type: GrantType,
+}
+
+/// Signs an access token (RFC 9068) for `who`, with the claims the token hooks add. Nothing is
+/// written to the store here.
 pub(crate) async fn issue_access_token(
     state: &AppState,
     client: &ClientRecord,
-    sub: &str,
-    scope: &Scope,
-    auth_time: Option<i64>,
-    memberships: Memberships,
-    grant_type: GrantType,
+    who: AccessFor<'_>,
 ) -> Result<IssuedAccessToken, ProtocolError> {
+    let AccessFor {
+        sub,
+        scope,
+        auth_time,
+        upstream,
+        memberships,
+        grant_type,
+    } = who;
     let now = state.now();
     let ttl = client
         .access_token_ttl
@@ -120,7 +152,8 @@ pub(crate) async fn issue_access_token(
         client_id: client.client_id.to_string(),
         scope: scope.to_string(),
         auth_time,
-        amr: user_amr(auth_time),
+        amr: user_amr(auth_time, upstream),
+        idp: upstream.map(|u| u.idp.to_string()),
         roles: memberships.roles,
         groups: memberships.groups,
         extra: serde_json::Map::new(),
@@ -177,6 +210,8 @@ pub(crate) struct IdTokenContext<'a> {
     pub sid: Option<&'a str>,
     /// The access token issued alongside (for `at_hash`).
     pub access_token: Option<&'a str>,
+    /// The upstream the user signed in through (`idp`, `amr`).
+    pub upstream: Option<&'a FederatedSignIn>,
 }
 
 /// A signed ID token with its `jti` and expiry, for recording against its grant.
@@ -231,6 +266,12 @@ pub(crate) async fn issue_id_token(
     put("jti", jti.clone().into());
     if let Some(t) = ctx.auth_time {
         put("auth_time", t.into());
+    }
+    if let Some(amr) = user_amr(ctx.auth_time, ctx.upstream) {
+        put("amr", amr.into());
+    }
+    if let Some(up) = ctx.upstream {
+        put("idp", up.idp.as_str().into());
     }
     if let Some(n) = ctx.nonce {
         put("nonce", n.into());

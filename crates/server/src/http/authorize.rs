@@ -62,19 +62,22 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
     };
     match authorize::decide(state, &req, session.as_ref()).await {
         Ok(Next::Redirect(location)) => ui::see_other(&location),
-        Ok(Next::Login) => render_login(
-            state,
-            jar,
-            &req.params.to_query(),
-            req.login_hint.as_deref(),
-            None,
-            Some(
-                req.client
-                    .name
-                    .as_deref()
-                    .unwrap_or(req.client.client_id.as_str()),
-            ),
-        ),
+        Ok(Next::Login) => {
+            render_login(
+                state,
+                jar,
+                &req.params.to_query(),
+                req.login_hint.as_deref(),
+                None,
+                Some(
+                    req.client
+                        .name
+                        .as_deref()
+                        .unwrap_or(req.client.client_id.as_str()),
+                ),
+            )
+            .await
+        }
         Ok(Next::Consent) => match session {
             Some(s) => render_consent(state, &req, &s).await,
             None => PageError::SessionGone.into_response(),

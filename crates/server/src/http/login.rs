@@ -11,14 +11,18 @@ use super::extract::ClientAddr;
 use super::extract::SignInForm;
 use super::extract::form::LoginForm;
 use super::signin::{form_token, sign_in};
+use super::upstream::start_path;
 use crate::domain::authorize::resume_query_after_login;
 use crate::domain::params::Params;
 use crate::state::AppState;
 use crate::ui;
+use crate::ui::error::PageError;
 use crate::ui::login::{LoginView, SignInFailure, login_page};
 
-/// Renders the login page, setting the CSRF cookie when the browser has none.
-pub(crate) fn render_login(
+/// Renders the login page, setting the CSRF cookie when the browser has none: a button per
+/// upstream provider and the password form (unless `[login] password = false`). The request's
+/// `idp_hint`, or an upstream marked `only`, skips the page and goes to that upstream.
+pub(crate) async fn render_login(
     state: &AppState,
     jar: CookieJar,
     request: &str,
@@ -26,16 +30,33 @@ pub(crate) fn render_login(
     failure: Option<SignInFailure>,
     client_name: Option<&str>,
 ) -> Response {
+    let upstreams = match state.store.list_upstreams().await {
+        Ok(u) => u,
+        Err(e) => return PageError::internal(&e.into()).into_response(),
+    };
+    let pending = Params::parse(request.as_bytes());
+    let hinted = pending
+        .get("idp_hint")
+        .and_then(|hint| upstreams.iter().find(|u| u.id.as_str() == hint));
+    if let Some(upstream) = hinted.or_else(|| upstreams.iter().find(|u| u.only)) {
+        return ui::see_other(&start_path(upstream.id.as_str(), request));
+    }
     let (jar, csrf) = match form_token(state, jar) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
+    let buttons: Vec<(String, String)> = upstreams
+        .iter()
+        .map(|u| (start_path(u.id.as_str(), request), u.label().to_owned()))
+        .collect();
     let view = LoginView {
         request,
         csrf: &csrf,
         username,
         failure,
         client_name,
+        upstreams: &buttons,
+        password: state.config.password_login,
     };
     (jar, login_page(&view)).into_response()
 }
@@ -64,6 +85,7 @@ pub(crate) async fn get(
         SignInFailure::from_query(&params),
         client_name,
     )
+    .await
 }
 
 /// `POST /login`.
@@ -74,6 +96,9 @@ pub(crate) async fn post(
     SignInForm { params: form, .. }: SignInForm<LoginForm>,
 ) -> Response {
     let request = form.get("request").unwrap_or_default().to_owned();
+    if !state.config.password_login {
+        return retry(&request, None, SignInFailure::Wrong);
+    }
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return retry(&request, None, SignInFailure::Wrong);
     };

@@ -43,6 +43,7 @@ pub(crate) mod revoke;
 pub(crate) mod signin;
 pub(crate) mod token;
 pub(crate) mod trace;
+pub(crate) mod upstream;
 pub(crate) mod userinfo;
 
 /// Builds the router over the shared state.
@@ -79,6 +80,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             .route("/", get(home::get))
             .route("/authorize", get(authorize::get).post(authorize::post))
             .route("/login", get(login::get).post(login::post))
+            .route("/upstream/{id}/start", get(upstream::start))
+            .route("/upstream/{id}/callback", get(upstream::callback))
             .route("/consent", post(consent::post))
             .route("/device", get(device::get).post(device::post))
             .route("/device/login", post(device::login))

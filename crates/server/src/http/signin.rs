@@ -24,15 +24,24 @@ pub(crate) fn form_token(
     state: &AppState,
     jar: CookieJar,
 ) -> Result<(CookieJar, String), PageError> {
+    let (jar, secret) = csrf_cookie(state, jar)?;
+    Ok((jar, csrf_token(&secret)))
+}
+
+/// The value of the browser's CSRF cookie, setting a new one when it has none. A sign-in
+/// through an upstream is bound to it.
+pub(crate) fn csrf_cookie(
+    state: &AppState,
+    jar: CookieJar,
+) -> Result<(CookieJar, String), PageError> {
     let name = csrf_cookie_name(&state.config);
-    let (jar, secret) = match jar.get(name).map(|c| c.value().to_owned()) {
+    Ok(match jar.get(name).map(|c| c.value().to_owned()) {
         Some(v) if v.len() == CSRF_COOKIE_LEN => (jar, v),
         _ => {
             let v = random_token().map_err(|_| PageError::Internal)?;
             (jar.add(cookie(&state.config, name, v.clone())), v)
         }
-    };
-    Ok((jar, csrf_token(&secret)))
+    })
 }
 
 /// Checks the password (throttled) and, when it is right, starts a fresh session replacing the

@@ -11,7 +11,8 @@ use super::{
     CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
     GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
     MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord,
-    SigningKeyRecord, StoreError, StoreResult, UserRecord, union_scope,
+    SigningKeyRecord, StoreError, StoreResult, UpstreamLinkRecord, UpstreamRecord, UserRecord,
+    union_scope,
 };
 
 /// An artifact payload with its expiry.
@@ -53,6 +54,9 @@ struct State {
     keys: BTreeMap<String, SigningKeyRecord>,
     /// name -> stored form
     server_secrets: HashMap<String, String>,
+    upstreams: BTreeMap<String, UpstreamRecord>,
+    /// (upstream id, upstream subject) -> link
+    upstream_links: BTreeMap<(String, String), UpstreamLinkRecord>,
 }
 
 impl State {
@@ -203,7 +207,76 @@ impl UserStore for MemoryStore {
     }
 
     async fn delete_user(&self, id: &str) -> StoreResult<bool> {
-        Ok(self.lock()?.users.remove(id).is_some())
+        let mut st = self.lock()?;
+        st.upstream_links.retain(|_, l| l.user_id.as_str() != id);
+        Ok(st.users.remove(id).is_some())
+    }
+}
+
+#[async_trait]
+impl UpstreamStore for MemoryStore {
+    async fn put_upstream(&self, upstream: UpstreamRecord) -> StoreResult<()> {
+        self.lock()?
+            .upstreams
+            .insert(upstream.id.as_str().to_owned(), upstream);
+        Ok(())
+    }
+
+    async fn get_upstream(&self, id: &str) -> StoreResult<Option<UpstreamRecord>> {
+        Ok(self.lock()?.upstreams.get(id).cloned())
+    }
+
+    async fn list_upstreams(&self) -> StoreResult<Vec<UpstreamRecord>> {
+        Ok(self.lock()?.upstreams.values().cloned().collect())
+    }
+
+    async fn delete_upstream(&self, id: &str) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if st.upstreams.remove(id).is_none() {
+            return Ok(false);
+        }
+        st.upstream_links.retain(|(upstream, _), _| upstream != id);
+        Ok(true)
+    }
+
+    async fn insert_upstream_link(&self, link: UpstreamLinkRecord) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if !st.upstreams.contains_key(link.upstream_id.as_str())
+            || !st.users.contains_key(link.user_id.as_str())
+        {
+            return Err(StoreError::NotFound);
+        }
+        let key = (link.upstream_id.as_str().to_owned(), link.subject.clone());
+        if st.upstream_links.contains_key(&key) {
+            return Err(StoreError::Conflict(format!(
+                "upstream account `{}` of `{}`",
+                link.subject, link.upstream_id
+            )));
+        }
+        st.upstream_links.insert(key, link);
+        Ok(())
+    }
+
+    async fn get_upstream_link(
+        &self,
+        upstream_id: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UpstreamLinkRecord>> {
+        Ok(self
+            .lock()?
+            .upstream_links
+            .get(&(upstream_id.to_owned(), subject.to_owned()))
+            .cloned())
+    }
+
+    async fn list_upstream_links(&self, user_id: &str) -> StoreResult<Vec<UpstreamLinkRecord>> {
+        Ok(self
+            .lock()?
+            .upstream_links
+            .values()
+            .filter(|l| l.user_id.as_str() == user_id)
+            .cloned()
+            .collect())
     }
 }
 

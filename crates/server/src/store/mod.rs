@@ -1,7 +1,7 @@
 //! Persistence for the authorization server: the storage contract as one object-safe trait per
 //! aggregate ([`ClientStore`], [`UserStore`], [`CodeStore`], [`GrantStore`], [`RefreshStore`],
 //! [`ReplayStore`], [`ArtifactStore`], [`ConsentStore`], [`SessionStore`], [`ThrottleStore`],
-//! [`KeyStore`], [`Maintenance`]) whose sum is [`Store`], held by the server as
+//! [`KeyStore`], [`UpstreamStore`], [`Maintenance`]) whose sum is [`Store`], held by the server as
 //! `Arc<dyn Store>`; its records; and the memory, SQLite and PostgreSQL backends chosen by
 //! [`connect`]. With the `conformance` feature, `store::conformance` holds the suite every backend,
 //! in-tree or not, is checked against.
@@ -17,7 +17,8 @@
 //!   [`RefreshStore::rotate_refresh`], [`GrantStore::revoke_grant`],
 //!   [`ConsentStore::withdraw_consent`], [`ReplayStore::insert_jti_if_absent`],
 //!   [`ClientStore::insert_client`],
-//!   [`ArtifactStore::take_artifact`] and [`ArtifactStore::swap_artifact`] each decide and write
+//!   [`ArtifactStore::take_artifact`], [`ArtifactStore::swap_artifact`] and
+//!   [`UpstreamStore::insert_upstream_link`] each decide and write
 //!   in one atomic step, so N concurrent callers observe exactly one winner (CODE-3, RT-4);
 //!   [`ThrottleStore::register_attempt`] counts and returns the count in one step, so N
 //!   concurrent attempts see N different counts. Protocol code never reads, checks and then
@@ -43,6 +44,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod traits;
+mod upstream_records;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -52,7 +54,7 @@ pub use denylist::Denylist;
 pub use traits::{
     ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
     Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
-    UserStore,
+    UpstreamStore, UserStore,
 };
 
 /// Every storage trait, for calling store methods through `dyn Store`:
@@ -61,7 +63,7 @@ pub mod prelude {
     pub use super::traits::{
         ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
         Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
-        UserStore,
+        UpstreamStore, UserStore,
     };
 }
 
@@ -69,6 +71,10 @@ pub use records::{
     ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, GroupRecord,
     MirrorEntry, RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord, RotateOutcome,
     SessionRecord, SigningKeyRecord, UserRecord,
+};
+pub use upstream_records::{
+    FederatedSignIn, MAX_UPSTREAM_ID_LEN, UpstreamId, UpstreamIdError, UpstreamKind,
+    UpstreamLinkRecord, UpstreamRecord,
 };
 
 /// How long a code is kept after its expiry so a replay is still recognised (CODE-2).

@@ -325,6 +325,15 @@ pub struct CodeRecord {
     pub consumed_at: Option<i64>,
 }
 
+impl CodeRecord {
+    /// The upstream the user signed in through, kept in `extra` as `{"upstream": …}`.
+    pub fn upstream(&self) -> Option<crate::store::FederatedSignIn> {
+        self.extra
+            .get("upstream")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+}
+
 /// One authorization of a client by a user (or one code redemption). Refresh-token families and
 /// recorded access tokens hang off it and die with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -408,6 +417,9 @@ pub struct RefreshRecord {
     pub sid: Option<String>,
     /// Lifecycle state; the store forces `Active` on insertion.
     pub status: RefreshStatus,
+    /// The upstream the user signed in through, if not with a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<crate::store::FederatedSignIn>,
 }
 
 /// A user's standing consent for a client.
@@ -453,6 +465,9 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Expiry, Unix seconds; `get_session` returns `None` once `now >= expires_at`.
     pub expires_at: i64,
+    /// The upstream the user signed in through, if not with a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<crate::store::FederatedSignIn>,
 }
 
 /// A signing key with its rotation schedule. `private_jwk` is secret key material.

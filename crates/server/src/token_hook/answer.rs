@@ -16,9 +16,10 @@ pub(crate) const MAX_ADDED_CLAIMS_BYTES: usize = 16 * 1024;
 /// Claims no hook may set, whether or not the token already has them: registered JWT claims,
 /// the RFC 9068 and RFC 8693 claims resource servers authorize on, the OpenID Connect claims a
 /// relying party validates the ID token or the sign-in with, and the usual authorization
-/// attributes (roles, groups, permissions, entitlements, RFC 9396 details). A claim the token
+/// attributes (roles, groups, permissions, entitlements, RFC 9396 details), and `idp`, the
+/// upstream provider the user signed in through. A claim the token
 /// already carries (e.g. `email` with the `email` scope) is protected as well.
-pub(crate) const PROTECTED_CLAIMS: [&str; 30] = [
+pub(crate) const PROTECTED_CLAIMS: [&str; 31] = [
     "iss",
     "sub",
     "aud",
@@ -49,6 +50,7 @@ pub(crate) const PROTECTED_CLAIMS: [&str; 30] = [
     "email_verified",
     "phone_number_verified",
     "events",
+    "idp",
 ];
 
 /// The claims of an answer body: a JSON object whose only member is the object `claims`. (Read

@@ -22,6 +22,10 @@ pub(crate) struct LoginView<'a> {
     pub failure: Option<SignInFailure>,
     /// The client's display name, if signing in for one.
     pub client_name: Option<&'a str>,
+    /// One sign-in button per upstream provider: (start path, label).
+    pub upstreams: &'a [(String, String)],
+    /// Whether the password form is shown.
+    pub password: bool,
 }
 
 /// Why a sign-in form is shown again, carried in its query: `failed=1`, and for a throttled
@@ -110,6 +114,10 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                 @if let Some(failure) = view.failure {
                     (failure_message(failure))
                 }
+                @for (href, label) in view.upstreams {
+                    p { a.button href=(href) { "Sign in with " (label) } }
+                }
+                @if view.password {
                 form method="post" action="/login" {
                     input type="hidden" name="csrf" value=(view.csrf);
                     input type="hidden" name="request" value=(view.request);
@@ -118,6 +126,7 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                     label for="password" { "Password" }
                     input id="password" type="password" name="password" autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
+                }
                 }
             },
         ),

@@ -27,6 +27,7 @@ main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}\
 input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
 button{margin-top:1rem;padding:.5rem 1rem;cursor:pointer}\
+a.button{display:block;text-align:center;padding:.5rem 1rem;border:1px solid #8a93a5;border-radius:4px;color:inherit;text-decoration:none}\
 .error{color:#a40000;background:#fde8e8;padding:.5rem;border-radius:4px}\
 .muted{color:#5a6272;font-size:.9rem}ul.scopes li{margin:.3rem 0}\
 .row{display:flex;gap:.5rem}table{width:100%;border-collapse:collapse}td{padding:.4rem 0}";

@@ -83,6 +83,7 @@ pub(crate) async fn exchange(
             nonce: rec.nonce.as_deref(),
             refresh,
             grant_type: GrantType::AuthorizationCode,
+            upstream: rec.upstream(),
         },
     )
     .await

@@ -32,11 +32,14 @@ pub(crate) async fn exchange(
     let at = tokens::issue_access_token(
         state,
         client,
-        client.client_id.as_str(),
-        &scope,
-        None,
-        Memberships::of_client(client),
-        GrantType::ClientCredentials,
+        tokens::AccessFor {
+            sub: client.client_id.as_str(),
+            scope: &scope,
+            auth_time: None,
+            upstream: None,
+            memberships: Memberships::of_client(client),
+            grant_type: GrantType::ClientCredentials,
+        },
     )
     .await?;
     let scope_text = scope.to_string();

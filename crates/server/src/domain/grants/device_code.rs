@@ -154,6 +154,7 @@ async fn redeem(
             nonce: None,
             refresh,
             grant_type: GrantType::DeviceCode,
+            upstream: None,
         },
     )
     .await

@@ -232,6 +232,8 @@ pub(crate) struct UserIssue<'a> {
     pub nonce: Option<&'a str>,
     pub refresh: RefreshAction,
     pub grant_type: GrantType,
+    /// The upstream the user signed in through, if not with a password.
+    pub upstream: Option<crate::store::FederatedSignIn>,
 }
 
 /// The inactivity expiry of a refresh token issued now: the client's (or default) lifetime,
@@ -260,11 +262,14 @@ pub(crate) async fn issue_user_tokens(
     let at = tokens::issue_access_token(
         state,
         issue.client,
-        issue.user.id.as_str(),
-        issue.scope,
-        Some(issue.auth_time),
-        memberships,
-        issue.grant_type,
+        tokens::AccessFor {
+            sub: issue.user.id.as_str(),
+            scope: issue.scope,
+            auth_time: Some(issue.auth_time),
+            upstream: issue.upstream.as_ref(),
+            memberships,
+            grant_type: issue.grant_type,
+        },
     )
     .await?;
     // Both tokens are signed, and their hooks asked, before anything is written: a hook that
@@ -281,6 +286,7 @@ pub(crate) async fn issue_user_tokens(
                     auth_time: Some(issue.auth_time),
                     sid: issue.sid,
                     access_token: Some(&at.token),
+                    upstream: issue.upstream.as_ref(),
                 },
                 issue.grant_type,
             )
@@ -325,6 +331,7 @@ pub(crate) async fn issue_user_tokens(
                 auth_time: issue.auth_time,
                 sid: issue.sid.map(str::to_owned),
                 status: RefreshStatus::Active,
+                upstream: issue.upstream.clone(),
             };
             match state.store.insert_refresh(rec).await {
                 Ok(()) => Some(token),

@@ -65,6 +65,7 @@ pub(crate) async fn exchange(
             nonce: None,
             refresh,
             grant_type: GrantType::Password,
+            upstream: None,
         },
     )
     .await

@@ -115,6 +115,7 @@ pub(crate) async fn exchange(
             nonce: None,
             refresh: RefreshAction::Rotated(successor),
             grant_type: GrantType::RefreshToken,
+            upstream: current.upstream.clone(),
         },
     )
     .await

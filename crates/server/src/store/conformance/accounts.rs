@@ -40,7 +40,8 @@ fn client(id: &str) -> ClientRecord {
     }
 }
 
-fn user(id: &str, username: &str) -> UserRecord {
+/// A user with an e-mail address and a password hash.
+pub(super) fn user(id: &str, username: &str) -> UserRecord {
     UserRecord {
         id: id.into(),
         username: username.into(),
@@ -277,6 +278,7 @@ pub async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
 
 pub async fn sessions_expire(s: Arc<dyn Store>) {
     let sess = SessionRecord {
+        upstream: None,
         id_hash: "sess-hash".into(),
         user_id: "u1".into(),
         auth_time: T0,
@@ -309,6 +311,7 @@ pub async fn user_sessions_deleted_together(s: Arc<dyn Store>) {
         auth_time: T0,
         created_at: T0,
         expires_at,
+        upstream: None,
     };
     s.insert_session(sess("a1", "ua", T0 + 60)).await.unwrap();
     s.insert_session(sess("a2", "ua", T0 + 60)).await.unwrap();

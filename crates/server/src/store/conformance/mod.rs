@@ -31,7 +31,7 @@
 //!
 //! Expand it inside a module to run it for several backends in one target (as the in-tree backends
 //! do: `mod memory { portcullis_server::conformance_suite!(super::open_memory); }`). Each case is
-//! also a public async function of [`tokens`] or [`accounts`] taking the store, and [`run`] runs
+//! also a public async function of [`tokens`], [`accounts`] or [`upstreams`] taking the store, and [`run`] runs
 //! one of them the way the generated tests do.
 
 // The cases are tests: a failed assertion or unwrap is the test failing, as in `#[cfg(test)]`
@@ -55,6 +55,7 @@ use super::{CodeRecord, GrantRecord, RefreshRecord, RefreshStatus, Store};
 
 pub mod accounts;
 pub mod tokens;
+pub mod upstreams;
 
 #[cfg(test)]
 mod backends;
@@ -197,6 +198,10 @@ macro_rules! conformance_suite {
             accounts::code_8_artifacts_single_use_and_namespaced,
             accounts::artifact_compare_and_swap,
             accounts::health_is_ok,
+            upstreams::upstreams_crud,
+            upstreams::upstream_link_is_unique_per_account,
+            upstreams::upstream_links_go_with_upstream_and_user,
+            upstreams::upstream_link_concurrent_exactly_one,
         );
     };
 }
@@ -266,5 +271,6 @@ pub(super) fn refresh(hash: &str, grant_id: &str, now: i64) -> RefreshRecord {
         auth_time: now,
         sid: Some("sid-1".into()),
         status: RefreshStatus::Active,
+        upstream: None,
     }
 }

@@ -17,6 +17,7 @@ mod refresh;
 mod replay;
 mod sessions;
 mod throttle;
+mod upstreams;
 mod users;
 
 pub use artifacts::ArtifactStore;
@@ -32,6 +33,7 @@ pub use refresh::RefreshStore;
 pub use replay::ReplayStore;
 pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
+pub use upstreams::UpstreamStore;
 pub use users::UserStore;
 
 /// Every storage aggregate at once: what the server holds as `Arc<dyn Store>`. Implemented for
@@ -49,6 +51,7 @@ pub trait Store:
     + SessionStore
     + ThrottleStore
     + KeyStore
+    + UpstreamStore
     + Maintenance
     + MirrorStore
     + std::fmt::Debug
@@ -68,6 +71,7 @@ impl<T> Store for T where
         + SessionStore
         + ThrottleStore
         + KeyStore
+        + UpstreamStore
         + Maintenance
         + MirrorStore
         + std::fmt::Debug

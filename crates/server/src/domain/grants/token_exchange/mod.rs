@@ -183,7 +183,11 @@ pub(crate) async fn exchange(
             client_id: client.client_id.to_string(),
             scope: scope.to_string(),
             auth_time: subject.auth_time,
-            amr: user_amr(subject.auth_time),
+            amr: subject
+                .amr
+                .clone()
+                .or_else(|| user_amr(subject.auth_time, None)),
+            idp: subject.idp.clone(),
             roles: memberships.roles,
             groups: memberships.groups,
             extra: Map::new(),
@@ -258,6 +262,7 @@ mod tests {
                 scope: "payments:write".into(),
                 auth_time: None,
                 amr: None,
+                idp: None,
                 roles: Vec::new(),
                 groups: Vec::new(),
                 extra: Map::new(),

@@ -26,6 +26,10 @@ pub(super) struct Presented {
     pub(super) is_user: bool,
     /// The grant the subject token is recorded against, if any.
     pub(super) grant_id: Option<String>,
+    /// How the user signed in (`amr`), as the token says.
+    pub(super) amr: Option<Vec<String>>,
+    /// The upstream the user signed in through (`idp`), as the token says.
+    pub(super) idp: Option<String>,
 }
 
 fn bad_token(which: &'static str) -> ProtocolError {
@@ -86,6 +90,8 @@ pub(super) async fn verify_subject(
                 exp: at.exp,
                 auth_time: at.auth_time,
                 act,
+                amr: at.amr,
+                idp: at.idp,
             })
         }
         token_type_uri::ID_TOKEN => {
@@ -134,6 +140,10 @@ pub(super) async fn verify_subject(
                 act: None,
                 is_user: true,
                 grant_id: Some(grant_id),
+                amr: claims
+                    .get("amr")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok()),
+                idp: claims.get("idp").and_then(Value::as_str).map(str::to_owned),
             })
         }
         _ => Err(ProtocolError::invalid_request(

@@ -1,0 +1,308 @@
+//! Signing in through an upstream identity provider: this server is the relying party (an
+//! OpenID provider found by discovery, or GitHub), links the upstream account to a local user
+//! and then carries on as after a password sign-in. Apps only ever talk to this server.
+//!
+//! The flow: [`begin`] stores a single-use pending record under the hash of a fresh `state`
+//! (bound to the upstream, the browser, a `nonce` and a PKCE verifier) and returns the
+//! upstream's authorization URL; [`complete`] takes that record back exactly once, checks the
+//! callback against it (ISS-4: the upstream of the path, RFC 9207 `iss`), redeems the code and
+//! returns the upstream account as an [`Identity`], which [`accounts`] turns into a local user.
+
+pub(crate) mod accounts;
+pub(crate) mod fetch;
+mod github;
+mod oidc;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::at_rest::KeyEncryption;
+use crate::domain::pkce::s256_challenge;
+use crate::domain::secrets::{random_token, secret_hash};
+use crate::domain::sessions::check_csrf;
+use crate::state::AppState;
+use crate::store::{StoreError, UpstreamKind, UpstreamRecord};
+
+pub(crate) use fetch::Fetcher;
+
+/// Artifact namespace of pending upstream sign-ins (hashed `state` values).
+pub(crate) const PENDING_NAMESPACE: &str = "upstream_state";
+
+/// How long a browser may spend at the upstream before the pending sign-in expires.
+const PENDING_TTL_SECS: i64 = 600;
+
+/// Why an upstream sign-in failed. Logged in full; the browser sees a fixed text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum UpstreamError {
+    /// No upstream with that id.
+    #[error("unknown upstream")]
+    Unknown,
+    /// The callback's `state` is unknown, used, expired or belongs to another upstream or
+    /// browser.
+    #[error("invalid or used state")]
+    State,
+    /// The callback's `iss` is missing where the upstream promised it, or names another issuer
+    /// (RFC 9207).
+    #[error("authorization response issuer mismatch")]
+    Issuer,
+    /// The upstream answered the authorization request with an error.
+    #[error("upstream refused: {0}")]
+    Refused(String),
+    /// The upstream's token endpoint refused the code.
+    #[error("token endpoint error: {0}")]
+    TokenEndpoint(String),
+    /// The ID token failed validation.
+    #[error("id token: {0}")]
+    IdToken(String),
+    /// An answer of the upstream does not parse or contradicts another (userinfo `sub`).
+    #[error("malformed upstream answer: {0}")]
+    Malformed(String),
+    /// An upstream answer exceeded [`fetch::MAX_BODY_BYTES`].
+    #[error("upstream answer too large")]
+    TooLarge,
+    /// The upstream answered with an unexpected HTTP status.
+    #[error("upstream answered HTTP {0}")]
+    Status(u16),
+    /// The upstream could not be reached in time.
+    #[error("upstream unreachable: {0}")]
+    Unreachable(String),
+    /// An upstream URL that is neither `https` nor `http` to a loopback host.
+    #[error("refusing non-https upstream URL {0}")]
+    InsecureUrl(String),
+    /// The local user the account is linked to is disabled.
+    #[error("the local account is disabled")]
+    Disabled,
+    /// The stored client secret cannot be opened.
+    #[error("client secret: {0}")]
+    Secret(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Randomness or hashing failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl UpstreamError {
+    /// The fixed text the browser is shown.
+    pub(crate) fn page_text(&self) -> &'static str {
+        match self {
+            Self::Unknown => "There is no such sign-in provider.",
+            Self::State | Self::Issuer => {
+                "This sign-in link is invalid or was already used. Start the sign-in again."
+            }
+            Self::Refused(_) => "The sign-in provider did not sign you in.",
+            Self::Disabled => "This account is disabled.",
+            _ => "Signing in with the provider failed. Try again later.",
+        }
+    }
+}
+
+/// The sign-in being made at an upstream, stored until its callback.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    /// The upstream the browser was sent to.
+    upstream: String,
+    /// The `nonce` sent (OIDC).
+    nonce: String,
+    /// The PKCE verifier.
+    verifier: String,
+    /// The CSRF token of the browser's CSRF cookie: the callback must come from that browser.
+    binding: String,
+    /// The authorization request to resume afterwards (empty: the account page).
+    request: String,
+}
+
+/// An account at an upstream, as it signed in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// The account's stable id at the upstream.
+    pub subject: String,
+    /// A username to propose for a new local user.
+    pub username: Option<String>,
+    /// The e-mail address, with whether the upstream verified it.
+    pub email: Option<String>,
+    /// Whether the upstream says it verified `email`.
+    pub email_verified: bool,
+    /// Display name.
+    pub name: Option<String>,
+    /// Further standard claims (`given_name`, `family_name`, `locale`).
+    pub attributes: BTreeMap<String, String>,
+    /// Upstream group names (OIDC groups; GitHub `org/team-slug`).
+    pub groups: Vec<String>,
+    /// Authentication methods the upstream reported (OIDC `amr`).
+    pub amr: Vec<String>,
+}
+
+/// The callback of a sign-in: where the flow resumes and the upstream account.
+#[derive(Debug)]
+pub(crate) struct Completed {
+    /// The authorization request to resume (empty: the account page).
+    pub request: String,
+    /// The account.
+    pub identity: Identity,
+}
+
+/// The redirect URI registered at the upstream: one per upstream, so a response can only land
+/// at the callback of the upstream it came from (ISS-4).
+pub(crate) fn callback_url(state: &AppState, upstream: &UpstreamRecord) -> String {
+    format!(
+        "{}/upstream/{}/callback",
+        state.config.issuer.trim_end_matches('/'),
+        upstream.id
+    )
+}
+
+/// The associated data binding a sealed upstream client secret to its upstream.
+pub(crate) fn secret_aad(id: &str) -> Vec<u8> {
+    [b"portcullis upstream secret\0".as_slice(), id.as_bytes()].concat()
+}
+
+/// The stored form of an upstream client secret (sealed when a KEK is configured).
+pub(crate) fn seal_secret(
+    enc: &KeyEncryption,
+    id: &str,
+    secret: &str,
+) -> Result<String, crate::at_rest::SealError> {
+    enc.seal(&secret_aad(id), secret)
+}
+
+/// Opens the client secret of `upstream`.
+fn client_secret(
+    state: &AppState,
+    upstream: &UpstreamRecord,
+) -> Result<zeroize::Zeroizing<String>, UpstreamError> {
+    state
+        .config
+        .key_encryption
+        .open(&secret_aad(upstream.id.as_str()), &upstream.client_secret)
+        .map(|o| o.value)
+        .map_err(|e| UpstreamError::Secret(e.to_string()))
+}
+
+/// Starts a sign-in at `upstream` for the browser whose CSRF cookie is `csrf_cookie`: stores
+/// the pending record and returns the upstream authorization URL to redirect to.
+pub(crate) async fn begin(
+    state: &AppState,
+    upstream: &UpstreamRecord,
+    csrf_cookie: &str,
+    request: &str,
+) -> Result<String, UpstreamError> {
+    let internal = |_| UpstreamError::Internal("randomness".into());
+    let state_value = random_token().map_err(internal)?;
+    let pending = Pending {
+        upstream: upstream.id.as_str().to_owned(),
+        nonce: random_token().map_err(internal)?,
+        verifier: random_token().map_err(internal)?,
+        binding: crate::domain::sessions::csrf_token(csrf_cookie),
+        request: request.to_owned(),
+    };
+    let challenge = s256_challenge(&pending.verifier);
+    let url = match &upstream.kind {
+        UpstreamKind::Oidc { issuer, .. } => {
+            let meta = oidc::discover(state, issuer).await?;
+            oidc::authorization_url(
+                state,
+                upstream,
+                &meta,
+                &state_value,
+                &pending.nonce,
+                &challenge,
+            )?
+        }
+        UpstreamKind::Github { base_url } => github::authorization_url(
+            state,
+            upstream,
+            base_url.as_deref(),
+            &state_value,
+            &challenge,
+        )?,
+    };
+    let payload =
+        serde_json::to_string(&pending).map_err(|e| UpstreamError::Internal(e.to_string()))?;
+    let now = state.now();
+    state
+        .store
+        .put_artifact(
+            PENDING_NAMESPACE,
+            &secret_hash(&state_value),
+            &payload,
+            now.saturating_add(PENDING_TTL_SECS),
+            now,
+        )
+        .await?;
+    Ok(url)
+}
+
+/// Handles the callback of `upstream` with its query `params` for the browser whose CSRF cookie
+/// is `csrf_cookie`: spends the pending record (once: a replayed callback finds nothing),
+/// checks it belongs to this upstream and browser, then redeems the code.
+pub(crate) async fn complete(
+    state: &AppState,
+    upstream: &UpstreamRecord,
+    csrf_cookie: Option<&str>,
+    params: &crate::domain::params::Params,
+) -> Result<Completed, UpstreamError> {
+    let state_value = params.get("state").ok_or(UpstreamError::State)?;
+    let payload = state
+        .store
+        .take_artifact(PENDING_NAMESPACE, &secret_hash(state_value), state.now())
+        .await?
+        .ok_or(UpstreamError::State)?;
+    let pending: Pending = serde_json::from_str(&payload).map_err(|_| UpstreamError::State)?;
+    // ISS-4: a state minted for one upstream is worthless at another's callback.
+    if pending.upstream != upstream.id.as_str() {
+        return Err(UpstreamError::State);
+    }
+    if !csrf_cookie.is_some_and(|c| check_csrf(c, &pending.binding)) {
+        return Err(UpstreamError::State);
+    }
+    if let Some(error) = params.get("error") {
+        return Err(UpstreamError::Refused(error.chars().take(64).collect()));
+    }
+    let code = params
+        .get("code")
+        .ok_or_else(|| UpstreamError::Malformed("callback without code".into()))?;
+    let secret = client_secret(state, upstream)?;
+    let identity = match &upstream.kind {
+        UpstreamKind::Oidc {
+            issuer,
+            userinfo,
+            groups_claim,
+        } => {
+            let meta = oidc::discover(state, issuer).await?;
+            oidc::check_response_issuer(&meta, params.get("iss"))?;
+            oidc::redeem(
+                state,
+                upstream,
+                &meta,
+                oidc::Redeem {
+                    code,
+                    secret: &secret,
+                    verifier: &pending.verifier,
+                    nonce: &pending.nonce,
+                    userinfo: *userinfo,
+                    groups_claim: groups_claim.as_deref().unwrap_or("groups"),
+                },
+            )
+            .await?
+        }
+        UpstreamKind::Github { base_url } => {
+            github::redeem(
+                state,
+                upstream,
+                base_url.as_deref(),
+                code,
+                &secret,
+                &pending.verifier,
+            )
+            .await?
+        }
+    };
+    Ok(Completed {
+        request: pending.request,
+        identity,
+    })
+}
