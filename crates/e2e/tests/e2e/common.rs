@@ -354,3 +354,20 @@ pub async fn postgres_schema(tag: &str) -> Option<(String, PostgresStore)> {
         Err(err) => panic!("PostgreSQL required in CI: {err}"),
     }
 }
+
+/// Whether the Redis at `url` answers; outside CI a missing Redis skips the test (with a
+/// notice), in CI it fails it.
+pub async fn redis_reachable(url: &str) -> bool {
+    let reachable = match redis::Client::open(url) {
+        Ok(client) => client.get_multiplexed_async_connection().await.is_ok(),
+        Err(_) => false,
+    };
+    if !reachable {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Redis required in CI at {url}"
+        );
+        eprintln!("skipping: Redis unreachable at {url}");
+    }
+    reachable
+}

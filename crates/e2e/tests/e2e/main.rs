@@ -37,6 +37,7 @@ mod revocation;
 mod roles;
 mod sign_out_everywhere;
 mod step_up;
+mod three_nodes;
 mod throttle;
 mod timezone;
 mod token_endpoint;

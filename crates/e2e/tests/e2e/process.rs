@@ -152,7 +152,8 @@ impl Launch {
 pub struct Served {
     launch: Launch,
     child: Option<Child>,
-    /// The issuer (`http://127.0.0.1:PORT`, from the listen address).
+    /// The issuer (`http://127.0.0.1:PORT`, from the listen address, unless
+    /// `PORTCULLIS_ISSUER` was given).
     pub issuer: String,
     /// The endpoints its discovery document names.
     pub endpoints: Endpoints,
@@ -179,7 +180,15 @@ impl Served {
             log: log.to_owned(),
         };
         let child = launch.spawn().await;
-        let issuer = format!("http://{}", launch.listen);
+        // The issuer the process was given (several nodes behind one address), else the one
+        // its loopback listen address gives.
+        let issuer = envs
+            .iter()
+            .find(|(k, _)| *k == "PORTCULLIS_ISSUER")
+            .map_or_else(
+                || format!("http://{}", launch.listen),
+                |(_, v)| (*v).to_owned(),
+            );
         let endpoints = Endpoints::discover(&launch.base, &issuer)
             .await
             .expect("discovery");
