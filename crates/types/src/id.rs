@@ -37,7 +37,7 @@ macro_rules! id_type {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -117,6 +117,11 @@ mod tests {
         let map = std::collections::HashMap::from([(id, 1)]);
         assert_eq!(map.get("app"), Some(&1));
         assert_eq!(map.get("app "), None);
+    }
+
+    #[test]
+    fn ids_fill_table_columns() {
+        assert_eq!(format!("{:<6}|", Subject::from("u_1")), "u_1   |");
     }
 
     #[test]

@@ -98,7 +98,7 @@ macro_rules! name_type {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -150,6 +150,12 @@ mod tests {
         assert_eq!(RoleName::parse(""), Err(NameError::Length));
         assert_eq!(RoleName::parse("x".repeat(129)), Err(NameError::Length));
         assert!(RoleName::parse("x".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn names_fill_table_columns() {
+        let role = RoleName::parse("admin").unwrap();
+        assert_eq!(format!("{role:<8}|"), "admin   |");
     }
 
     #[test]
