@@ -53,6 +53,10 @@ pub struct AddArgs {
     /// A GitHub Enterprise Server's base URL (kind `github`; default github.com).
     #[arg(long)]
     pub base_url: Option<String>,
+    /// Only members of this GitHub organisation may sign in (kind `github`; repeatable; asks
+    /// for `read:org`). Without it, every GitHub account may.
+    #[arg(long = "allowed-org", value_name = "ORG")]
+    pub allowed_orgs: Vec<String>,
     /// This server's client id at the upstream.
     #[arg(long)]
     pub client_id: String,
@@ -117,6 +121,9 @@ pub struct RawUpstream {
     pub issuer: Option<String>,
     /// A GitHub Enterprise Server's base URL (kind `github`).
     pub base_url: Option<String>,
+    /// Only members of these organisations may sign in (kind `github`).
+    #[serde(default)]
+    pub allowed_orgs: Vec<String>,
     /// This server's client id at the upstream.
     pub client_id: String,
     /// Name of the environment variable holding the client secret.
@@ -147,10 +154,14 @@ fn kind(
     kind: Kind,
     issuer: Option<String>,
     base_url: Option<String>,
+    allowed_orgs: Vec<String>,
     userinfo: bool,
     groups_claim: Option<String>,
 ) -> anyhow::Result<UpstreamKind> {
     Ok(match kind {
+        Kind::Oidc if !allowed_orgs.is_empty() => {
+            bail!("allowed organisations are a setting of github upstreams")
+        }
         Kind::Oidc => UpstreamKind::Oidc {
             issuer: issuer.ok_or_else(|| anyhow!("an oidc upstream needs an issuer"))?,
             userinfo,
@@ -160,7 +171,10 @@ fn kind(
             if issuer.is_some() || userinfo || groups_claim.is_some() {
                 bail!("issuer, userinfo and groups_claim are settings of oidc upstreams");
             }
-            UpstreamKind::Github { base_url }
+            UpstreamKind::Github {
+                base_url,
+                allowed_orgs,
+            }
         }
     })
 }
@@ -179,6 +193,7 @@ impl RawUpstream {
                 self.kind,
                 self.issuer,
                 self.base_url,
+                self.allowed_orgs,
                 self.userinfo,
                 self.groups_claim,
             )
@@ -228,6 +243,7 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
                     args.kind,
                     args.issuer,
                     args.base_url,
+                    args.allowed_orgs,
                     args.userinfo,
                     args.groups_claim,
                 )?,
@@ -327,6 +343,7 @@ mod tests {
             id = "github"
             kind = "github"
             base_url = "https://ghe.example"
+            allowed_orgs = ["acme"]
             client_id = "Iv1.abc"
             client_secret_env = "PATH"
             groups = { "acme/payments" = "payments" }
@@ -344,7 +361,8 @@ mod tests {
         assert_eq!(
             ups[0].kind,
             UpstreamKind::Github {
-                base_url: Some("https://ghe.example".into())
+                base_url: Some("https://ghe.example".into()),
+                allowed_orgs: vec!["acme".into()],
             }
         );
         assert_eq!(ups[0].groups["acme/payments"].as_str(), "payments");

@@ -99,6 +99,7 @@ impl GitHub {
             .route("/api/v3/user", get(user))
             .route("/api/v3/user/emails", get(emails))
             .route("/api/v3/user/teams", get(teams))
+            .route("/api/v3/user/orgs", get(orgs))
             .with_state(Arc::clone(&inner));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -261,6 +262,42 @@ async fn emails(State(inner): Shared, headers: HeaderMap) -> Response {
                     "verified": e.verified,
                     "primary": e.primary,
                     "visibility": if e.primary { json!("public") } else { Value::Null }
+                })
+            })
+            .collect()
+    })
+}
+
+/// `GET /user/orgs`, in pages like the teams: the organisations of the account's teams (a team
+/// member is a member of its organisation), each once.
+async fn orgs(
+    State(inner): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let number = |k: &str, default: usize| {
+        q.get(k)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let per_page = number("per_page", 30).clamp(1, 100);
+    let skip = number("page", 1).max(1).saturating_sub(1) * per_page;
+    answer(&inner, &headers, |a| {
+        let mut logins: Vec<&str> = a.teams.iter().map(|(org, _)| org.as_str()).collect();
+        logins.dedup();
+        logins
+            .into_iter()
+            .enumerate()
+            .skip(skip)
+            .take(per_page)
+            .map(|(i, login)| {
+                json!({
+                    "login": login,
+                    "id": i + 1,
+                    "node_id": "MDEyOk9yZ2FuaXphdGlvbjE=",
+                    "url": format!("https://api.github.com/orgs/{login}"),
+                    "avatar_url": "https://github.com/images/error/octocat_happy.gif",
+                    "description": "A great organization"
                 })
             })
             .collect()

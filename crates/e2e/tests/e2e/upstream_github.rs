@@ -37,6 +37,18 @@ async fn setup_with(
 
 /// Registers the stand-in `github` at `env` as upstream `id`.
 async fn add_github(env: &Env, id: &str, github: &GitHub, trust_email: bool, only: bool) {
+    add_github_for(env, id, github, trust_email, only, &[]).await;
+}
+
+/// [`add_github`], only members of `allowed_orgs` (when any) may sign in.
+async fn add_github_for(
+    env: &Env,
+    id: &str,
+    github: &GitHub,
+    trust_email: bool,
+    only: bool,
+    allowed_orgs: &[&str],
+) {
     admin::put_upstream(
         env.server.store().as_ref(),
         env.server.clock().as_ref(),
@@ -45,6 +57,7 @@ async fn add_github(env: &Env, id: &str, github: &GitHub, trust_email: bool, onl
             id: UpstreamId::parse(id).unwrap(),
             kind: UpstreamKind::Github {
                 base_url: Some(github.base_url()),
+                allowed_orgs: allowed_orgs.iter().map(|o| (*o).to_owned()).collect(),
             },
             display_name: Some("GitHub".into()),
             client_id: CLIENT_ID.into(),
@@ -362,4 +375,33 @@ async fn an_address_from_an_untrusted_upstream_never_opens_an_account_to_a_trust
     add_github(&env, "ghe", &enterprise, true, false).await;
     let (_, later) = decode_jwt_parts(&sign_in_with(&env, "ghe").await.access_token).unwrap();
     assert_ne!(later["sub"], first["sub"]);
+}
+
+/// With allowed organisations, a member of one signs in; an account in none of them is refused
+/// and gets no local user or link.
+#[tokio::test]
+async fn github_allowed_orgs_admit_members_only() {
+    let env = Env::start_with(TestServer::builder()).await;
+    env.group_with_role_visible_to_web("payments", "payments:approve", "openid profile email")
+        .await;
+    let member = GitHub::start(Account::octocat(&[("other", "x"), ("ACME", "payments")])).await;
+    add_github_for(&env, "github", &member, false, false, &["acme"]).await;
+    let tokens = sign_in(&env).await;
+    assert!(!tokens.access_token.is_empty());
+
+    let outsider = GitHub::start(Account::octocat(&[("other", "x")])).await;
+    add_github_for(&env, "gh-out", &outsider, false, false, &["acme"]).await;
+    let request = request_for(&env, "gh-out");
+    let (browser, back) = through_github(&env, &request).await;
+    let page = browser.get(&back).await.unwrap();
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("may not sign in here"), "{}", page.body);
+    assert!(
+        env.server
+            .store()
+            .get_upstream_link("gh-out", "583231")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -55,10 +55,23 @@ pub async fn put_upstream(
         UpstreamKind::Oidc { issuer, .. } => {
             allowed_url(issuer).map_err(|e| invalid("issuer", e.to_string()))?;
         }
-        UpstreamKind::Github { base_url: Some(b) } => {
-            allowed_url(b).map_err(|e| invalid("base_url", e.to_string()))?;
+        UpstreamKind::Github {
+            base_url,
+            allowed_orgs,
+        } => {
+            if let Some(b) = base_url {
+                allowed_url(b).map_err(|e| invalid("base_url", e.to_string()))?;
+            }
+            if let Some(bad) = allowed_orgs
+                .iter()
+                .find(|o| o.is_empty() || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            {
+                return Err(invalid(
+                    "allowed_org",
+                    format!("`{bad}` is not a GitHub organisation login"),
+                ));
+            }
         }
-        UpstreamKind::Github { base_url: None } => {}
     }
     if new.client_id.is_empty() {
         return Err(invalid("client_id", "is required"));
@@ -130,7 +143,10 @@ mod tests {
     fn github(id: &str) -> NewUpstream {
         NewUpstream {
             id: UpstreamId::parse(id).unwrap(),
-            kind: UpstreamKind::Github { base_url: None },
+            kind: UpstreamKind::Github {
+                base_url: None,
+                allowed_orgs: Vec::new(),
+            },
             display_name: None,
             client_id: "Iv1.abc".into(),
             client_secret: ClientSecret::new("the-upstream-secret"),
@@ -186,6 +202,13 @@ mod tests {
         let mut bad = github("gh");
         bad.kind = UpstreamKind::Github {
             base_url: Some("http://ghe.example".into()),
+            allowed_orgs: Vec::new(),
+        };
+        assert!(put_upstream(&store, &clock, &enc, bad).await.is_err());
+        let mut bad = github("gh");
+        bad.kind = UpstreamKind::Github {
+            base_url: None,
+            allowed_orgs: vec!["acme/payments".into()],
         };
         assert!(put_upstream(&store, &clock, &enc, bad).await.is_err());
         let mut bad = github("gh");

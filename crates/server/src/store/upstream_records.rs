@@ -94,6 +94,10 @@ pub enum UpstreamKind {
         /// The Enterprise Server's base URL.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         base_url: Option<String>,
+        /// Organisations whose members may sign in (by login, compared without case); empty:
+        /// every GitHub account. Asks for `read:org`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        allowed_orgs: Vec<String>,
     },
 }
 

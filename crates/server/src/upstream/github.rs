@@ -1,6 +1,7 @@
 //! GitHub as upstream: plain OAuth 2.0 (no ID token) and the REST API. The account is
 //! `GET /user`; the e-mail address is the primary one of `GET /user/emails`, used only when
-//! verified; teams (`GET /user/teams`, scope `read:org`) become `org/team-slug` groups.
+//! verified; teams (`GET /user/teams`, scope `read:org`) become `org/team-slug` groups; with
+//! allowed organisations, only their members (`GET /user/orgs`) may sign in.
 //! GitHub Enterprise Server is `{base}/login/oauth/…` and `{base}/api/v3/…`.
 
 use serde::Deserialize;
@@ -32,10 +33,10 @@ fn bases(base: Option<&str>) -> (String, String) {
 }
 
 /// The scopes asked for: the user and their addresses, and organisations when teams are
-/// mapped to groups.
-fn scopes(upstream: &UpstreamRecord) -> String {
+/// mapped to groups or membership decides who may sign in.
+fn scopes(upstream: &UpstreamRecord, reads_orgs: bool) -> String {
     let mut scopes = vec!["read:user", "user:email"];
-    if !upstream.groups.is_empty() {
+    if !upstream.groups.is_empty() || reads_orgs {
         scopes.push("read:org");
     }
     scopes.extend(upstream.scopes.iter().map(String::as_str));
@@ -47,6 +48,7 @@ pub(super) fn authorization_url(
     state: &AppState,
     upstream: &UpstreamRecord,
     base: Option<&str>,
+    reads_orgs: bool,
     state_value: &str,
     challenge: &str,
 ) -> Result<String, UpstreamError> {
@@ -55,7 +57,7 @@ pub(super) fn authorization_url(
     url.query_pairs_mut()
         .append_pair("client_id", &upstream.client_id)
         .append_pair("redirect_uri", &callback_url(state, upstream))
-        .append_pair("scope", &scopes(upstream))
+        .append_pair("scope", &scopes(upstream, reads_orgs))
         .append_pair("state", state_value)
         .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256")
@@ -101,17 +103,32 @@ struct Organization {
     login: String,
 }
 
-/// Exchanges the code and reads the account.
+/// Where a GitHub upstream lives and who may sign in through it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Site<'a> {
+    /// An Enterprise Server's base URL; `None` for github.com.
+    pub base: Option<&'a str>,
+    /// Organisations whose members may sign in; empty: everyone.
+    pub allowed_orgs: &'a [String],
+}
+
+/// One entry of `GET /user/orgs`.
+#[derive(Deserialize)]
+struct Org {
+    login: String,
+}
+
+/// Exchanges the code and reads the account; refuses one in none of `site.allowed_orgs`.
 pub(super) async fn redeem(
     state: &AppState,
     upstream: &UpstreamRecord,
-    base: Option<&str>,
+    site: Site<'_>,
     code: &str,
     secret: &str,
     verifier: &str,
 ) -> Result<Identity, UpstreamError> {
     let fetch = &state.upstream_http;
-    let (web, api) = bases(base);
+    let (web, api) = bases(site.base);
     let redirect_uri = callback_url(state, upstream);
     let request = fetch
         .request(
@@ -146,6 +163,32 @@ pub(super) async fn redeem(
             })
     };
     let user: User = fetch.json(get("/user")?).await?;
+    if !site.allowed_orgs.is_empty() {
+        // The organisations come in pages like the teams; stop at the first allowed one.
+        let mut allowed = false;
+        for page in 1..=MAX_TEAM_PAGES {
+            let orgs: Vec<Org> = fetch
+                .json(get(&format!(
+                    "/user/orgs?per_page={TEAM_PAGE}&page={page}"
+                ))?)
+                .await?;
+            let last = orgs.len() < TEAM_PAGE;
+            if orgs.iter().any(|o| {
+                site.allowed_orgs
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&o.login))
+            }) {
+                allowed = true;
+                break;
+            }
+            if last {
+                break;
+            }
+        }
+        if !allowed {
+            return Err(UpstreamError::NotAllowed);
+        }
+    }
     let emails: Vec<Email> = fetch.json(get("/user/emails?per_page=100")?).await?;
     let primary = emails.into_iter().find(|e| e.primary);
     let mut groups = Vec::new();

@@ -74,6 +74,9 @@ pub(crate) enum UpstreamError {
     /// The local user the account is linked to is disabled.
     #[error("the local account is disabled")]
     Disabled,
+    /// The account is in none of the organisations allowed to sign in.
+    #[error("the account is in no allowed organisation")]
+    NotAllowed,
     /// The stored client secret cannot be opened.
     #[error("client secret: {0}")]
     Secret(String),
@@ -95,6 +98,9 @@ impl UpstreamError {
             }
             Self::Refused(_) => "The sign-in provider did not sign you in.",
             Self::Disabled => "This account is disabled.",
+            Self::NotAllowed => {
+                "Your account at this sign-in provider may not sign in here. Ask an administrator."
+            }
             _ => "Signing in with the provider failed. Try again later.",
         }
     }
@@ -212,10 +218,14 @@ pub(crate) async fn begin(
                 &challenge,
             )?
         }
-        UpstreamKind::Github { base_url } => github::authorization_url(
+        UpstreamKind::Github {
+            base_url,
+            allowed_orgs,
+        } => github::authorization_url(
             state,
             upstream,
             base_url.as_deref(),
+            !allowed_orgs.is_empty(),
             &state_value,
             &challenge,
         )?,
@@ -289,11 +299,17 @@ pub(crate) async fn complete(
             )
             .await?
         }
-        UpstreamKind::Github { base_url } => {
+        UpstreamKind::Github {
+            base_url,
+            allowed_orgs,
+        } => {
             github::redeem(
                 state,
                 upstream,
-                base_url.as_deref(),
+                github::Site {
+                    base: base_url.as_deref(),
+                    allowed_orgs,
+                },
                 code,
                 &secret,
                 &pending.verifier,

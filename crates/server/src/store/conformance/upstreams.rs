@@ -51,6 +51,7 @@ pub async fn upstreams_crud(s: Arc<dyn Store>) {
     let mut github = upstream("github");
     github.kind = UpstreamKind::Github {
         base_url: Some("https://ghe.example".into()),
+        allowed_orgs: vec!["acme".into()],
     };
     github.groups.clear();
     s.put_upstream(oidc.clone()).await.unwrap();
