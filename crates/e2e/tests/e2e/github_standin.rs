@@ -268,6 +268,21 @@ async fn emails(State(inner): Shared, headers: HeaderMap) -> Response {
     })
 }
 
+/// GitHub's paging parameters: `per_page` (default 30, at most 100) and `page` (from 1), as
+/// `(entries to skip, entries per page)`.
+fn paging(q: &HashMap<String, String>) -> (usize, usize) {
+    let number = |k: &str, default: usize| {
+        q.get(k)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let per_page = number("per_page", 30).clamp(1, 100);
+    (
+        number("page", 1).max(1).saturating_sub(1) * per_page,
+        per_page,
+    )
+}
+
 /// `GET /user/orgs`, in pages like the teams: the organisations of the account's teams (a team
 /// member is a member of its organisation), each once.
 async fn orgs(
@@ -275,13 +290,7 @@ async fn orgs(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let number = |k: &str, default: usize| {
-        q.get(k)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(default)
-    };
-    let per_page = number("per_page", 30).clamp(1, 100);
-    let skip = number("page", 1).max(1).saturating_sub(1) * per_page;
+    let (skip, per_page) = paging(&q);
     answer(&inner, &headers, |a| {
         let mut logins: Vec<&str> = a.teams.iter().map(|(org, _)| org.as_str()).collect();
         logins.dedup();
@@ -310,13 +319,7 @@ async fn teams(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let number = |k: &str, default: usize| {
-        q.get(k)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(default)
-    };
-    let per_page = number("per_page", 30).clamp(1, 100);
-    let skip = number("page", 1).max(1).saturating_sub(1) * per_page;
+    let (skip, per_page) = paging(&q);
     answer(&inner, &headers, |a| {
         a.teams
             .iter()
