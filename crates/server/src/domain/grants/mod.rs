@@ -255,6 +255,24 @@ pub(crate) async fn issue_user_tokens(
     state: &AppState,
     issue: UserIssue<'_>,
 ) -> Result<TokenResponse, ProtocolError> {
+    let signed = sign_user_tokens(state, &issue).await?;
+    record_user_tokens(state, issue, signed).await
+}
+
+/// The tokens of a user grant, signed (their hooks asked) and not yet recorded anywhere.
+#[derive(Debug)]
+pub(crate) struct SignedTokens {
+    at: tokens::IssuedAccessToken,
+    id: Option<tokens::IssuedIdToken>,
+}
+
+/// The first half of [`issue_user_tokens`]: signs the tokens, asking the token hooks, and
+/// writes nothing, so a grant may sign before it commits (the refresh grant signs before it
+/// rotates: a hook that fails then leaves the refresh token unused).
+pub(crate) async fn sign_user_tokens(
+    state: &AppState,
+    issue: &UserIssue<'_>,
+) -> Result<SignedTokens, ProtocolError> {
     // Every grant that mints user tokens passes here: a disabled account, or a sign-in older
     // than the user's last sign-out everywhere, gets nothing (TOK-13).
     super::lifecycle::refuse_inactive_account(issue.user, issue.auth_time)?;
@@ -295,6 +313,17 @@ pub(crate) async fn issue_user_tokens(
     } else {
         None
     };
+    Ok(SignedTokens { at, id })
+}
+
+/// The second half of [`issue_user_tokens`]: records the signed tokens against the grant and
+/// stores a refresh token when asked.
+pub(crate) async fn record_user_tokens(
+    state: &AppState,
+    issue: UserIssue<'_>,
+    signed: SignedTokens,
+) -> Result<TokenResponse, ProtocolError> {
+    let SignedTokens { at, id } = signed;
     // A replay of the code racing this very redemption revokes the grant between the consume
     // and the recording (CODE-2). This request still consumed the code first and gets its one
     // answer (CODE-3), but what it carries is already dead: the store denylisted the jti, the

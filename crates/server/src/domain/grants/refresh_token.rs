@@ -11,7 +11,9 @@ use super::super::audit;
 use super::super::error::ProtocolError;
 use super::super::secrets::{random_token, secret_hash};
 use super::device_code::refuse_locked_account;
-use super::{RefreshAction, UserIssue, issue_user_tokens, refresh_expiry, requested_scope};
+use super::{
+    RefreshAction, UserIssue, record_user_tokens, refresh_expiry, requested_scope, sign_user_tokens,
+};
 use crate::state::AppState;
 use crate::store::{ClientRecord, RefreshRecord, RefreshStatus, RotateOutcome};
 
@@ -51,6 +53,37 @@ pub(crate) async fn exchange(
         expires_at: refresh_expiry(state, client, current.absolute_expires_at),
         status: RefreshStatus::Active,
         ..current.clone()
+    };
+    // The tokens are signed, and the token hooks asked, before the rotation: a hook that
+    // fails or refuses then leaves the presented token unused, so the client's retry is not
+    // taken for reuse. Only a token that can still be rotated (or retried within the grace
+    // window) is worth signing for.
+    let may_rotate = current.status == RefreshStatus::Active
+        || (current.status == RefreshStatus::Rotated && client.refresh_grace_secs > 0);
+    let user = if may_rotate {
+        let Some(user) = state.store.get_user(current.user_id.as_str()).await? else {
+            super::super::denylist::revoke_grant(state, &current.grant_id).await?;
+            return Err(ProtocolError::invalid_grant("the user no longer exists"));
+        };
+        Some(user)
+    } else {
+        None
+    };
+    let issue = user.as_ref().map(|user| UserIssue {
+        client,
+        user,
+        grant_id: &current.grant_id,
+        scope: &scope,
+        auth_time: current.auth_time,
+        sid: current.sid.as_deref(),
+        nonce: None,
+        refresh: RefreshAction::Rotated(successor),
+        grant_type: GrantType::RefreshToken,
+        upstream: current.upstream.clone(),
+    });
+    let signed = match &issue {
+        Some(issue) => Some(sign_user_tokens(state, issue).await?),
+        None => None,
     };
     let mut outcome = state
         .store
@@ -99,24 +132,12 @@ pub(crate) async fn exchange(
         }
     }
     audit::refresh_rotated(client.client_id.as_str(), &current.grant_id);
-    let Some(user) = state.store.get_user(current.user_id.as_str()).await? else {
-        super::super::denylist::revoke_grant(state, &current.grant_id).await?;
-        return Err(ProtocolError::invalid_grant("the user no longer exists"));
+    // A token that could not be rotated gives `Reused`, `Expired` or `NotFound` above; one that
+    // was rotated was signed for.
+    let (Some(issue), Some(signed)) = (issue, signed) else {
+        return Err(ProtocolError::invalid_grant(
+            "the refresh token has already been used",
+        ));
     };
-    issue_user_tokens(
-        state,
-        UserIssue {
-            client,
-            user: &user,
-            grant_id: &current.grant_id,
-            scope: &scope,
-            auth_time: current.auth_time,
-            sid: current.sid.as_deref(),
-            nonce: None,
-            refresh: RefreshAction::Rotated(successor),
-            grant_type: GrantType::RefreshToken,
-            upstream: current.upstream.clone(),
-        },
-    )
-    .await
+    record_user_tokens(state, issue, signed).await
 }
