@@ -41,9 +41,8 @@ impl Memberships {
         client: &ClientRecord,
         user: &UserRecord,
     ) -> StoreResult<Self> {
-        let wants_roles = client.token_roles != crate::store::ReleaseFilter::None;
-        let wants_groups = client.token_groups != crate::store::ReleaseFilter::None;
-        if !wants_roles && !wants_groups {
+        let wants_roles = !client.token_roles.is_none();
+        if !wants_roles && client.token_groups.is_none() {
             return Ok(Self::default());
         }
         let groups: BTreeSet<&str> = user
@@ -52,18 +51,18 @@ impl Memberships {
             .map(GroupName::as_str)
             .filter(|g| client.token_groups.allows(g))
             .collect();
-        let mut roles: BTreeSet<String> = BTreeSet::new();
-        if wants_roles {
-            roles.extend(user.roles.iter().map(|r| r.as_str().to_owned()));
-            for group in &user.groups {
-                if let Some(g) = store.get_group(group.as_str()).await? {
-                    roles.extend(g.roles.into_iter().map(String::from));
-                }
-            }
-            roles.retain(|r| client.token_roles.allows(r));
-        }
+        let roles = if wants_roles {
+            effective_roles(store, user)
+                .await?
+                .into_iter()
+                .map(String::from)
+                .filter(|r| client.token_roles.allows(r))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Self {
-            roles: roles.into_iter().collect(),
+            roles,
             groups: groups.into_iter().map(str::to_owned).collect(),
         })
     }
