@@ -350,30 +350,43 @@ pub(crate) async fn rotate(
     Ok(new_kids)
 }
 
-/// Rotates, on a schedule, every algorithm of `algs` whose newest key was created `every`
-/// seconds ago or earlier. Nodes due at the same moment make one new key per algorithm
-/// ([`KeyStore::insert_signing_key_unless_newer`]); the winner retires the others. Returns the
-/// new key ids (empty when nothing was due or another node was first).
+/// The algorithms of `algs` whose newest published key in `records` was created `every`
+/// seconds before `now` or earlier: due for a scheduled rotation.
+pub(crate) fn due_for_rotation(
+    records: &[SigningKeyRecord],
+    algs: &[Algorithm],
+    every: i64,
+    now: i64,
+) -> Vec<Algorithm> {
+    let due_before = now.saturating_sub(every);
+    algs.iter()
+        .copied()
+        .filter(|alg| {
+            records
+                .iter()
+                .filter(|r| r.alg == alg.as_str() && r.is_published(now))
+                .map(|r| r.created_at)
+                .max()
+                .is_some_and(|created| created <= due_before)
+        })
+        .collect()
+}
+
+/// Rotates, on a schedule, each algorithm of `due` ([`due_for_rotation`]). Nodes due at the
+/// same moment make one new key per algorithm ([`KeyStore::insert_signing_key_unless_newer`]:
+/// none if a key was created within the last `every` seconds); the winner retires the others.
+/// Returns the new key ids (empty when another node was first).
 pub(crate) async fn rotate_due(
     store: &dyn Store,
-    algs: &[Algorithm],
+    due: &[Algorithm],
     every: i64,
     rotation: Rotation,
     enc: &KeyEncryption,
 ) -> Result<Vec<String>, KeyError> {
     let now = rotation.now;
     let due_before = now.saturating_sub(every);
-    let records = store.list_signing_keys().await?;
     let mut new_kids = Vec::new();
-    for alg in algs {
-        let newest = records
-            .iter()
-            .filter(|r| r.alg == alg.as_str() && r.is_published(now))
-            .map(|r| r.created_at)
-            .max();
-        if newest.is_none_or(|created| created > due_before) {
-            continue;
-        }
+    for alg in due {
         let rec = generate_record(*alg, now, rotation.switch_at(), enc)?;
         let kid = rec.kid.clone();
         if store
@@ -457,23 +470,29 @@ impl KeyManager {
     }
 
     async fn reload(&self, now: i64) -> Result<Arc<KeySnapshot>, KeyError> {
+        let mut records = self.store.list_signing_keys().await?;
+        // A scheduled rotation, when one is due: only then are the clients read (for the
+        // longest token lifetime) and the keys read again.
         if let Some(every) = self.config.key_rotate_every {
-            let rotation = Rotation {
-                now,
-                delay: self.config.key_rotation_delay,
-                max_token_ttl: longest_token_ttl(self.store.as_ref(), &self.config).await?,
-                revoke_old: false,
-            };
-            rotate_due(
-                self.store.as_ref(),
-                self.config.signing_algs(),
-                every,
-                rotation,
-                &self.config.key_encryption,
-            )
-            .await?;
+            let due = due_for_rotation(&records, self.config.signing_algs(), every, now);
+            if !due.is_empty() {
+                let rotation = Rotation {
+                    now,
+                    delay: self.config.key_rotation_delay,
+                    max_token_ttl: longest_token_ttl(self.store.as_ref(), &self.config).await?,
+                    revoke_old: false,
+                };
+                rotate_due(
+                    self.store.as_ref(),
+                    &due,
+                    every,
+                    rotation,
+                    &self.config.key_encryption,
+                )
+                .await?;
+                records = self.store.list_signing_keys().await?;
+            }
         }
-        let records = self.store.list_signing_keys().await?;
         let snapshot = Arc::new(build_snapshot(&records, now, &self.config.key_encryption)?);
         match self.cache.write() {
             Ok(mut guard) => *guard = Arc::clone(&snapshot),
@@ -623,16 +642,23 @@ mod tests {
             max_token_ttl: 900,
             revoke_old: false,
         };
-        assert!(
-            rotate_due(&store, &algs, 3600, at(4599), &PLAIN)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        async fn due(store: &MemoryStore, now: i64) -> Vec<Algorithm> {
+            let records = store.list_signing_keys().await.unwrap();
+            due_for_rotation(&records, &[Algorithm::ES256], 3600, now)
+        }
+        assert!(due(&store, 4599).await.is_empty());
+        assert_eq!(due(&store, 4600).await, algs);
         let rotated = rotate_due(&store, &algs, 3600, at(4600), &PLAIN)
             .await
             .unwrap();
         assert_eq!(rotated.len(), 1);
+        // A node that found the same algorithm due a moment later stands down.
+        assert!(
+            rotate_due(&store, &algs, 3600, at(4601), &PLAIN)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Published before use: the old key signs until the delay has passed.
         let recs = store.list_signing_keys().await.unwrap();
         let snap = build_snapshot(&recs, 4600, &PLAIN).unwrap();
@@ -647,19 +673,42 @@ mod tests {
             Some(rotated[0].as_str())
         );
         // Not due again until a whole period after the new key.
-        assert!(
-            rotate_due(&store, &algs, 3600, at(8199), &PLAIN)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(due(&store, 8199).await.is_empty());
+        assert_eq!(due(&store, 8200).await, algs);
+    }
+
+    #[tokio::test]
+    async fn key_3_a_node_rotates_on_schedule_when_it_reloads_its_keys() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let clock = Arc::new(portcullis_jose::FixedClock::new(portcullis_jose::UnixTime(
+            1000,
+        )));
+        let mut settings = crate::config::ServerSettings::new("https://id.example");
+        settings.key_rotate_every = Some(7200);
+        let config = Arc::new(ServerConfig::new(settings).unwrap());
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let keys = KeyManager::load(Arc::clone(&store), dyn_clock, config)
+            .await
+            .unwrap();
+        let first = store.list_signing_keys().await.unwrap().len();
+        clock.advance(7199);
+        keys.snapshot().await;
         assert_eq!(
-            rotate_due(&store, &algs, 3600, at(8200), &PLAIN)
-                .await
-                .unwrap()
-                .len(),
-            1
+            store.list_signing_keys().await.unwrap().len(),
+            first,
+            "not due yet"
         );
+        // Due from 8200; seen at this node's next reload (every `key_reload_interval`).
+        clock.advance(60);
+        let snapshot = keys.snapshot().await;
+        let records = store.list_signing_keys().await.unwrap();
+        assert_eq!(records.len(), 2 * first, "one new key per algorithm");
+        for rec in records.iter().filter(|r| r.created_at == 8259) {
+            assert!(
+                snapshot.verification_keys().contains_kid(&rec.kid),
+                "published at once"
+            );
+        }
     }
 
     #[tokio::test]
