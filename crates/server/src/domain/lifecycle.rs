@@ -4,7 +4,7 @@
 //! Signing out everywhere, in this order: the user record gets `tokens_not_before = now` (this
 //! server then refuses every access token of the user issued earlier, and every grant whose
 //! sign-in is older); the per-subject marker goes to the resource servers' denylist
-//! ([`Denylist::revoke_subject`], e.g. Redis, read by the guard); every live grant of the user is
+//! ([`Denylist::publish`], e.g. Redis, read by the guard); every live grant of the user is
 //! revoked (refresh tokens, recorded access and ID tokens, their `jti`s mirrored, which also
 //! covers tokens issued in the very second of the marker); every browser session is deleted.
 //! The store is the source of truth throughout; the mirror is written after it.
@@ -79,16 +79,6 @@ impl<'a> Targets<'a> {
     }
 }
 
-/// The longest lifetime an access token issued now can have: the configured one, or a
-/// client's longer override.
-async fn longest_access_token_ttl(t: Targets<'_>) -> Result<i64, ProtocolError> {
-    let clients = t.store.list_clients().await?;
-    Ok(clients
-        .iter()
-        .filter_map(|c| c.access_token_ttl)
-        .fold(t.config.access_token_ttl, i64::max))
-}
-
 /// Publishes every recorded access (and ID) token `jti` of a revoked grant to the denylist.
 pub(crate) async fn publish_grant_jtis(
     store: &dyn Store,
@@ -122,7 +112,8 @@ pub(crate) async fn sign_out_everywhere(
     t.store.put_user(user.clone()).await?;
     // The marker is recorded in the store whether or not a mirror is configured now: a
     // mirror added (or emptied and refilled) later receives it from there.
-    let keep_until = retain_until(not_before.saturating_add(longest_access_token_ttl(t).await?));
+    let longest = crate::keys::longest_token_ttl(t.store, t.config).await?;
+    let keep_until = retain_until(not_before.saturating_add(longest));
     t.store
         .record_subject_marker(user.id.as_str(), not_before, keep_until)
         .await?;

@@ -55,17 +55,6 @@ impl RedisDenylist {
 
 #[async_trait]
 impl Denylist for RedisDenylist {
-    async fn revoke_jtis(&self, jtis: &[(String, i64)], now: i64) -> StoreResult<()> {
-        let entries: Vec<MirrorEntry> = jtis
-            .iter()
-            .map(|(jti, keep_until)| MirrorEntry::Jti {
-                jti: jti.clone(),
-                keep_until: *keep_until,
-            })
-            .collect();
-        self.publish(&entries, now).await
-    }
-
     async fn publish(&self, entries: &[MirrorEntry], now: i64) -> StoreResult<()> {
         let mut pipe = redis::pipe();
         let mut any = false;
@@ -130,31 +119,6 @@ impl Denylist for RedisDenylist {
             .query_async::<()>(&mut conn)
             .await
             .map_err(|e| unavailable(&e))
-    }
-
-    async fn revoke_subject(
-        &self,
-        sub: &str,
-        not_before: i64,
-        keep_until: i64,
-        now: i64,
-    ) -> StoreResult<()> {
-        let ttl = keep_until.saturating_sub(now);
-        if ttl <= 0 {
-            return Ok(());
-        }
-        let key = portcullis_types::denylist::subject_not_before_key(&self.issuer, sub);
-        let mut conn = self.conn.clone();
-        redis::cmd("EVAL")
-            .arg(RAISE_NOT_BEFORE)
-            .arg(1)
-            .arg(&key)
-            .arg(not_before)
-            .arg(ttl)
-            .query_async::<i64>(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        Ok(())
     }
 }
 

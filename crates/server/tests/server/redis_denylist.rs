@@ -12,6 +12,7 @@
 use crate::common;
 
 use common::*;
+use portcullis_server::store::MirrorEntry;
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -310,13 +311,27 @@ async fn rt_8_sign_out_everywhere_publishes_the_subject_marker_with_the_longest_
 
     // A marker from a node whose clock is behind never moves it back.
     denylist
-        .revoke_subject(&sub, START - 100, START + 1_000, START - 100)
+        .publish(
+            &[MirrorEntry::Subject {
+                sub: sub.clone(),
+                not_before: START - 100,
+                keep_until: START + 1_000,
+            }],
+            START - 100,
+        )
         .await
         .unwrap();
     assert_eq!(get(marker.clone()).await, Some(START.to_string()));
     // A later one moves it on.
     denylist
-        .revoke_subject(&sub, START + 10, START + 1_000, START)
+        .publish(
+            &[MirrorEntry::Subject {
+                sub: sub.clone(),
+                not_before: START + 10,
+                keep_until: START + 1_000,
+            }],
+            START,
+        )
         .await
         .unwrap();
     assert_eq!(get(marker.clone()).await, Some((START + 10).to_string()));
