@@ -206,6 +206,7 @@ impl Server {
                 validation: validation_cache::ValidationCache::default(),
                 hook_client,
                 upstream_http,
+                upstream_docs: upstream::ProviderDocs::default(),
             }),
         })
     }

@@ -232,6 +232,8 @@ pub(crate) struct AppState {
     pub(crate) hook_client: Option<reqwest::Client>,
     /// The HTTP client of sign-ins through upstream providers.
     pub(crate) upstream_http: crate::upstream::Fetcher,
+    /// Discovery documents and keys of the OpenID providers upstream, kept for a while.
+    pub(crate) upstream_docs: crate::upstream::ProviderDocs,
 }
 
 impl AppState {

@@ -8,8 +8,8 @@ use crate::common::*;
 use portcullis_server::admin::{self, NewUpstream};
 use portcullis_server::store::{UpstreamId, UpstreamKind};
 use portcullis_testkit::{
-    Browser, ClientSpec, CodeRequest, CodeResponse, Consent, Outcome, TestServer, Tokens,
-    decode_jwt_parts, query_param,
+    Browser, ClientAuth, ClientSpec, CodeRequest, CodeResponse, Consent, Form, Outcome, Page,
+    TestServer, Tokens, decode_jwt_parts, query_param,
 };
 use portcullis_types::{ClientSecret, GrantType, GroupName};
 use serde_json::json;
@@ -35,6 +35,10 @@ async fn upstream(callback: &str) -> TestServer {
         .configure(|s| {
             s.scope_claims
                 .insert("org".into(), vec!["department".into()]);
+            // Keys reloaded every second and used 61 s after they are published, so a test can
+            // rotate them.
+            s.key_reload_interval = 1;
+            s.key_rotation_delay = 61;
         })
         .start()
         .await
@@ -491,4 +495,222 @@ async fn verified_address_links_to_a_local_user_only_when_trusted() {
             );
         }
     }
+}
+
+impl Fed {
+    /// The link of ada's account at the upstream, if any.
+    async fn ada_link(&self) -> Option<portcullis_server::store::UpstreamLinkRecord> {
+        let upstream_sub = sub_at(&self.up, "ada").await;
+        self.down
+            .server
+            .store()
+            .get_upstream_link(CORP, &upstream_sub)
+            .await
+            .unwrap()
+    }
+
+    /// The account page of `browser` (signed in here) and the form posting to `action` for
+    /// the upstream `id`.
+    async fn account_form(&self, browser: &Browser, action: &str, id: &str) -> (Page, Form) {
+        let page = browser
+            .get(&self.down.server.url("/account").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(page.status, 200, "{}", page.body);
+        let form = page
+            .forms()
+            .into_iter()
+            .find(|f| f.action == action && f.field("upstream") == Some(id))
+            .unwrap_or_else(|| panic!("no {action} form for {id}: {}", page.body));
+        (page, form)
+    }
+
+    /// Links, from the account page of `browser`, the account `user` of the upstream; returns
+    /// the page the browser lands on after the callback.
+    async fn link(&self, browser: &Browser, user: &str, password: &str) -> Page {
+        let (page, form) = self
+            .account_form(browser, "/account/upstreams/link", CORP)
+            .await;
+        let sent = browser.submit(&page, &form, None).await.unwrap();
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        let to_up = sent.location().unwrap();
+        assert!(to_up.as_str().starts_with(self.up.issuer()), "{to_up}");
+        let back = self.at_upstream(&to_up, user, password).await;
+        browser.get(&back).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn account_page_links_and_unlinks_an_upstream_account() {
+    let fed = fed(false).await;
+    let alice = fed.down.alice_sub.clone();
+    let browser = fed.down.signed_in_browser().await;
+    let (page, _) = fed
+        .account_form(&browser, "/account/upstreams/link", CORP)
+        .await;
+    assert!(page.body.contains("Corp SSO"), "{}", page.body);
+
+    // Alice links her account at the upstream (ada there) to her local account.
+    let landed = fed.link(&browser, "ada", ADA_PASSWORD).await;
+    assert_eq!(landed.status, 303, "{}", landed.body);
+    assert_eq!(
+        landed.location().unwrap().as_str(),
+        fed.down
+            .server
+            .url("/account?upstream=linked")
+            .unwrap()
+            .as_str()
+    );
+    let link = fed.ada_link().await.unwrap();
+    assert_eq!(link.user_id.as_str(), alice);
+    // The page now offers to unlink it; signing in at the upstream is signing in as alice,
+    // with the groups the upstream maps.
+    fed.account_form(&browser, "/account/upstreams/unlink", CORP)
+        .await;
+    let tokens = fed.tokens("ada", ADA_PASSWORD).await;
+    let (_, claims) = decode_jwt_parts(&tokens.access_token).unwrap();
+    assert_eq!(claims["sub"], json!(alice));
+    assert_eq!(claims["groups"], json!(["engineering"]));
+
+    // Unlinked, the upstream account no longer signs in as alice (a new user is made), and the
+    // group it gave her is gone.
+    let (page, form) = fed
+        .account_form(&browser, "/account/upstreams/unlink", CORP)
+        .await;
+    let done = browser.submit(&page, &form, None).await.unwrap();
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        done.location()
+            .unwrap()
+            .as_str()
+            .ends_with("/account?upstream=unlinked")
+    );
+    let user = fed
+        .down
+        .server
+        .store()
+        .get_user(&alice)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.groups.is_empty(), "{:?}", user.groups);
+    assert_ne!(fed.sub("ada", ADA_PASSWORD).await, alice);
+}
+
+#[tokio::test]
+async fn account_linked_to_another_user_is_not_linked_again() {
+    let fed = fed(false).await;
+    // Ada's upstream account already signed in once: it has its own local user.
+    let ada = fed.sub("ada", ADA_PASSWORD).await;
+    let browser = fed.down.signed_in_browser().await;
+    let landed = fed.link(&browser, "ada", ADA_PASSWORD).await;
+    assert_eq!(landed.status, 400, "{}", landed.body);
+    assert!(landed.body.contains("linked already"), "{}", landed.body);
+    let link = fed.ada_link().await.unwrap();
+    assert_eq!(link.user_id.as_str(), ada, "the link stays where it was");
+    assert!(
+        fed.down
+            .server
+            .store()
+            .list_upstream_links(&fed.down.alice_sub)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn link_finished_in_another_session_is_refused() {
+    // The link was asked for as alice, but by the time the upstream answers the browser is
+    // signed in as someone else: nothing is linked to either.
+    let fed = fed(false).await;
+    let browser = fed.down.signed_in_browser().await;
+    let (page, form) = fed
+        .account_form(&browser, "/account/upstreams/link", CORP)
+        .await;
+    let to_up = browser
+        .submit(&page, &form, None)
+        .await
+        .unwrap()
+        .location()
+        .unwrap();
+    let back = fed.at_upstream(&to_up, "ada", ADA_PASSWORD).await;
+    fed.down
+        .server
+        .authorize(
+            &browser,
+            &fed.down.web_request("openid").param("prompt", "login"),
+            Some((BOB, BOB_PASSWORD)),
+        )
+        .await
+        .unwrap();
+    let landed = browser.get(&back).await.unwrap();
+    assert_eq!(landed.status, 400, "{}", landed.body);
+    assert!(fed.ada_link().await.is_none());
+}
+
+#[tokio::test]
+async fn only_way_in_is_not_unlinked() {
+    let fed = fed(false).await;
+    // Ada's local user was made by the upstream: no password, one link.
+    let browser = fed.down.server.browser().unwrap();
+    let request = fed.request();
+    let to_up = fed.to_upstream(&browser, &request).await;
+    let back = fed.at_upstream(&to_up, "ada", ADA_PASSWORD).await;
+    fed.come_back(&browser, &back, &request).await;
+    let (page, form) = fed
+        .account_form(&browser, "/account/upstreams/unlink", CORP)
+        .await;
+    let refused = browser.submit(&page, &form, None).await.unwrap();
+    assert!(
+        refused
+            .location()
+            .unwrap()
+            .as_str()
+            .ends_with("/account?upstream=last-way-in")
+    );
+    assert!(fed.ada_link().await.is_some());
+    let shown = browser.get(&refused.location().unwrap()).await.unwrap();
+    assert!(shown.body.contains("only way to sign in"), "{}", shown.body);
+}
+
+#[tokio::test]
+async fn upstream_keys_are_kept_and_fetched_again_when_the_upstream_rotates() {
+    let fed = fed(false).await;
+    // The first sign-in fetches the upstream's keys, which this server then keeps.
+    let first = fed.sub("ada", ADA_PASSWORD).await;
+
+    // The upstream rotates: its ID tokens are now signed with a key published after that.
+    let new_kids = fed.up.rotate_keys().await.unwrap();
+    fed.up.advance(62);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    const PROBE: &str = "probe";
+    const PROBE_CB: &str = "http://127.0.0.1:9/cb";
+    fed.up
+        .add_client(
+            ClientSpec::confidential(PROBE, "probe-secret-0123456789abcdef0123456789")
+                .redirect_uri(PROBE_CB)
+                .grant_types(&[GrantType::AuthorizationCode])
+                .scope("openid"),
+        )
+        .await
+        .unwrap();
+    let probe = fed
+        .up
+        .code_flow(
+            &ClientAuth::basic(PROBE, "probe-secret-0123456789abcdef0123456789"),
+            &CodeRequest::new(PROBE, PROBE_CB, "openid"),
+            ("ada", ADA_PASSWORD),
+        )
+        .await
+        .unwrap();
+    let (header, _) = decode_jwt_parts(probe.id_token.as_deref().unwrap()).unwrap();
+    let kid = header["kid"].as_str().unwrap().to_owned();
+    assert!(new_kids.contains(&kid), "{kid} not among {new_kids:?}");
+
+    // With the clocks in step again, past the pause between two fetches of one provider's keys
+    // and well within their lifetime: the unknown key makes this server fetch the set again,
+    // and the sign-in works.
+    fed.down.server.advance(62);
+    assert_eq!(fed.sub("ada", ADA_PASSWORD).await, first);
 }

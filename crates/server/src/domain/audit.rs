@@ -22,6 +22,16 @@ pub(crate) fn upstream_login_failed(idp: &str, reason: &str) {
     metrics::counter!("portcullis_logins_total", "outcome" => "failure").increment(1);
 }
 
+/// A signed-in user linked an account of the upstream `idp` from the account page.
+pub(crate) fn upstream_linked(user_id: &str, idp: &str) {
+    tracing::info!(target: "audit", event = "upstream_linked", user_id, idp);
+}
+
+/// A signed-in user unlinked the upstream `idp` from the account page.
+pub(crate) fn upstream_unlinked(user_id: &str, idp: &str) {
+    tracing::info!(target: "audit", event = "upstream_unlinked", user_id, idp);
+}
+
 /// A sign-in attempt failed (or was refused by the throttle).
 pub(crate) fn login_failed(username: &str, addr: Option<&str>, throttled: bool) {
     tracing::warn!(target: "audit", event = "login_failure", username, addr, throttled);

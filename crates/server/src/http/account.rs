@@ -2,7 +2,9 @@
 //! one (its grants, refresh tokens and recorded access tokens are revoked) and 303s back.
 //! `POST /account/password` changes the password (the browser stays signed in with a fresh
 //! session, everything else is signed out); `POST /account/sign-out-everywhere` signs the user
-//! out of every browser and application, this one included.
+//! out of every browser and application, this one included. `POST /account/upstreams/link`
+//! and `/unlink` link an account of an upstream provider to the user (through a sign-in there)
+//! and remove such a link.
 
 use std::sync::Arc;
 
@@ -12,8 +14,11 @@ use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
 
-use super::extract::form::{PasswordChangeForm, SignOutEverywhereForm, WithdrawForm};
+use super::extract::form::{
+    LinkUpstreamForm, PasswordChangeForm, SignOutEverywhereForm, UnlinkUpstreamForm, WithdrawForm,
+};
 use super::extract::{ClientAddr, CsrfForm, SignedIn, cookie, removal, session_cookie_name};
+use super::signin::csrf_cookie;
 use crate::domain::account::{self, PasswordChange};
 use crate::domain::error::ProtocolError;
 use crate::domain::params::Params;
@@ -21,8 +26,11 @@ use crate::domain::{consent, sessions};
 use crate::state::AppState;
 use crate::store::UserRecord;
 use crate::ui;
-use crate::ui::account::{AccountView, GrantedApp, PasswordNotice, account_page};
+use crate::ui::account::{
+    AccountView, GrantedApp, LinkableUpstream, PasswordNotice, UpstreamNotice, account_page,
+};
 use crate::ui::error::PageError;
+use crate::upstream::{self, Purpose, accounts};
 
 /// The signed-in user's record, or the answer to give when there is none.
 async fn signed_in_user(state: &AppState, user_id: &str) -> Result<UserRecord, Response> {
@@ -62,13 +70,102 @@ pub(crate) async fn get(
             scope: c.scope,
         });
     }
+    let upstreams = match linkable_upstreams(&state, &user).await {
+        Ok(u) => u,
+        Err(e) => return PageError::internal(&e.into()).into_response(),
+    };
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     account_page(&AccountView {
         username: &user.username,
         apps: &apps,
+        upstreams: &upstreams,
         csrf: &session.csrf,
         notice: PasswordNotice::from_query(&params),
+        upstream_notice: UpstreamNotice::from_query(&params),
     })
+}
+
+/// The upstream providers a user may sign in with (those offering a browser sign-in), each
+/// with whether the user has an account there linked.
+async fn linkable_upstreams(
+    state: &AppState,
+    user: &UserRecord,
+) -> Result<Vec<LinkableUpstream>, crate::store::StoreError> {
+    let links = state.store.list_upstream_links(user.id.as_str()).await?;
+    Ok(state
+        .store
+        .list_upstreams()
+        .await?
+        .into_iter()
+        .map(|u| LinkableUpstream {
+            linked: links.iter().any(|l| l.upstream_id == u.id),
+            label: u.label().to_owned(),
+            id: u.id.as_str().to_owned(),
+        })
+        .collect())
+}
+
+/// `POST /account/upstreams/link` (`upstream`): sends the browser to the upstream to sign in
+/// there; its callback links that account to this user.
+pub(crate) async fn link_upstream(
+    State(state): State<Arc<AppState>>,
+    jar: CookieJar,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<LinkUpstreamForm>,
+) -> Response {
+    let Some(id) = params.get("upstream") else {
+        return PageError::FormExpired.into_response();
+    };
+    let upstream = match state.store.get_upstream(id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return PageError::Refused(upstream::UpstreamError::Unknown.page_text())
+                .into_response();
+        }
+        Err(e) => return PageError::internal(&e.into()).into_response(),
+    };
+    let (jar, binding) = match csrf_cookie(&state, jar) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let purpose = Purpose::Link {
+        user_id: session.user_id.as_str(),
+    };
+    match upstream::begin(&state, &upstream, &binding, purpose).await {
+        Ok(url) => (jar, ui::see_other(&url)).into_response(),
+        Err(e) => {
+            tracing::warn!(upstream = id, error = %e, "link not started");
+            PageError::Refused(e.page_text()).into_response()
+        }
+    }
+}
+
+/// `POST /account/upstreams/unlink` (`upstream`): removes the link, unless it is the user's only
+/// way to sign in.
+pub(crate) async fn unlink_upstream(
+    State(state): State<Arc<AppState>>,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<UnlinkUpstreamForm>,
+) -> Response {
+    let Some(id) = params.get("upstream") else {
+        return PageError::FormExpired.into_response();
+    };
+    let user = match signed_in_user(&state, session.user_id.as_str()).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let notice = match accounts::unlink(&state, &user, id).await {
+        Ok(accounts::Unlinked::Done) => {
+            crate::domain::audit::upstream_unlinked(user.id.as_str(), id);
+            UpstreamNotice::Unlinked
+        }
+        Ok(accounts::Unlinked::NotLinked) => UpstreamNotice::NotLinked,
+        Ok(accounts::Unlinked::LastWayIn) => UpstreamNotice::LastWayIn,
+        Err(e) => return PageError::internal(&e.into()).into_response(),
+    };
+    ui::see_other(&notice.location())
 }
 
 /// `POST /account/withdraw`.

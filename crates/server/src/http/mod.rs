@@ -92,6 +92,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 post(account::sign_out_everywhere),
             )
             .route("/account/password", post(account::change_password))
+            .route("/account/upstreams/link", post(account::link_upstream))
+            .route("/account/upstreams/unlink", post(account::unlink_upstream))
             .route("/logout", get(logout::get).post(logout::post))
             .route("/logout/done", get(logout::done)),
     );

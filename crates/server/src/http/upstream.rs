@@ -1,7 +1,8 @@
 //! `GET /upstream/{id}/start` and `GET /upstream/{id}/callback`: signing in through an upstream
 //! identity provider. The start binds a fresh `state` to the browser's CSRF cookie and sends the
 //! browser to the upstream; the callback spends that state once, signs the linked (or new)
-//! local user in with a fresh session (UI-4) and resumes the authorization request.
+//! local user in with a fresh session (UI-4) and resumes the authorization request, or, when
+//! the sign-in was started from the account page to link an account, links it to the user.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
+use super::extract::session::current_session;
 use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
 use super::signin::csrf_cookie;
 use crate::domain::audit;
@@ -18,6 +20,7 @@ use crate::domain::sessions;
 use crate::state::AppState;
 use crate::store::{StoreError, UpstreamRecord};
 use crate::ui;
+use crate::ui::account::UpstreamNotice;
 use crate::ui::error::PageError;
 use crate::upstream::{self, UpstreamError, accounts};
 
@@ -73,7 +76,8 @@ pub(crate) async fn start(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    match upstream::begin(&state, &upstream, &binding, request).await {
+    let purpose = upstream::Purpose::SignIn { request };
+    match upstream::begin(&state, &upstream, &binding, purpose).await {
         Ok(url) => (jar, ui::see_other(&url)).into_response(),
         Err(e) => failure(&id, &e),
     }
@@ -97,6 +101,9 @@ pub(crate) async fn callback(
         Ok(c) => c,
         Err(e) => return failure(&id, &e),
     };
+    if let Some(user_id) = &completed.link_user {
+        return link(&state, &jar, &upstream, &completed, user_id).await;
+    }
     let (user, signed_in) = match accounts::sign_in(&state, &upstream, &completed.identity).await {
         Ok(u) => u,
         Err(e) => return failure(&id, &e),
@@ -125,4 +132,28 @@ pub(crate) async fn callback(
         )
     };
     (jar, ui::see_other(&location)).into_response()
+}
+
+/// The end of a link asked for on the account page: the browser must still be signed in as the
+/// user who asked; the account is linked to that user, who lands back on the account page.
+async fn link(
+    state: &AppState,
+    jar: &CookieJar,
+    upstream: &UpstreamRecord,
+    completed: &upstream::Completed,
+    user_id: &str,
+) -> Response {
+    let id = upstream.id.as_str();
+    match current_session(state, jar).await {
+        Ok(Some(session)) if session.user_id.as_str() == user_id => {}
+        Ok(_) => return failure(id, &UpstreamError::LinkSession),
+        Err(e) => return PageError::internal(&e).into_response(),
+    }
+    match accounts::link(state, upstream, &completed.identity, user_id).await {
+        Ok(()) => {
+            audit::upstream_linked(user_id, id);
+            ui::see_other(&UpstreamNotice::Linked.location())
+        }
+        Err(e) => failure(id, &e),
+    }
 }

@@ -278,6 +278,14 @@ impl UpstreamStore for MemoryStore {
             .cloned()
             .collect())
     }
+
+    async fn delete_upstream_link(&self, upstream_id: &str, user_id: &str) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        let before = st.upstream_links.len();
+        st.upstream_links
+            .retain(|(upstream, _), l| upstream != upstream_id || l.user_id.as_str() != user_id);
+        Ok(st.upstream_links.len() < before)
+    }
 }
 
 #[async_trait]

@@ -1,5 +1,6 @@
 //! The account page: the applications the signed-in user granted access to, each with a
-//! Withdraw button; the password change form; "Sign out everywhere" and a sign-out button.
+//! Withdraw button; the upstream providers, each with Link or Unlink; the password change
+//! form; "Sign out everywhere" and a sign-out button.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -18,6 +19,74 @@ pub(crate) struct GrantedApp {
     pub name: String,
     /// Consented scope.
     pub scope: String,
+}
+
+/// An upstream provider on the account page.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkableUpstream {
+    /// The upstream's id.
+    pub id: String,
+    /// Its button label.
+    pub label: String,
+    /// Whether the user has an account there linked.
+    pub linked: bool,
+}
+
+/// What the account page reports after linking or unlinking an upstream provider, carried in its
+/// query as `upstream=linked|unlinked|not-linked|last-way-in`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UpstreamNotice {
+    /// The account at the provider was linked.
+    Linked,
+    /// The link was removed.
+    Unlinked,
+    /// There was no such link.
+    NotLinked,
+    /// Refused: it is the only way left to sign in.
+    LastWayIn,
+}
+
+impl UpstreamNotice {
+    const ALL: [(Self, &'static str); 4] = [
+        (Self::Linked, "linked"),
+        (Self::Unlinked, "unlinked"),
+        (Self::NotLinked, "not-linked"),
+        (Self::LastWayIn, "last-way-in"),
+    ];
+
+    /// Reads the notice from the account page's query.
+    pub(crate) fn from_query(params: &Params) -> Option<Self> {
+        let v = params.get("upstream")?;
+        Self::ALL.iter().find(|(_, s)| *s == v).map(|(n, _)| *n)
+    }
+
+    /// The account page's address showing this notice.
+    pub(crate) fn location(self) -> String {
+        let v = Self::ALL
+            .iter()
+            .find(|(n, _)| *n == self)
+            .map_or("linked", |(_, s)| s);
+        format!("/account?upstream={v}")
+    }
+
+    fn message(self) -> Markup {
+        match self {
+            Self::Linked => html! {
+                p role="status" { "The account was linked: you can now sign in with it." }
+            },
+            Self::Unlinked => html! {
+                p role="status" { "The account was unlinked: it no longer signs you in here." }
+            },
+            Self::NotLinked => html! {
+                p.error role="alert" { "No account of that provider is linked." }
+            },
+            Self::LastWayIn => html! {
+                p.error role="alert" {
+                    "Not unlinked: it is your only way to sign in. Link another account first."
+                }
+            },
+        }
+    }
 }
 
 /// What the account page reports after a password change, carried in its query as
@@ -112,10 +181,14 @@ pub(crate) struct AccountView<'a> {
     pub username: &'a str,
     /// The applications with access.
     pub apps: &'a [GrantedApp],
+    /// The upstream providers, linked or not.
+    pub upstreams: &'a [LinkableUpstream],
     /// CSRF token of the session.
     pub csrf: &'a str,
     /// The outcome of a password change just made, if any.
     pub notice: Option<PasswordNotice>,
+    /// The outcome of a link or unlink just made, if any.
+    pub upstream_notice: Option<UpstreamNotice>,
 }
 
 /// Renders the account page.
@@ -131,6 +204,9 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                 @if let Some(notice) = view.notice {
                     (notice.message())
                 }
+                @if let Some(notice) = view.upstream_notice {
+                    (notice.message())
+                }
                 h2 { "Applications with access" }
                 @if view.apps.is_empty() {
                     p.muted { "No application has access to your account." }
@@ -144,6 +220,34 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                                         input type="hidden" name="csrf" value=(csrf);
                                         input type="hidden" name="client_id" value=(app.client_id);
                                         button type="submit" { "Withdraw" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !view.upstreams.is_empty() {
+                    h2 { "Sign-in providers" }
+                    table {
+                        @for u in view.upstreams {
+                            tr {
+                                td {
+                                    strong { (u.label) } br;
+                                    span.muted { @if u.linked { "Linked" } @else { "Not linked" } }
+                                }
+                                td {
+                                    @if u.linked {
+                                        form method="post" action="/account/upstreams/unlink" {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            input type="hidden" name="upstream" value=(u.id);
+                                            button type="submit" aria-label={ "Unlink " (u.label) } { "Unlink" }
+                                        }
+                                    } @else {
+                                        form method="post" action="/account/upstreams/link" {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            input type="hidden" name="upstream" value=(u.id);
+                                            button type="submit" aria-label={ "Link " (u.label) } { "Link" }
+                                        }
                                     }
                                 }
                             }
@@ -204,6 +308,23 @@ mod tests {
         );
         assert_eq!(
             PasswordNotice::from_query(&Params::parse(b"password=x")),
+            None
+        );
+        for n in [
+            UpstreamNotice::Linked,
+            UpstreamNotice::Unlinked,
+            UpstreamNotice::NotLinked,
+            UpstreamNotice::LastWayIn,
+        ] {
+            let loc = n.location();
+            let query = loc.trim_start_matches("/account?");
+            assert_eq!(
+                UpstreamNotice::from_query(&Params::parse(query.as_bytes())),
+                Some(n)
+            );
+        }
+        assert_eq!(
+            UpstreamNotice::from_query(&Params::parse(b"upstream=x")),
             None
         );
     }

@@ -144,6 +144,99 @@ async fn find_by_email(
     Ok(Some(user))
 }
 
+/// Links the upstream account `identity` to the signed-in local user `user_id`, as asked from
+/// the account page. Refused when the account is linked to another user (it would give that
+/// account a second way into someone else's), or when the user has an account of this upstream
+/// linked already. Linking an account to the user it is linked to changes nothing.
+pub(crate) async fn link(
+    state: &AppState,
+    upstream: &UpstreamRecord,
+    identity: &Identity,
+    user_id: &str,
+) -> Result<(), UpstreamError> {
+    let store = state.store.as_ref();
+    match store
+        .get_upstream_link(upstream.id.as_str(), &identity.subject)
+        .await?
+    {
+        Some(l) if l.user_id.as_str() == user_id => return Ok(()),
+        Some(_) => return Err(UpstreamError::AlreadyLinked),
+        None => {}
+    }
+    let user = store
+        .get_user(user_id)
+        .await?
+        .ok_or(UpstreamError::LinkSession)?;
+    if user.disabled {
+        return Err(UpstreamError::Disabled);
+    }
+    let links = store.list_upstream_links(user_id).await?;
+    if links.iter().any(|l| l.upstream_id == upstream.id) {
+        return Err(UpstreamError::AlreadyLinked);
+    }
+    let link = UpstreamLinkRecord {
+        upstream_id: upstream.id.clone(),
+        subject: identity.subject.clone(),
+        user_id: user.id.clone(),
+        created_at: state.now(),
+    };
+    match store.insert_upstream_link(link).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(UpstreamError::AlreadyLinked),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What became of a request to unlink an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unlinked {
+    /// The link is gone, and with it the groups that upstream gives.
+    Done,
+    /// The user has no account of that upstream linked.
+    NotLinked,
+    /// Refused: it is the user's only way to sign in (no password usable here, no other link).
+    LastWayIn,
+}
+
+/// Unlinks `user` from the upstream `upstream_id`, unless that would leave the user no way to
+/// sign in. The groups the upstream maps leave with the link, as a sign-in through it would
+/// have replaced them.
+pub(crate) async fn unlink(
+    state: &AppState,
+    user: &UserRecord,
+    upstream_id: &str,
+) -> Result<Unlinked, StoreError> {
+    let store = state.store.as_ref();
+    let links = store.list_upstream_links(user.id.as_str()).await?;
+    if !links.iter().any(|l| l.upstream_id.as_str() == upstream_id) {
+        return Ok(Unlinked::NotLinked);
+    }
+    let others = links
+        .iter()
+        .filter(|l| l.upstream_id.as_str() != upstream_id)
+        .count();
+    let has_password = state.config.password_login && !user.password_hash.is_empty();
+    if others == 0 && !has_password {
+        return Ok(Unlinked::LastWayIn);
+    }
+    if !store
+        .delete_upstream_link(upstream_id, user.id.as_str())
+        .await?
+    {
+        return Ok(Unlinked::NotLinked);
+    }
+    if let Some(upstream) = store.get_upstream(upstream_id).await? {
+        let managed: BTreeSet<&GroupName> = upstream.groups.values().collect();
+        if user.groups.iter().any(|g| managed.contains(g))
+            && let Some(mut fresh) = store.get_user(user.id.as_str()).await?
+        {
+            fresh.groups.retain(|g| !managed.contains(g));
+            store.put_user(fresh).await?;
+        }
+    }
+    Ok(Unlinked::Done)
+}
+
 /// Creates the local user of a new upstream account: a random `sub`, the upstream's username
 /// when free (else `{upstream}:{subject}`), no password.
 async fn create(

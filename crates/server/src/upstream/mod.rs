@@ -9,6 +9,7 @@
 //! returns the upstream account as an [`Identity`], which [`accounts`] turns into a local user.
 
 pub(crate) mod accounts;
+mod cache;
 pub(crate) mod fetch;
 mod github;
 mod oidc;
@@ -24,6 +25,7 @@ use crate::domain::sessions::check_csrf;
 use crate::state::AppState;
 use crate::store::{StoreError, UpstreamKind, UpstreamRecord};
 
+pub(crate) use cache::ProviderDocs;
 pub(crate) use fetch::Fetcher;
 
 /// Artifact namespace of pending upstream sign-ins (hashed `state` values).
@@ -77,6 +79,13 @@ pub(crate) enum UpstreamError {
     /// The account is in none of the organisations allowed to sign in.
     #[error("the account is in no allowed organisation")]
     NotAllowed,
+    /// The upstream account is linked to another local user, or the user has an account of
+    /// this upstream linked already.
+    #[error("the upstream account is linked already")]
+    AlreadyLinked,
+    /// A link was asked for by a browser no longer signed in as the user who asked.
+    #[error("the link was asked for by another session")]
+    LinkSession,
     /// The stored client secret cannot be opened.
     #[error("client secret: {0}")]
     Secret(String),
@@ -101,6 +110,12 @@ impl UpstreamError {
             Self::NotAllowed => {
                 "Your account at this sign-in provider may not sign in here. Ask an administrator."
             }
+            Self::AlreadyLinked => {
+                "This account at the sign-in provider is linked already: to another user here, or you have linked another account of this provider. Unlink that one first."
+            }
+            Self::LinkSession => {
+                "The link was not made: you are no longer signed in as the user who asked for it."
+            }
             _ => "Signing in with the provider failed. Try again later.",
         }
     }
@@ -119,6 +134,10 @@ struct Pending {
     binding: String,
     /// The authorization request to resume afterwards (empty: the account page).
     request: String,
+    /// The local user who asked, from the account page, to link the upstream account; `None`
+    /// for a sign-in.
+    #[serde(default)]
+    link_user: Option<String>,
 }
 
 /// An account at an upstream, as it signed in.
@@ -142,11 +161,28 @@ pub(crate) struct Identity {
     pub amr: Vec<String>,
 }
 
+/// What a sign-in at an upstream is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose<'a> {
+    /// Signing in, then resuming this authorization request (empty: the account page).
+    SignIn {
+        /// The authorization request's query.
+        request: &'a str,
+    },
+    /// Linking the upstream account to this signed-in local user (from the account page).
+    Link {
+        /// The local user's id.
+        user_id: &'a str,
+    },
+}
+
 /// The callback of a sign-in: where the flow resumes and the upstream account.
 #[derive(Debug)]
 pub(crate) struct Completed {
     /// The authorization request to resume (empty: the account page).
     pub request: String,
+    /// The local user the account is to be linked to, when the sign-in was a link.
+    pub link_user: Option<String>,
     /// The account.
     pub identity: Identity,
 }
@@ -194,8 +230,12 @@ pub(crate) async fn begin(
     state: &AppState,
     upstream: &UpstreamRecord,
     csrf_cookie: &str,
-    request: &str,
+    purpose: Purpose<'_>,
 ) -> Result<String, UpstreamError> {
+    let (request, link_user) = match purpose {
+        Purpose::SignIn { request } => (request, None),
+        Purpose::Link { user_id } => ("", Some(user_id.to_owned())),
+    };
     let internal = |_| UpstreamError::Internal("randomness".into());
     let state_value = random_token().map_err(internal)?;
     let pending = Pending {
@@ -204,6 +244,7 @@ pub(crate) async fn begin(
         verifier: random_token().map_err(internal)?,
         binding: crate::domain::sessions::csrf_token(csrf_cookie),
         request: request.to_owned(),
+        link_user,
     };
     let challenge = s256_challenge(&pending.verifier);
     let url = match &upstream.kind {
@@ -319,6 +360,7 @@ pub(crate) async fn complete(
     };
     Ok(Completed {
         request: pending.request,
+        link_user: pending.link_user,
         identity,
     })
 }

@@ -4,12 +4,13 @@
 //! advertises it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use portcullis_jose::{JwkSet, KeySet, Validator};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Identity, UpstreamError, callback_url};
+use super::{Identity, UpstreamError, cache, callback_url};
 use crate::state::AppState;
 use crate::store::UpstreamRecord;
 
@@ -20,7 +21,7 @@ const BASE_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 const ATTRIBUTE_CLAIMS: [&str; 3] = ["given_name", "family_name", "locale"];
 
 /// The discovery document fields used here.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(super) struct Metadata {
     issuer: String,
     authorization_endpoint: String,
@@ -47,8 +48,22 @@ impl Metadata {
     }
 }
 
-/// Fetches the provider's metadata; its `issuer` must equal `issuer` exactly (ISS-2).
-pub(super) async fn discover(state: &AppState, issuer: &str) -> Result<Metadata, UpstreamError> {
+/// The provider's metadata, fetched at most once per [`cache::TTL_SECS`]; its `issuer` must
+/// equal `issuer` exactly (ISS-2).
+pub(super) async fn discover(
+    state: &AppState,
+    issuer: &str,
+) -> Result<Arc<Metadata>, UpstreamError> {
+    let docs = &state.upstream_docs.metadata;
+    if let Some(meta) = docs.fresh(issuer, state.now(), cache::TTL_SECS) {
+        return Ok(meta);
+    }
+    let meta = fetch_metadata(state, issuer).await?;
+    Ok(docs.put(issuer, state.now(), meta))
+}
+
+/// Fetches the provider's metadata and checks its `issuer`.
+async fn fetch_metadata(state: &AppState, issuer: &str) -> Result<Metadata, UpstreamError> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -170,18 +185,25 @@ pub(super) async fn redeem(
     let id_token = tokens
         .id_token
         .ok_or_else(|| UpstreamError::IdToken("the token response has no id_token".into()))?;
-    let jwks: JwkSet = fetch
-        .json(fetch.request(reqwest::Method::GET, &meta.jwks_uri)?)
-        .await?;
-    let keys = KeySet::from_jwks(&jwks).map_err(|e| UpstreamError::IdToken(e.to_string()))?;
-    let (subject, claims) = validate_id_token(
-        &id_token,
-        &keys,
-        &meta.issuer,
-        &upstream.client_id,
-        r.nonce,
-        state.clock.now(),
-    )?;
+    let check = |keys: &KeySet| {
+        validate_id_token(
+            &id_token,
+            keys,
+            &meta.issuer,
+            &upstream.client_id,
+            r.nonce,
+            state.clock.now(),
+        )
+    };
+    let (subject, claims) = match keys(state, &meta.jwks_uri, false).await {
+        Ok(cached) => match check(&cached) {
+            // The provider may have rotated since the keys were fetched.
+            Err(IdTokenError::UnknownKey) => check(&*keys(state, &meta.jwks_uri, true).await?),
+            other => other,
+        },
+        Err(e) => return Err(e),
+    }
+    .map_err(IdTokenError::into_upstream)?;
     let mut claims = claims;
     if r.userinfo
         && let (Some(endpoint), Some(access_token)) =
@@ -208,6 +230,56 @@ pub(super) async fn redeem(
     Ok(identity(subject, &claims, r.groups_claim))
 }
 
+/// The provider's keys: the kept set while it is fresh, else fetched anew. With `refetch` (an ID
+/// token named a key the kept set lacks), fetched anew unless that was done in the last
+/// [`cache::REFETCH_SECS`].
+async fn keys(
+    state: &AppState,
+    jwks_uri: &str,
+    refetch: bool,
+) -> Result<Arc<KeySet>, UpstreamError> {
+    let docs = &state.upstream_docs.keys;
+    let max_age = if refetch {
+        cache::REFETCH_SECS
+    } else {
+        cache::TTL_SECS
+    };
+    if let Some(keys) = docs.fresh(jwks_uri, state.now(), max_age) {
+        return Ok(keys);
+    }
+    let fetch = &state.upstream_http;
+    let jwks: JwkSet = fetch
+        .json(fetch.request(reqwest::Method::GET, jwks_uri)?)
+        .await?;
+    let keys = KeySet::from_jwks(&jwks).map_err(|e| UpstreamError::IdToken(e.to_string()))?;
+    Ok(docs.put(jwks_uri, state.now(), keys))
+}
+
+/// Why an ID token was refused: signed by a key the set lacks, or anything else.
+#[derive(Debug)]
+enum IdTokenError {
+    /// No key of the set matches the token's header.
+    UnknownKey,
+    /// Any other failure.
+    Invalid(UpstreamError),
+}
+
+/// A refusal of the ID token for `reason`.
+fn refused(reason: String) -> IdTokenError {
+    IdTokenError::Invalid(UpstreamError::IdToken(reason))
+}
+
+impl IdTokenError {
+    fn into_upstream(self) -> UpstreamError {
+        match self {
+            Self::UnknownKey => {
+                UpstreamError::IdToken(portcullis_jose::Error::KeyNotFound.to_string())
+            }
+            Self::Invalid(e) => e,
+        }
+    }
+}
+
 /// Validates an ID token (OIDC Core §3.1.3.7): the signature by one of `keys` with the
 /// algorithm the key fixes, `iss` exactly, `aud` containing `client_id`, `azp` (required with
 /// several audiences, and this client when present), `exp`, and the `nonce` sent. Returns
@@ -219,7 +291,7 @@ fn validate_id_token(
     client_id: &str,
     nonce: &str,
     now: portcullis_jose::UnixTime,
-) -> Result<(String, BTreeMap<String, Value>), UpstreamError> {
+) -> Result<(String, BTreeMap<String, Value>), IdTokenError> {
     let validator = Validator::builder()
         .issuer(issuer)
         .audience(client_id)
@@ -227,24 +299,25 @@ fn validate_id_token(
         .build();
     let verified = validator
         .verify::<BTreeMap<String, Value>>(id_token, keys, now)
-        .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
+        .map_err(|e| match e {
+            portcullis_jose::Error::KeyNotFound => IdTokenError::UnknownKey,
+            other => refused(other.to_string()),
+        })?;
     let (_, registered, claims) = verified.into_parts();
     let azp = claims.get("azp").and_then(Value::as_str);
     if registered.aud.iter().count() > 1 && azp.is_none() {
-        return Err(UpstreamError::IdToken(
-            "several audiences and no azp".into(),
-        ));
+        return Err(refused("several audiences and no azp".into()));
     }
     if azp.is_some_and(|a| a != client_id) {
-        return Err(UpstreamError::IdToken("azp names another client".into()));
+        return Err(refused("azp names another client".into()));
     }
     if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
-        return Err(UpstreamError::IdToken("nonce mismatch".into()));
+        return Err(refused("nonce mismatch".into()));
     }
     let subject = registered
         .sub
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| UpstreamError::IdToken("no sub".into()))?;
+        .ok_or_else(|| refused("no sub".into()))?;
     Ok((subject, claims))
 }
 
@@ -341,7 +414,7 @@ mod tests {
             UnixTime(NOW),
         )
         .map(|(sub, _)| sub)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.into_upstream().to_string())
     }
 
     fn keys() -> (SigningKey, KeySet) {

@@ -187,6 +187,34 @@ impl SessionFormKind for PasswordChangeForm {
     const NO_SESSION: NoSession = NoSession::Redirect("/login");
 }
 
+/// `POST /account/upstreams/link`: linking an account of an upstream provider (`upstream`).
+#[derive(Debug)]
+pub(crate) struct LinkUpstreamForm;
+impl PageFormKind for LinkUpstreamForm {
+    const NOT_FORM: PageError = PageError::NotSubmitted;
+}
+impl CsrfFormKind for LinkUpstreamForm {
+    const EXPIRED: PageError = PageError::FormExpired;
+    const REFUSE_DUPLICATES: bool = true;
+}
+impl SessionFormKind for LinkUpstreamForm {
+    const NO_SESSION: NoSession = NoSession::Redirect("/login");
+}
+
+/// `POST /account/upstreams/unlink`: unlinking an upstream provider (`upstream`).
+#[derive(Debug)]
+pub(crate) struct UnlinkUpstreamForm;
+impl PageFormKind for UnlinkUpstreamForm {
+    const NOT_FORM: PageError = PageError::NotSubmitted;
+}
+impl CsrfFormKind for UnlinkUpstreamForm {
+    const EXPIRED: PageError = PageError::FormExpired;
+    const REFUSE_DUPLICATES: bool = true;
+}
+impl SessionFormKind for UnlinkUpstreamForm {
+    const NO_SESSION: NoSession = NoSession::Redirect("/login");
+}
+
 /// Why a page form was not handed to its handler.
 #[derive(Debug)]
 pub(crate) enum PageRejection {

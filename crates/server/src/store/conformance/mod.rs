@@ -201,6 +201,7 @@ macro_rules! conformance_suite {
             upstreams::upstreams_crud,
             upstreams::upstream_link_is_unique_per_account,
             upstreams::upstream_links_go_with_upstream_and_user,
+            upstreams::upstream_link_deleted_per_user_and_upstream,
             upstreams::upstream_link_concurrent_exactly_one,
         );
     };

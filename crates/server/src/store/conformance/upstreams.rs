@@ -129,6 +129,33 @@ pub async fn upstream_links_go_with_upstream_and_user(s: Arc<dyn Store>) {
     );
 }
 
+/// A user unlinks one provider: only that user's links to it go.
+pub async fn upstream_link_deleted_per_user_and_upstream(s: Arc<dyn Store>) {
+    s.put_upstream(upstream("a")).await.unwrap();
+    s.put_upstream(upstream("b")).await.unwrap();
+    s.put_user(user("u1")).await.unwrap();
+    s.put_user(user("u2")).await.unwrap();
+    s.insert_upstream_link(link("a", "s1", "u1")).await.unwrap();
+    s.insert_upstream_link(link("b", "s1", "u1")).await.unwrap();
+    s.insert_upstream_link(link("a", "s2", "u2")).await.unwrap();
+    assert!(s.delete_upstream_link("a", "u1").await.unwrap());
+    assert!(
+        !s.delete_upstream_link("a", "u1").await.unwrap(),
+        "already gone"
+    );
+    assert_eq!(s.get_upstream_link("a", "s1").await.unwrap(), None);
+    assert_eq!(
+        s.list_upstream_links("u1").await.unwrap(),
+        vec![link("b", "s1", "u1")]
+    );
+    assert_eq!(
+        s.get_upstream_link("a", "s2").await.unwrap(),
+        Some(link("a", "s2", "u2"))
+    );
+    // The account is free again: it may be linked to another user.
+    s.insert_upstream_link(link("a", "s1", "u2")).await.unwrap();
+}
+
 /// Of concurrent first sign-ins of one upstream account exactly one link is made, so the
 /// account never ends up with two local users.
 pub async fn upstream_link_concurrent_exactly_one(s: Arc<dyn Store>) {

@@ -104,6 +104,22 @@ macro_rules! impl_sql_upstreams {
                     .map($crate::store::sql::upstreams::link_from_row)
                     .collect()
             }
+
+            async fn delete_upstream_link(
+                &self,
+                upstream_id: &str,
+                user_id: &str,
+            ) -> StoreResult<bool> {
+                let r = sqlx::query(
+                    "DELETE FROM upstream_links WHERE upstream_id = $1 AND user_id = $2",
+                )
+                .bind(upstream_id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(r.rows_affected() > 0)
+            }
         }
     };
 }

@@ -29,4 +29,7 @@ pub trait UpstreamStore: Send + Sync {
     ) -> StoreResult<Option<UpstreamLinkRecord>>;
     /// The links of a local user, ordered by upstream id. Deleting the user deletes them.
     async fn list_upstream_links(&self, user_id: &str) -> StoreResult<Vec<UpstreamLinkRecord>>;
+    /// Removes the links of `user_id` to `upstream_id` (the user unlinks that provider); `false`
+    /// if there were none.
+    async fn delete_upstream_link(&self, upstream_id: &str, user_id: &str) -> StoreResult<bool>;
 }
