@@ -217,6 +217,18 @@ impl Env {
             .expect("code flow succeeds")
     }
 
+    /// Registers (or replaces) an upstream identity provider, as `upstreams add` does.
+    pub async fn put_upstream(&self, upstream: portcullis_server::admin::NewUpstream) {
+        portcullis_server::admin::put_upstream(
+            self.server.store().as_ref(),
+            self.server.clock().as_ref(),
+            &self.server.config().key_encryption,
+            upstream,
+        )
+        .await
+        .unwrap();
+    }
+
     /// Creates role `role` and group `group` carrying it, and lets the web client (scope
     /// `scope`) see all of its users' roles and groups: the setup of the sign-in flows that
     /// bring groups from an upstream provider.

@@ -12,12 +12,12 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
 
-fn node_dir() -> PathBuf {
+pub(crate) fn node_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
 }
 
-/// Whether Node and the package are ready (installing the package when missing).
-async fn node_ready() -> Result<(), String> {
+/// Whether Node and the packages are ready (installing them when missing).
+pub(crate) async fn node_ready() -> Result<(), String> {
     let out = Command::new("node")
         .arg("--version")
         .output()
@@ -33,7 +33,10 @@ async fn node_ready() -> Result<(), String> {
     if major < 20 {
         return Err(format!("node {version} is older than 20"));
     }
-    if node_dir().join("node_modules/openid-client").exists() {
+    if ["openid-client", "oidc-provider"]
+        .iter()
+        .all(|p| node_dir().join("node_modules").join(p).exists())
+    {
         return Ok(());
     }
     let install = tokio::time::timeout(

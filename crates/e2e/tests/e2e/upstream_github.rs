@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use crate::github_standin::{Account, CLIENT_ID, CLIENT_SECRET, Email, GitHub};
-use portcullis_server::admin::{self, NewUpstream};
+use portcullis_server::admin::NewUpstream;
 use portcullis_server::store::{UpstreamId, UpstreamKind};
 use portcullis_testkit::{
     Browser, CodeRequest, CodeResponse, Consent, Outcome, TestServer, TestServerBuilder, Tokens,
@@ -49,34 +49,28 @@ async fn add_github_for(
     only: bool,
     allowed_orgs: &[&str],
 ) {
-    admin::put_upstream(
-        env.server.store().as_ref(),
-        env.server.clock().as_ref(),
-        &env.server.config().key_encryption,
-        NewUpstream {
-            id: UpstreamId::parse(id).unwrap(),
-            kind: UpstreamKind::Github {
-                base_url: Some(github.base_url()),
-                allowed_orgs: allowed_orgs.iter().map(|o| (*o).to_owned()).collect(),
-            },
-            display_name: Some("GitHub".into()),
-            client_id: CLIENT_ID.into(),
-            client_secret: ClientSecret::new(CLIENT_SECRET),
-            scopes: Vec::new(),
-            trust_email,
-            only,
-            groups: [
-                ("acme/payments", "payments"),
-                // Mapped to a group that does not exist here: skipped.
-                ("acme/ops", "operations"),
-            ]
-            .into_iter()
-            .map(|(t, g)| (t.to_owned(), GroupName::parse(g).unwrap()))
-            .collect(),
+    env.put_upstream(NewUpstream {
+        id: UpstreamId::parse(id).unwrap(),
+        kind: UpstreamKind::Github {
+            base_url: Some(github.base_url()),
+            allowed_orgs: allowed_orgs.iter().map(|o| (*o).to_owned()).collect(),
         },
-    )
-    .await
-    .unwrap();
+        display_name: Some("GitHub".into()),
+        client_id: CLIENT_ID.into(),
+        client_secret: ClientSecret::new(CLIENT_SECRET),
+        scopes: Vec::new(),
+        trust_email,
+        only,
+        groups: [
+            ("acme/payments", "payments"),
+            // Mapped to a group that does not exist here: skipped.
+            ("acme/ops", "operations"),
+        ]
+        .into_iter()
+        .map(|(t, g)| (t.to_owned(), GroupName::parse(g).unwrap()))
+        .collect(),
+    })
+    .await;
 }
 
 fn request(env: &Env) -> CodeRequest {

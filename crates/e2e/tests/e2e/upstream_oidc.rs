@@ -71,28 +71,22 @@ async fn set_department(server: &TestServer, user: &str, department: &str) {
 
 /// Registers `id` at `down` for `up` (groups from `department`, `eng` → `engineering`).
 async fn add_upstream(down: &Env, up: &TestServer, id: &str, trust_email: bool) {
-    admin::put_upstream(
-        down.server.store().as_ref(),
-        down.server.clock().as_ref(),
-        &down.server.config().key_encryption,
-        NewUpstream {
-            id: UpstreamId::parse(id).unwrap(),
-            kind: UpstreamKind::Oidc {
-                issuer: up.issuer().to_owned(),
-                userinfo: true,
-                groups_claim: Some("department".into()),
-            },
-            display_name: Some("Corp SSO".into()),
-            client_id: UP_CLIENT.into(),
-            client_secret: ClientSecret::new(UP_SECRET),
-            scopes: vec!["org".into()],
-            trust_email,
-            only: false,
-            groups: [("eng".to_owned(), GroupName::parse("engineering").unwrap())].into(),
+    down.put_upstream(NewUpstream {
+        id: UpstreamId::parse(id).unwrap(),
+        kind: UpstreamKind::Oidc {
+            issuer: up.issuer().to_owned(),
+            userinfo: true,
+            groups_claim: Some("department".into()),
         },
-    )
-    .await
-    .unwrap();
+        display_name: Some("Corp SSO".into()),
+        client_id: UP_CLIENT.into(),
+        client_secret: ClientSecret::new(UP_SECRET),
+        scopes: vec!["org".into()],
+        trust_email,
+        only: false,
+        groups: [("eng".to_owned(), GroupName::parse("engineering").unwrap())].into(),
+    })
+    .await;
 }
 
 /// Both servers, the upstream registered as `corp`, a role given through the `engineering`
