@@ -8,6 +8,7 @@
 //! its `kid`; a key that cannot be opened stops the start with an error naming it, so new keys are
 //! never generated over keys the server merely failed to read.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use portcullis_jose::{Algorithm, Clock, Jwk, JwkSet, KeySet, SigningKey};
@@ -56,9 +57,19 @@ pub(crate) struct KeySnapshot {
     jwks: JwkSet,
     loaded_at: i64,
     next_change: i64,
+    generation: u64,
 }
 
+/// The generation of the next snapshot built: every snapshot gets its own, in this process.
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
 impl KeySnapshot {
+    /// A number no other snapshot built in this process has: what a token was verified
+    /// against, so that an answer kept from a verification is not reused under other keys.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The active signing key for `alg`.
     pub(crate) fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
         self.active.iter().find(|k| k.alg() == alg)
@@ -202,6 +213,7 @@ fn build_snapshot(
         jwks,
         loaded_at: now,
         next_change,
+        generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
     })
 }
 

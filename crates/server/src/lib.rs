@@ -190,8 +190,10 @@ impl Server {
         };
         let upstream_http =
             upstream::Fetcher::new().map_err(|e| StartError::Workers(e.to_string()))?;
+        let verifier = domain::verify::TokenVerifier::new(&config.issuer);
         Ok(Self {
             state: Arc::new(AppState {
+                verifier,
                 config,
                 store,
                 clock,

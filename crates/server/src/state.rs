@@ -226,8 +226,11 @@ pub(crate) struct AppState {
     pub(crate) mirror_health: crate::domain::denylist::MirrorHealth,
     /// The bounded argon2id workers that check sign-in passwords.
     pub(crate) passwords: PasswordPool,
-    /// Revocation answers and user records cached on the token-validation paths.
+    /// Revocation answers, user records and verified tokens cached on the token-validation
+    /// paths.
     pub(crate) validation: ValidationCache,
+    /// The verifier of tokens this server signed, for its issuer.
+    pub(crate) verifier: crate::domain::verify::TokenVerifier,
     /// The HTTP client of the token hooks; `None` when none is configured.
     pub(crate) hook_client: Option<reqwest::Client>,
     /// The HTTP client of sign-ins through upstream providers.

@@ -1,6 +1,12 @@
 //! Per-node caches on the token-validation paths (userinfo, introspection), so a valid token
 //! needs no store round trip: "not revoked" answers for at most one second, user records for
-//! `user_cache_ttl` seconds.
+//! `user_cache_ttl` seconds, and access tokens whose signature and claims were verified.
+//!
+//! A verified access token is kept under the SHA-256 of its exact bytes, with the generation of
+//! the key snapshot it was verified against: any other token, or the same one after the keys
+//! were reloaded (a key withdrawn by `keys rotate --revoke-old` included), is verified in full.
+//! Only successes are kept, and they stay true until `exp`, which is checked at every use:
+//! `iat` and `nbf` only move further into the past.
 //!
 //! Bounds: a revocation made on another node (or by another process on the same store) is seen
 //! here within one second — a "not revoked" answer is reused only within the clock second it was
@@ -14,6 +20,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::domain::tokens::AccessTokenClaims;
 use crate::state::AppState;
 use crate::store::{StoreResult, UserRecord};
 
@@ -84,11 +91,53 @@ impl UserCache {
     }
 }
 
-/// Both caches.
+/// Upper bound on kept verified tokens (each a few hundred bytes).
+const MAX_VERIFIED: usize = 4096;
+
+/// A verified token's claims and the key-snapshot generation it was verified under.
+type Verified = (Arc<AccessTokenClaims>, u64);
+
+/// Verified access tokens by the SHA-256 of the token.
+#[derive(Debug, Default)]
+pub(crate) struct VerifiedTokens {
+    entries: RwLock<HashMap<[u8; 32], Verified>>,
+}
+
+impl VerifiedTokens {
+    /// The digest a token is kept under.
+    pub(crate) fn digest(token: &str) -> [u8; 32] {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+
+    /// The claims of the token with `digest`, verified under key generation `generation`.
+    pub(crate) fn get(&self, digest: &[u8; 32], generation: u64) -> Option<Arc<AccessTokenClaims>> {
+        let guard = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        guard
+            .get(digest)
+            .filter(|(_, g)| *g == generation)
+            .map(|(c, _)| Arc::clone(c))
+    }
+
+    /// Keeps the claims of a token verified under key generation `generation`.
+    pub(crate) fn insert(&self, digest: [u8; 32], claims: Arc<AccessTokenClaims>, generation: u64) {
+        let mut guard = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if guard.len() >= MAX_VERIFIED {
+            guard.clear();
+        }
+        guard.insert(digest, (claims, generation));
+    }
+}
+
+/// The caches.
 #[derive(Debug, Default)]
 pub(crate) struct ValidationCache {
     revocations: RevocationCache,
     users: UserCache,
+    /// Access tokens verified lately.
+    pub(crate) verified: VerifiedTokens,
 }
 
 impl AppState {
@@ -149,6 +198,31 @@ mod tests {
         assert!(!c.known_unrevoked("j2", 100));
         c.clear();
         assert!(!c.known_unrevoked("j1", 100));
+    }
+
+    fn claims(jti: &str) -> Arc<AccessTokenClaims> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "iss": "https://issuer.example", "sub": "u1", "aud": "api", "exp": 200,
+                "iat": 100, "jti": jti, "client_id": "web"
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn verified_tokens_are_kept_per_exact_token_and_key_generation() {
+        let c = VerifiedTokens::default();
+        let d = VerifiedTokens::digest("header.payload.signature");
+        c.insert(d, claims("j1"), 7);
+        assert_eq!(c.get(&d, 7).map(|a| a.jti.clone()).as_deref(), Some("j1"));
+        assert!(c.get(&d, 8).is_none(), "keys reloaded since");
+        let other = VerifiedTokens::digest("header.payload.signaturf");
+        assert!(c.get(&other, 7).is_none(), "one byte differs");
+        for i in 0..MAX_VERIFIED + 1 {
+            c.insert(VerifiedTokens::digest(&i.to_string()), claims("j"), 7);
+        }
+        assert!(c.entries.read().unwrap().len() <= MAX_VERIFIED);
     }
 
     #[test]

@@ -126,3 +126,70 @@ async fn int_1_service_client_can_introspect_client_credentials_tokens() {
     assert_eq!(reply.json["active"], true, "{}", reply.body);
     assert_eq!(reply.json["client_id"], SERVICE);
 }
+
+/// Introspects `token` as the web client and returns whether it is active.
+async fn active(env: &Env, token: &str) -> bool {
+    let reply = env.server.introspect(&env.web_auth(), token).await.unwrap();
+    assert_eq!(reply.status, 200);
+    reply.json["active"] == json!(true)
+}
+
+#[tokio::test]
+async fn int_1_a_token_verified_before_still_expires_on_time() {
+    // The first answers come from a full verification, later ones from the verified-token
+    // cache: that cache must not outlive `exp`.
+    let env = Env::start().await;
+    let tokens = env.web_tokens("openid").await;
+    assert!(active(&env, &tokens.access_token).await);
+    assert!(active(&env, &tokens.access_token).await);
+    assert_eq!(
+        env.server
+            .userinfo(&tokens.access_token)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    env.server.advance(900);
+    assert!(!active(&env, &tokens.access_token).await);
+    assert_eq!(
+        env.server
+            .userinfo(&tokens.access_token)
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn key_2_token_of_an_unpublished_key_is_refused_though_verified_before() {
+    // A leaked key: `keys rotate --now --revoke-old` unpublishes it, and what it signed stops
+    // verifying at this node's next key reload, even a token this node verified (and kept)
+    // before.
+    let env = Env::start().await;
+    let tokens = env.web_tokens("openid").await;
+    assert!(active(&env, &tokens.access_token).await);
+    portcullis_server::admin::rotate_keys(
+        env.server.store().as_ref(),
+        env.server.clock().as_ref(),
+        env.server.config(),
+        portcullis_server::admin::KeyRotation::NowRevokeOld,
+    )
+    .await
+    .unwrap();
+    env.server
+        .advance(env.server.config().key_reload_interval + 1);
+    assert!(!active(&env, &tokens.access_token).await);
+    assert_eq!(
+        env.server
+            .userinfo(&tokens.access_token)
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    // A token signed by the new keys is active.
+    let fresh = env.web_tokens("openid").await;
+    assert!(active(&env, &fresh.access_token).await);
+}

@@ -9,6 +9,8 @@
 //! the leeway covers clock skew between our nodes on `iat`, never extra lifetime. Only an
 //! `id_token_hint` may have expired (OpenID Connect RP-Initiated Logout §2).
 
+use std::sync::Arc;
+
 use portcullis_jose::{Error as JoseError, KeySet, UnixTime, Validator};
 use portcullis_types::Audience;
 use serde::Deserialize;
@@ -16,6 +18,7 @@ use serde_json::{Map, Value};
 
 use super::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use crate::state::AppState;
+use crate::validation_cache::VerifiedTokens;
 
 /// Clock-skew allowance on `iat` and `nbf` of tokens this server signed, seconds.
 pub(crate) const LEEWAY_SECS: u64 = 30;
@@ -94,11 +97,6 @@ impl TokenVerifier {
         }
     }
 
-    /// A verifier for `state`'s issuer.
-    pub(crate) fn for_state(state: &AppState) -> Self {
-        Self::new(&state.config.issuer)
-    }
-
     /// Verifies an access token. Denylist checks are the caller's.
     ///
     /// # Errors
@@ -165,30 +163,42 @@ impl TokenVerifier {
     }
 }
 
-/// [`TokenVerifier::access_token`] with `state`'s issuer, published keys and clock.
+/// [`TokenVerifier::access_token`] with `state`'s issuer, published keys and clock, answered
+/// from the verified-token cache when this exact token was verified under the same keys (see
+/// [`crate::validation_cache`]).
 ///
 /// # Errors
 /// As [`TokenVerifier::access_token`].
 pub(crate) async fn access_token(
     state: &AppState,
     token: &str,
-) -> Result<AccessTokenClaims, TokenRejection> {
+) -> Result<Arc<AccessTokenClaims>, TokenRejection> {
     let keys = state.keys.snapshot().await;
-    TokenVerifier::for_state(state).access_token(
-        token,
-        keys.verification_keys(),
-        UnixTime(state.now()),
-    )
+    let now = UnixTime(state.now());
+    let cache = &state.validation.verified;
+    let digest = VerifiedTokens::digest(token);
+    if let Some(claims) = cache.get(&digest, keys.generation()) {
+        // Verified before under these very keys; only the expiry can have changed since.
+        if now.as_secs() >= claims.exp {
+            return Err(TokenRejection::Expired);
+        }
+        return Ok(claims);
+    }
+    let claims = Arc::new(
+        state
+            .verifier
+            .access_token(token, keys.verification_keys(), now)?,
+    );
+    cache.insert(digest, Arc::clone(&claims), keys.generation());
+    Ok(claims)
 }
 
 /// [`TokenVerifier::id_token_hint`] with `state`'s issuer, published keys and clock.
 pub(crate) async fn id_token_hint(state: &AppState, token: &str) -> Option<IdTokenHint> {
     let keys = state.keys.snapshot().await;
-    TokenVerifier::for_state(state).id_token_hint(
-        token,
-        keys.verification_keys(),
-        UnixTime(state.now()),
-    )
+    state
+        .verifier
+        .id_token_hint(token, keys.verification_keys(), UnixTime(state.now()))
 }
 
 /// [`TokenVerifier::exchange_token`] with `state`'s issuer, published keys and clock.
@@ -198,12 +208,9 @@ pub(crate) async fn exchange_token(
     kind: ExchangeTokenKind,
 ) -> Option<ExchangeToken> {
     let keys = state.keys.snapshot().await;
-    TokenVerifier::for_state(state).exchange_token(
-        token,
-        kind,
-        keys.verification_keys(),
-        UnixTime(state.now()),
-    )
+    state
+        .verifier
+        .exchange_token(token, kind, keys.verification_keys(), UnixTime(state.now()))
 }
 
 #[cfg(test)]
