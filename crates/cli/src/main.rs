@@ -82,13 +82,14 @@ enum Command {
 fn main() -> ExitCode {
     memory::return_large_blocks_to_the_system();
     let cli = Cli::parse();
-    logging::init(cli.log_format);
+    let log = logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(err) => {
+            drop(log);
             eprintln!("error: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
@@ -107,6 +108,9 @@ fn main() -> ExitCode {
             Command::Token(cmd) => token::run(cmd).await,
         }
     });
+    // Every log line is out before the closing words below.
+    drop(runtime);
+    drop(log);
     match result {
         Ok(0) => ExitCode::SUCCESS,
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
