@@ -116,9 +116,15 @@ impl PostgresStore {
         Ok(Self { pool, schema })
     }
 
-    /// Starts a READ COMMITTED transaction; primitives take row locks explicitly.
+    /// Starts a READ COMMITTED transaction; primitives take row locks explicitly. As on SQLite,
+    /// the `BEGIN` runs as a task of its own, so a caller going away half-way through it cannot
+    /// leave a pooled connection inside a transaction nobody ends.
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(db_err)
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| StoreError::Backend(format!("transaction start: {e}")))?
+            .map_err(db_err)
     }
 
     /// Whether this transaction may collect garbage: only one node at a time per schema holds

@@ -86,10 +86,17 @@ impl SqliteStore {
 
     /// Starts a write transaction holding the database write lock from its first statement, so
     /// no read-check-write inside it can interleave with another writer.
+    ///
+    /// The `BEGIN` runs as a task of its own: a caller that goes away while it waits for the
+    /// lock (a request whose client disconnected) must not leave the pooled connection to take
+    /// the lock afterwards and keep it, open, with nobody to end it, which would lock every
+    /// other writer out. The task hands the transaction over or, if nobody waits any more,
+    /// drops it, which rolls it back.
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
             .await
+            .map_err(|e| StoreError::Backend(format!("transaction start: {e}")))?
             .map_err(db_err)
     }
 
@@ -204,6 +211,40 @@ mod tests {
             extra: serde_json::Value::Null,
             expires_at: 1_000,
             consumed_at: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_abandoned_at_any_point_leave_every_connection_usable() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let store = std::sync::Arc::new(SqliteStore::connect(&url).await.unwrap());
+        // Many writers at once, each given up after a different short while: some before their
+        // transaction starts, some inside it, some while it commits.
+        let mut tasks = Vec::new();
+        for i in 0..400u64 {
+            let store = std::sync::Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                let budget = Duration::from_micros((i * 37) % 3000);
+                let _ = tokio::time::timeout(
+                    budget,
+                    store.register_attempt(&format!("k{}", i % 7), 100, 60),
+                )
+                .await;
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for i in 0..FILE_POOL_SIZE * 3 {
+            tokio::time::timeout(
+                Duration::from_secs(2),
+                store.register_attempt(&format!("after{i}"), 100, 60),
+            )
+            .await
+            .expect("a write waited for a lock nobody releases")
+            .expect("a connection was left inside a transaction");
         }
     }
 
