@@ -45,4 +45,5 @@ mod token_exchange;
 mod token_hook;
 mod upstream_github;
 mod upstream_node;
+mod upstream_ldap;
 mod upstream_oidc;
