@@ -110,7 +110,11 @@ member: uid={ADA},{PEOPLE}
 /// A running `slapd`, stopped (and its files removed) on drop.
 struct Slapd {
     child: Child,
+    /// `ldap://127.0.0.1:PORT` (StartTLS offered when started with TLS).
     url: String,
+    /// With TLS: `ldaps://127.0.0.1:PORT` and the PEM file of the CA that issued its
+    /// certificate (for `127.0.0.1`).
+    tls: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -155,13 +159,113 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Runs `openssl` with `args` in `dir`; `false` when it is not installed.
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    match Command::new("openssl").args(args).current_dir(dir).output() {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// A test CA (`ca.pem`) and a certificate for `127.0.0.1` it issued (`server.pem`,
+/// `server.key`) in `dir`; `false` (with a notice, or a failure under CI) without `openssl`.
+fn issue_certificates(dir: &Path) -> bool {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca = [
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"],
+        &["-subj", "/CN=Portcullis Test CA"],
+    ]
+    .concat();
+    if !openssl(dir, &ca) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl required in CI for the LDAP TLS test"
+        );
+        eprintln!("skipping LDAP TLS test: openssl is not installed");
+        return false;
+    }
+    let csr = [
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat();
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(dir, &csr)
+        && openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        )
+}
+
 impl Slapd {
-    /// Starts a seeded directory; `None` when the test is skipped.
+    /// Starts a seeded directory over plain LDAP; `None` when the test is skipped.
     async fn start() -> Option<Slapd> {
+        Self::start_with(false).await
+    }
+
+    /// Starts a seeded directory, with `tls` also offering StartTLS and LDAPS with a
+    /// certificate of a test CA; `None` when the test is skipped.
+    async fn start_with(tls: bool) -> Option<Slapd> {
         let slapd = slapd_binary()?;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir(root.join("db")).unwrap();
+        let tls_conf = if tls {
+            if !issue_certificates(root) {
+                return None;
+            }
+            format!(
+                "TLSCACertificateFile {r}/ca.pem\nTLSCertificateFile {r}/server.pem\n\
+                 TLSCertificateKeyFile {r}/server.key\n",
+                r = root.display()
+            )
+        } else {
+            String::new()
+        };
         // `allow bind_anon_dn`: like some Active Directory set-ups, this directory accepts a
         // bind with a DN and no password as an anonymous bind, so only the server's own check
         // keeps an empty password from signing anyone in.
@@ -171,7 +275,7 @@ include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
 pidfile {root}/slapd.pid
-modulepath /usr/lib/ldap
+{tls_conf}modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 allow bind_anon_dn
@@ -202,11 +306,21 @@ access to * by users read by * none
         );
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");
+        let tls = tls.then(|| {
+            (
+                format!("ldaps://127.0.0.1:{}", free_port()),
+                root.join("ca.pem").display().to_string(),
+            )
+        });
+        let listen = match &tls {
+            Some((ldaps, _)) => format!("{url}/ {ldaps}/"),
+            None => format!("{url}/"),
+        };
         let child = Command::new(&slapd)
             .arg("-f")
             .arg(root.join("slapd.conf"))
             .arg("-h")
-            .arg(format!("{url}/"))
+            .arg(listen)
             .args(["-d", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -215,6 +329,7 @@ access to * by users read by * none
         let directory = Slapd {
             child,
             url,
+            tls,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -525,6 +640,37 @@ async fn ldap_wrong_password_unknown_user_and_ambiguous_username_are_refused_and
     let page = refused(&env, ADA, ADA_PASSWORD).await;
     assert!(page.body.contains("Too many failed"), "{}", page.body);
     assert_eq!(linked_users(&env).await, 0);
+}
+
+#[tokio::test]
+async fn ldap_starttls_and_ldaps_check_the_directory_certificate() {
+    let Some(slapd) = Slapd::start_with(true).await else {
+        return;
+    };
+    let (ldaps, ca_file) = slapd.tls.clone().unwrap();
+    let mut starttls = settings(&slapd.url);
+    starttls.starttls = true;
+    starttls.ca_file = Some(ca_file.clone());
+    let env = env_with(starttls.clone()).await;
+    let (_, claims) =
+        decode_jwt_parts(&tokens_for(&env, ADA, ADA_PASSWORD).await.access_token).unwrap();
+    assert_eq!(claims["idp"], json!(CORP));
+    assert_eq!(claims["groups"], json!(["engineering"]));
+
+    let mut over_ldaps = settings(&ldaps);
+    over_ldaps.ca_file = Some(ca_file);
+    add_directory(&env, over_ldaps.clone()).await;
+    let (_, again) =
+        decode_jwt_parts(&tokens_for(&env, ADA, ADA_PASSWORD).await.access_token).unwrap();
+    assert_eq!(again["sub"], claims["sub"], "the same account either way");
+
+    // Without the test CA the certificate is not trusted: no sign-in, over either.
+    for mut untrusted in [starttls, over_ldaps] {
+        untrusted.ca_file = None;
+        add_directory(&env, untrusted).await;
+        let page = refused(&env, GRACE, GRACE_PASSWORD).await;
+        assert!(page.body.contains(UNREACHABLE), "{}", page.body);
+    }
 }
 
 #[tokio::test]
