@@ -548,6 +548,68 @@ async fn ldap_directory_button_on_the_login_page_leads_to_its_form() {
     assert!(form.body.contains("Corp directory"));
 }
 
+/// The values of the cookies the browser was sent so far.
+fn cookie_values(browser: &Browser) -> Vec<String> {
+    browser
+        .hops()
+        .iter()
+        .flat_map(|h| h.headers.get_all("set-cookie").iter())
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .filter(|c| !c.ends_with('='))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn ui_4_ldap_sign_in_replaces_the_browser_session_and_honours_disabled_accounts() {
+    let Some(slapd) = Slapd::start().await else {
+        return;
+    };
+    let env = env_with(settings(&slapd.url)).await;
+    // Alice is signed in locally in this browser; ada now signs in at the directory in it.
+    let browser = env.signed_in_browser().await;
+    let before = cookie_values(&browser);
+    let start = env.server.url("/upstream/corp/start").unwrap();
+    let mut page = browser.get(&start).await.unwrap();
+    let outcome = browser
+        .walk_from(&mut page, Some((ADA, ADA_PASSWORD)), Consent::Approve)
+        .await
+        .unwrap();
+    let Outcome::Page(account) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(account.url.path(), "/account", "{}", account.body);
+    assert!(account.body.contains(ADA), "{}", account.body);
+    let issued: Vec<String> = cookie_values(&browser)
+        .into_iter()
+        .skip(before.len())
+        .collect();
+    assert!(!issued.is_empty());
+    for new in &issued {
+        assert!(
+            !before.contains(new),
+            "cookie value kept across sign-in: {new}"
+        );
+    }
+
+    // A disabled local user stays out, though the directory still takes the password.
+    admin::disable_user(
+        admin::AccountTargets {
+            store: env.server.store().as_ref(),
+            denylist: None,
+            clock: env.server.clock().as_ref(),
+            config: env.server.config(),
+        },
+        ADA,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let page = refused(&env, ADA, ADA_PASSWORD).await;
+    assert!(page.body.contains("disabled"), "{}", page.body);
+}
+
 #[tokio::test]
 async fn ldap_injection_in_the_username_signs_in_no_one() {
     let Some(slapd) = Slapd::start().await else {
@@ -616,7 +678,7 @@ async fn ldap_empty_password_is_never_an_anonymous_login() {
 }
 
 #[tokio::test]
-async fn ldap_wrong_password_unknown_user_and_ambiguous_username_are_refused_and_throttled() {
+async fn dos_4_ldap_wrong_password_unknown_user_and_ambiguous_username_are_refused_and_throttled() {
     let Some(slapd) = Slapd::start().await else {
         return;
     };
