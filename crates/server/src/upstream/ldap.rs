@@ -187,11 +187,7 @@ impl Exchange<'_> {
             .await
             .map_err(|e| directory_error("user search", e))?;
         let ldap3::SearchResult(entries, result) = found;
-        let entries: Vec<SearchEntry> = entries
-            .into_iter()
-            .filter(|e| !e.is_ref() && !e.is_intermediate())
-            .map(SearchEntry::construct)
-            .collect();
+        let entries = parse_entries(entries)?;
         if result.rc == SIZE_LIMIT_EXCEEDED || entries.len() > 1 {
             return Ok(Checked::Refused(Refusal::Ambiguous));
         }
@@ -258,10 +254,8 @@ impl Exchange<'_> {
                 .success()
                 .map_err(|e| directory_error("group search", e))?;
         }
-        Ok(entries
+        Ok(parse_entries(entries)?
             .into_iter()
-            .filter(|e| !e.is_ref() && !e.is_intermediate())
-            .map(SearchEntry::construct)
             .filter_map(|g| {
                 values(&g, "cn")
                     .into_iter()
@@ -270,6 +264,20 @@ impl Exchange<'_> {
             })
             .collect())
     }
+}
+
+/// The entries of a search result (referrals and intermediate messages left out). ldap3's
+/// parser panics on an entry it cannot read (a DN that is not UTF-8, a malformed structure);
+/// such an answer is refused as malformed instead of taking the request down.
+fn parse_entries(entries: Vec<ldap3::ResultEntry>) -> Result<Vec<SearchEntry>, UpstreamError> {
+    entries
+        .into_iter()
+        .filter(|e| !e.is_ref() && !e.is_intermediate())
+        .map(|e| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| SearchEntry::construct(e)))
+                .map_err(|_| UpstreamError::Malformed("an unreadable directory entry".into()))
+        })
+        .collect()
 }
 
 /// The text values of attribute `name` of `entry` (attribute names compare without case).
@@ -556,6 +564,62 @@ mod tests {
             Err("group_filter")
         );
         assert_eq!(with(&|s| s.timeout_secs = 0), Err("timeout_secs"));
+    }
+
+    /// The message id of an LDAP request (`30 len 02 n id`, a one-byte id), to answer it.
+    fn message_id(request: &[u8]) -> u8 {
+        let len_len = match request[1] {
+            l if l & 0x80 != 0 => usize::from(l & 0x7f),
+            _ => 0,
+        };
+        let at = 2 + len_len;
+        assert_eq!(request[at], 0x02, "a message id");
+        request[at + 1 + usize::from(request[at + 1])]
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_entry_is_refused_not_a_panic() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        // A directory that accepts the service bind, then answers the search with an entry
+        // whose DN is not UTF-8 (which ldap3's entry parser panics on).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ldap://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 512];
+            let n = sock.read(&mut buf).await.unwrap();
+            let id = message_id(&buf[..n]);
+            let bound = [
+                0x30, 0x0c, 0x02, 0x01, id, 0x61, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+            ];
+            sock.write_all(&bound).await.unwrap();
+            let n = sock.read(&mut buf).await.unwrap();
+            let id = message_id(&buf[..n]);
+            let entry = [
+                0x30, 0x0b, 0x02, 0x01, id, 0x64, 0x06, 0x04, 0x02, 0xff, 0xfe, 0x30, 0x00,
+            ];
+            let done = [
+                0x30, 0x0c, 0x02, 0x01, id, 0x65, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+            ];
+            sock.write_all(&[&entry[..], &done[..]].concat())
+                .await
+                .unwrap();
+            // Keep the connection open until the client is done.
+            let _ = sock.read(&mut buf).await;
+        });
+        let settings = LdapSettings::new(url, "dc=example,dc=org");
+        let checked = authenticate(
+            &settings,
+            "cn=svc",
+            "svc",
+            "alice",
+            &Password::new("secret".to_owned()),
+        )
+        .await;
+        assert!(
+            matches!(checked, Err(UpstreamError::Malformed(_))),
+            "{checked:?}"
+        );
     }
 
     #[tokio::test]
