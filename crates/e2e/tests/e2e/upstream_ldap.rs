@@ -525,7 +525,7 @@ async fn ldap_sign_in_gives_our_tokens_with_idp_amr_groups_and_roles() {
 }
 
 #[tokio::test]
-async fn ldap_directory_button_on_the_login_page_leads_to_its_form() {
+async fn ldap_directory_button_idp_hint_and_only_lead_to_its_form() {
     let Some(slapd) = Slapd::start().await else {
         return;
     };
@@ -546,6 +546,38 @@ async fn ldap_directory_button_on_the_login_page_leads_to_its_form() {
     let login_form = form.login_form().unwrap();
     assert_eq!(login_form.action, "/upstream/corp/login");
     assert!(form.body.contains("Corp directory"));
+
+    // `idp_hint` goes straight to the directory's form.
+    let mut page = browser.get(&request(&env).url(&env.server)).await.unwrap();
+    let outcome = browser
+        .walk_from(&mut page, None, Consent::Approve)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, Outcome::Page(p) if p.url.path() == "/upstream/corp/start"),
+        "{outcome:?}"
+    );
+
+    // Made the only way in, the directory's form is what every sign-in shows.
+    let store = env.server.store();
+    let mut only = store.get_upstream(CORP).await.unwrap().unwrap();
+    only.only = true;
+    store.put_upstream(only).await.unwrap();
+    let browser = env.server.browser().unwrap();
+    let mut page = browser
+        .get(&env.web_request("openid").url(&env.server))
+        .await
+        .unwrap();
+    let outcome = browser
+        .walk_from(&mut page, None, Consent::Approve)
+        .await
+        .unwrap();
+    let Outcome::Page(form) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(form.url.path(), "/upstream/corp/start");
+    assert_eq!(form.login_form().unwrap().action, "/upstream/corp/login");
+    assert!(!form.body.contains("action=\"/login\""), "no local form");
 }
 
 /// The values of the cookies the browser was sent so far.
