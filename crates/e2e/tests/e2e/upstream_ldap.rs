@@ -601,6 +601,14 @@ async fn ui_4_ldap_sign_in_replaces_the_browser_session_and_honours_disabled_acc
     let env = env_with(settings(&slapd.url)).await;
     // Alice is signed in locally in this browser; ada now signs in at the directory in it.
     let browser = env.signed_in_browser().await;
+    // Alice has no directory account: the account page offers no link to the directory (a
+    // directory account links by signing in with its form).
+    let alices = browser
+        .get(&env.server.url("/account").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(alices.status, 200);
+    assert!(!alices.body.contains("Corp directory"), "{}", alices.body);
     let before = cookie_values(&browser);
     let start = env.server.url("/upstream/corp/start").unwrap();
     let mut page = browser.get(&start).await.unwrap();
@@ -613,6 +621,11 @@ async fn ui_4_ldap_sign_in_replaces_the_browser_session_and_honours_disabled_acc
     };
     assert_eq!(account.url.path(), "/account", "{}", account.body);
     assert!(account.body.contains(ADA), "{}", account.body);
+    assert!(
+        account.body.contains("Unlink Corp directory"),
+        "{}",
+        account.body
+    );
     let issued: Vec<String> = cookie_values(&browser)
         .into_iter()
         .skip(before.len())
