@@ -738,11 +738,19 @@ async fn dos_4_ldap_wrong_password_unknown_user_and_ambiguous_username_are_refus
     }
     assert_eq!(linked_users(&env).await, 0);
 
-    // Directory failures count against the account like local ones: after the limit even the
-    // right password is not checked.
+    // A spelling the directory might match to ada but this server cannot tell apart is refused
+    // even with her password (full-width letters; LDAP's matching normalises Unicode).
+    let page = refused(&env, "\u{ff41}\u{ff44}\u{ff41}", ADA_PASSWORD).await;
+    assert!(page.body.contains(WRONG), "{}", page.body);
+
+    // Directory failures count against the account like local ones, however the username is
+    // spelt (case and spaces are the directory's business, not a way round the throttle): after
+    // the limit even the right password is not checked.
     let limit = env.server.config().login_throttle.max_failures;
-    for _ in 1..limit {
-        refused(&env, ADA, "still-not-her-password").await;
+    let spellings = ["ADA", " ada", "Ada  "];
+    for n in 1..limit {
+        let spelling = spellings[usize::try_from(n).unwrap() % spellings.len()];
+        refused(&env, spelling, "still-not-her-password").await;
     }
     let page = refused(&env, ADA, ADA_PASSWORD).await;
     assert!(page.body.contains("Too many failed"), "{}", page.body);

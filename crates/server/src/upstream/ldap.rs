@@ -62,6 +62,23 @@ pub(crate) enum Checked {
     Refused(Refusal),
 }
 
+/// The username as the directory will match it, or `None` when it is refused: surrounding
+/// spaces dropped and inner runs of spaces made one, as LDAP's matching rules do (RFC 4518
+/// insignificant space handling), and only printable ASCII. The sign-in throttle counts
+/// failures per username, so every spelling the directory takes for one account must be one
+/// username here: case is folded by the throttle, spaces here, and the Unicode normalisation the
+/// directory would apply to other characters (full-width letters matching ASCII ones) is not
+/// attempted: such usernames are refused.
+pub(crate) fn canonical_username(raw: &str) -> Option<String> {
+    let canonical = raw
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ok = !canonical.is_empty() && canonical.chars().all(|c| c == ' ' || c.is_ascii_graphic());
+    ok.then_some(canonical)
+}
+
 /// The typed username's share of the filter: `template` with every `{username}` replaced by
 /// `username` escaped per RFC 4515, so `*`, `(`, `)`, `\` and NUL are matched literally.
 pub(crate) fn user_filter(template: &str, username: &str) -> String {
@@ -487,6 +504,31 @@ mod tests {
             r"(&(objectClass=user)(sAMAccountName=a\5cb\2a))"
         );
         assert_eq!(user_filter("(uid={username})", "a\0b"), r"(uid=a\00b)");
+    }
+
+    #[test]
+    fn usernames_are_taken_in_the_one_spelling_the_directory_matches() {
+        assert_eq!(canonical_username("ada").as_deref(), Some("ada"));
+        assert_eq!(canonical_username("  ada ").as_deref(), Some("ada"));
+        assert_eq!(
+            canonical_username("Ada  Lovelace").as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(
+            canonical_username("ada@corp.example").as_deref(),
+            Some("ada@corp.example")
+        );
+        for refused in [
+            "",
+            "   ",
+            "\u{ff41}da",
+            "ad\u{e4}",
+            "ada\t",
+            "a\u{0}b",
+            "ada\n",
+        ] {
+            assert_eq!(canonical_username(refused), None, "{refused:?}");
+        }
     }
 
     #[test]

@@ -398,7 +398,14 @@ pub(crate) async fn directory_sign_in(
     let UpstreamKind::Ldap(settings) = &upstream.kind else {
         return Err(UpstreamError::WrongFlow);
     };
+    // Failures count against the username the directory would match, whatever its spelling.
+    let canonical = ldap::canonical_username(username);
+    let throttled_as = canonical.as_deref().unwrap_or(username);
     let check = async {
+        let Some(username) = canonical.as_deref() else {
+            tracing::info!("directory sign-in refused: unsupported username");
+            return Ok(Verdict::Wrong);
+        };
         let service_password = client_secret(state, upstream)?;
         let checked = ldap::authenticate(
             settings,
@@ -421,7 +428,7 @@ pub(crate) async fn directory_sign_in(
             Err(e) => Err(e),
         }
     };
-    throttled(state, username, addr, check).await
+    throttled(state, throttled_as, addr, check).await
 }
 
 /// How a directory sign-in signed the user in: at `upstream`, with a password.
