@@ -60,7 +60,8 @@
 //! `/account/withdraw`, `/token`, `/device_authorization`, `/device` (GET, POST),
 //! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
 //! (GET, POST), `/logout/done`, `/upstream/{id}/start` and `/upstream/{id}/callback` (signing
-//! in through an upstream OpenID provider or GitHub), `/healthz`, `/readyz`.
+//! in through an upstream OpenID provider or GitHub), `/upstream/{id}/login` (the password form
+//! of a directory upstream), `/healthz`, `/readyz`.
 
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]

@@ -44,5 +44,6 @@ mod token_endpoint;
 mod token_exchange;
 mod token_hook;
 mod upstream_github;
+mod upstream_ldap;
 mod upstream_node;
 mod upstream_oidc;

@@ -1,6 +1,7 @@
 //! Upstream identity providers: the operations behind `portcullis upstreams` and the
-//! `[[upstreams]]` tables of the configuration file. The client secret is sealed under the
-//! key-encryption key (when one is configured) before it is stored, and never returned.
+//! `[[upstreams]]` tables of the configuration file. The client secret (a directory's
+//! service-account password) is sealed under the key-encryption key (when one is configured)
+//! before it is stored, and never returned.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use super::AdminError;
 use crate::at_rest::KeyEncryption;
 use crate::config::ConfigError;
 use crate::store::{Store, UpstreamId, UpstreamKind, UpstreamRecord};
-use crate::upstream::{fetch::allowed_url, seal_secret, secret_aad};
+use crate::upstream::{fetch::allowed_url, ldap, seal_secret, secret_aad};
 
 /// An upstream as the operator describes it.
 #[derive(Debug, Clone)]
@@ -23,9 +24,10 @@ pub struct NewUpstream {
     pub kind: UpstreamKind,
     /// The button label.
     pub display_name: Option<String>,
-    /// This server's client id at the upstream.
+    /// This server's client id at the upstream (a directory: the service account's bind DN).
     pub client_id: String,
-    /// This server's client secret at the upstream.
+    /// This server's client secret at the upstream (a directory: the service account's
+    /// password).
     pub client_secret: ClientSecret,
     /// Scopes asked for besides the kind's own.
     pub scopes: Vec<String>,
@@ -72,12 +74,26 @@ pub async fn put_upstream(
                 ));
             }
         }
+        UpstreamKind::Ldap(settings) => {
+            ldap::check_settings(settings).map_err(|(setting, why)| invalid(setting, why))?;
+        }
     }
+    let directory = matches!(new.kind, UpstreamKind::Ldap(_));
     if new.client_id.is_empty() {
-        return Err(invalid("client_id", "is required"));
+        return Err(invalid(
+            if directory { "bind_dn" } else { "client_id" },
+            "is required",
+        ));
     }
     if new.client_secret.secret().is_empty() {
-        return Err(invalid("client_secret", "is required"));
+        return Err(invalid(
+            if directory {
+                "bind_password"
+            } else {
+                "client_secret"
+            },
+            "is required",
+        ));
     }
     let client_secret = seal_secret(enc, new.id.as_str(), new.client_secret.secret())
         .map_err(|e| AdminError::Internal(e.to_string()))?;

@@ -69,15 +69,18 @@ pub(crate) enum SignInCheck {
     },
 }
 
-/// Checks a username and password.
-///
-/// The attempt is counted against every throttle key *before* the password is looked at, each
-/// count one atomic store step (DOS-4): of N concurrent guesses exactly the limit get verified,
-/// however they interleave. A refused attempt is withdrawn again (it was not checked, so it is
-/// no failure, and the lock ends one window after the last real failure); a successful one
-/// clears the account's failures and is withdrawn from the address count. The address's own
-/// failures stay: clearing them on success would let anyone with one account spray guesses at
-/// every other account from one address without end, one sign-in of their own per window.
+/// What checking a password found, before the throttle's bookkeeping.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// The password is right and the account enabled.
+    Right(Box<UserRecord>),
+    /// The password is right but the account is disabled.
+    RightButDisabled,
+    /// Unknown user or wrong password.
+    Wrong,
+}
+
+/// Checks a username and password against the local accounts.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn authenticate_user(
     state: &AppState,
@@ -85,6 +88,40 @@ pub(crate) async fn authenticate_user(
     password: Password,
     addr: Option<IpAddr>,
 ) -> Result<SignInCheck, ProtocolError> {
+    let checked = throttled(state, username, addr, async {
+        let user = state.store.get_user_by_username(username).await?;
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = state.passwords.verify(password, phc, addr).await?;
+        Ok::<_, ProtocolError>(match user {
+            Some(user) if ok && user.disabled => Verdict::RightButDisabled,
+            Some(user) if ok => Verdict::Right(Box::new(user)),
+            _ => Verdict::Wrong,
+        })
+    })
+    .await?;
+    if let SignInCheck::SignedIn(user) = &checked {
+        audit::login_succeeded(user.id.as_str(), &user.username);
+    }
+    Ok(checked)
+}
+
+/// Runs the password check `check` for `username` from `addr` under the sign-in throttle (the
+/// local form and directory upstreams alike).
+///
+/// The attempt is counted against every throttle key *before* the password is looked at, each
+/// count one atomic store step (DOS-4): of N concurrent guesses exactly the limit get verified,
+/// however they interleave. A refused attempt is withdrawn again (it was not checked, so it is
+/// no failure, and the lock ends one window after the last real failure); so is one whose check
+/// failed (`Err`: nothing was decided). A successful one clears the account's failures and is
+/// withdrawn from the address count. The address's own failures stay: clearing them on success
+/// would let anyone with one account spray guesses at every other account from one address
+/// without end, one sign-in of their own per window.
+pub(crate) async fn throttled<E: From<crate::store::StoreError>>(
+    state: &AppState,
+    username: &str,
+    addr: Option<IpAddr>,
+    check: impl Future<Output = Result<Verdict, E>>,
+) -> Result<SignInCheck, E> {
     let now = state.now();
     let keys = throttle_keys(state, username, addr);
     let addr_text = addr.map(|a| a.to_string());
@@ -103,17 +140,10 @@ pub(crate) async fn authenticate_user(
             });
         }
     }
-    let checked = async {
-        let user = state.store.get_user_by_username(username).await?;
-        let phc = user.as_ref().map(|u| u.password_hash.clone());
-        let ok = state.passwords.verify(password, phc, addr).await?;
-        Ok::<_, ProtocolError>((user, ok))
-    }
-    .await;
-    let (user, ok) = match checked {
-        Ok(checked) => checked,
-        // Nothing was checked (the hashing workers were saturated, or the store failed): the
-        // attempt must not count against the account or the address.
+    let verdict = match check.await {
+        Ok(verdict) => verdict,
+        // Nothing was checked (the hashing workers were saturated, the store or the directory
+        // failed): the attempt must not count against the account or the address.
         Err(e) => {
             for (key, _) in &keys {
                 state.store.release_attempt(key, now).await?;
@@ -121,23 +151,22 @@ pub(crate) async fn authenticate_user(
             return Err(e);
         }
     };
-    match user {
-        Some(user) if ok && user.disabled => {
+    match verdict {
+        Verdict::RightButDisabled => {
             audit::login_failed(username, addr_text.as_deref(), false);
             Ok(SignInCheck::Disabled)
         }
-        Some(user) if ok => {
+        Verdict::Right(user) => {
             if let Some(((account, _), others)) = keys.split_first() {
                 state.store.clear_login_failures(account).await?;
                 for (key, _) in others {
                     state.store.release_attempt(key, now).await?;
                 }
             }
-            audit::login_succeeded(user.id.as_str(), &user.username);
-            Ok(SignInCheck::SignedIn(Box::new(user)))
+            Ok(SignInCheck::SignedIn(user))
         }
         // The attempt already counts as the failure.
-        _ => {
+        Verdict::Wrong => {
             audit::login_failed(username, addr_text.as_deref(), false);
             Ok(SignInCheck::Wrong)
         }

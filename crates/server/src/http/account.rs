@@ -24,7 +24,7 @@ use crate::domain::error::ProtocolError;
 use crate::domain::params::Params;
 use crate::domain::{consent, sessions};
 use crate::state::AppState;
-use crate::store::UserRecord;
+use crate::store::{UpstreamKind, UserRecord};
 use crate::ui;
 use crate::ui::account::{
     AccountView, GrantedApp, LinkableUpstream, PasswordNotice, UpstreamNotice, account_page,
@@ -86,7 +86,9 @@ pub(crate) async fn get(
 }
 
 /// The upstream providers a user may sign in with (those offering a browser sign-in), each
-/// with whether the user has an account there linked.
+/// with whether the user has an account there linked. A directory (LDAP) has no browser
+/// sign-in to link through (its accounts link by signing in with its form): it is listed only
+/// when linked, to unlink it.
 async fn linkable_upstreams(
     state: &AppState,
     user: &UserRecord,
@@ -97,8 +99,13 @@ async fn linkable_upstreams(
         .list_upstreams()
         .await?
         .into_iter()
-        .map(|u| LinkableUpstream {
-            linked: links.iter().any(|l| l.upstream_id == u.id),
+        .map(|u| {
+            let linked = links.iter().any(|l| l.upstream_id == u.id);
+            (u, linked)
+        })
+        .filter(|(u, linked)| *linked || !matches!(u.kind, UpstreamKind::Ldap(_)))
+        .map(|(u, linked)| LinkableUpstream {
+            linked,
             label: u.label().to_owned(),
             id: u.id.as_str().to_owned(),
         })

@@ -57,6 +57,7 @@ pub(crate) async fn render_login(
         client_name,
         upstreams: &buttons,
         password: state.config.password_login,
+        directory: None,
     };
     (jar, login_page(&view)).into_response()
 }
@@ -97,28 +98,40 @@ pub(crate) async fn post(
 ) -> Response {
     let request = form.get("request").unwrap_or_default().to_owned();
     if !state.config.password_login {
-        return retry(&request, None, SignInFailure::Wrong);
+        return retry("/login", &request, None, SignInFailure::Wrong);
     }
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
-        return retry(&request, None, SignInFailure::Wrong);
+        return retry("/login", &request, None, SignInFailure::Wrong);
     };
     let jar = match sign_in(&state, jar, addr, username, password).await {
         Ok(Ok(jar)) => jar,
-        Ok(Err(failure)) => return retry(&request, Some(username), failure),
+        Ok(Err(failure)) => return retry("/login", &request, Some(username), failure),
         Err(e) => return e.into_response(),
     };
-    let location = if request.is_empty() {
+    (jar, ui::see_other(&after_sign_in(&request))).into_response()
+}
+
+/// Where a browser goes once signed in: back to the pending authorization `request`, or to the
+/// account page.
+pub(crate) fn after_sign_in(request: &str) -> String {
+    if request.is_empty() {
         "/account".to_owned()
     } else {
         format!(
             "/authorize?{}",
             resume_query_after_login(&Params::parse(request.as_bytes()))
         )
-    };
-    (jar, ui::see_other(&location)).into_response()
+    }
 }
 
-fn retry(request: &str, username: Option<&str>, failure: SignInFailure) -> Response {
+/// Back to the sign-in form at `path` with the pending `request`, the typed `username` and
+/// why.
+pub(crate) fn retry(
+    path: &str,
+    request: &str,
+    username: Option<&str>,
+    failure: SignInFailure,
+) -> Response {
     let mut q = form_urlencoded::Serializer::new(String::new());
     if !request.is_empty() {
         q.append_pair("request", request);
@@ -127,5 +140,5 @@ fn retry(request: &str, username: Option<&str>, failure: SignInFailure) -> Respo
         q.append_pair("username", u);
     }
     failure.append_to(&mut q);
-    ui::see_other(&format!("/login?{}", q.finish()))
+    ui::see_other(&format!("{path}?{}", q.finish()))
 }

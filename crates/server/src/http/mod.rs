@@ -29,6 +29,7 @@ pub(crate) mod account;
 pub(crate) mod authorize;
 pub(crate) mod consent;
 pub(crate) mod device;
+pub(crate) mod directory;
 pub(crate) mod discovery;
 pub(crate) mod error;
 pub(crate) mod extract;
@@ -82,6 +83,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             .route("/login", get(login::get).post(login::post))
             .route("/upstream/{id}/start", get(upstream::start))
             .route("/upstream/{id}/callback", get(upstream::callback))
+            .route("/upstream/{id}/login", post(directory::post))
             .route("/consent", post(consent::post))
             .route("/device", get(device::get).post(device::post))
             .route("/device/login", post(device::login))

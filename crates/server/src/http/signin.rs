@@ -12,6 +12,7 @@ use crate::domain::login::{self, SignInCheck};
 use crate::domain::secrets::random_token;
 use crate::domain::sessions::{self, csrf_token};
 use crate::state::AppState;
+use crate::store::{FederatedSignIn, UserRecord};
 use crate::ui::error::PageError;
 use crate::ui::login::SignInFailure;
 
@@ -60,20 +61,39 @@ pub(crate) async fn sign_in(
             ErrorCode::TemporarilyUnavailable => PageError::Busy,
             _ => PageError::Internal,
         })?;
-    let user = match checked {
-        SignInCheck::SignedIn(user) => *user,
-        SignInCheck::Wrong => return Ok(Err(SignInFailure::Wrong)),
-        SignInCheck::Disabled => return Ok(Err(SignInFailure::Disabled)),
-        SignInCheck::Throttled { retry_after_secs } => {
-            return Ok(Err(SignInFailure::Throttled {
-                wait_secs: retry_after_secs,
-            }));
-        }
+    let user = match outcome(checked) {
+        Ok(user) => user,
+        Err(failure) => return Ok(Err(failure)),
     };
+    start_session(state, jar, &user, None).await.map(Ok)
+}
+
+/// What a checked sign-in attempt shows: `Ok(user)` to start a session for, or the failure the
+/// form is shown again with.
+pub(crate) fn outcome(checked: SignInCheck) -> Result<UserRecord, SignInFailure> {
+    match checked {
+        SignInCheck::SignedIn(user) => Ok(*user),
+        SignInCheck::Wrong => Err(SignInFailure::Wrong),
+        SignInCheck::Disabled => Err(SignInFailure::Disabled),
+        SignInCheck::Throttled { retry_after_secs } => Err(SignInFailure::Throttled {
+            wait_secs: retry_after_secs,
+        }),
+    }
+}
+
+/// Starts a fresh session for `user`, replacing the browser's previous one (UI-4); `upstream`
+/// says how it signed in when not with a local password.
+pub(crate) async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    user: &UserRecord,
+    upstream: Option<FederatedSignIn>,
+) -> Result<CookieJar, PageError> {
     let name = session_cookie_name(&state.config);
     let previous = jar.get(name).map(|c| c.value().to_owned());
-    let (id, _session) = sessions::create(state, user.id.as_str(), previous.as_deref())
-        .await
-        .map_err(|e| PageError::internal(&e))?;
-    Ok(Ok(jar.add(cookie(&state.config, name, id))))
+    let (id, _session) =
+        sessions::create_with(state, user.id.as_str(), previous.as_deref(), upstream)
+            .await
+            .map_err(|e| PageError::internal(&e))?;
+    Ok(jar.add(cookie(&state.config, name, id)))
 }

@@ -10,15 +10,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 
+use super::directory;
 use super::extract::session::current_session;
 use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
+use super::login::after_sign_in;
 use super::signin::csrf_cookie;
 use crate::domain::audit;
-use crate::domain::authorize::resume_query_after_login;
 use crate::domain::params::Params;
 use crate::domain::sessions;
 use crate::state::AppState;
-use crate::store::{StoreError, UpstreamRecord};
+use crate::store::{StoreError, UpstreamKind, UpstreamRecord};
 use crate::ui;
 use crate::ui::account::UpstreamNotice;
 use crate::ui::error::PageError;
@@ -36,7 +37,7 @@ pub(crate) fn start_path(id: &str, request: &str) -> String {
 }
 
 /// The page for a failed upstream sign-in: a fixed text; the detail is logged.
-fn failure(id: &str, e: &UpstreamError) -> Response {
+pub(crate) fn failure(id: &str, e: &UpstreamError) -> Response {
     audit::upstream_login_failed(id, &e.to_string());
     match e {
         UpstreamError::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
@@ -47,7 +48,7 @@ fn failure(id: &str, e: &UpstreamError) -> Response {
 }
 
 /// The query and the upstream of a request to `/upstream/{id}/…`, or the failure page.
-async fn find(
+pub(crate) async fn find(
     state: &AppState,
     id: &str,
     query: Option<String>,
@@ -72,6 +73,9 @@ pub(crate) async fn start(
         Err(page) => return page,
     };
     let request = params.get("request").unwrap_or_default();
+    if matches!(upstream.kind, UpstreamKind::Ldap(_)) {
+        return directory::form(&state, jar, &upstream, &params).await;
+    }
     let (jar, binding) = match csrf_cookie(&state, jar) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -123,15 +127,7 @@ pub(crate) async fn callback(
         Err(e) => return PageError::internal(&e).into_response(),
     };
     let jar = jar.add(cookie(&state.config, name, session_id));
-    let location = if completed.request.is_empty() {
-        "/account".to_owned()
-    } else {
-        format!(
-            "/authorize?{}",
-            resume_query_after_login(&Params::parse(completed.request.as_bytes()))
-        )
-    };
-    (jar, ui::see_other(&location)).into_response()
+    (jar, ui::see_other(&after_sign_in(&completed.request))).into_response()
 }
 
 /// The end of a link asked for on the account page: the browser must still be signed in as the

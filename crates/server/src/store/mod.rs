@@ -73,8 +73,10 @@ pub use records::{
     SessionRecord, SigningKeyRecord, UserRecord,
 };
 pub use upstream_records::{
-    FederatedSignIn, MAX_UPSTREAM_ID_LEN, UpstreamId, UpstreamIdError, UpstreamKind,
-    UpstreamLinkRecord, UpstreamRecord,
+    FederatedSignIn, LDAP_DEFAULT_GROUP_ATTRIBUTE, LDAP_DEFAULT_GROUP_FILTER,
+    LDAP_DEFAULT_SUBJECT_ATTRIBUTE, LDAP_DEFAULT_TIMEOUT_SECS, LDAP_DEFAULT_USER_FILTER,
+    LDAP_SUBJECT_DN, LdapGroups, LdapSettings, MAX_UPSTREAM_ID_LEN, UpstreamId, UpstreamIdError,
+    UpstreamKind, UpstreamLinkRecord, UpstreamRecord,
 };
 
 /// How long a code is kept after its expiry so a replay is still recognised (CODE-2).

@@ -70,8 +70,8 @@ impl std::str::FromStr for UpstreamId {
     }
 }
 
-/// What protocol an upstream speaks. A directory kind (LDAP) would be one more variant: the
-/// sign-in flow matches on this, and only redirect-based kinds get a callback.
+/// What protocol an upstream speaks. The sign-in flow matches on this: the redirect-based
+/// kinds (`oidc`, `github`) get a callback, a directory (`ldap`) gets a password form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 #[non_exhaustive]
@@ -99,6 +99,90 @@ pub enum UpstreamKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         allowed_orgs: Vec<String>,
     },
+    /// An LDAP directory (OpenLDAP, Active Directory): the user's password is checked by a bind
+    /// as the user's entry, found by a search as the service account (`client_id` is its bind
+    /// DN, `client_secret` its password).
+    Ldap(LdapSettings),
+}
+
+/// Where the user's directory groups are read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LdapGroups {
+    /// An attribute of the user's entry listing the DNs of its groups (`memberOf`).
+    Attribute(String),
+    /// A search under `base` for the groups whose `filter` names the user (`{dn}`, the user's
+    /// DN, escaped), e.g. `(member={dn})`.
+    Search {
+        /// Where the groups are.
+        base: String,
+        /// The filter, with `{dn}`.
+        filter: String,
+    },
+}
+
+/// Default user filter (OpenLDAP); Active Directory uses `(sAMAccountName={username})`.
+pub const LDAP_DEFAULT_USER_FILTER: &str = "(uid={username})";
+/// Default subject attribute (OpenLDAP, RFC 4530); Active Directory uses `objectGUID`.
+pub const LDAP_DEFAULT_SUBJECT_ATTRIBUTE: &str = "entryUUID";
+/// The subject "attribute" that stands for the entry's DN.
+pub const LDAP_SUBJECT_DN: &str = "dn";
+/// Default group-search filter.
+pub const LDAP_DEFAULT_GROUP_FILTER: &str = "(member={dn})";
+/// Default group attribute of a user entry.
+pub const LDAP_DEFAULT_GROUP_ATTRIBUTE: &str = "memberOf";
+/// Default time allowed for connecting and for each directory operation, in seconds.
+pub const LDAP_DEFAULT_TIMEOUT_SECS: u64 = 5;
+
+/// How to reach and read an LDAP directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdapSettings {
+    /// `ldap://host[:port]` or `ldaps://host[:port]`. Plain `ldap://` without StartTLS only to a
+    /// loopback host.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// A PEM file of the CA certificates the directory's certificate must chain to (default:
+    /// the system's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Where users are searched (subtree).
+    pub user_base: String,
+    /// The user search filter, `{username}` replaced by the typed username escaped per RFC
+    /// 4515.
+    pub user_filter: String,
+    /// The attribute whose value is the account's stable id at the directory (`entryUUID`,
+    /// `objectGUID`; a binary value as lowercase hex), or `dn` for the DN.
+    pub subject_attribute: String,
+    /// The e-mail address attribute.
+    pub email_attribute: String,
+    /// The display-name attribute.
+    pub name_attribute: String,
+    /// Where the groups come from; their names are the group entries' `cn`. (Not `groups`:
+    /// the record's group mapping sits beside these settings in the stored document.)
+    pub group_source: LdapGroups,
+    /// Seconds allowed to connect, and for each operation.
+    pub timeout_secs: u64,
+}
+
+impl LdapSettings {
+    /// Settings with the defaults for an OpenLDAP directory at `url` with users under
+    /// `user_base`.
+    pub fn new(url: impl Into<String>, user_base: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            starttls: false,
+            ca_file: None,
+            user_base: user_base.into(),
+            user_filter: LDAP_DEFAULT_USER_FILTER.into(),
+            subject_attribute: LDAP_DEFAULT_SUBJECT_ATTRIBUTE.into(),
+            email_attribute: "mail".into(),
+            name_attribute: "cn".into(),
+            group_source: LdapGroups::Attribute(LDAP_DEFAULT_GROUP_ATTRIBUTE.into()),
+            timeout_secs: LDAP_DEFAULT_TIMEOUT_SECS,
+        }
+    }
 }
 
 impl UpstreamKind {
@@ -107,6 +191,7 @@ impl UpstreamKind {
         match self {
             Self::Oidc { .. } => "oidc",
             Self::Github { .. } => "github",
+            Self::Ldap(_) => "ldap",
         }
     }
 }
@@ -122,10 +207,12 @@ pub struct UpstreamRecord {
     /// What the sign-in button says (default: the id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// This server's client id at the upstream.
+    /// This server's client id at the upstream; for a directory, the service account's bind
+    /// DN.
     pub client_id: String,
-    /// The stored form of the client secret at the upstream: sealed under the key-encryption
-    /// key when one is configured. Never printed.
+    /// The stored form of the client secret at the upstream (for a directory, the service
+    /// account's password): sealed under the key-encryption key when one is configured. Never
+    /// printed.
     pub client_secret: String,
     /// Scopes asked for besides the kind's own (`openid email profile`; `read:user
     /// user:email`, plus `read:org` when teams are mapped).
@@ -177,7 +264,8 @@ impl fmt::Debug for UpstreamRecord {
 pub struct UpstreamLinkRecord {
     /// The upstream.
     pub upstream_id: UpstreamId,
-    /// The account's stable id at the upstream (OIDC `sub`, GitHub numeric user id).
+    /// The account's stable id at the upstream (OIDC `sub`, GitHub numeric user id, the
+    /// directory's subject attribute).
     pub subject: String,
     /// The local user.
     pub user_id: Subject,

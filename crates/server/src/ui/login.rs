@@ -26,6 +26,9 @@ pub(crate) struct LoginView<'a> {
     pub upstreams: &'a [(String, String)],
     /// Whether the password form is shown.
     pub password: bool,
+    /// A directory's own form instead of the local one: (where it posts, the directory's
+    /// label). The upstream buttons are not shown beside it.
+    pub directory: Option<(&'a str, &'a str)>,
 }
 
 /// Why a sign-in form is shown again, carried in its query: `failed=1`, and for a throttled
@@ -42,6 +45,8 @@ pub(crate) enum SignInFailure {
         /// Seconds to wait at most.
         wait_secs: i64,
     },
+    /// The directory that checks the password could not be reached.
+    Unreachable,
 }
 
 impl SignInFailure {
@@ -54,6 +59,9 @@ impl SignInFailure {
         params.get("failed")?;
         if params.get("disabled").is_some() {
             return Some(Self::Disabled);
+        }
+        if params.get("unreachable").is_some() {
+            return Some(Self::Unreachable);
         }
         Some(
             match params.get("wait").and_then(|w| w.parse::<i64>().ok()) {
@@ -76,6 +84,9 @@ impl SignInFailure {
             Self::Throttled { wait_secs } => {
                 q.append_pair("wait", &wait_secs.to_string());
             }
+            Self::Unreachable => {
+                q.append_pair("unreachable", "1");
+            }
         }
     }
 }
@@ -97,6 +108,26 @@ pub(crate) fn failure_message(failure: SignInFailure) -> Markup {
                 "Too many failed sign-in attempts. Try again in " (wait_text(wait_secs)) "."
             }
         },
+        SignInFailure::Unreachable => html! {
+            p.error role="alert" {
+                "The directory that checks your password cannot be reached right now. Try again later."
+            }
+        },
+    }
+}
+
+/// The username and password form, posting to `action`.
+fn password_form(view: &LoginView<'_>, action: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(view.csrf);
+            input type="hidden" name="request" value=(view.request);
+            label for="username" { "Username" }
+            input id="username" type="text" name="username" autocomplete="username" required value=(view.username.unwrap_or_default());
+            label for="password" { "Password" }
+            input id="password" type="password" name="password" autocomplete="current-password" required;
+            button type="submit" { "Sign in" }
+        }
     }
 }
 
@@ -114,19 +145,16 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                 @if let Some(failure) = view.failure {
                     (failure_message(failure))
                 }
-                @for (href, label) in view.upstreams {
-                    p { a.button href=(href) { "Sign in with " (label) } }
-                }
-                @if view.password {
-                form method="post" action="/login" {
-                    input type="hidden" name="csrf" value=(view.csrf);
-                    input type="hidden" name="request" value=(view.request);
-                    label for="username" { "Username" }
-                    input id="username" type="text" name="username" autocomplete="username" required value=(view.username.unwrap_or_default());
-                    label for="password" { "Password" }
-                    input id="password" type="password" name="password" autocomplete="current-password" required;
-                    button type="submit" { "Sign in" }
-                }
+                @if let Some((action, label)) = view.directory {
+                    p.muted { "with your " strong { (label) } " account" }
+                    (password_form(view, action))
+                } @else {
+                    @for (href, label) in view.upstreams {
+                        p { a.button href=(href) { "Sign in with " (label) } }
+                    }
+                    @if view.password {
+                        (password_form(view, "/login"))
+                    }
                 }
             },
         ),
@@ -143,6 +171,7 @@ mod tests {
             SignInFailure::Wrong,
             SignInFailure::Disabled,
             SignInFailure::Throttled { wait_secs: 120 },
+            SignInFailure::Unreachable,
         ] {
             let mut q = form_urlencoded::Serializer::new(String::new());
             failure.append_to(&mut q);

@@ -90,16 +90,28 @@ impl Fetcher {
 /// machine, as in development and tests).
 pub(crate) fn allowed_url(url: &str) -> Result<url::Url, UpstreamError> {
     let parsed = url::Url::parse(url).map_err(|_| UpstreamError::InsecureUrl(url.to_owned()))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        _ => Err(UpstreamError::InsecureUrl(url.to_owned())),
+    }
+}
+
+/// Whether `url` names this machine (`localhost` or a loopback address), where a plaintext
+/// connection never leaves the host. (An address in a URL of a scheme the URL standard does not
+/// know, such as `ldap:`, arrives as a domain and is read here.)
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d == "localhost"
+                || d.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    };
-    match parsed.scheme() {
-        "https" if parsed.host().is_some() => Ok(parsed),
-        "http" if loopback => Ok(parsed),
-        _ => Err(UpstreamError::InsecureUrl(url.to_owned())),
     }
 }
 

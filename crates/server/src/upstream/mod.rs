@@ -7,11 +7,14 @@
 //! upstream's authorization URL; [`complete`] takes that record back exactly once, checks the
 //! callback against it (ISS-4: the upstream of the path, RFC 9207 `iss`), redeems the code and
 //! returns the upstream account as an [`Identity`], which [`accounts`] turns into a local user.
+//! A directory (LDAP) has no redirects: [`directory_sign_in`] checks the password form's
+//! username and password by binding (see [`ldap`]) and hands the account to [`accounts`] too.
 
 pub(crate) mod accounts;
 mod cache;
 pub(crate) mod fetch;
 mod github;
+pub(crate) mod ldap;
 mod oidc;
 
 use std::collections::BTreeMap;
@@ -19,11 +22,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::at_rest::KeyEncryption;
+use crate::domain::login::{SignInCheck, Verdict, throttled};
 use crate::domain::pkce::s256_challenge;
 use crate::domain::secrets::{random_token, secret_hash};
 use crate::domain::sessions::check_csrf;
 use crate::state::AppState;
-use crate::store::{StoreError, UpstreamKind, UpstreamRecord};
+use crate::store::{FederatedSignIn, StoreError, UpstreamKind, UpstreamRecord};
 
 pub(crate) use cache::ProviderDocs;
 pub(crate) use fetch::Fetcher;
@@ -70,6 +74,16 @@ pub(crate) enum UpstreamError {
     /// The upstream could not be reached in time.
     #[error("upstream unreachable: {0}")]
     Unreachable(String),
+    /// The directory refused the service account, a search, or answered something unexpected.
+    #[error("directory: {0}")]
+    Directory(String),
+    /// Too many directory sign-ins are in flight.
+    #[error("too many directory sign-ins at once")]
+    Busy,
+    /// The upstream signs in with a password form, not by redirection (a directory), or the
+    /// other way round.
+    #[error("this upstream does not sign in that way")]
+    WrongFlow,
     /// An upstream URL that is neither `https` nor `http` to a loopback host.
     #[error("refusing non-https upstream URL {0}")]
     InsecureUrl(String),
@@ -107,6 +121,7 @@ impl UpstreamError {
             }
             Self::Refused(_) => "The sign-in provider did not sign you in.",
             Self::Disabled => "This account is disabled.",
+            Self::WrongFlow => "This sign-in provider does not sign in that way.",
             Self::NotAllowed => {
                 "Your account at this sign-in provider may not sign in here. Ask an administrator."
             }
@@ -211,8 +226,8 @@ pub(crate) fn seal_secret(
     enc.seal(&secret_aad(id), secret)
 }
 
-/// Opens the client secret of `upstream`.
-fn client_secret(
+/// Opens the client secret of `upstream` (a directory's service-account password).
+pub(crate) fn client_secret(
     state: &AppState,
     upstream: &UpstreamRecord,
 ) -> Result<zeroize::Zeroizing<String>, UpstreamError> {
@@ -270,6 +285,7 @@ pub(crate) async fn begin(
             &state_value,
             &challenge,
         )?,
+        UpstreamKind::Ldap(_) => return Err(UpstreamError::WrongFlow),
     };
     let payload =
         serde_json::to_string(&pending).map_err(|e| UpstreamError::Internal(e.to_string()))?;
@@ -357,10 +373,68 @@ pub(crate) async fn complete(
             )
             .await?
         }
+        UpstreamKind::Ldap(_) => return Err(UpstreamError::WrongFlow),
     };
     Ok(Completed {
         request: pending.request,
         link_user: pending.link_user,
         identity,
     })
+}
+
+/// Signs `username` in at the directory `upstream` with `password`, under the same throttle as
+/// the local password form (the failures count alike). A right password links or creates the
+/// local user just in time and refreshes its profile and mapped groups, as any upstream sign-in
+/// does; the password itself is never stored. A directory that cannot be asked is an error,
+/// and the attempt does not count.
+#[tracing::instrument(skip_all, fields(upstream = %upstream.id))]
+pub(crate) async fn directory_sign_in(
+    state: &AppState,
+    upstream: &UpstreamRecord,
+    username: &str,
+    password: &portcullis_types::secret::Password,
+    addr: Option<std::net::IpAddr>,
+) -> Result<SignInCheck, UpstreamError> {
+    let UpstreamKind::Ldap(settings) = &upstream.kind else {
+        return Err(UpstreamError::WrongFlow);
+    };
+    // Failures count against the username the directory would match, whatever its spelling.
+    let canonical = ldap::canonical_username(username);
+    let throttled_as = canonical.as_deref().unwrap_or(username);
+    let check = async {
+        let Some(username) = canonical.as_deref() else {
+            tracing::info!("directory sign-in refused: unsupported username");
+            return Ok(Verdict::Wrong);
+        };
+        let service_password = client_secret(state, upstream)?;
+        let checked = ldap::authenticate(
+            settings,
+            &upstream.client_id,
+            &service_password,
+            username,
+            password,
+        )
+        .await?;
+        let identity = match checked {
+            ldap::Checked::Account(identity) => identity,
+            ldap::Checked::Refused(why) => {
+                tracing::info!(refusal = ?why, "directory sign-in refused");
+                return Ok(Verdict::Wrong);
+            }
+        };
+        match accounts::sign_in(state, upstream, &identity).await {
+            Ok((user, _)) => Ok(Verdict::Right(Box::new(user))),
+            Err(UpstreamError::Disabled) => Ok(Verdict::RightButDisabled),
+            Err(e) => Err(e),
+        }
+    };
+    throttled(state, throttled_as, addr, check).await
+}
+
+/// How a directory sign-in signed the user in: at `upstream`, with a password.
+pub(crate) fn directory_sign_in_method(upstream: &UpstreamRecord) -> FederatedSignIn {
+    FederatedSignIn {
+        idp: upstream.id.clone(),
+        amr: vec![ldap::DIRECTORY_AMR.to_owned()],
+    }
 }

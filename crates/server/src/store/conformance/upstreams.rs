@@ -8,7 +8,8 @@ use tokio::sync::Barrier;
 use portcullis_types::GroupName;
 
 use crate::store::{
-    Store, StoreError, UpstreamId, UpstreamKind, UpstreamLinkRecord, UpstreamRecord, UserRecord,
+    LdapGroups, LdapSettings, Store, StoreError, UpstreamId, UpstreamKind, UpstreamLinkRecord,
+    UpstreamRecord, UserRecord,
 };
 
 const T0: i64 = 1_700_000_000;
@@ -45,7 +46,7 @@ fn link(upstream: &str, subject: &str, user: &str) -> UpstreamLinkRecord {
     }
 }
 
-/// Upstreams of both kinds round-trip; a put replaces; removal reports whether one existed.
+/// Upstreams of every kind round-trip; a put replaces; removal reports whether one existed.
 pub async fn upstreams_crud(s: Arc<dyn Store>) {
     let oidc = upstream("corp");
     let mut github = upstream("github");
@@ -54,12 +55,25 @@ pub async fn upstreams_crud(s: Arc<dyn Store>) {
         allowed_orgs: vec!["acme".into()],
     };
     github.groups.clear();
+    // A directory: its settings sit beside the record's group mapping in the stored document.
+    let mut directory = upstream("ad");
+    let mut settings = LdapSettings::new("ldaps://dc01.corp.example", "OU=Staff,DC=corp");
+    settings.ca_file = Some("/etc/portcullis/ca.pem".into());
+    settings.subject_attribute = "objectGUID".into();
+    settings.group_source = LdapGroups::Search {
+        base: "OU=Groups,DC=corp".into(),
+        filter: "(member={dn})".into(),
+    };
+    directory.kind = UpstreamKind::Ldap(settings);
+    directory.client_id = "CN=svc,DC=corp".into();
     s.put_upstream(oidc.clone()).await.unwrap();
     s.put_upstream(github.clone()).await.unwrap();
+    s.put_upstream(directory.clone()).await.unwrap();
     assert_eq!(s.get_upstream("corp").await.unwrap(), Some(oidc.clone()));
+    assert_eq!(s.get_upstream("ad").await.unwrap(), Some(directory.clone()));
     assert_eq!(
         s.list_upstreams().await.unwrap(),
-        vec![oidc.clone(), github]
+        vec![directory, oidc.clone(), github]
     );
     let mut changed = oidc;
     changed.only = true;
