@@ -239,9 +239,14 @@ async fn seed(
         {
             continue;
         }
-        let created = admin::add_user(store.as_ref(), clock, user.to_new_user())
-            .await
-            .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
+        let created = admin::add_user(
+            store.as_ref(),
+            clock,
+            &resolved.server.self_service.password_policy,
+            user.to_new_user(),
+        )
+        .await
+        .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
         tracing::info!(username = %created.username, sub = %created.id, "user created from the config file");
     }
     Ok(())

@@ -190,7 +190,7 @@ async fn read_password() -> anyhow::Result<Password> {
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
     let password = read_password().await?;
-    let (store, _) = args.store.open().await?;
+    let (store, resolved) = args.store.open().await?;
     let new = admin::NewUser {
         email: args.email,
         name: args.name,
@@ -199,9 +199,14 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         attributes: args.attributes.into_iter().collect(),
         ..admin::NewUser::new(args.username, password)
     };
-    let user = admin::add_user(store.as_ref(), &SystemClock, new)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let user = admin::add_user(
+        store.as_ref(),
+        &SystemClock,
+        &resolved.server.self_service.password_policy,
+        new,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
     println!("user {} created (sub {})", user.username, user.id);
     Ok(())
 }

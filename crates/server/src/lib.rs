@@ -77,6 +77,7 @@ pub(crate) mod domain;
 pub(crate) mod hashing;
 pub(crate) mod http;
 pub(crate) mod keys;
+pub(crate) mod mail;
 pub(crate) mod state;
 pub mod store;
 pub(crate) mod token_hook;
@@ -123,6 +124,9 @@ pub enum StartError {
     /// The HTTP client of the token hooks could not be built (e.g. no TLS roots).
     #[error("token hooks: {0}")]
     TokenHooks(String),
+    /// The SMTP relay settings cannot make a transport.
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// Connects the Redis denylist mirror when `redis_url` is configured.
@@ -188,6 +192,10 @@ impl Server {
         } else {
             Some(token_hook::http_client().map_err(|e| StartError::TokenHooks(e.to_string()))?)
         };
+        let mail = match &config.self_service.smtp {
+            Some(smtp) => mail::Mailer::start(smtp).map_err(|e| StartError::Mail(e.to_string()))?,
+            None => mail::Mailer::disabled(),
+        };
         let upstream_http =
             upstream::Fetcher::new().map_err(|e| StartError::Workers(e.to_string()))?;
         Ok(Self {
@@ -206,6 +214,7 @@ impl Server {
                 validation: validation_cache::ValidationCache::default(),
                 hook_client,
                 upstream_http,
+                mail,
             }),
         })
     }

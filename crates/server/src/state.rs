@@ -232,6 +232,8 @@ pub(crate) struct AppState {
     pub(crate) hook_client: Option<reqwest::Client>,
     /// The HTTP client of sign-ins through upstream providers.
     pub(crate) upstream_http: crate::upstream::Fetcher,
+    /// The queue of outgoing self-service mail.
+    pub(crate) mail: crate::mail::Mailer,
 }
 
 impl AppState {

@@ -61,6 +61,10 @@ pub(crate) enum SignInCheck {
     /// learns this; to everyone else a disabled account answers [`SignInCheck::Wrong`] like
     /// any other. The attempt stays counted: it signed no one in.
     Disabled,
+    /// The password is right but the account was made on the sign-up page and its address is
+    /// not verified yet, while the server requires that. Told only to who typed the password;
+    /// the attempt counts as a success for the throttle.
+    Unverified(Box<UserRecord>),
     /// Refused without checking: the account or the address had too many failures. The lock
     /// ends at the latest this many seconds from now (one window after the last failure).
     Throttled {
@@ -132,6 +136,9 @@ pub(crate) async fn authenticate_user(
                 for (key, _) in others {
                     state.store.release_attempt(key, now).await?;
                 }
+            }
+            if user.verification_pending && state.config.self_service.verification_required() {
+                return Ok(SignInCheck::Unverified(Box::new(user)));
             }
             audit::login_succeeded(user.id.as_str(), &user.username);
             Ok(SignInCheck::SignedIn(Box::new(user)))

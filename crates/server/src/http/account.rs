@@ -2,7 +2,8 @@
 //! one (its grants, refresh tokens and recorded access tokens are revoked) and 303s back.
 //! `POST /account/password` changes the password (the browser stays signed in with a fresh
 //! session, everything else is signed out); `POST /account/sign-out-everywhere` signs the user
-//! out of every browser and application, this one included.
+//! out of every browser and application, this one included. `POST /account/delete` deletes the
+//! account once the password (or, without one, the username) is typed again.
 
 use std::sync::Arc;
 
@@ -12,17 +13,21 @@ use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
 
-use super::extract::form::{PasswordChangeForm, SignOutEverywhereForm, WithdrawForm};
+use super::extract::form::{
+    DeleteAccountForm, PasswordChangeForm, SignOutEverywhereForm, WithdrawForm,
+};
 use super::extract::{ClientAddr, CsrfForm, SignedIn, cookie, removal, session_cookie_name};
-use crate::domain::account::{self, PasswordChange};
+use crate::domain::account::{self, Deletion, PasswordChange};
 use crate::domain::error::ProtocolError;
 use crate::domain::params::Params;
+use crate::domain::password::PolicyRefusal;
 use crate::domain::{consent, sessions};
 use crate::state::AppState;
 use crate::store::UserRecord;
 use crate::ui;
 use crate::ui::account::{AccountView, GrantedApp, PasswordNotice, account_page};
 use crate::ui::error::PageError;
+use crate::ui::login::LoginNotice;
 
 /// The signed-in user's record, or the answer to give when there is none.
 async fn signed_in_user(state: &AppState, user_id: &str) -> Result<UserRecord, Response> {
@@ -68,6 +73,8 @@ pub(crate) async fn get(
         apps: &apps,
         csrf: &session.csrf,
         notice: PasswordNotice::from_query(&params),
+        policy: state.config.self_service.password_policy,
+        has_password: !user.password_hash.is_empty(),
     })
 }
 
@@ -108,7 +115,7 @@ pub(crate) async fn sign_out_everywhere(
 }
 
 /// The error page for a failure of the password check or the store.
-fn failure_page(e: &ProtocolError) -> Response {
+pub(crate) fn failure_page(e: &ProtocolError) -> Response {
     match e.code() {
         ErrorCode::TemporarilyUnavailable => PageError::Busy.into_response(),
         _ => PageError::internal(e).into_response(),
@@ -159,11 +166,47 @@ pub(crate) async fn change_password(
         }
         Ok(PasswordChange::WrongCurrent) => PasswordNotice::WrongCurrent,
         Ok(PasswordChange::Mismatch) => PasswordNotice::Mismatch,
-        Ok(PasswordChange::TooShort) => PasswordNotice::TooShort,
+        Ok(PasswordChange::Refused(refusal)) => match refusal {
+            PolicyRefusal::TooShort { .. } => PasswordNotice::TooShort,
+            PolicyRefusal::TooLong { .. } => PasswordNotice::TooLong,
+            PolicyRefusal::Common => PasswordNotice::Common,
+        },
         Ok(PasswordChange::Throttled { retry_after_secs }) => PasswordNotice::Throttled {
             wait_secs: retry_after_secs,
         },
         Err(e) => return failure_page(&e),
     };
+    ui::see_other(&notice.location())
+}
+
+/// `POST /account/delete`: `confirmation` (the current password, or the username of an account
+/// without one). Deleted, the browser's session cookie goes and it lands on the login page.
+pub(crate) async fn delete(
+    State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
+    jar: CookieJar,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<DeleteAccountForm>,
+) -> Response {
+    let Some(confirmation) = params.get("confirmation") else {
+        return PageError::FormExpired.into_response();
+    };
+    let user = match signed_in_user(&state, session.user_id.as_str()).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let notice =
+        match account::delete_account(&state, user, Password::new(confirmation), addr).await {
+            Ok(Deletion::Deleted(_)) => {
+                let jar = jar.add(removal(&state.config, session_cookie_name(&state.config)));
+                return (jar, ui::see_other(&LoginNotice::Deleted.location())).into_response();
+            }
+            Ok(Deletion::NotConfirmed) => PasswordNotice::DeleteNotConfirmed,
+            Ok(Deletion::Throttled { retry_after_secs }) => PasswordNotice::DeleteThrottled {
+                wait_secs: retry_after_secs,
+            },
+            Err(e) => return failure_page(&e),
+        };
     ui::see_other(&notice.location())
 }

@@ -39,6 +39,8 @@ pub(crate) mod jwks;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod metrics;
+pub(crate) mod password_reset;
+pub(crate) mod register;
 pub(crate) mod revoke;
 pub(crate) mod signin;
 pub(crate) mod token;
@@ -92,6 +94,20 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 post(account::sign_out_everywhere),
             )
             .route("/account/password", post(account::change_password))
+            .route("/account/delete", post(account::delete))
+            .route("/register", get(register::get).post(register::post))
+            .route(
+                "/register/verify",
+                get(register::verify_get).post(register::verify_post),
+            )
+            .route(
+                "/password/forgot",
+                get(password_reset::forgot_get).post(password_reset::forgot_post),
+            )
+            .route(
+                "/password/reset",
+                get(password_reset::reset_get).post(password_reset::reset_post),
+            )
             .route("/logout", get(logout::get).post(logout::post))
             .route("/logout/done", get(logout::done)),
     );

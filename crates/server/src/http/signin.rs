@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
@@ -10,6 +11,7 @@ use portcullis_types::secret::Password;
 use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
 use crate::domain::login::{self, SignInCheck};
 use crate::domain::secrets::random_token;
+use crate::domain::self_service::verification;
 use crate::domain::sessions::{self, csrf_token};
 use crate::state::AppState;
 use crate::ui::error::PageError;
@@ -26,6 +28,18 @@ pub(crate) fn form_token(
 ) -> Result<(CookieJar, String), PageError> {
     let (jar, secret) = csrf_cookie(state, jar)?;
     Ok((jar, csrf_token(&secret)))
+}
+
+/// A page with a form carrying the sign-in CSRF token (the cookie set when missing).
+pub(crate) fn with_form_token(
+    state: &AppState,
+    jar: CookieJar,
+    render: impl FnOnce(&str) -> Response,
+) -> Response {
+    match form_token(state, jar) {
+        Ok((jar, csrf)) => (jar, render(&csrf)).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The value of the browser's CSRF cookie, setting a new one when it has none. A sign-in
@@ -64,6 +78,13 @@ pub(crate) async fn sign_in(
         SignInCheck::SignedIn(user) => *user,
         SignInCheck::Wrong => return Ok(Err(SignInFailure::Wrong)),
         SignInCheck::Disabled => return Ok(Err(SignInFailure::Disabled)),
+        SignInCheck::Unverified(user) => {
+            // Whoever knows the password may ask for the link again, within the mail throttle.
+            verification::send(state, &user)
+                .await
+                .map_err(|e| PageError::internal(&e))?;
+            return Ok(Err(SignInFailure::Unverified));
+        }
         SignInCheck::Throttled { retry_after_secs } => {
             return Ok(Err(SignInFailure::Throttled {
                 wait_secs: retry_after_secs,
