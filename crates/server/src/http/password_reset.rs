@@ -1,11 +1,10 @@
 //! `GET|POST /password/forgot`: asking for a reset link by e-mail address, and
-//! `GET|POST /password/reset`: the new-password form a link opens. Both exist only when the
-//! reset is offered (an SMTP relay is configured); 404 otherwise.
+//! `GET|POST /password/reset`: the new-password form a link opens. Both are routed only when
+//! the reset is offered (an SMTP relay is configured).
 
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::secret::Password;
@@ -31,9 +30,6 @@ pub(crate) async fn forgot_get(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if !state.config.self_service.reset_offered() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let policy = state.config.self_service.password_policy;
     with_form_token(&state, jar, |csrf| {
@@ -47,9 +43,6 @@ pub(crate) async fn forgot_post(
     ClientAddr(addr): ClientAddr,
     SignInForm { params, .. }: SignInForm<SelfServiceForm>,
 ) -> Response {
-    if !state.config.self_service.reset_offered() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let email = params.get("email").unwrap_or_default();
     match reset::request(&state, email, addr).await {
         Ok(ResetRequest::Accepted) => ui::see_other(&LoginNotice::ResetSent.location()),
@@ -71,9 +64,6 @@ pub(crate) async fn reset_get(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if !state.config.self_service.reset_offered() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let token = params.get("token").unwrap_or_default();
     match reset::is_live(&state, token).await {
@@ -93,9 +83,6 @@ pub(crate) async fn reset_post(
     ClientAddr(addr): ClientAddr,
     SignInForm { params, .. }: SignInForm<SelfServiceForm>,
 ) -> Response {
-    if !state.config.self_service.reset_offered() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let (Some(token), Some(password), Some(repeated)) = (
         params.get("token"),
         params.get("password"),

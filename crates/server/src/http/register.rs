@@ -1,10 +1,9 @@
-//! `GET|POST /register`: the sign-up form (only when registration is on; 404 otherwise), and
-//! `GET|POST /register/verify`: the e-mail verification link and its confirm button.
+//! `GET|POST /register`: the sign-up form, and `GET|POST /register/verify`: the e-mail
+//! verification link and its confirm button (routed only when offered, see `http::router`).
 
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::secret::Password;
@@ -22,20 +21,12 @@ use crate::ui::error::PageError;
 use crate::ui::login::LoginNotice;
 use crate::ui::self_service::{FormNotice, SignUpView, dead_link_page, sign_up_page, verify_page};
 
-/// Whether the sign-up page exists on this deployment.
-fn open(state: &AppState) -> bool {
-    state.config.self_service.registration && state.config.password_login
-}
-
 /// `GET /register`.
 pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if !open(&state) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     with_form_token(&state, jar, |csrf| {
         sign_up_page(&SignUpView {
@@ -54,9 +45,6 @@ pub(crate) async fn post(
     ClientAddr(addr): ClientAddr,
     SignInForm { params, .. }: SignInForm<SelfServiceForm>,
 ) -> Response {
-    if !open(&state) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let (Some(username), Some(email), Some(password), Some(repeated)) = (
         params.get("username"),
         params.get("email"),
@@ -97,9 +85,6 @@ pub(crate) async fn verify_get(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if state.config.self_service.smtp.is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let params = Params::parse(query.unwrap_or_default().as_bytes());
     let token = params.get("token").unwrap_or_default();
     match verification::is_live(&state, token).await {
@@ -115,9 +100,6 @@ pub(crate) async fn verify_post(
     State(state): State<Arc<AppState>>,
     SignInForm { params, .. }: SignInForm<SelfServiceForm>,
 ) -> Response {
-    if state.config.self_service.smtp.is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
     let token = params.get("token").unwrap_or_default();
     match verification::verify(&state, token).await {
         Ok(Verified::Done) => ui::see_other(&LoginNotice::Verified.location()),
