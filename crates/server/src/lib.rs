@@ -57,7 +57,9 @@
 //! # Endpoints
 //! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
 //! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
-//! `/account/withdraw`, `/token`, `/device_authorization`, `/device` (GET, POST),
+//! `/account/withdraw`, `/account/password`, `/account/sign-out-everywhere`, `/account/delete`,
+//! `/register` and `/register/verify` (sign-up, when on), `/password/forgot` and
+//! `/password/reset` (with an SMTP relay), `/token`, `/device_authorization`, `/device` (GET, POST),
 //! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
 //! (GET, POST), `/logout/done`, `/upstream/{id}/start` and `/upstream/{id}/callback` (signing
 //! in through an upstream OpenID provider or GitHub), `/healthz`, `/readyz`.

@@ -174,7 +174,7 @@ pub(crate) fn failure_message(failure: SignInFailure) -> Markup {
         SignInFailure::Unverified => html! {
             p.error role="alert" {
                 "Confirm your e-mail address first: open the link in the mail we sent you. "
-                "We have just sent it again."
+                "A new mail is on its way (unless several were sent in the last hour)."
             }
         },
         SignInFailure::Throttled { wait_secs } => html! {

@@ -106,6 +106,8 @@ pub(crate) async fn register(
     let password_hash = state.passwords.hash(form.password, addr).await?;
     let required = settings.verification_required();
     if required && !state.store.get_users_by_email(email).await?.is_empty() {
+        // The store write a fresh sign-up makes for its link, for a link no one receives.
+        verification::decoy(state).await?;
         if over_limit(state, &recipient_key(email)).await?.is_none() {
             let reset = settings
                 .reset_offered()

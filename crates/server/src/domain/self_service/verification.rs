@@ -52,6 +52,18 @@ pub(crate) async fn send(state: &AppState, user: &UserRecord) -> Result<bool, Pr
     )))
 }
 
+/// Stores a verification link that names no account and is never sent, so that a sign-up
+/// with a taken address writes what a fresh one writes.
+pub(crate) async fn decoy(state: &AppState) -> Result<(), ProtocolError> {
+    let payload = Link {
+        user: String::new(),
+        email: String::new(),
+    };
+    let ttl = state.config.self_service.verification_ttl_secs;
+    issue(state, namespace::EMAIL_VERIFICATION, &payload, ttl).await?;
+    Ok(())
+}
+
 /// Whether `token` is an unused, unexpired verification link (nothing is used up).
 pub(crate) async fn is_live(state: &AppState, token: &str) -> Result<bool, ProtocolError> {
     Ok(peek::<Link>(state, namespace::EMAIL_VERIFICATION, token)
