@@ -542,3 +542,59 @@ async fn deleting_the_account_needs_the_password_and_revokes_everything() {
     assert_eq!(introspected.json["active"], false);
     assert!(code_flow(&env, ALICE, ALICE_PASSWORD).await.is_none());
 }
+
+#[tokio::test]
+async fn verification_links_expire_on_the_servers_clock() {
+    let Some(sink) = SmtpSink::start().await else {
+        return;
+    };
+    let env = env_with_mail(&sink, true).await;
+    let browser = env.server.browser().unwrap();
+    sign_up(&env, &browser, DORA, DORA_EMAIL, DORA_PASSWORD).await;
+    let link = link_of(&env, &sink.wait_for(1).await[0], "/register/verify?token=");
+    let ttl = env.server.config().self_service.verification_ttl_secs;
+    env.server.advance(ttl - 1);
+    assert_eq!(browser.get(&link).await.unwrap().status, 200);
+    env.server.advance(1);
+    assert_eq!(browser.get(&link).await.unwrap().status, 400);
+    assert!(code_flow(&env, DORA, DORA_PASSWORD).await.is_none());
+}
+
+#[tokio::test]
+async fn dos_4_reset_requests_and_sign_ups_are_throttled_per_address() {
+    let Some(sink) = SmtpSink::start().await else {
+        return;
+    };
+    let smtp = sink.settings();
+    let env = Env::start_with(TestServer::builder().configure(move |s| {
+        s.self_service.registration = true;
+        s.self_service.smtp = Some(smtp);
+        s.self_service.throttle.max_failures = 2;
+    }))
+    .await;
+    let browser = env.server.browser().unwrap();
+    for _ in 0..2 {
+        let sent = reset_link(&env, &browser, "nobody@example.com").await;
+        assert_eq!(location(&sent), "/login?notice=reset-sent");
+    }
+    // The third from this address within the window is refused, whatever the address asked
+    // about, and says how long to wait.
+    let refused = reset_link(&env, &browser, "alice@example.com").await;
+    let loc = location(&refused);
+    assert!(
+        loc.starts_with("/password/forgot?") && loc.contains("error=throttled"),
+        "{loc}"
+    );
+    let shown = follow(&env.server, &browser, refused).await;
+    assert!(shown.body.contains("Too many requests"), "{}", shown.body);
+    // Sign-ups count against the same limit.
+    let signed_up = sign_up(&env, &browser, DORA, DORA_EMAIL, DORA_PASSWORD).await;
+    assert!(location(&signed_up).contains("error=throttled"));
+    assert!(!has_user(&env, DORA).await);
+    // After the window, the address may ask again.
+    env.server
+        .advance(env.server.config().self_service.throttle.window_secs);
+    let sent = reset_link(&env, &browser, "alice@example.com").await;
+    assert_eq!(location(&sent), "/login?notice=reset-sent");
+    assert_eq!(sink.wait_for(1).await[0].to, "alice@example.com");
+}
