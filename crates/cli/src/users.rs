@@ -306,6 +306,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
             "effective_roles": effective,
             "attributes": user.attributes,
             "disabled": user.disabled,
+            "verification_pending": user.verification_pending,
             "created_at": user.created_at,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -321,6 +322,14 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
     println!("username:   {}", user.username);
     println!("sub:        {}", user.id);
     println!("email:      {}", user.email.as_deref().unwrap_or("-"));
+    println!(
+        "verified:   {}",
+        match (user.email_verified, user.verification_pending) {
+            (true, _) => "yes",
+            (false, true) => "no (a self-service sign-up: no sign-in until verified)",
+            (false, false) => "no",
+        }
+    );
     println!("name:       {}", user.name.as_deref().unwrap_or("-"));
     println!("disabled:   {}", if user.disabled { "yes" } else { "no" });
     println!(
