@@ -174,6 +174,69 @@ mod tests {
         assert!(!shown.contains("someone@"), "{shown}");
     }
 
+    /// Log lines written while a test runs.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn key_4_a_relay_that_never_answers_times_out_and_the_log_keeps_the_link_out() {
+        // A relay that accepts the connection and says nothing.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let mut settings = SmtpSettings::new("127.0.0.1", "no-reply@id.example");
+        settings.tls = SmtpTls::InsecurePlaintext;
+        settings.port = port;
+        settings.timeout_secs = 1;
+        let mailer = Mailer::start(&settings).unwrap();
+        assert!(mailer.queue(Email {
+            to: "victim@example.com".into(),
+            subject: "Reset your password".into(),
+            body: "https://id.example/password/reset?token=SECRET-TOKEN".into(),
+        }));
+        let started = std::time::Instant::now();
+        while !logs.text().contains("mail not sent") {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no failure logged: {}",
+                logs.text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let text = logs.text();
+        assert!(!text.contains("SECRET-TOKEN"), "{text}");
+        assert!(!text.contains("victim@"), "{text}");
+        assert!(text.contains("Reset your password"), "{text}");
+    }
+
     #[tokio::test]
     async fn a_full_queue_drops_instead_of_waiting() {
         let (tx, _rx) = mpsc::channel(1);
