@@ -82,6 +82,12 @@ pub struct RawConfig {
     /// Upstream identity providers, saved (replaced) at start.
     #[serde(default)]
     pub upstreams: Vec<crate::upstreams::RawUpstream>,
+    /// Self-service sign-up, verification and password reset.
+    pub registration: Option<crate::self_service::RawRegistration>,
+    /// The password policy.
+    pub password_policy: Option<crate::self_service::RawPasswordPolicy>,
+    /// The SMTP relay of self-service mail.
+    pub smtp: Option<crate::self_service::RawSmtp>,
 }
 
 /// `[login]`
@@ -417,6 +423,8 @@ pub struct Overrides {
     pub trusted_proxies: Option<Vec<String>>,
     /// Set when `--admin-listen` exports metrics: time every request.
     pub request_metrics: bool,
+    /// `--registration` / `PORTCULLIS_REGISTRATION`: open or close the sign-up page.
+    pub registration: Option<bool>,
 }
 
 /// The fully layered configuration.
@@ -636,6 +644,12 @@ pub(crate) fn resolve_raw(
         .into_iter()
         .map(|h| crate::token_hooks::settings(h, base_dir(file)))
         .collect::<anyhow::Result<_>>()?;
+    s.self_service = crate::self_service::settings(
+        raw.registration,
+        raw.password_policy,
+        raw.smtp,
+        o.registration,
+    )?;
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 
     let clients = raw

@@ -138,6 +138,7 @@ pub async fn bootstrap(
         admin::add_user(
             store.as_ref(),
             clock,
+            &config.self_service.password_policy,
             admin::NewUser {
                 email: Some("demo@example.com".to_owned()),
                 name: Some("Demo User".to_owned()),

@@ -16,6 +16,7 @@ mod logging;
 mod memory;
 mod migrate;
 mod roles;
+mod self_service;
 mod serve;
 mod stdin;
 mod token;

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// private (loopback, or a network only the monitoring reaches) [default: off].
     #[arg(long, env = "PORTCULLIS_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<String>,
+    /// Open (`true`) or close (`false`) the self-service sign-up page, over the config file's
+    /// `[registration] enabled` [default: false].
+    #[arg(long, env = "PORTCULLIS_REGISTRATION", value_name = "BOOL")]
+    pub registration: Option<bool>,
 }
 
 /// Runs the server.
@@ -91,6 +95,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         gc_interval_secs: args.gc_interval,
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
         request_metrics: args.admin_listen.is_some(),
+        registration: args.registration,
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     // The recorder goes in before anything records (the key cache records at start).
@@ -239,9 +244,14 @@ async fn seed(
         {
             continue;
         }
-        let created = admin::add_user(store.as_ref(), clock, user.to_new_user())
-            .await
-            .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
+        let created = admin::add_user(
+            store.as_ref(),
+            clock,
+            &resolved.server.self_service.password_policy,
+            user.to_new_user(),
+        )
+        .await
+        .map_err(|e| anyhow!("config user {}: {e}", user.username))?;
         tracing::info!(username = %created.username, sub = %created.id, "user created from the config file");
     }
     Ok(())

@@ -190,7 +190,7 @@ async fn read_password() -> anyhow::Result<Password> {
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
     let password = read_password().await?;
-    let (store, _) = args.store.open().await?;
+    let (store, resolved) = args.store.open().await?;
     let new = admin::NewUser {
         email: args.email,
         name: args.name,
@@ -199,9 +199,14 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         attributes: args.attributes.into_iter().collect(),
         ..admin::NewUser::new(args.username, password)
     };
-    let user = admin::add_user(store.as_ref(), &SystemClock, new)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let user = admin::add_user(
+        store.as_ref(),
+        &SystemClock,
+        &resolved.server.self_service.password_policy,
+        new,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
     println!("user {} created (sub {})", user.username, user.id);
     Ok(())
 }
@@ -301,6 +306,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
             "effective_roles": effective,
             "attributes": user.attributes,
             "disabled": user.disabled,
+            "verification_pending": user.verification_pending,
             "created_at": user.created_at,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -316,6 +322,14 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
     println!("username:   {}", user.username);
     println!("sub:        {}", user.id);
     println!("email:      {}", user.email.as_deref().unwrap_or("-"));
+    println!(
+        "verified:   {}",
+        match (user.email_verified, user.verification_pending) {
+            (true, _) => "yes",
+            (false, true) => "no (a self-service sign-up: no sign-in until verified)",
+            (false, false) => "no",
+        }
+    );
     println!("name:       {}", user.name.as_deref().unwrap_or("-"));
     println!("disabled:   {}", if user.disabled { "yes" } else { "no" });
     println!(

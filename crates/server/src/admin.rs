@@ -11,7 +11,7 @@ use portcullis_jose::Clock;
 use portcullis_types::secret::Password;
 
 use crate::at_rest::{PepperError, pepper};
-use crate::config::{ClientConfig, ConfigError, ServerConfig};
+use crate::config::{ClientConfig, ConfigError, PasswordPolicy, ServerConfig};
 use crate::domain::error::ProtocolError;
 pub use crate::domain::lifecycle::SignOutReport;
 use crate::domain::lifecycle::{self, SignOutCause};
@@ -175,6 +175,7 @@ pub async fn remove_client(store: &dyn Store, client_id: &str) -> Result<bool, A
 pub async fn add_user(
     store: &dyn Store,
     clock: &dyn Clock,
+    policy: &PasswordPolicy,
     new: NewUser,
 ) -> Result<UserRecord, AdminError> {
     let username = new.username.as_str();
@@ -184,7 +185,7 @@ pub async fn add_user(
             reason: "must be 1-128 characters without control characters".to_owned(),
         }));
     }
-    check_password_policy(&new.password)?;
+    check_password_policy(policy, &new.password, username)?;
     let (new, roles, groups) = new.checked(store).await?;
     let password_hash = password::hash(new.password).await?;
     let user = UserRecord {
@@ -199,6 +200,7 @@ pub async fn add_user(
         attributes: new.attributes,
         disabled: false,
         tokens_not_before: None,
+        verification_pending: false,
         created_at: clock.now().as_secs(),
     };
     store.put_user(user.clone()).await?;
@@ -389,15 +391,18 @@ pub async fn ensure_keys(
     .await?)
 }
 
-/// Refuses a password shorter than the policy allows (`users add`, `users set-password`).
-fn check_password_policy(password: &Password) -> Result<(), AdminError> {
-    if password::too_short(password) {
-        return Err(AdminError::Invalid(ConfigError {
+/// Refuses a password the policy does not allow (`users add`, `users set-password`), saying why.
+fn check_password_policy(
+    policy: &PasswordPolicy,
+    new: &Password,
+    username: &str,
+) -> Result<(), AdminError> {
+    password::check(policy, new, username).map_err(|refusal| {
+        AdminError::Invalid(ConfigError {
             setting: "password",
-            reason: format!("must be at least {} characters", password::MIN_PASSWORD_LEN),
-        }));
-    }
-    Ok(())
+            reason: refusal.to_string(),
+        })
+    })
 }
 
 /// Connects the resource servers' denylist mirror (Redis) named by `config.redis_url`; `None`
@@ -510,10 +515,14 @@ pub async fn set_user_password(
     username: &str,
     new_password: Password,
 ) -> Result<Option<SignOutReport>, AdminError> {
-    check_password_policy(&new_password)?;
     let Some(mut user) = t.find_user(username).await? else {
         return Ok(None);
     };
+    check_password_policy(
+        &t.config.self_service.password_policy,
+        &new_password,
+        &user.username,
+    )?;
     user.password_hash = password::hash(new_password).await?;
     Ok(Some(t.sign_out(user, SignOutCause::PasswordChanged).await?))
 }

@@ -14,7 +14,10 @@ use crate::at_rest::{KeyEncryption, Pepper};
 use crate::store::{ClientRecord, ReleaseFilter};
 
 pub(crate) mod redirect;
+mod self_service;
 mod token_hook;
+
+pub use self_service::{PasswordPolicy, SelfServiceSettings, SmtpSettings, SmtpTls};
 
 pub use token_hook::{
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES_CAP, MAX_TIMEOUT_MS,
@@ -175,6 +178,9 @@ pub struct ServerSettings {
     /// Whether the login page offers the password form (default `true`). Off, users sign in
     /// only through upstream providers (`[login] password = false`).
     pub password_login: bool,
+    /// Sign-up, e-mail verification, password reset by mail and the password policy (see
+    /// [`SelfServiceSettings`]; sign-up is off by default).
+    pub self_service: SelfServiceSettings,
 }
 
 impl ServerSettings {
@@ -233,6 +239,7 @@ impl ServerSettings {
             scope_claims: BTreeMap::new(),
             token_hooks: Vec::new(),
             password_login: true,
+            self_service: SelfServiceSettings::default(),
         }
     }
 }
@@ -412,6 +419,7 @@ impl ServerConfig {
         if settings.max_body_bytes < 1024 {
             return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));
         }
+        settings.self_service.validate()?;
         for hook in &settings.token_hooks {
             hook.validate()?;
         }

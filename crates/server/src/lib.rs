@@ -57,7 +57,9 @@
 //! # Endpoints
 //! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
 //! `/.well-known/jwks.json`, `/authorize` (GET, POST), `/login`, `/consent`, `/account`,
-//! `/account/withdraw`, `/token`, `/device_authorization`, `/device` (GET, POST),
+//! `/account/withdraw`, `/account/password`, `/account/sign-out-everywhere`, `/account/delete`,
+//! `/register` and `/register/verify` (sign-up, when on), `/password/forgot` and
+//! `/password/reset` (with an SMTP relay), `/token`, `/device_authorization`, `/device` (GET, POST),
 //! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
 //! (GET, POST), `/logout/done`, `/upstream/{id}/start` and `/upstream/{id}/callback` (signing
 //! in through an upstream OpenID provider or GitHub), `/upstream/{id}/login` (the password form
@@ -78,6 +80,7 @@ pub(crate) mod domain;
 pub(crate) mod hashing;
 pub(crate) mod http;
 pub(crate) mod keys;
+pub(crate) mod mail;
 pub(crate) mod state;
 pub mod store;
 pub(crate) mod token_hook;
@@ -124,6 +127,9 @@ pub enum StartError {
     /// The HTTP client of the token hooks could not be built (e.g. no TLS roots).
     #[error("token hooks: {0}")]
     TokenHooks(String),
+    /// The SMTP relay settings cannot make a transport.
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// Connects the Redis denylist mirror when `redis_url` is configured.
@@ -189,6 +195,10 @@ impl Server {
         } else {
             Some(token_hook::http_client().map_err(|e| StartError::TokenHooks(e.to_string()))?)
         };
+        let mail = match &config.self_service.smtp {
+            Some(smtp) => mail::Mailer::start(smtp).map_err(|e| StartError::Mail(e.to_string()))?,
+            None => mail::Mailer::disabled(),
+        };
         let upstream_http =
             upstream::Fetcher::new().map_err(|e| StartError::Workers(e.to_string()))?;
         let verifier = domain::verify::TokenVerifier::new(&config.issuer);
@@ -210,6 +220,7 @@ impl Server {
                 hook_client,
                 upstream_http,
                 upstream_docs: upstream::ProviderDocs::default(),
+                mail,
             }),
         })
     }

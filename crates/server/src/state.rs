@@ -237,6 +237,8 @@ pub(crate) struct AppState {
     pub(crate) upstream_http: crate::upstream::Fetcher,
     /// Discovery documents and keys of the OpenID providers upstream, kept for a while.
     pub(crate) upstream_docs: crate::upstream::ProviderDocs,
+    /// The queue of outgoing self-service mail.
+    pub(crate) mail: crate::mail::Mailer,
 }
 
 impl AppState {

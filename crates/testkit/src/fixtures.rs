@@ -141,6 +141,7 @@ pub fn user_record(username: &str, password: &str, now: i64) -> anyhow::Result<U
         attributes: Default::default(),
         disabled: false,
         tokens_not_before: None,
+        verification_pending: false,
         created_at: now,
     })
 }

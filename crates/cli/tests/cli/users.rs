@@ -344,3 +344,63 @@ fn account_commands_explain_themselves() {
         assert!(text.contains("--username"), "{command}: {text}");
     }
 }
+
+/// `users add` and `users set-password` hold the password to the configured policy and print
+/// why they refuse one: too short for `[password_policy] min_length`, or on the common list.
+#[test]
+fn users_add_and_set_password_print_the_policy_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let config = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &config,
+        "version = 1\n[keys]\nallow_plaintext = true\n[password_policy]\nmin_length = 12\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let add = |password: &str| {
+        portcullis_stdin(
+            &[
+                "users",
+                "add",
+                "--username",
+                "carol",
+                "--password-stdin",
+                "--config",
+                &config,
+                "--database",
+                &db,
+            ],
+            &format!("{password}\n"),
+        )
+    };
+    let out = add("eleven char");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("at least 12 characters"),
+        "{}",
+        stderr(&out)
+    );
+    let out = add("Password1234");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("too common"), "{}", stderr(&out));
+    let out = add("carol");
+    assert!(stderr(&out).contains("at least 12"), "{}", stderr(&out));
+    ok(&add("a twelve+ character passphrase"));
+    let out = portcullis_stdin(
+        &[
+            "users",
+            "set-password",
+            "--username",
+            "carol",
+            "--password-stdin",
+            "--config",
+            &config,
+            "--database",
+            &db,
+        ],
+        "Telechargement\n",
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("too common"), "{}", stderr(&out));
+}

@@ -57,7 +57,7 @@ fn consent_form(page: &Page) -> (Form, Option<(String, String)>) {
 }
 
 #[track_caller]
-fn assert_page_headers(page: &Page, what: &str) {
+pub(crate) fn assert_page_headers(page: &Page, what: &str) {
     let xfo = page.header("x-frame-options").unwrap_or_default();
     assert!(
         xfo.eq_ignore_ascii_case("deny"),

@@ -11,6 +11,7 @@
 mod common;
 mod github_standin;
 mod process;
+mod smtp;
 
 mod backends;
 mod browser;
@@ -35,6 +36,7 @@ mod redis_outage;
 mod refresh;
 mod revocation;
 mod roles;
+mod self_service;
 mod sign_out_everywhere;
 mod step_up;
 mod three_nodes;

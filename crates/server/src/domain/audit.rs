@@ -154,3 +154,33 @@ pub(crate) fn refresh_grace_used(client_id: &str, grant_id: &str) {
     tracing::info!(target: "audit", event = "refresh_grace_used", client_id, grant_id);
     metrics::counter!("portcullis_refresh_grace_used_total").increment(1);
 }
+
+/// An account was made on the sign-up page.
+pub(crate) fn account_registered(user_id: &str, username: &str, verification_pending: bool) {
+    tracing::info!(target: "audit", event = "account_registered", user_id, username, verification_pending);
+    metrics::counter!("portcullis_self_service_total", "event" => "registered").increment(1);
+}
+
+/// A user verified their e-mail address through a mailed link.
+pub(crate) fn email_verified(user_id: &str) {
+    tracing::info!(target: "audit", event = "email_verified", user_id);
+    metrics::counter!("portcullis_self_service_total", "event" => "email_verified").increment(1);
+}
+
+/// A password-reset link was mailed for a user (never logged: the link, the address).
+pub(crate) fn password_reset_mailed(user_id: &str) {
+    tracing::info!(target: "audit", event = "password_reset_mailed", user_id);
+    metrics::counter!("portcullis_self_service_total", "event" => "reset_mailed").increment(1);
+}
+
+/// A user set a new password through a mailed reset link.
+pub(crate) fn password_reset(user_id: &str) {
+    tracing::info!(target: "audit", event = "password_reset", user_id);
+    metrics::counter!("portcullis_self_service_total", "event" => "password_reset").increment(1);
+}
+
+/// A user deleted their own account (after every token and session of it was revoked).
+pub(crate) fn account_deleted(user_id: &str, username: &str) {
+    tracing::info!(target: "audit", event = "account_deleted", user_id, username);
+    metrics::counter!("portcullis_self_service_total", "event" => "account_deleted").increment(1);
+}

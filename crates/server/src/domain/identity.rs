@@ -418,6 +418,7 @@ mod tests {
             attributes,
             disabled: false,
             tokens_not_before: None,
+            verification_pending: false,
             created_at: 0,
         }
     }

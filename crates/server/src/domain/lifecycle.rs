@@ -30,6 +30,10 @@ pub(crate) enum SignOutCause {
     Disabled,
     /// The password changed.
     PasswordChanged,
+    /// The password was reset through a mailed link.
+    PasswordReset,
+    /// The user deleted the account.
+    AccountDeleted,
 }
 
 impl SignOutCause {
@@ -38,6 +42,8 @@ impl SignOutCause {
             Self::SignOutEverywhere => "sign_out_everywhere",
             Self::Disabled => "disabled",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -218,6 +224,7 @@ mod tests {
             attributes: Default::default(),
             disabled,
             tokens_not_before,
+            verification_pending: false,
             created_at: 0,
         }
     }

@@ -61,6 +61,10 @@ pub(crate) enum SignInCheck {
     /// learns this; to everyone else a disabled account answers [`SignInCheck::Wrong`] like
     /// any other. The attempt stays counted: it signed no one in.
     Disabled,
+    /// The password is right but the account was made on the sign-up page and its address is
+    /// not verified yet, while the server requires that. Told only to who typed the password;
+    /// the attempt counts as a success for the throttle.
+    Unverified(Box<UserRecord>),
     /// Refused without checking: the account or the address had too many failures. The lock
     /// ends at the latest this many seconds from now (one window after the last failure).
     Throttled {
@@ -162,6 +166,10 @@ pub(crate) async fn throttled<E: From<crate::store::StoreError>>(
                 for (key, _) in others {
                     state.store.release_attempt(key, now).await?;
                 }
+            }
+            // A directory account is never one made on the sign-up page: only local ones wait.
+            if user.verification_pending && state.config.self_service.verification_required() {
+                return Ok(SignInCheck::Unverified(user));
             }
             Ok(SignInCheck::SignedIn(user))
         }

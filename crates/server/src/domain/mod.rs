@@ -21,6 +21,7 @@ pub(crate) mod password;
 pub(crate) mod pkce;
 pub(crate) mod revocation;
 pub(crate) mod secrets;
+pub(crate) mod self_service;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod userinfo;

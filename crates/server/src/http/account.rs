@@ -4,7 +4,8 @@
 //! session, everything else is signed out); `POST /account/sign-out-everywhere` signs the user
 //! out of every browser and application, this one included. `POST /account/upstreams/link`
 //! and `/unlink` link an account of an upstream provider to the user (through a sign-in there)
-//! and remove such a link.
+//! and remove such a link. `POST /account/delete` deletes the account once the password (or,
+//! without one, the username) is typed again.
 
 use std::sync::Arc;
 
@@ -15,13 +16,15 @@ use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
 
 use super::extract::form::{
-    LinkUpstreamForm, PasswordChangeForm, SignOutEverywhereForm, UnlinkUpstreamForm, WithdrawForm,
+    DeleteAccountForm, LinkUpstreamForm, PasswordChangeForm, SignOutEverywhereForm,
+    UnlinkUpstreamForm, WithdrawForm,
 };
 use super::extract::{ClientAddr, CsrfForm, SignedIn, cookie, removal, session_cookie_name};
 use super::signin::csrf_cookie;
-use crate::domain::account::{self, PasswordChange};
+use crate::domain::account::{self, Deletion, PasswordChange};
 use crate::domain::error::ProtocolError;
 use crate::domain::params::Params;
+use crate::domain::password::PolicyRefusal;
 use crate::domain::{consent, sessions};
 use crate::state::AppState;
 use crate::store::{UpstreamKind, UserRecord};
@@ -30,6 +33,7 @@ use crate::ui::account::{
     AccountView, GrantedApp, LinkableUpstream, PasswordNotice, UpstreamNotice, account_page,
 };
 use crate::ui::error::PageError;
+use crate::ui::login::LoginNotice;
 use crate::upstream::{self, Purpose, accounts};
 
 /// The signed-in user's record, or the answer to give when there is none.
@@ -82,6 +86,8 @@ pub(crate) async fn get(
         csrf: &session.csrf,
         notice: PasswordNotice::from_query(&params),
         upstream_notice: UpstreamNotice::from_query(&params),
+        policy: state.config.self_service.password_policy,
+        has_password: !user.password_hash.is_empty(),
     })
 }
 
@@ -212,7 +218,7 @@ pub(crate) async fn sign_out_everywhere(
 }
 
 /// The error page for a failure of the password check or the store.
-fn failure_page(e: &ProtocolError) -> Response {
+pub(crate) fn failure_page(e: &ProtocolError) -> Response {
     match e.code() {
         ErrorCode::TemporarilyUnavailable => PageError::Busy.into_response(),
         _ => PageError::internal(e).into_response(),
@@ -263,11 +269,47 @@ pub(crate) async fn change_password(
         }
         Ok(PasswordChange::WrongCurrent) => PasswordNotice::WrongCurrent,
         Ok(PasswordChange::Mismatch) => PasswordNotice::Mismatch,
-        Ok(PasswordChange::TooShort) => PasswordNotice::TooShort,
+        Ok(PasswordChange::Refused(refusal)) => match refusal {
+            PolicyRefusal::TooShort { .. } => PasswordNotice::TooShort,
+            PolicyRefusal::TooLong { .. } => PasswordNotice::TooLong,
+            PolicyRefusal::Common => PasswordNotice::Common,
+        },
         Ok(PasswordChange::Throttled { retry_after_secs }) => PasswordNotice::Throttled {
             wait_secs: retry_after_secs,
         },
         Err(e) => return failure_page(&e),
     };
+    ui::see_other(&notice.location())
+}
+
+/// `POST /account/delete`: `confirmation` (the current password, or the username of an account
+/// without one). Deleted, the browser's session cookie goes and it lands on the login page.
+pub(crate) async fn delete(
+    State(state): State<Arc<AppState>>,
+    ClientAddr(addr): ClientAddr,
+    jar: CookieJar,
+    CsrfForm {
+        session, params, ..
+    }: CsrfForm<DeleteAccountForm>,
+) -> Response {
+    let Some(confirmation) = params.get("confirmation") else {
+        return PageError::FormExpired.into_response();
+    };
+    let user = match signed_in_user(&state, session.user_id.as_str()).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let notice =
+        match account::delete_account(&state, user, Password::new(confirmation), addr).await {
+            Ok(Deletion::Deleted(_)) => {
+                let jar = jar.add(removal(&state.config, session_cookie_name(&state.config)));
+                return (jar, ui::see_other(&LoginNotice::Deleted.location())).into_response();
+            }
+            Ok(Deletion::NotConfirmed) => PasswordNotice::DeleteNotConfirmed,
+            Ok(Deletion::Throttled { retry_after_secs }) => PasswordNotice::DeleteThrottled {
+                wait_secs: retry_after_secs,
+            },
+            Err(e) => return failure_page(&e),
+        };
     ui::see_other(&notice.location())
 }

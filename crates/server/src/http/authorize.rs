@@ -75,6 +75,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
                         .as_deref()
                         .unwrap_or(req.client.client_id.as_str()),
                 ),
+                None,
             )
             .await
         }

@@ -64,6 +64,10 @@ pub(crate) async fn form(
         upstreams: &[],
         password: true,
         directory: Some((&action, upstream.label())),
+        // Accounts of the directory are created and reset there, not here.
+        sign_up: false,
+        forgot: false,
+        notice: None,
     };
     (jar, login_page(&view)).into_response()
 }

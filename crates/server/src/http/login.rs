@@ -17,7 +17,7 @@ use crate::domain::params::Params;
 use crate::state::AppState;
 use crate::ui;
 use crate::ui::error::PageError;
-use crate::ui::login::{LoginView, SignInFailure, login_page};
+use crate::ui::login::{LoginNotice, LoginView, SignInFailure, login_page};
 
 /// Renders the login page, setting the CSRF cookie when the browser has none: a button per
 /// upstream provider and the password form (unless `[login] password = false`). The request's
@@ -29,6 +29,7 @@ pub(crate) async fn render_login(
     username: Option<&str>,
     failure: Option<SignInFailure>,
     client_name: Option<&str>,
+    notice: Option<LoginNotice>,
 ) -> Response {
     let upstreams = match state.store.list_upstreams().await {
         Ok(u) => u,
@@ -58,6 +59,9 @@ pub(crate) async fn render_login(
         upstreams: &buttons,
         password: state.config.password_login,
         directory: None,
+        sign_up: state.config.password_login && state.config.self_service.registration,
+        forgot: state.config.password_login && state.config.self_service.reset_offered(),
+        notice,
     };
     (jar, login_page(&view)).into_response()
 }
@@ -85,6 +89,7 @@ pub(crate) async fn get(
         params.get("username"),
         SignInFailure::from_query(&params),
         client_name,
+        LoginNotice::from_query(&params),
     )
     .await
 }

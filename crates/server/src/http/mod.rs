@@ -40,12 +40,45 @@ pub(crate) mod jwks;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod metrics;
+pub(crate) mod password_reset;
+pub(crate) mod register;
 pub(crate) mod revoke;
 pub(crate) mod signin;
 pub(crate) mod token;
 pub(crate) mod trace;
 pub(crate) mod upstream;
 pub(crate) mod userinfo;
+
+/// The self-service pages this deployment offers; the others are not routed at all (404):
+/// `/register` when sign-up is on, `/register/verify` and `/password/*` with an SMTP relay.
+fn self_service_pages(state: &AppState) -> Router<Arc<AppState>> {
+    let settings = &state.config.self_service;
+    let mut pages = Router::new();
+    if !state.config.password_login {
+        return pages;
+    }
+    if settings.registration {
+        pages = pages.route("/register", get(register::get).post(register::post));
+    }
+    if settings.smtp.is_some() {
+        pages = pages.route(
+            "/register/verify",
+            get(register::verify_get).post(register::verify_post),
+        );
+    }
+    if settings.reset_offered() {
+        pages = pages
+            .route(
+                "/password/forgot",
+                get(password_reset::forgot_get).post(password_reset::forgot_post),
+            )
+            .route(
+                "/password/reset",
+                get(password_reset::reset_get).post(password_reset::reset_post),
+            );
+    }
+    pages
+}
 
 /// Builds the router over the shared state.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
@@ -96,8 +129,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             .route("/account/password", post(account::change_password))
             .route("/account/upstreams/link", post(account::link_upstream))
             .route("/account/upstreams/unlink", post(account::unlink_upstream))
+            .route("/account/delete", post(account::delete))
             .route("/logout", get(logout::get).post(logout::post))
-            .route("/logout/done", get(logout::done)),
+            .route("/logout/done", get(logout::done))
+            .merge(self_service_pages(&state)),
     );
     let plain = Router::new()
         .route("/healthz", get(health::healthz))

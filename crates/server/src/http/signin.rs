@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use portcullis_types::ErrorCode;
 use portcullis_types::secret::Password;
@@ -10,6 +11,7 @@ use portcullis_types::secret::Password;
 use super::extract::{cookie, csrf_cookie_name, session_cookie_name};
 use crate::domain::login::{self, SignInCheck};
 use crate::domain::secrets::random_token;
+use crate::domain::self_service::verification;
 use crate::domain::sessions::{self, csrf_token};
 use crate::state::AppState;
 use crate::store::{FederatedSignIn, UserRecord};
@@ -27,6 +29,18 @@ pub(crate) fn form_token(
 ) -> Result<(CookieJar, String), PageError> {
     let (jar, secret) = csrf_cookie(state, jar)?;
     Ok((jar, csrf_token(&secret)))
+}
+
+/// A page with a form carrying the sign-in CSRF token (the cookie set when missing).
+pub(crate) fn with_form_token(
+    state: &AppState,
+    jar: CookieJar,
+    render: impl FnOnce(&str) -> Response,
+) -> Response {
+    match form_token(state, jar) {
+        Ok((jar, csrf)) => (jar, render(&csrf)).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The value of the browser's CSRF cookie, setting a new one when it has none. A sign-in
@@ -61,6 +75,12 @@ pub(crate) async fn sign_in(
             ErrorCode::TemporarilyUnavailable => PageError::Busy,
             _ => PageError::Internal,
         })?;
+    if let SignInCheck::Unverified(user) = &checked {
+        // Whoever knows the password may ask for the link again, within the mail throttle.
+        verification::send(state, user)
+            .await
+            .map_err(|e| PageError::internal(&e))?;
+    }
     let user = match outcome(checked) {
         Ok(user) => user,
         Err(failure) => return Ok(Err(failure)),
@@ -75,6 +95,7 @@ pub(crate) fn outcome(checked: SignInCheck) -> Result<UserRecord, SignInFailure>
         SignInCheck::SignedIn(user) => Ok(*user),
         SignInCheck::Wrong => Err(SignInFailure::Wrong),
         SignInCheck::Disabled => Err(SignInFailure::Disabled),
+        SignInCheck::Unverified(_) => Err(SignInFailure::Unverified),
         SignInCheck::Throttled { retry_after_secs } => Err(SignInFailure::Throttled {
             wait_secs: retry_after_secs,
         }),

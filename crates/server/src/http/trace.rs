@@ -15,6 +15,7 @@ const SECRET_PARAMS: &[&str] = &[
     "code",
     "code_verifier",
     "device_code",
+    "email",
     "id_token",
     "id_token_hint",
     "login_hint",
@@ -80,5 +81,17 @@ mod tests {
             "/authorize?client_id=web&state=[redacted]&co%64e=[redacted]&login_hint=[redacted]&scope=openid"
         );
         assert_eq!(redacted_uri(&"/token".parse().unwrap()), "/token");
+        let reset: Uri = "/password/reset?token=t0k3n&error=short".parse().unwrap();
+        assert_eq!(
+            redacted_uri(&reset),
+            "/password/reset?token=[redacted]&error=short"
+        );
+        let sign_up: Uri = "/register?username=ada&email=ada%40example.com&error=taken"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            redacted_uri(&sign_up),
+            "/register?username=ada&email=[redacted]&error=taken"
+        );
     }
 }

@@ -200,6 +200,22 @@ impl UserStore for MemoryStore {
             .cloned())
     }
 
+    async fn get_users_by_email(&self, email: &str) -> StoreResult<Vec<UserRecord>> {
+        let mut users: Vec<UserRecord> = self
+            .lock()?
+            .users
+            .values()
+            .filter(|u| {
+                u.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
     async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
         let mut users: Vec<UserRecord> = self.lock()?.users.values().cloned().collect();
         users.sort_by(|a, b| a.username.cmp(&b.username));

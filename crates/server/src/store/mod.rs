@@ -104,6 +104,10 @@ pub mod namespace {
     pub const DEVICE_CODE: &str = "device_code";
     /// Device-authorization `user_code` values (hashed).
     pub const USER_CODE: &str = "user_code";
+    /// E-mail verification link tokens (hashed).
+    pub const EMAIL_VERIFICATION: &str = "email_verification";
+    /// Password-reset link tokens (hashed).
+    pub const PASSWORD_RESET: &str = "password_reset";
 }
 
 /// Errors of the storage layer.

@@ -260,6 +260,11 @@ pub struct UserRecord {
     /// the user is signed out everywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_not_before: Option<i64>,
+    /// The account was made on the sign-up page and its address is not verified yet: while the
+    /// server requires verification (`[registration] verify_email`), it cannot sign in.
+    /// Verifying the address, or resetting the password through a mailed link, clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verification_pending: bool,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
@@ -278,6 +283,7 @@ impl fmt::Debug for UserRecord {
             .field("attributes", &self.attributes)
             .field("disabled", &self.disabled)
             .field("tokens_not_before", &self.tokens_not_before)
+            .field("verification_pending", &self.verification_pending)
             .field("created_at", &self.created_at)
             .finish()
     }

@@ -1,12 +1,13 @@
 //! The account page: the applications the signed-in user granted access to, each with a
 //! Withdraw button; the upstream providers, each with Link or Unlink; the password change
-//! form; "Sign out everywhere" and a sign-out button.
+//! form; "Sign out everywhere" and a sign-out button; and the form that deletes the account.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{layout, page};
+use crate::config::PasswordPolicy;
 use crate::domain::login::wait_text;
 use crate::domain::params::Params;
 
@@ -90,7 +91,8 @@ impl UpstreamNotice {
 }
 
 /// What the account page reports after a password change, carried in its query as
-/// `password=changed|wrong|mismatch|short|throttled` (and `wait=SECS` when throttled). Only
+/// `password=changed|wrong|mismatch|short|long|common|throttled` (and `wait=SECS` when
+/// throttled), or after a refused deletion as `delete=wrong|throttled`. Only
 /// shown back to the browser that carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PasswordNotice {
@@ -102,6 +104,17 @@ pub(crate) enum PasswordNotice {
     Mismatch,
     /// The new password is too short.
     TooShort,
+    /// The new password is too long.
+    TooLong,
+    /// The new password is too common (or the username).
+    Common,
+    /// The account was not deleted: the confirmation did not match.
+    DeleteNotConfirmed,
+    /// The account was not deleted: too many failed attempts.
+    DeleteThrottled {
+        /// Seconds to wait at most.
+        wait_secs: i64,
+    },
     /// Too many failed attempts: try again within this many seconds.
     Throttled {
         /// Seconds to wait at most.
@@ -115,18 +128,28 @@ impl PasswordNotice {
 
     /// Reads the notice from the account page's query.
     pub(crate) fn from_query(params: &Params) -> Option<Self> {
+        let wait = || {
+            params
+                .get("wait")
+                .and_then(|w| w.parse::<i64>().ok())
+                .unwrap_or(1)
+                .clamp(1, Self::MAX_WAIT_SECS)
+        };
+        if let Some(delete) = params.get("delete") {
+            return match delete {
+                "wrong" => Some(Self::DeleteNotConfirmed),
+                "throttled" => Some(Self::DeleteThrottled { wait_secs: wait() }),
+                _ => None,
+            };
+        }
         Some(match params.get("password")? {
             "changed" => Self::Changed,
             "wrong" => Self::WrongCurrent,
             "mismatch" => Self::Mismatch,
             "short" => Self::TooShort,
-            "throttled" => Self::Throttled {
-                wait_secs: params
-                    .get("wait")
-                    .and_then(|w| w.parse::<i64>().ok())
-                    .unwrap_or(1)
-                    .clamp(1, Self::MAX_WAIT_SECS),
-            },
+            "long" => Self::TooLong,
+            "common" => Self::Common,
+            "throttled" => Self::Throttled { wait_secs: wait() },
             _ => return None,
         })
     }
@@ -139,6 +162,12 @@ impl PasswordNotice {
             Self::WrongCurrent => q.append_pair("password", "wrong"),
             Self::Mismatch => q.append_pair("password", "mismatch"),
             Self::TooShort => q.append_pair("password", "short"),
+            Self::TooLong => q.append_pair("password", "long"),
+            Self::Common => q.append_pair("password", "common"),
+            Self::DeleteNotConfirmed => q.append_pair("delete", "wrong"),
+            Self::DeleteThrottled { wait_secs } => q
+                .append_pair("delete", "throttled")
+                .append_pair("wait", &wait_secs.to_string()),
             Self::Throttled { wait_secs } => q
                 .append_pair("password", "throttled")
                 .append_pair("wait", &wait_secs.to_string()),
@@ -146,7 +175,7 @@ impl PasswordNotice {
         format!("/account?{}", q.finish())
     }
 
-    fn message(self) -> Markup {
+    fn message(self, policy: &PasswordPolicy) -> Markup {
         match self {
             Self::Changed => html! {
                 p role="status" {
@@ -162,7 +191,27 @@ impl PasswordNotice {
             Self::TooShort => html! {
                 p.error role="alert" {
                     "The password was not changed: the new password needs at least "
-                    (crate::domain::password::MIN_PASSWORD_LEN) " characters."
+                    (policy.min_length) " characters."
+                }
+            },
+            Self::TooLong => html! {
+                p.error role="alert" {
+                    "The password was not changed: the new password may have at most "
+                    (policy.max_length) " characters."
+                }
+            },
+            Self::Common => html! {
+                p.error role="alert" {
+                    "The password was not changed: the new password is too common (it is on a \
+                     list of the most used passwords, or it is your username)."
+                }
+            },
+            Self::DeleteNotConfirmed => html! {
+                p.error role="alert" { "The account was not deleted: the confirmation did not match." }
+            },
+            Self::DeleteThrottled { wait_secs } => html! {
+                p.error role="alert" {
+                    "Too many failed attempts. Try again in " (wait_text(wait_secs)) "."
                 }
             },
             Self::Throttled { wait_secs } => html! {
@@ -189,6 +238,10 @@ pub(crate) struct AccountView<'a> {
     pub notice: Option<PasswordNotice>,
     /// The outcome of a link or unlink just made, if any.
     pub upstream_notice: Option<UpstreamNotice>,
+    /// The password policy.
+    pub policy: PasswordPolicy,
+    /// Whether the account has a password (else deleting it asks for the username).
+    pub has_password: bool,
 }
 
 /// Renders the account page.
@@ -202,7 +255,7 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                 h1 { "Your account" }
                 p { "Signed in as " strong { (view.username) } }
                 @if let Some(notice) = view.notice {
-                    (notice.message())
+                    (notice.message(&view.policy))
                 }
                 @if let Some(notice) = view.upstream_notice {
                     (notice.message())
@@ -260,7 +313,7 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                     label for="current_password" { "Current password" }
                     input id="current_password" type="password" name="current_password" autocomplete="current-password" required;
                     label for="new_password" { "New password" }
-                    input id="new_password" type="password" name="new_password" autocomplete="new-password" minlength=(crate::domain::password::MIN_PASSWORD_LEN) required;
+                    input id="new_password" type="password" name="new_password" autocomplete="new-password" minlength=(view.policy.min_length) maxlength=(view.policy.max_length) required;
                     label for="new_password_repeat" { "New password again" }
                     input id="new_password_repeat" type="password" name="new_password_repeat" autocomplete="new-password" required;
                     button type="submit" { "Change password" }
@@ -275,6 +328,22 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                 form method="post" action="/logout" {
                     input type="hidden" name="csrf" value=(csrf);
                     button type="submit" { "Sign out" }
+                }
+                h2 { "Delete account" }
+                p.muted {
+                    "Deleting the account signs you out everywhere, withdraws every "
+                    "application's access and removes the account. It cannot be undone."
+                }
+                form method="post" action="/account/delete" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    @if view.has_password {
+                        label for="delete_confirmation" { "Current password" }
+                        input id="delete_confirmation" type="password" name="confirmation" autocomplete="current-password" required;
+                    } @else {
+                        label for="delete_confirmation" { "Type your username to confirm" }
+                        input id="delete_confirmation" type="text" name="confirmation" autocomplete="off" required;
+                    }
+                    button type="submit" { "Delete account" }
                 }
             },
         ),
@@ -292,6 +361,10 @@ mod tests {
             PasswordNotice::WrongCurrent,
             PasswordNotice::Mismatch,
             PasswordNotice::TooShort,
+            PasswordNotice::TooLong,
+            PasswordNotice::Common,
+            PasswordNotice::DeleteNotConfirmed,
+            PasswordNotice::DeleteThrottled { wait_secs: 30 },
             PasswordNotice::Throttled { wait_secs: 300 },
         ] {
             let loc = n.location();

@@ -29,6 +29,76 @@ pub(crate) struct LoginView<'a> {
     /// A directory's own form instead of the local one: (where it posts, the directory's
     /// label). The upstream buttons are not shown beside it.
     pub directory: Option<(&'a str, &'a str)>,
+    /// Whether to link the sign-up page.
+    pub sign_up: bool,
+    /// Whether to link the "forgot password" page.
+    pub forgot: bool,
+    /// What a self-service step that led here reports.
+    pub notice: Option<LoginNotice>,
+}
+
+/// What the login page reports after a self-service step, carried as `notice=…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginNotice {
+    /// Signed up; the verification link is on its way (or the address had an account).
+    CheckMail,
+    /// Signed up; the account can sign in now.
+    SignedUp,
+    /// The address is verified.
+    Verified,
+    /// A reset link is on its way if an account uses the address.
+    ResetSent,
+    /// The password was reset.
+    Reset,
+    /// The account was deleted.
+    Deleted,
+}
+
+impl LoginNotice {
+    const ALL: [(Self, &'static str); 6] = [
+        (Self::CheckMail, "check-mail"),
+        (Self::SignedUp, "signed-up"),
+        (Self::Verified, "verified"),
+        (Self::ResetSent, "reset-sent"),
+        (Self::Reset, "reset"),
+        (Self::Deleted, "deleted"),
+    ];
+
+    /// Reads the notice from the login page's query.
+    pub(crate) fn from_query(params: &Params) -> Option<Self> {
+        let value = params.get("notice")?;
+        Self::ALL
+            .into_iter()
+            .find(|(_, name)| *name == value)
+            .map(|(n, _)| n)
+    }
+
+    /// The login page's address showing this notice.
+    pub(crate) fn location(self) -> String {
+        let name = Self::ALL
+            .into_iter()
+            .find(|(n, _)| *n == self)
+            .map_or("", |(_, name)| name);
+        format!("/login?notice={name}")
+    }
+
+    fn message(self) -> Markup {
+        let text = match self {
+            Self::CheckMail => {
+                "Check your mail: open the link we sent to your address to finish creating \
+                 your account, then sign in."
+            }
+            Self::SignedUp => "Your account was created. Sign in.",
+            Self::Verified => "Your e-mail address is confirmed. Sign in.",
+            Self::ResetSent => {
+                "If an account uses that address, we sent it a link to choose a new password. \
+                 Check your mail."
+            }
+            Self::Reset => "Your password was changed. Sign in with the new one.",
+            Self::Deleted => "Your account was deleted.",
+        };
+        html! { p role="status" { (text) } }
+    }
 }
 
 /// Why a sign-in form is shown again, carried in its query: `failed=1`, and for a throttled
@@ -39,6 +109,9 @@ pub(crate) enum SignInFailure {
     Wrong,
     /// The right password for a disabled account (told only to who typed it).
     Disabled,
+    /// The right password for an account whose address is not verified yet (told only to who
+    /// typed it); a new link was mailed.
+    Unverified,
     /// Too many failed attempts for the account or the address; try again within this many
     /// seconds.
     Throttled {
@@ -63,6 +136,9 @@ impl SignInFailure {
         if params.get("unreachable").is_some() {
             return Some(Self::Unreachable);
         }
+        if params.get("unverified").is_some() {
+            return Some(Self::Unverified);
+        }
         Some(
             match params.get("wait").and_then(|w| w.parse::<i64>().ok()) {
                 Some(secs) => Self::Throttled {
@@ -80,6 +156,9 @@ impl SignInFailure {
             Self::Wrong => {}
             Self::Disabled => {
                 q.append_pair("disabled", "1");
+            }
+            Self::Unverified => {
+                q.append_pair("unverified", "1");
             }
             Self::Throttled { wait_secs } => {
                 q.append_pair("wait", &wait_secs.to_string());
@@ -101,6 +180,12 @@ pub(crate) fn failure_message(failure: SignInFailure) -> Markup {
         SignInFailure::Disabled => html! {
             p.error role="alert" {
                 "This account is disabled. Ask your administrator to enable it again."
+            }
+        },
+        SignInFailure::Unverified => html! {
+            p.error role="alert" {
+                "Confirm your e-mail address first: open the link in the mail we sent you. "
+                "A new mail is on its way (unless several were sent in the last hour)."
             }
         },
         SignInFailure::Throttled { wait_secs } => html! {
@@ -142,6 +227,9 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                 @if let Some(name) = view.client_name {
                     p.muted { "to continue to " strong { (name) } }
                 }
+                @if let Some(notice) = view.notice {
+                    (notice.message())
+                }
                 @if let Some(failure) = view.failure {
                     (failure_message(failure))
                 }
@@ -154,6 +242,12 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                     }
                     @if view.password {
                         (password_form(view, "/login"))
+                        @if view.forgot {
+                            p { a href="/password/forgot" { "Forgot password?" } }
+                        }
+                        @if view.sign_up {
+                            p { "No account? " a href="/register" { "Create an account" } }
+                        }
                     }
                 }
             },
@@ -166,10 +260,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn notices_round_trip_through_the_query() {
+        for (notice, _) in LoginNotice::ALL {
+            let loc = notice.location();
+            let query = loc.trim_start_matches("/login?");
+            assert_eq!(
+                LoginNotice::from_query(&Params::parse(query.as_bytes())),
+                Some(notice)
+            );
+        }
+    }
+
+    #[test]
     fn failures_round_trip_through_the_query() {
         for failure in [
             SignInFailure::Wrong,
             SignInFailure::Disabled,
+            SignInFailure::Unverified,
             SignInFailure::Throttled { wait_secs: 120 },
             SignInFailure::Unreachable,
         ] {

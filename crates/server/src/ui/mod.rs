@@ -15,6 +15,7 @@ pub(crate) mod device;
 pub(crate) mod error;
 pub(crate) mod home;
 pub(crate) mod login;
+pub(crate) mod self_service;
 
 /// The page CSP: only our own stylesheet, nothing else, never framed.
 pub(crate) const CSP: &str =
@@ -25,7 +26,7 @@ pub(crate) const STYLESHEET: &str = "\
 body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
 main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.8rem 0 .2rem}\
-input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}\
+input[type=text],input[type=password],input[type=email]{width:100%;padding:.5rem;box-sizing:border-box}\
 button{margin-top:1rem;padding:.5rem 1rem;cursor:pointer}\
 a.button{display:block;text-align:center;padding:.5rem 1rem;border:1px solid #8a93a5;border-radius:4px;color:inherit;text-decoration:none}\
 .error{color:#a40000;background:#fde8e8;padding:.5rem;border-radius:4px}\

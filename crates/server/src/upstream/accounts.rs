@@ -272,6 +272,7 @@ async fn create(
         attributes: Default::default(),
         disabled: false,
         tokens_not_before: None,
+        verification_pending: false,
         created_at: state.now(),
     };
     match store.put_user(user.clone()).await {

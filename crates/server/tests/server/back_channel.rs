@@ -302,6 +302,7 @@ async fn red_9_logout_hint_for_another_user_asks_for_confirmation() {
     portcullis_server::admin::add_user(
         h.store.as_ref(),
         h.clock.as_ref(),
+        &Default::default(),
         portcullis_server::admin::NewUser::new(
             "bob",
             portcullis_types::secret::Password::new(PASSWORD),

@@ -101,6 +101,7 @@ pub async fn harness_with(adjust: impl FnOnce(&mut ServerSettings), with_user: b
         admin::add_user(
             store.as_ref(),
             clock.as_ref(),
+            &Default::default(),
             admin::NewUser {
                 email: Some("alice@example.com".into()),
                 name: Some("Alice".into()),

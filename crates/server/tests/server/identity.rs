@@ -61,6 +61,7 @@ async fn identity_harness() -> Harness {
     admin::add_user(
         store,
         clock,
+        &Default::default(),
         admin::NewUser {
             email: Some("alice@example.com".into()),
             name: Some("Alice".into()),

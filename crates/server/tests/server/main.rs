@@ -14,4 +14,5 @@ mod pages;
 mod redis_denylist;
 mod refresh_grace;
 mod registration;
+mod self_service;
 mod token_endpoint;

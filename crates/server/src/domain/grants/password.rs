@@ -30,6 +30,11 @@ pub(crate) async fn exchange(
         SignInCheck::Disabled => {
             return Err(ProtocolError::invalid_grant("the account is disabled"));
         }
+        SignInCheck::Unverified(_) => {
+            return Err(ProtocolError::invalid_grant(
+                "the account's e-mail address is not verified yet",
+            ));
+        }
         SignInCheck::Throttled { retry_after_secs } => {
             return Err(ProtocolError::invalid_grant(format!(
                 "too many failed sign-in attempts; try again in {}",

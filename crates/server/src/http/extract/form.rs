@@ -215,6 +215,33 @@ impl SessionFormKind for UnlinkUpstreamForm {
     const NO_SESSION: NoSession = NoSession::Redirect("/login");
 }
 
+/// `POST /register`, `/register/verify`, `/password/forgot` and `/password/reset`: the
+/// self-service forms of someone not signed in (double-submit CSRF cookie).
+#[derive(Debug)]
+pub(crate) struct SelfServiceForm;
+impl PageFormKind for SelfServiceForm {
+    const NOT_FORM: PageError = PageError::NotSubmitted;
+}
+impl CsrfFormKind for SelfServiceForm {
+    const EXPIRED: PageError = PageError::FormExpired;
+    const REFUSE_DUPLICATES: bool = true;
+}
+
+/// `POST /account/delete`: deleting the account (current password, or the username for an
+/// account without one).
+#[derive(Debug)]
+pub(crate) struct DeleteAccountForm;
+impl PageFormKind for DeleteAccountForm {
+    const NOT_FORM: PageError = PageError::NotSubmitted;
+}
+impl CsrfFormKind for DeleteAccountForm {
+    const EXPIRED: PageError = PageError::FormExpired;
+    const REFUSE_DUPLICATES: bool = true;
+}
+impl SessionFormKind for DeleteAccountForm {
+    const NO_SESSION: NoSession = NoSession::Redirect("/login");
+}
+
 /// Why a page form was not handed to its handler.
 #[derive(Debug)]
 pub(crate) enum PageRejection {

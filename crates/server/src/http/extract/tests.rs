@@ -70,6 +70,7 @@ async fn fixture() -> Fixture {
     let user = admin::add_user(
         store.as_ref(),
         clock.as_ref(),
+        &Default::default(),
         admin::NewUser::new("alice", Password::new("correct horse battery")),
     )
     .await

@@ -54,6 +54,7 @@ pub(super) fn user(id: &str, username: &str) -> UserRecord {
         attributes: Default::default(),
         disabled: false,
         tokens_not_before: None,
+        verification_pending: false,
         created_at: T0,
     }
 }
@@ -274,6 +275,53 @@ pub async fn users_crud_and_duplicate_username_conflict(s: Arc<dyn Store>) {
     assert!(s.get_user_by_username("bob").await.unwrap().is_none());
     let shown = format!("{:?}", user("u9", "zed"));
     assert!(!shown.contains("argon2id"), "Debug must redact: {shown}");
+}
+
+/// Users are found by e-mail address ignoring ASCII case, every holder of a shared address in
+/// username order; a changed or removed address no longer finds the user, nor does a deleted user.
+pub async fn users_found_by_email(s: Arc<dyn Store>) {
+    let mut carol = user("u1", "carol");
+    carol.email = Some("Shared@Example.com".into());
+    let mut ann = user("u2", "ann");
+    ann.email = Some("shared@example.COM".into());
+    let mut none = user("u3", "nomail");
+    none.email = None;
+    for u in [carol.clone(), ann.clone(), none, user("u4", "dave")] {
+        s.put_user(u).await.unwrap();
+    }
+    let names = |users: Vec<UserRecord>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    assert_eq!(
+        names(s.get_users_by_email("SHARED@example.com").await.unwrap()),
+        ["ann", "carol"]
+    );
+    assert_eq!(
+        s.get_users_by_email("dave@example.com").await.unwrap(),
+        vec![user("u4", "dave")]
+    );
+    assert!(s.get_users_by_email("").await.unwrap().is_empty());
+    assert!(
+        s.get_users_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    carol.email = Some("carol@example.org".into());
+    s.put_user(carol.clone()).await.unwrap();
+    assert_eq!(
+        names(s.get_users_by_email("shared@example.com").await.unwrap()),
+        ["ann"]
+    );
+    assert_eq!(
+        s.get_users_by_email("CAROL@example.org").await.unwrap(),
+        vec![carol]
+    );
+    assert!(s.delete_user("u2").await.unwrap());
+    assert!(
+        s.get_users_by_email("shared@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn sessions_expire(s: Arc<dyn Store>) {

@@ -185,6 +185,7 @@ macro_rules! conformance_suite {
             accounts::user_identity_round_trips,
             accounts::insert_client_concurrent_exactly_one,
             accounts::users_crud_and_duplicate_username_conflict,
+            accounts::users_found_by_email,
             accounts::sessions_expire,
             accounts::user_sessions_deleted_together,
             accounts::throttle_counts_within_window,

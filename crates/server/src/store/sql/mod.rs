@@ -139,11 +139,13 @@ macro_rules! impl_sql_store {
         impl UserStore for $store {
             async fn put_user(&self, user: UserRecord) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO users (id, username, doc) VALUES ($1, $2, $3) \
-                     ON CONFLICT (id) DO UPDATE SET username = excluded.username, doc = excluded.doc",
+                    "INSERT INTO users (id, username, email, doc) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET username = excluded.username, \
+                     email = excluded.email, doc = excluded.doc",
                 )
                 .bind(user.id.as_str())
                 .bind(&user.username)
+                .bind(user.email.as_deref().map(str::to_ascii_lowercase))
                 .bind(to_doc(&user)?)
                 .execute(&self.pool)
                 .await
@@ -171,6 +173,16 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                 row.map(|(d,)| from_doc(&d)).transpose()
+            }
+
+            async fn get_users_by_email(&self, email: &str) -> StoreResult<Vec<UserRecord>> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT doc FROM users WHERE email = $1 ORDER BY username")
+                        .bind(email.to_ascii_lowercase())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                rows.iter().map(|(d,)| from_doc(d)).collect()
             }
 
             async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {

@@ -16,6 +16,9 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
     /// Fetches a user by exact username.
     async fn get_user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// The users whose e-mail address equals `email` ignoring ASCII case, ordered by username
+    /// (addresses are not unique: an operator may give two accounts the same one).
+    async fn get_users_by_email(&self, email: &str) -> StoreResult<Vec<UserRecord>>;
     /// Lists all users, ordered by username.
     async fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
     /// Deletes a user; `true` if it existed. Grants are not touched.
