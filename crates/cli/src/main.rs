@@ -18,6 +18,7 @@ mod migrate;
 mod roles;
 mod serve;
 mod stdin;
+mod theme;
 mod token;
 mod token_hooks;
 mod upstreams;

@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// private (loopback, or a network only the monitoring reaches) [default: off].
     #[arg(long, env = "PORTCULLIS_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<String>,
+    /// The theme directory of the end-user pages: `theme.toml`, `style.css`, `logo.svg` or
+    /// `logo.png`, and a subdirectory per named theme clients may select [default: the
+    /// `[theme] dir` of the config file, else the built-in look].
+    #[arg(long, env = "PORTCULLIS_THEME_DIR", value_name = "DIR")]
+    pub theme_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the server.
@@ -91,6 +96,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         gc_interval_secs: args.gc_interval,
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
         request_metrics: args.admin_listen.is_some(),
+        theme_dir: args.theme_dir,
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     // The recorder goes in before anything records (the key cache records at start).

@@ -12,6 +12,7 @@ use portcullis_types::{
 
 use crate::at_rest::{KeyEncryption, Pepper};
 use crate::store::{ClientRecord, ReleaseFilter};
+use crate::theme::{ThemeName, ThemeSet};
 
 pub(crate) mod redirect;
 mod token_hook;
@@ -32,7 +33,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(setting: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(setting: &'static str, reason: impl Into<String>) -> Self {
         Self {
             setting,
             reason: reason.into(),
@@ -175,6 +176,9 @@ pub struct ServerSettings {
     /// Whether the login page offers the password form (default `true`). Off, users sign in
     /// only through upstream providers (`[login] password = false`).
     pub password_login: bool,
+    /// The themes of the end-user pages: the deployment's and the named ones clients select
+    /// (default: the built-in look).
+    pub themes: ThemeSet,
 }
 
 impl ServerSettings {
@@ -233,6 +237,7 @@ impl ServerSettings {
             scope_claims: BTreeMap::new(),
             token_hooks: Vec::new(),
             password_login: true,
+            themes: ThemeSet::default(),
         }
     }
 }
@@ -546,6 +551,9 @@ pub struct ClientConfig {
     /// Refresh-token grace window in seconds (RT-5; default off, at most
     /// [`MAX_REFRESH_GRACE_SECS`]).
     pub refresh_grace_secs: Option<i64>,
+    /// The named theme of its pages (one of [`ServerSettings::themes`]; default the
+    /// deployment's).
+    pub theme: Option<ThemeName>,
 }
 
 /// The longest refresh-token grace window a client may have, in seconds.
@@ -719,6 +727,7 @@ impl ClientConfig {
             token_roles: self.token_roles,
             token_groups: self.token_groups,
             refresh_grace_secs,
+            theme: self.theme.map(|t| t.as_str().to_owned()),
             created_at: now,
         })
     }

@@ -47,6 +47,8 @@
 //! * [`at_rest`]: the key-encryption key ([`at_rest::Kek`]) and how secrets are kept in the
 //!   store ([`at_rest::KeyEncryption`]).
 //! * [`store`]: the storage trait and backends.
+//! * [`theme`]: the themes of the end-user pages ([`theme::ThemeSet`], read from a theme
+//!   directory by the binary and validated here).
 //!
 //! # Cargo features
 //! All on by default: `sqlite` and `postgres` (the SQL store backends, see [`store::connect`])
@@ -60,7 +62,8 @@
 //! `/account/withdraw`, `/token`, `/device_authorization`, `/device` (GET, POST),
 //! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
 //! (GET, POST), `/logout/done`, `/upstream/{id}/start` and `/upstream/{id}/callback` (signing
-//! in through an upstream OpenID provider or GitHub), `/healthz`, `/readyz`.
+//! in through an upstream OpenID provider or GitHub), `/healthz`, `/readyz`, and the page
+//! assets `/assets/portcullis.css` and `/assets/theme/{theme}/{version}/{file}`.
 
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
@@ -79,6 +82,7 @@ pub(crate) mod http;
 pub(crate) mod keys;
 pub(crate) mod state;
 pub mod store;
+pub mod theme;
 pub(crate) mod token_hook;
 pub(crate) mod ui;
 pub(crate) mod upstream;
