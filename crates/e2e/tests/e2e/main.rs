@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod chromium;
 mod common;
 mod github_standin;
 mod process;
@@ -30,6 +31,7 @@ mod lookups;
 mod nodes;
 mod oidc;
 mod pkce;
+mod real_browser;
 mod redirect;
 mod redis_outage;
 mod refresh;
@@ -37,6 +39,7 @@ mod revocation;
 mod roles;
 mod sign_out_everywhere;
 mod step_up;
+mod themes;
 mod three_nodes;
 mod throttle;
 mod timezone;
