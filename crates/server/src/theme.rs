@@ -86,6 +86,12 @@ impl ThemeName {
     }
 }
 
+impl std::borrow::Borrow<str> for ThemeName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ThemeName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -499,10 +505,7 @@ impl ThemeSet {
 
     /// The named theme `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<&Arc<Theme>> {
-        self.named
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, t)| t)
+        self.named.get(name)
     }
 
     /// Whether a named theme `name` exists.

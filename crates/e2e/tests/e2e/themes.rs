@@ -241,3 +241,30 @@ async fn ui_locales_wins_and_travels_with_the_pending_request() {
     assert_eq!(lang, "ko");
     assert!(body.contains("로그인 실패"), "{body}");
 }
+
+#[tokio::test]
+async fn a_posted_authorization_request_chooses_language_and_theme_too() {
+    let env = themed_env(portcullis_testkit::TestServer::builder()).await;
+    let request = portcullis_testkit::CodeRequest::new(PARTNER, PARTNER_CB, "openid")
+        .param("ui_locales", "zh-TW");
+    let r = env
+        .server
+        .http()
+        .post(env.server.url("/authorize").unwrap())
+        .header("accept-language", "ko")
+        .form(&request.params())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-language"], "zh-TW");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<html lang=\"zh-TW\">"), "{body}");
+    assert!(
+        body.contains("Partner Portal") && body.contains("<h1>登入</h1>"),
+        "{body}"
+    );
+    // The form is still read by the handler after the language was looked for in it: the
+    // pending request reaches the page intact.
+    assert!(body.contains("ui_locales=zh-TW"), "{body}");
+}
