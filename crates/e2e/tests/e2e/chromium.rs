@@ -24,6 +24,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const REQUIRED: &str = "PORTCULLIS_E2E_CHROMIUM";
 /// How long chromedriver may take to answer its status (a bound, not a timing assertion).
 const START_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a click may take to lead to the next page (a bound, not a timing assertion).
+const NAVIGATION_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A running chromedriver, killed when dropped.
 pub struct Chromium {
@@ -191,8 +193,11 @@ pub async fn fill(browser: &Client, css: &str, value: &str) {
     field.send_keys(value).await.expect("typing");
 }
 
-/// Clicks the element `css` and waits for the next page to load.
+/// Clicks the element `css`, which submits a form or follows a link, and waits until the next
+/// page has replaced this one and finished loading (the old page is marked before the click, so
+/// a page still showing the mark has not been replaced yet).
 pub async fn click(browser: &Client, css: &str) {
+    eval(browser, "window.portcullisOldPage = true; return null").await;
     browser
         .find(Locator::Css(css))
         .await
@@ -200,9 +205,23 @@ pub async fn click(browser: &Client, css: &str) {
         .click()
         .await
         .expect("clicking");
-    browser
-        .wait()
-        .for_element(Locator::Css("body"))
-        .await
-        .expect("the next page");
+    let deadline = Instant::now() + NAVIGATION_DEADLINE;
+    loop {
+        let replaced = browser
+            .execute(
+                "return !window.portcullisOldPage && document.readyState === 'complete'",
+                Vec::new(),
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_bool());
+        if replaced == Some(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clicking {css} did not lead to a new page within {NAVIGATION_DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
