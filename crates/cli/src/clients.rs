@@ -8,6 +8,7 @@ use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
 use portcullis_server::config::ClientConfig;
 use portcullis_server::store::ReleaseFilter;
+use portcullis_server::theme::ThemeName;
 use portcullis_types::{ClientSecret, GrantType, RoleName, TokenEndpointAuthMethod};
 use std::path::PathBuf;
 
@@ -105,6 +106,10 @@ pub struct AddArgs {
     /// refresh token instead of revoking the grant. Any other reuse still revokes it.
     #[arg(long, value_name = "SECONDS")]
     pub refresh_grace: Option<i64>,
+    /// The named theme of its pages: a subdirectory of the theme directory (`[theme] dir`,
+    /// `--theme-dir`) [default: the deployment's theme].
+    #[arg(long, value_name = "NAME", value_parser = parse_theme)]
+    pub theme: Option<ThemeName>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -201,6 +206,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
         token_roles: args.token_roles,
         token_groups: args.token_groups,
         refresh_grace_secs: args.refresh_grace,
+        theme: args.theme,
     };
     let (record, verb) = if args.replace {
         let done = admin::replace_client(store.as_ref(), &SystemClock, &resolved.server, config)
@@ -272,6 +278,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
                     "token_roles": c.token_roles.to_string(),
                     "token_groups": c.token_groups.to_string(),
                     "refresh_grace_secs": c.refresh_grace_secs,
+                    "theme": c.theme,
                     "access_token_ttl": c.access_token_ttl,
                     "refresh_token_ttl": c.refresh_token_ttl,
                     "name": c.name,
@@ -318,4 +325,8 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
     }
     println!("client {} removed", args.id);
     Ok(())
+}
+
+fn parse_theme(name: &str) -> Result<ThemeName, String> {
+    ThemeName::parse(name).map_err(|e| e.reason)
 }

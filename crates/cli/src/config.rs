@@ -7,6 +7,7 @@ use portcullis_jose::Algorithm;
 use portcullis_server::at_rest::KeyEncryption;
 use portcullis_server::config::{ClientConfig, ServerConfig, ServerSettings, ThrottleSettings};
 use portcullis_server::store::{ConnectOptions, ReleaseFilter};
+use portcullis_server::theme::ThemeName;
 use portcullis_types::{ClientSecret, GrantType, GroupName, RoleName, TokenEndpointAuthMethod};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -88,6 +89,17 @@ pub struct RawConfig {
     pub password_policy: Option<crate::self_service::RawPasswordPolicy>,
     /// The SMTP relay of self-service mail.
     pub smtp: Option<crate::self_service::RawSmtp>,
+    /// The themes of the end-user pages.
+    pub theme: Option<RawTheme>,
+}
+
+/// `[theme]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTheme {
+    /// The theme directory (relative to the config file): the deployment theme, and a named
+    /// theme per subdirectory.
+    pub dir: PathBuf,
 }
 
 /// `[login]`
@@ -318,6 +330,8 @@ pub struct RawClient {
     pub token_groups: Option<String>,
     /// Refresh-token grace window, seconds (0 to 60; default off).
     pub refresh_grace_secs: Option<i64>,
+    /// The named theme of its pages (a subdirectory of the theme directory).
+    pub theme: Option<String>,
 }
 
 /// `[[users]]`
@@ -425,6 +439,8 @@ pub struct Overrides {
     pub request_metrics: bool,
     /// `--registration` / `PORTCULLIS_REGISTRATION`: open or close the sign-up page.
     pub registration: Option<bool>,
+    /// `--theme-dir` / `PORTCULLIS_THEME_DIR`.
+    pub theme_dir: Option<PathBuf>,
 }
 
 /// The fully layered configuration.
@@ -650,6 +666,13 @@ pub(crate) fn resolve_raw(
         raw.smtp,
         o.registration,
     )?;
+    let theme_dir = o
+        .theme_dir
+        .clone()
+        .or_else(|| raw.theme.map(|t| base_dir(file).join(t.dir)));
+    if let Some(dir) = theme_dir {
+        s.themes = crate::theme::load(&dir)?;
+    }
     let server = ServerConfig::new(s).map_err(|e| anyhow!("{e}"))?;
 
     let clients = raw
@@ -840,6 +863,12 @@ fn client_config(raw: RawClient, base_dir: &Path) -> anyhow::Result<ClientConfig
         token_roles: release_filter(&id, "token_roles", raw.token_roles.as_deref())?,
         token_groups: release_filter(&id, "token_groups", raw.token_groups.as_deref())?,
         refresh_grace_secs: raw.refresh_grace_secs,
+        theme: raw
+            .theme
+            .as_deref()
+            .map(ThemeName::parse)
+            .transpose()
+            .map_err(|e| anyhow!("clients.{id}.theme: {e}"))?,
     })
 }
 

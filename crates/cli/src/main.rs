@@ -19,6 +19,7 @@ mod roles;
 mod self_service;
 mod serve;
 mod stdin;
+mod theme;
 mod token;
 mod token_hooks;
 mod upstreams;

@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// `[registration] enabled` [default: false].
     #[arg(long, env = "PORTCULLIS_REGISTRATION", value_name = "BOOL")]
     pub registration: Option<bool>,
+    /// The theme directory of the end-user pages: `theme.toml`, `style.css`, `logo.svg` or
+    /// `logo.png`, and a subdirectory per named theme clients may select [default: the
+    /// `[theme] dir` of the config file, else the built-in look].
+    #[arg(long, env = "PORTCULLIS_THEME_DIR", value_name = "DIR")]
+    pub theme_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the server.
@@ -96,6 +101,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
         request_metrics: args.admin_listen.is_some(),
         registration: args.registration,
+        theme_dir: args.theme_dir,
     };
     let resolved = config::resolve(args.config.as_deref(), &overrides)?;
     // The recorder goes in before anything records (the key cache records at start).

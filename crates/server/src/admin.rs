@@ -144,6 +144,12 @@ async fn client_record(
     client: ClientConfig,
 ) -> Result<ClientRecord, AdminError> {
     let pepper = pepper::load_or_create(store, &config.key_encryption).await?;
+    if let Some(theme) = client.theme.as_ref().filter(|t| !config.themes.contains(t)) {
+        return Err(AdminError::Invalid(ConfigError::new(
+            "theme",
+            format!("no theme `{theme}` in the theme directory"),
+        )));
+    }
     let mut record = client.into_record(clock.now().as_secs(), &pepper)?;
     record.roles = directory::known_roles(
         store,

@@ -12,6 +12,7 @@ use portcullis_types::{
 
 use crate::at_rest::{KeyEncryption, Pepper};
 use crate::store::{ClientRecord, ReleaseFilter};
+use crate::theme::{ThemeName, ThemeSet};
 
 pub(crate) mod redirect;
 mod self_service;
@@ -35,7 +36,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(setting: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(setting: &'static str, reason: impl Into<String>) -> Self {
         Self {
             setting,
             reason: reason.into(),
@@ -181,6 +182,9 @@ pub struct ServerSettings {
     /// Sign-up, e-mail verification, password reset by mail and the password policy (see
     /// [`SelfServiceSettings`]; sign-up is off by default).
     pub self_service: SelfServiceSettings,
+    /// The themes of the end-user pages: the deployment's and the named ones clients select
+    /// (default: the built-in look).
+    pub themes: ThemeSet,
 }
 
 impl ServerSettings {
@@ -240,6 +244,7 @@ impl ServerSettings {
             token_hooks: Vec::new(),
             password_login: true,
             self_service: SelfServiceSettings::default(),
+            themes: ThemeSet::default(),
         }
     }
 }
@@ -554,6 +559,9 @@ pub struct ClientConfig {
     /// Refresh-token grace window in seconds (RT-5; default off, at most
     /// [`MAX_REFRESH_GRACE_SECS`]).
     pub refresh_grace_secs: Option<i64>,
+    /// The named theme of its pages (one of [`ServerSettings::themes`]; default the
+    /// deployment's).
+    pub theme: Option<ThemeName>,
 }
 
 /// The longest refresh-token grace window a client may have, in seconds.
@@ -727,6 +735,7 @@ impl ClientConfig {
             token_roles: self.token_roles,
             token_groups: self.token_groups,
             refresh_grace_secs,
+            theme: self.theme.map(|t| t.as_str().to_owned()),
             created_at: now,
         })
     }

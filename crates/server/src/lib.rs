@@ -47,6 +47,8 @@
 //! * [`at_rest`]: the key-encryption key ([`at_rest::Kek`]) and how secrets are kept in the
 //!   store ([`at_rest::KeyEncryption`]).
 //! * [`store`]: the storage trait and backends.
+//! * [`theme`]: the themes of the end-user pages ([`theme::ThemeSet`], read from a theme
+//!   directory by the binary and validated here).
 //!
 //! # Cargo features
 //! All on by default: `sqlite` and `postgres` (the SQL store backends, see [`store::connect`])
@@ -63,7 +65,8 @@
 //! `/device/login`, `/userinfo` (GET, POST), `/revoke`, `/introspect`, `/logout`
 //! (GET, POST), `/logout/done`, `/upstream/{id}/start` and `/upstream/{id}/callback` (signing
 //! in through an upstream OpenID provider or GitHub), `/upstream/{id}/login` (the password form
-//! of a directory upstream), `/healthz`, `/readyz`.
+//! of a directory upstream), `/healthz`, `/readyz`, and the page assets
+//! `/assets/portcullis.css` and `/assets/theme/{theme}/{version}/{file}`.
 
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub, missing_docs)]
@@ -83,6 +86,7 @@ pub(crate) mod keys;
 pub(crate) mod mail;
 pub(crate) mod state;
 pub mod store;
+pub mod theme;
 pub(crate) mod token_hook;
 pub(crate) mod ui;
 pub(crate) mod upstream;

@@ -107,6 +107,12 @@ impl ClientSpec {
         self
     }
 
+    /// Selects the named theme of its pages.
+    pub fn theme(mut self, name: portcullis_server::theme::ThemeName) -> Self {
+        self.config.theme = Some(name);
+        self
+    }
+
     /// The server's description of the client.
     pub fn into_config(self) -> ClientConfig {
         self.config

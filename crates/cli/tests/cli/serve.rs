@@ -1,5 +1,6 @@
 //! `portcullis serve`: config file errors name the file and key, the server answers and stops on
-//! SIGTERM, `--dev` prints working credentials, and defaults, file, env and flags layer.
+//! SIGTERM, `--dev` prints working credentials, defaults, file, env and flags layer, and the
+//! theme directory is worn or, when bad, stops the start.
 
 use crate::common::*;
 use serde_json::{Value, json};
@@ -334,4 +335,83 @@ async fn serve_layers_defaults_file_env_and_flags() {
     )
     .await;
     assert_eq!(issuer_of(&served).await, "http://flag.example");
+}
+
+#[tokio::test]
+async fn serve_wears_the_theme_directory_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = dir.path().join("themes");
+    std::fs::create_dir_all(themes.join("partner")).unwrap();
+    std::fs::write(themes.join("theme.toml"), "product_name = \"Acme ID\"\n").unwrap();
+    std::fs::write(
+        themes.join("partner/theme.toml"),
+        "product_name = \"Partner Portal\"\n",
+    )
+    .unwrap();
+    let client = r#"
+[[clients]]
+id = "spa"
+public = true
+redirect_uris = ["http://127.0.0.1:3000/cb"]
+scope = "openid"
+theme = "partner"
+"#;
+    // `[theme] dir` is relative to the config file.
+    let (served, _db) = serve_config_file(
+        dir.path(),
+        &format!("version = 1\n[theme]\ndir = \"themes\"\n{client}"),
+        &[],
+    )
+    .await;
+    let page = |path: &str| {
+        let url = format!("{}{path}", served.base);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let login = page("/login").await;
+    assert!(
+        login.contains("<title>Sign in \u{2013} Acme ID</title>"),
+        "{login}"
+    );
+    let authorize = page(
+        "/authorize?client_id=spa&response_type=code&scope=openid\
+         &redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Fcb&code_challenge_method=S256\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&ui_locales=ko",
+    )
+    .await;
+    assert!(
+        authorize.contains("Partner Portal") && authorize.contains("lang=\"ko\""),
+        "{authorize}"
+    );
+
+    // A bad theme stops the start, naming the file and the fault.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad.path().join("theme.toml"),
+        "[colours]\ntext = \"#dddddd\"\n",
+    )
+    .unwrap();
+    let db = db_url(bad.path());
+    let out = portcullis(&[
+        "serve",
+        "--theme-dir",
+        bad.path().to_str().unwrap(),
+        "--database",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    fails_with(&out, "contrast");
+    // So does a client naming a theme the directory lacks.
+    std::fs::remove_dir_all(themes.join("partner")).unwrap();
+    let config = dir.path().join("portcullis.toml");
+    let out = portcullis(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--database",
+        &db_url(bad.path()),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    fails_with(&out, "no theme `partner`");
 }

@@ -21,7 +21,7 @@ pub async fn env() -> Env {
     env_with(portcullis_testkit::TestServer::builder()).await
 }
 
-async fn env_with(builder: portcullis_testkit::TestServerBuilder) -> Env {
+pub(crate) async fn env_with(builder: portcullis_testkit::TestServerBuilder) -> Env {
     let env = Env::start_with(builder).await;
     env.server
         .add_client(

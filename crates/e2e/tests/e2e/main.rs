@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod chromium;
 mod common;
 mod github_standin;
 mod process;
@@ -31,6 +32,7 @@ mod lookups;
 mod nodes;
 mod oidc;
 mod pkce;
+mod real_browser;
 mod redirect;
 mod redis_outage;
 mod refresh;
@@ -39,6 +41,7 @@ mod roles;
 mod self_service;
 mod sign_out_everywhere;
 mod step_up;
+mod themes;
 mod three_nodes;
 mod throttle;
 mod timezone;

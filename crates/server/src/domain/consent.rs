@@ -54,25 +54,3 @@ pub(crate) async fn withdraw(
     audit::consent_withdrawn(user_id, client_id);
     Ok(existed)
 }
-
-/// A scope in words, for the consent and account pages.
-pub(crate) fn describe(scope: &str) -> String {
-    match scope {
-        "openid" => "Sign you in with your account identifier".to_owned(),
-        "profile" => "See your name and username".to_owned(),
-        "email" => "See your email address".to_owned(),
-        "offline_access" => "Keep access while you are not using the application".to_owned(),
-        other => format!("Access \u{201c}{other}\u{201d}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_in_words() {
-        assert_eq!(describe("email"), "See your email address");
-        assert!(describe("orders:read").contains("orders:read"));
-    }
-}

@@ -41,11 +41,27 @@ fn throttle_keys(
 
 /// A wait for people: "N minutes" (rounded up), or "N seconds" under a minute.
 pub(crate) fn wait_text(secs: i64) -> String {
-    match secs.max(1) {
-        s if s < 60 => format!("{s} second{}", if s == 1 { "" } else { "s" }),
-        s => {
-            let m = (s + 59) / 60;
-            format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    match Wait::from_secs(secs) {
+        Wait::Seconds(s) => format!("{s} second{}", if s == 1 { "" } else { "s" }),
+        Wait::Minutes(m) => format!("{m} minute{}", if m == 1 { "" } else { "s" }),
+    }
+}
+
+/// A wait as it is told to a person: seconds under a minute, else whole minutes rounded up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// 1 to 59 seconds.
+    Seconds(i64),
+    /// Whole minutes, rounded up.
+    Minutes(i64),
+}
+
+impl Wait {
+    /// Rounds `secs` (at least one second).
+    pub(crate) fn from_secs(secs: i64) -> Self {
+        match secs.max(1) {
+            s if s < 60 => Self::Seconds(s),
+            s => Self::Minutes(s.saturating_add(59) / 60),
         }
     }
 }

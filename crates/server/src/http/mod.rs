@@ -2,7 +2,7 @@
 //! the metadata routes (discovery, JWKS; CORS, their own cache lifetimes), the back-channel API
 //! (CORS, `Cache-Control: no-store` and `Pragma: no-cache` on every response, TOK-2) and the pages
 //! (no CORS, RED-13; the page security headers on every response, UI-1, UI-2), plus the health
-//! probes and the stylesheet with none of those. Around them all: a body-size limit (DOS-5; a
+//! probes and the page assets (stylesheet, theme files) with none of those. Around them all: a body-size limit (DOS-5; a
 //! larger `Content-Length` is answered 413 before any of the body is read), a
 //! request timeout (`request_timeout_secs`; a request still running then is answered
 //! `408 Request Timeout` with an empty body, tower-http's default status), and tracing with
@@ -44,6 +44,7 @@ pub(crate) mod password_reset;
 pub(crate) mod register;
 pub(crate) mod revoke;
 pub(crate) mod signin;
+pub(crate) mod theme;
 pub(crate) mod token;
 pub(crate) mod trace;
 pub(crate) mod upstream;
@@ -132,12 +133,24 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             .route("/account/delete", post(account::delete))
             .route("/logout", get(logout::get).post(logout::post))
             .route("/logout/done", get(logout::done))
-            .merge(self_service_pages(&state)),
+            .merge(self_service_pages(&state))
+            // The language and theme of every page, the self-service ones included.
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&state),
+                crate::ui::context::resolve,
+            )),
     );
     let plain = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route(STYLESHEET_PATH, get(health::stylesheet));
+        .route(STYLESHEET_PATH, get(health::stylesheet))
+        .route(
+            &format!(
+                "{}/{{theme}}/{{version}}/{{file}}",
+                crate::theme::ASSET_PREFIX
+            ),
+            get(theme::asset),
+        );
     let limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let routes = metadata

@@ -87,6 +87,10 @@ pub struct ClientRecord {
     /// once more and get a working one (RT-5; 0, the default, is off; at most 60).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub refresh_grace_secs: i64,
+    /// The named theme of its pages (a subdirectory of the theme directory); `None` for the
+    /// deployment's theme. An unknown name falls back to the deployment's theme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
@@ -126,6 +130,7 @@ impl fmt::Debug for ClientRecord {
             .field("token_roles", &self.token_roles)
             .field("token_groups", &self.token_groups)
             .field("refresh_grace_secs", &self.refresh_grace_secs)
+            .field("theme", &self.theme)
             .field("created_at", &self.created_at)
             .finish()
     }

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{layout, page};
+use super::login::wait_text;
+use super::{Msg, layout, page, t, tf};
 use crate::config::PasswordPolicy;
-use crate::domain::login::wait_text;
 use crate::domain::params::Params;
 
 /// One granted application.
@@ -72,20 +72,10 @@ impl UpstreamNotice {
 
     fn message(self) -> Markup {
         match self {
-            Self::Linked => html! {
-                p role="status" { "The account was linked: you can now sign in with it." }
-            },
-            Self::Unlinked => html! {
-                p role="status" { "The account was unlinked: it no longer signs you in here." }
-            },
-            Self::NotLinked => html! {
-                p.error role="alert" { "No account of that provider is linked." }
-            },
-            Self::LastWayIn => html! {
-                p.error role="alert" {
-                    "Not unlinked: it is your only way to sign in. Link another account first."
-                }
-            },
+            Self::Linked => html! { p role="status" { (t(Msg::UpstreamLinked)) } },
+            Self::Unlinked => html! { p role="status" { (t(Msg::UpstreamUnlinked)) } },
+            Self::NotLinked => html! { p.error role="alert" { (t(Msg::UpstreamNotLinked)) } },
+            Self::LastWayIn => html! { p.error role="alert" { (t(Msg::UpstreamLastWayIn)) } },
         }
     }
 }
@@ -176,49 +166,25 @@ impl PasswordNotice {
     }
 
     fn message(self, policy: &PasswordPolicy) -> Markup {
+        let alert = |text: Markup| html! { p.error role="alert" { (text) } };
         match self {
-            Self::Changed => html! {
-                p role="status" {
-                    "Your password was changed. Every other browser and application was signed out."
-                }
-            },
-            Self::WrongCurrent => html! {
-                p.error role="alert" { "The password was not changed: the current password is wrong." }
-            },
-            Self::Mismatch => html! {
-                p.error role="alert" { "The password was not changed: the new passwords differ." }
-            },
-            Self::TooShort => html! {
-                p.error role="alert" {
-                    "The password was not changed: the new password needs at least "
-                    (policy.min_length) " characters."
-                }
-            },
-            Self::TooLong => html! {
-                p.error role="alert" {
-                    "The password was not changed: the new password may have at most "
-                    (policy.max_length) " characters."
-                }
-            },
-            Self::Common => html! {
-                p.error role="alert" {
-                    "The password was not changed: the new password is too common (it is on a \
-                     list of the most used passwords, or it is your username)."
-                }
-            },
-            Self::DeleteNotConfirmed => html! {
-                p.error role="alert" { "The account was not deleted: the confirmation did not match." }
-            },
-            Self::DeleteThrottled { wait_secs } => html! {
-                p.error role="alert" {
-                    "Too many failed attempts. Try again in " (wait_text(wait_secs)) "."
-                }
-            },
-            Self::Throttled { wait_secs } => html! {
-                p.error role="alert" {
-                    "Too many failed attempts. Try again in " (wait_text(wait_secs)) "."
-                }
-            },
+            Self::Changed => html! { p role="status" { (t(Msg::PasswordChanged)) } },
+            Self::WrongCurrent => alert(html! { (t(Msg::PasswordWrongCurrent)) }),
+            Self::Mismatch => alert(html! { (t(Msg::PasswordMismatch)) }),
+            Self::TooShort => alert(tf(
+                Msg::PasswordTooShort,
+                &[("min", html! { (policy.min_length) })],
+            )),
+            Self::TooLong => alert(tf(
+                Msg::PasswordTooLong,
+                &[("max", html! { (policy.max_length) })],
+            )),
+            Self::Common => alert(html! { (t(Msg::PasswordTooCommon)) }),
+            Self::DeleteNotConfirmed => alert(html! { (t(Msg::PasswordDeleteNotConfirmed)) }),
+            Self::DeleteThrottled { wait_secs } | Self::Throttled { wait_secs } => alert(tf(
+                Msg::PasswordThrottled,
+                &[("wait", wait_text(wait_secs))],
+            )),
         }
     }
 }
@@ -250,19 +216,19 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Your account",
+            t(Msg::AccountTitle),
             html! {
-                h1 { "Your account" }
-                p { "Signed in as " strong { (view.username) } }
+                h1 { (t(Msg::AccountTitle)) }
+                p { (tf(Msg::AccountSignedIn, &[("user", html! { strong { (view.username) } })])) }
                 @if let Some(notice) = view.notice {
                     (notice.message(&view.policy))
                 }
                 @if let Some(notice) = view.upstream_notice {
                     (notice.message())
                 }
-                h2 { "Applications with access" }
+                h2 { (t(Msg::AccountApps)) }
                 @if view.apps.is_empty() {
-                    p.muted { "No application has access to your account." }
+                    p.muted { (t(Msg::AccountNoApps)) }
                 } @else {
                     table {
                         @for app in view.apps {
@@ -272,7 +238,7 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                                     form method="post" action="/account/withdraw" {
                                         input type="hidden" name="csrf" value=(csrf);
                                         input type="hidden" name="client_id" value=(app.client_id);
-                                        button type="submit" { "Withdraw" }
+                                        button type="submit" { (t(Msg::AccountWithdraw)) }
                                     }
                                 }
                             }
@@ -280,26 +246,27 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                     }
                 }
                 @if !view.upstreams.is_empty() {
-                    h2 { "Sign-in providers" }
+                    h2 { (t(Msg::AccountProviders)) }
                     table {
                         @for u in view.upstreams {
+                            @let provider = [("provider", html! { (u.label) })];
                             tr {
                                 td {
                                     strong { (u.label) } br;
-                                    span.muted { @if u.linked { "Linked" } @else { "Not linked" } }
+                                    span.muted { @if u.linked { (t(Msg::AccountLinked)) } @else { (t(Msg::AccountNotLinked)) } }
                                 }
                                 td {
                                     @if u.linked {
                                         form method="post" action="/account/upstreams/unlink" {
                                             input type="hidden" name="csrf" value=(csrf);
                                             input type="hidden" name="upstream" value=(u.id);
-                                            button type="submit" aria-label={ "Unlink " (u.label) } { "Unlink" }
+                                            button type="submit" aria-label=(tf(Msg::AccountUnlinkProvider, &provider)) { (t(Msg::AccountUnlink)) }
                                         }
                                     } @else {
                                         form method="post" action="/account/upstreams/link" {
                                             input type="hidden" name="csrf" value=(csrf);
                                             input type="hidden" name="upstream" value=(u.id);
-                                            button type="submit" aria-label={ "Link " (u.label) } { "Link" }
+                                            button type="submit" aria-label=(tf(Msg::AccountLinkProvider, &provider)) { (t(Msg::AccountLink)) }
                                         }
                                     }
                                 }
@@ -307,27 +274,27 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                         }
                     }
                 }
-                h2 { "Change password" }
+                h2 { (t(Msg::AccountChangePassword)) }
                 form method="post" action="/account/password" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="current_password" { "Current password" }
+                    label for="current_password" { (t(Msg::AccountCurrentPassword)) }
                     input id="current_password" type="password" name="current_password" autocomplete="current-password" required;
-                    label for="new_password" { "New password" }
+                    label for="new_password" { (t(Msg::AccountNewPassword)) }
                     input id="new_password" type="password" name="new_password" autocomplete="new-password" minlength=(view.policy.min_length) maxlength=(view.policy.max_length) required;
-                    label for="new_password_repeat" { "New password again" }
+                    label for="new_password_repeat" { (t(Msg::AccountNewPasswordRepeat)) }
                     input id="new_password_repeat" type="password" name="new_password_repeat" autocomplete="new-password" required;
-                    button type="submit" { "Change password" }
+                    button type="submit" { (t(Msg::AccountChangePassword)) }
                 }
-                p.muted { "Changing the password signs out every other browser and application." }
-                h2 { "Sign out" }
+                p.muted { (t(Msg::AccountPasswordNote)) }
+                h2 { (t(Msg::CommonSignOut)) }
                 form method="post" action="/account/sign-out-everywhere" {
                     input type="hidden" name="csrf" value=(csrf);
-                    button type="submit" { "Sign out everywhere" }
+                    button type="submit" { (t(Msg::AccountSignOutEverywhere)) }
                 }
-                p.muted { "Ends every sign-in: this browser, other browsers and devices, and every application's access until you sign in again." }
+                p.muted { (t(Msg::AccountSignOutEverywhereNote)) }
                 form method="post" action="/logout" {
                     input type="hidden" name="csrf" value=(csrf);
-                    button type="submit" { "Sign out" }
+                    button type="submit" { (t(Msg::CommonSignOut)) }
                 }
                 h2 { "Delete account" }
                 p.muted {

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::login::{SignInFailure, failure_message};
-use super::{layout, page};
-use crate::domain::consent::describe;
+use super::consent::{decision_buttons, scope_list, who_and_which};
+use super::login::{SignInFailure, failure_message, password_form};
+use super::{Msg, layout, page, t, tf};
 
 /// The sign-in form of the device page (posts to `/device/login`).
 pub(crate) fn signin_page(
@@ -15,27 +15,18 @@ pub(crate) fn signin_page(
     user_code: Option<&str>,
     failure: Option<SignInFailure>,
 ) -> Response {
+    let hidden: Vec<(&str, &str)> = user_code.map(|c| ("user_code", c)).into_iter().collect();
     page(
         StatusCode::OK,
         layout(
-            "Connect a device",
+            t(Msg::DeviceTitle),
             html! {
-                h1 { "Connect a device" }
-                p.muted { "Sign in, then confirm the code shown on your device." }
+                h1 { (t(Msg::DeviceTitle)) }
+                p.muted { (t(Msg::DeviceSignInFirst)) }
                 @if let Some(failure) = failure {
                     (failure_message(failure))
                 }
-                form method="post" action="/device/login" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    @if let Some(code) = user_code {
-                        input type="hidden" name="user_code" value=(code);
-                    }
-                    label for="username" { "Username" }
-                    input id="username" type="text" name="username" autocomplete="username" required;
-                    label for="password" { "Password" }
-                    input id="password" type="password" name="password" autocomplete="current-password" required;
-                    button type="submit" { "Sign in" }
-                }
+                (password_form("/device/login", csrf, &hidden, None))
             },
         ),
     )
@@ -44,11 +35,11 @@ pub(crate) fn signin_page(
 fn code_form(prefill: Option<&str>) -> Markup {
     html! {
         form method="get" action="/device" {
-            label for="user_code" { "Code shown on your device" }
+            label for="user_code" { (t(Msg::DeviceCodeLabel)) }
             input id="user_code" type="text" name="user_code" autocomplete="off"
                 autocapitalize="characters" spellcheck="false" placeholder="XXXX-XXXX" required
                 value=(prefill.unwrap_or_default());
-            button type="submit" { "Continue" }
+            button type="submit" { (t(Msg::DeviceContinue)) }
         }
     }
 }
@@ -63,10 +54,10 @@ pub(crate) fn enter_code_page(
     page(
         status,
         layout(
-            "Connect a device",
+            t(Msg::DeviceTitle),
             html! {
-                h1 { "Connect a device" }
-                p.muted { "Signed in as " strong { (username) } "." }
+                h1 { (t(Msg::DeviceTitle)) }
+                p.muted { (tf(Msg::DeviceSignedIn, &[("user", html! { strong { (username) } })])) }
                 @if let Some(message) = error {
                     p.error role="alert" { (message) }
                 }
@@ -98,28 +89,20 @@ pub(crate) fn confirm_page(view: &DeviceConfirmView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Allow device access",
+            t(Msg::DeviceConfirmTitle),
             html! {
-                h1 { (view.client_name) " on a device wants to access your account" }
-                p.muted { "Signed in as " strong { (view.username) } ". Client id: " code { (view.client_id) } }
-                p { "Only continue if your device shows the code " strong { code { (view.user_code) } } "." }
+                h1 { (tf(Msg::DeviceConfirmHeading, &[("client", html! { (view.client_name) })])) }
+                (who_and_which(Msg::DeviceSignedIn, view.username, view.client_id))
+                p { (tf(Msg::DeviceCheckCode, &[("code", html! { strong { code { (view.user_code) } } })])) }
                 @if view.scopes.is_empty() {
-                    p { "It asks for no particular permission." }
+                    p { (t(Msg::DeviceNoScopes)) }
                 } @else {
-                    p { "It asks to:" }
-                    ul.scopes {
-                        @for s in &view.scopes {
-                            li { (describe(s)) }
-                        }
-                    }
+                    (scope_list(&view.scopes))
                 }
                 form method="post" action="/device" {
                     input type="hidden" name="csrf" value=(view.csrf);
                     input type="hidden" name="user_code" value=(view.user_code);
-                    div.row {
-                        button type="submit" name="decision" value="allow" { "Allow" }
-                        button type="submit" name="decision" value="deny" { "Deny" }
-                    }
+                    (decision_buttons())
                 }
             },
         ),
@@ -128,18 +111,18 @@ pub(crate) fn confirm_page(view: &DeviceConfirmView<'_>) -> Response {
 
 /// The closing page after a decision.
 pub(crate) fn done_page(approved: bool) -> Response {
+    let (heading, text) = if approved {
+        (Msg::DeviceConnected, Msg::DeviceConnectedText)
+    } else {
+        (Msg::DeviceDenied, Msg::DeviceDeniedText)
+    };
     page(
         StatusCode::OK,
         layout(
-            "Device",
+            t(Msg::DeviceDoneTitle),
             html! {
-                @if approved {
-                    h1 { "Device connected" }
-                    p { "You can return to your device; it will continue by itself." }
-                } @else {
-                    h1 { "Access denied" }
-                    p { "The device was not given access. You can close this window." }
-                }
+                h1 { (t(heading)) }
+                p { (t(text)) }
             },
         ),
     )

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::{layout, page};
+use super::{Msg, layout, page, t};
 
 /// Everything a page can refuse with, and the words the user reads. Each case fixes its status
 /// and text here, so handlers never spell out a message.
@@ -63,40 +63,31 @@ impl PageError {
 
     /// The page title.
     pub(crate) fn title(self) -> &'static str {
-        "Error"
+        t(Msg::ErrorTitle)
     }
 
-    /// What the user reads.
+    /// What the user reads, in the page's language (a domain refusal keeps its own text).
     pub(crate) fn text(self) -> &'static str {
-        match self {
-            Self::Internal => "Something went wrong on our side.",
-            Self::NotSubmitted => "The form was not submitted correctly.",
-            Self::SignInNotSubmitted => "The sign-in form was not submitted correctly.",
-            Self::AuthorizeNotForm => "The authorization request must be a form submission.",
-            Self::FormExpired => "The form expired. Reload the page and try again.",
-            Self::SignInExpired => {
-                "The sign-in form expired. Go back to the application and try again."
-            }
-            Self::DeviceSignInExpired => "The sign-in form expired. Reload the page and try again.",
-            Self::ConsentExpired => {
-                "The consent form expired. Return to the application and try again."
-            }
-            Self::SignOutExpired => "The sign-out form expired. Reload the page and try again.",
-            Self::SessionEnded => {
-                "Your session has ended. Return to the application and try again."
-            }
-            Self::SessionGone => "The session has ended.",
-            Self::UserGone => "The user no longer exists.",
-            Self::UnknownUserCode => {
-                "That code is not valid, has expired or was already used. Check the code on your device."
-            }
-            Self::TooManyUserCodes => "Too many wrong codes. Wait a few minutes and try again.",
-            Self::Busy => "The server is busy. Wait a moment and try again.",
-            Self::Unavailable => {
-                "The service is temporarily unavailable. Wait a moment and try again."
-            }
-            Self::Refused(text) => text,
-        }
+        let msg = match self {
+            Self::Internal => Msg::ErrorInternal,
+            Self::NotSubmitted => Msg::ErrorNotSubmitted,
+            Self::SignInNotSubmitted => Msg::ErrorSignInNotSubmitted,
+            Self::AuthorizeNotForm => Msg::ErrorAuthorizeNotForm,
+            Self::FormExpired => Msg::ErrorFormExpired,
+            Self::SignInExpired => Msg::ErrorSignInExpired,
+            Self::DeviceSignInExpired => Msg::ErrorDeviceSignInExpired,
+            Self::ConsentExpired => Msg::ErrorConsentExpired,
+            Self::SignOutExpired => Msg::ErrorSignOutExpired,
+            Self::SessionEnded => Msg::ErrorSessionEnded,
+            Self::SessionGone => Msg::ErrorSessionGone,
+            Self::UserGone => Msg::ErrorUserGone,
+            Self::UnknownUserCode => Msg::ErrorUnknownUserCode,
+            Self::TooManyUserCodes => Msg::ErrorTooManyUserCodes,
+            Self::Busy => Msg::ErrorBusy,
+            Self::Unavailable => Msg::ErrorUnavailable,
+            Self::Refused(text) => return text,
+        };
+        t(msg)
     }
 }
 
@@ -107,9 +98,9 @@ impl IntoResponse for PageError {
             layout(
                 self.title(),
                 html! {
-                    h1 { "This request cannot be completed" }
+                    h1 { (t(Msg::ErrorHeading)) }
                     p.error { (self.text()) }
-                    p.muted { "Return to the application and try again. If the problem persists, contact the application's developer." }
+                    p.muted { (t(Msg::ErrorAdvice)) }
                 },
             ),
         );
@@ -144,10 +135,10 @@ pub(crate) fn signed_out() -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Signed out",
+            t(Msg::LogoutSignedOutTitle),
             html! {
-                h1 { "You are signed out" }
-                p { "You can close this window." }
+                h1 { (t(Msg::LogoutSignedOutHeading)) }
+                p { (t(Msg::LogoutSignedOutText)) }
             },
         ),
     )
@@ -158,12 +149,12 @@ pub(crate) fn confirm_logout(csrf: &str) -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Sign out",
+            t(Msg::CommonSignOut),
             html! {
-                h1 { "Sign out?" }
+                h1 { (t(Msg::LogoutConfirmHeading)) }
                 form method="post" action="/logout" {
                     input type="hidden" name="csrf" value=(csrf);
-                    button type="submit" { "Sign out" }
+                    button type="submit" { (t(Msg::CommonSignOut)) }
                 }
             },
         ),

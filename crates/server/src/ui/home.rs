@@ -5,25 +5,26 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::{layout, page};
+use super::{Msg, PageContext, layout, page, t, tf};
 
 /// Renders the landing page of the server whose issuer is `issuer`.
 pub(crate) fn home_page(issuer: &str) -> Response {
     let discovery = format!("{issuer}/.well-known/openid-configuration");
     let jwks = format!("{issuer}/.well-known/jwks.json");
+    let product = PageContext::current().theme.product_name().to_owned();
     page(
         StatusCode::OK,
         layout(
-            "Portcullis",
+            &product,
             html! {
-                h1 { "Portcullis" }
-                p { "An OAuth 2.1 and OpenID Connect authorization server. Issuer: " code { (issuer) } }
+                h1 { (product) }
+                p { (tf(Msg::HomeIntro, &[("issuer", html! { code { (issuer) } })])) }
                 ul {
-                    li { a href=(discovery) { "OpenID Provider configuration" } " (discovery)" }
-                    li { a href=(jwks) { "JSON Web Key Set" } " (the keys that verify its tokens)" }
-                    li { a href="/account" { "Your account" } " (sign in, see and withdraw the access you granted)" }
-                    li { a href="/device" { "Connect a device" } }
-                    li { a href="https://github.com/portcullis-auth/portcullis#readme" { "Documentation" } }
+                    li { a href=(discovery) { (t(Msg::HomeDiscovery)) } " " (t(Msg::HomeDiscoveryNote)) }
+                    li { a href=(jwks) { (t(Msg::HomeJwks)) } " " (t(Msg::HomeJwksNote)) }
+                    li { a href="/account" { (t(Msg::HomeAccount)) } " " (t(Msg::HomeAccountNote)) }
+                    li { a href="/device" { (t(Msg::DeviceTitle)) } }
+                    li { a href="https://github.com/portcullis-auth/portcullis#readme" { (t(Msg::HomeDocumentation)) } }
                 }
             },
         ),

@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{layout, page};
-use crate::domain::login::wait_text;
+use super::{Msg, layout, page, t, tf};
 use crate::domain::params::Params;
 
 /// What the login page shows.
@@ -83,20 +82,14 @@ impl LoginNotice {
     }
 
     fn message(self) -> Markup {
-        let text = match self {
-            Self::CheckMail => {
-                "Check your mail: open the link we sent to your address to finish creating \
-                 your account, then sign in."
-            }
-            Self::SignedUp => "Your account was created. Sign in.",
-            Self::Verified => "Your e-mail address is confirmed. Sign in.",
-            Self::ResetSent => {
-                "If an account uses that address, we sent it a link to choose a new password. \
-                 Check your mail."
-            }
-            Self::Reset => "Your password was changed. Sign in with the new one.",
-            Self::Deleted => "Your account was deleted.",
-        };
+        let text = t(match self {
+            Self::CheckMail => Msg::LoginNoticeCheckMail,
+            Self::SignedUp => Msg::LoginNoticeSignedUp,
+            Self::Verified => Msg::LoginNoticeVerified,
+            Self::ResetSent => Msg::LoginNoticeResetSent,
+            Self::Reset => Msg::LoginNoticeReset,
+            Self::Deleted => Msg::LoginNoticeDeleted,
+        });
         html! { p role="status" { (text) } }
     }
 }
@@ -173,46 +166,28 @@ impl SignInFailure {
 /// The alert a sign-in form shows after a failure: a wrong password and a throttled attempt are
 /// told apart, since the person typing needs to know whether to retype or to wait.
 pub(crate) fn failure_message(failure: SignInFailure) -> Markup {
-    match failure {
-        SignInFailure::Wrong => html! {
-            p.error role="alert" { "Sign-in failed: the username or password is wrong." }
-        },
-        SignInFailure::Disabled => html! {
-            p.error role="alert" {
-                "This account is disabled. Ask your administrator to enable it again."
-            }
-        },
-        SignInFailure::Unverified => html! {
-            p.error role="alert" {
-                "Confirm your e-mail address first: open the link in the mail we sent you. "
-                "A new mail is on its way (unless several were sent in the last hour)."
-            }
-        },
-        SignInFailure::Throttled { wait_secs } => html! {
-            p.error role="alert" {
-                "Too many failed sign-in attempts. Try again in " (wait_text(wait_secs)) "."
-            }
-        },
-        SignInFailure::Unreachable => html! {
-            p.error role="alert" {
-                "The directory that checks your password cannot be reached right now. Try again later."
-            }
-        },
-    }
+    let text = match failure {
+        SignInFailure::Wrong => html! { (t(Msg::LoginFailedWrong)) },
+        SignInFailure::Disabled => html! { (t(Msg::LoginFailedDisabled)) },
+        SignInFailure::Unverified => html! { (t(Msg::LoginFailedUnverified)) },
+        SignInFailure::Unreachable => html! { (t(Msg::LoginFailedUnreachable)) },
+        SignInFailure::Throttled { wait_secs } => tf(
+            Msg::LoginFailedThrottled,
+            &[("wait", html! { (wait_text(wait_secs)) })],
+        ),
+    };
+    html! { p.error role="alert" { (text) } }
 }
 
-/// The username and password form, posting to `action`.
-fn password_form(view: &LoginView<'_>, action: &str) -> Markup {
-    html! {
-        form method="post" action=(action) {
-            input type="hidden" name="csrf" value=(view.csrf);
-            input type="hidden" name="request" value=(view.request);
-            label for="username" { "Username" }
-            input id="username" type="text" name="username" autocomplete="username" required value=(view.username.unwrap_or_default());
-            label for="password" { "Password" }
-            input id="password" type="password" name="password" autocomplete="current-password" required;
-            button type="submit" { "Sign in" }
-        }
+/// A wait of `secs` seconds in words, in the page's language (as
+/// [`crate::domain::login::Wait`] rounds it).
+pub(crate) fn wait_text(secs: i64) -> Markup {
+    use crate::domain::login::Wait;
+    match Wait::from_secs(secs) {
+        Wait::Seconds(1) => html! { (t(Msg::WaitSecond)) },
+        Wait::Seconds(n) => tf(Msg::WaitSeconds, &[("n", html! { (n) })]),
+        Wait::Minutes(1) => html! { (t(Msg::WaitMinute)) },
+        Wait::Minutes(n) => tf(Msg::WaitMinutes, &[("n", html! { (n) })]),
     }
 }
 
@@ -221,11 +196,11 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Sign in",
+            t(Msg::CommonSignIn),
             html! {
-                h1 { "Sign in" }
+                h1 { (t(Msg::CommonSignIn)) }
                 @if let Some(name) = view.client_name {
-                    p.muted { "to continue to " strong { (name) } }
+                    p.muted { (tf(Msg::LoginToContinue, &[("client", html! { strong { (name) } })])) }
                 }
                 @if let Some(notice) = view.notice {
                     (notice.message())
@@ -234,25 +209,48 @@ pub(crate) fn login_page(view: &LoginView<'_>) -> Response {
                     (failure_message(failure))
                 }
                 @if let Some((action, label)) = view.directory {
-                    p.muted { "with your " strong { (label) } " account" }
-                    (password_form(view, action))
+                    p.muted { (tf(Msg::LoginWithDirectory, &[("directory", html! { strong { (label) } })])) }
+                    (password_form(action, view.csrf, &[("request", view.request)], view.username))
                 } @else {
                     @for (href, label) in view.upstreams {
-                        p { a.button href=(href) { "Sign in with " (label) } }
+                        p { a.button href=(href) { (tf(Msg::LoginWithUpstream, &[("provider", html! { (label) })])) } }
                     }
                     @if view.password {
-                        (password_form(view, "/login"))
+                        (password_form("/login", view.csrf, &[("request", view.request)], view.username))
                         @if view.forgot {
-                            p { a href="/password/forgot" { "Forgot password?" } }
+                            p { a href="/password/forgot" { (t(Msg::LoginForgot)) } }
                         }
                         @if view.sign_up {
-                            p { "No account? " a href="/register" { "Create an account" } }
+                            p { (t(Msg::LoginNoAccount)) " " a href="/register" { (t(Msg::LoginCreateAccount)) } }
                         }
                     }
                 }
             },
         ),
     )
+}
+
+/// The username and password form of a sign-in page, posting to `action` with the CSRF token
+/// and the `hidden` fields.
+pub(crate) fn password_form(
+    action: &str,
+    csrf: &str,
+    hidden: &[(&str, &str)],
+    username: Option<&str>,
+) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            @for (name, value) in hidden {
+                input type="hidden" name=(name) value=(value);
+            }
+            label for="username" { (t(Msg::CommonUsername)) }
+            input id="username" type="text" name="username" autocomplete="username" required value=(username.unwrap_or_default());
+            label for="password" { (t(Msg::CommonPassword)) }
+            input id="password" type="password" name="password" autocomplete="current-password" required;
+            button type="submit" { (t(Msg::CommonSignIn)) }
+        }
+    }
 }
 
 #[cfg(test)]

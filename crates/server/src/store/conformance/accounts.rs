@@ -36,6 +36,7 @@ fn client(id: &str) -> ClientRecord {
         token_roles: ReleaseFilter::Prefix("orders:".into()),
         token_groups: ReleaseFilter::All,
         refresh_grace_secs: 0,
+        theme: None,
         created_at: T0,
     }
 }

@@ -68,6 +68,7 @@ mod tests {
             token_roles: Default::default(),
             token_groups: Default::default(),
             refresh_grace_secs: 0,
+            theme: None,
             created_at: 0,
         }
     }
