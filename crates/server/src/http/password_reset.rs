@@ -19,10 +19,12 @@ use crate::state::AppState;
 use crate::ui;
 use crate::ui::error::PageError;
 use crate::ui::login::LoginNotice;
-use crate::ui::self_service::{FormNotice, dead_link_page, forgot_page, reset_page};
+use crate::ui::self_service::{DeadLink, FormNotice, dead_link_page, forgot_page, reset_page};
 
 /// Where to ask for a new link.
-const RETRY: (&str, &str) = (reset::REQUEST_PATH, "Ask for a new link");
+const RETRY: DeadLink = DeadLink::Reset {
+    retry: reset::REQUEST_PATH,
+};
 
 /// `GET /password/forgot`.
 pub(crate) async fn forgot_get(
@@ -68,7 +70,7 @@ pub(crate) async fn reset_get(
     let token = params.get("token").unwrap_or_default();
     match reset::is_live(&state, token).await {
         Ok(true) => {}
-        Ok(false) => return dead_link_page("password reset", Some(RETRY)),
+        Ok(false) => return dead_link_page(RETRY),
         Err(e) => return failure_page(&e),
     }
     let policy = state.config.self_service.password_policy;
@@ -100,7 +102,7 @@ pub(crate) async fn reset_post(
     .await;
     let notice = match outcome {
         Ok(Reset::Done) => return ui::see_other(&LoginNotice::Reset.location()),
-        Ok(Reset::Invalid) => return dead_link_page("password reset", Some(RETRY)),
+        Ok(Reset::Invalid) => return dead_link_page(RETRY),
         Ok(Reset::Mismatch) => FormNotice::Mismatch,
         Ok(Reset::Policy(refusal)) => refusal.into(),
         Err(e) => return failure_page(&e),

@@ -19,7 +19,9 @@ use crate::state::AppState;
 use crate::ui;
 use crate::ui::error::PageError;
 use crate::ui::login::LoginNotice;
-use crate::ui::self_service::{FormNotice, SignUpView, dead_link_page, sign_up_page, verify_page};
+use crate::ui::self_service::{
+    DeadLink, FormNotice, SignUpView, dead_link_page, sign_up_page, verify_page,
+};
 
 /// `GET /register`.
 pub(crate) async fn get(
@@ -89,7 +91,7 @@ pub(crate) async fn verify_get(
     let token = params.get("token").unwrap_or_default();
     match verification::is_live(&state, token).await {
         Ok(true) => {}
-        Ok(false) => return dead_link_page("confirmation", None),
+        Ok(false) => return dead_link_page(DeadLink::Confirmation),
         Err(e) => return failure_page(&e),
     }
     with_form_token(&state, jar, |csrf| verify_page(csrf, token))
@@ -103,7 +105,7 @@ pub(crate) async fn verify_post(
     let token = params.get("token").unwrap_or_default();
     match verification::verify(&state, token).await {
         Ok(Verified::Done) => ui::see_other(&LoginNotice::Verified.location()),
-        Ok(Verified::Invalid) => dead_link_page("confirmation", None),
+        Ok(Verified::Invalid) => dead_link_page(DeadLink::Confirmation),
         Err(e) => failure_page(&e),
     }
 }

@@ -296,21 +296,20 @@ pub(crate) fn account_page(view: &AccountView<'_>) -> Response {
                     input type="hidden" name="csrf" value=(csrf);
                     button type="submit" { (t(Msg::CommonSignOut)) }
                 }
-                h2 { "Delete account" }
+                h2 { (t(Msg::SignupDeleteHeading)) }
                 p.muted {
-                    "Deleting the account signs you out everywhere, withdraws every "
-                    "application's access and removes the account. It cannot be undone."
+                    (t(Msg::SignupDeleteText))
                 }
                 form method="post" action="/account/delete" {
                     input type="hidden" name="csrf" value=(csrf);
                     @if view.has_password {
-                        label for="delete_confirmation" { "Current password" }
+                        label for="delete_confirmation" { (t(Msg::SignupDeletePassword)) }
                         input id="delete_confirmation" type="password" name="confirmation" autocomplete="current-password" required;
                     } @else {
-                        label for="delete_confirmation" { "Type your username to confirm" }
+                        label for="delete_confirmation" { (t(Msg::SignupDeleteUsername)) }
                         input id="delete_confirmation" type="text" name="confirmation" autocomplete="off" required;
                     }
-                    button type="submit" { "Delete account" }
+                    button type="submit" { (t(Msg::SignupDeleteHeading)) }
                 }
             },
         ),

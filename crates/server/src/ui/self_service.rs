@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{layout, page};
+use super::login::wait_text;
+use super::{Msg, layout, page, t, tf};
 use crate::config::PasswordPolicy;
-use crate::domain::login::wait_text;
 use crate::domain::params::Params;
 use crate::domain::password::PolicyRefusal;
 
@@ -91,25 +91,21 @@ impl FormNotice {
 
     fn message(self, policy: &PasswordPolicy) -> Markup {
         let text = match self {
-            Self::Username => {
-                "Choose a username of 1 to 128 characters, without spaces at either end.".to_owned()
-            }
-            Self::Taken => "This username is taken. Choose another.".to_owned(),
-            Self::Email => "Enter a valid e-mail address.".to_owned(),
-            Self::Mismatch => "The two passwords differ.".to_owned(),
-            Self::Short => format!(
-                "The password needs at least {} characters.",
-                policy.min_length
+            Self::Username => html! { (t(Msg::SignupErrorUsername)) },
+            Self::Taken => html! { (t(Msg::SignupErrorTaken)) },
+            Self::Email => html! { (t(Msg::SignupErrorEmail)) },
+            Self::Mismatch => html! { (t(Msg::SignupErrorMismatch)) },
+            Self::Short => tf(
+                Msg::SignupErrorShort,
+                &[("min", html! { (policy.min_length) })],
             ),
-            Self::Long => format!(
-                "The password may have at most {} characters.",
-                policy.max_length
+            Self::Long => tf(
+                Msg::SignupErrorLong,
+                &[("max", html! { (policy.max_length) })],
             ),
-            Self::Common => "This password is too common (it is on a list of the most used \
-                             passwords, or it is your username). Choose another."
-                .to_owned(),
+            Self::Common => html! { (t(Msg::SignupErrorCommon)) },
             Self::Throttled { wait_secs } => {
-                format!("Too many requests. Try again in {}.", wait_text(wait_secs))
+                tf(Msg::SignupErrorThrottled, &[("wait", wait_text(wait_secs))])
             }
         };
         html! { p.error role="alert" { (text) } }
@@ -119,14 +115,14 @@ impl FormNotice {
 /// The two new-password fields, with the policy told beside them.
 fn new_password_fields(policy: &PasswordPolicy) -> Markup {
     html! {
-        label for="password" { "Password" }
+        label for="password" { (t(Msg::CommonPassword)) }
         input id="password" type="password" name="password" autocomplete="new-password"
             minlength=(policy.min_length) maxlength=(policy.max_length) required
             aria-describedby="password-rule";
         p.muted id="password-rule" {
-            "At least " (policy.min_length) " characters. Common passwords are refused."
+            (tf(Msg::SignupPasswordRule, &[("min", html! { (policy.min_length) })]))
         }
-        label for="password_repeat" { "Password again" }
+        label for="password_repeat" { (t(Msg::SignupPasswordAgain)) }
         input id="password_repeat" type="password" name="password_repeat" autocomplete="new-password" required;
     }
 }
@@ -151,20 +147,20 @@ pub(crate) fn sign_up_page(view: &SignUpView<'_>) -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Create an account",
+            t(Msg::SignupTitle),
             html! {
-                h1 { "Create an account" }
+                h1 { (t(Msg::SignupTitle)) }
                 @if let Some(n) = view.notice { (n.message(&view.policy)) }
                 form method="post" action="/register" {
                     input type="hidden" name="csrf" value=(view.csrf);
-                    label for="username" { "Username" }
+                    label for="username" { (t(Msg::CommonUsername)) }
                     input id="username" type="text" name="username" autocomplete="username" maxlength="128" required value=(view.username);
-                    label for="email" { "E-mail address" }
+                    label for="email" { (t(Msg::SignupEmail)) }
                     input id="email" type="email" name="email" autocomplete="email" required value=(view.email);
                     (new_password_fields(&view.policy))
-                    button type="submit" { "Create account" }
+                    button type="submit" { (t(Msg::SignupSubmit)) }
                 }
-                p.muted { "Already have an account? " a href="/login" { "Sign in" } }
+                p.muted { (t(Msg::SignupHaveAccount)) " " a href="/login" { (t(Msg::CommonSignIn)) } }
             },
         ),
     )
@@ -176,30 +172,45 @@ pub(crate) fn verify_page(csrf: &str, token: &str) -> Response {
     page(
         StatusCode::OK,
         layout(
-            "Confirm your e-mail address",
+            t(Msg::SignupVerifyTitle),
             html! {
-                h1 { "Confirm your e-mail address" }
+                h1 { (t(Msg::SignupVerifyTitle)) }
                 form method="post" action="/register/verify" {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="token" value=(token);
-                    button type="submit" { "Confirm address" }
+                    button type="submit" { (t(Msg::SignupVerifySubmit)) }
                 }
             },
         ),
     )
 }
 
+/// Which kind of link could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeadLink {
+    /// An address confirmation link.
+    Confirmation,
+    /// A password reset link; the page offers to ask for a new one at this path.
+    Reset {
+        /// Where a new link is asked for.
+        retry: &'static str,
+    },
+}
+
 /// The answer to a link that cannot be used (unknown, used or expired).
-pub(crate) fn dead_link_page(what: &str, retry: Option<(&str, &str)>) -> Response {
+pub(crate) fn dead_link_page(link: DeadLink) -> Response {
     page(
         StatusCode::BAD_REQUEST,
         layout(
-            "Link not valid",
+            t(Msg::SignupDeadTitle),
             html! {
-                h1 { "Link not valid" }
-                p role="alert" { "This " (what) " link was already used, has expired or is not valid." }
-                @if let Some((href, label)) = retry {
-                    p { a href=(href) { (label) } }
+                h1 { (t(Msg::SignupDeadTitle)) }
+                @match link {
+                    DeadLink::Confirmation => p role="alert" { (t(Msg::SignupDeadConfirmation)) },
+                    DeadLink::Reset { retry } => {
+                        p role="alert" { (t(Msg::SignupDeadReset)) }
+                        p { a href=(retry) { (t(Msg::SignupAskNewLink)) } }
+                    },
                 }
             },
         ),
@@ -215,18 +226,18 @@ pub(crate) fn forgot_page(
     page(
         StatusCode::OK,
         layout(
-            "Forgot password",
+            t(Msg::SignupForgotTitle),
             html! {
-                h1 { "Forgot your password?" }
+                h1 { (t(Msg::SignupForgotHeading)) }
                 @if let Some(n) = notice { (n.message(policy)) }
-                p { "Enter the e-mail address of your account. If an account uses it, we send a link to choose a new password." }
+                p { (t(Msg::SignupForgotText)) }
                 form method="post" action="/password/forgot" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="email" { "E-mail address" }
+                    label for="email" { (t(Msg::SignupEmail)) }
                     input id="email" type="email" name="email" autocomplete="email" required;
-                    button type="submit" { "Send link" }
+                    button type="submit" { (t(Msg::SignupForgotSubmit)) }
                 }
-                p.muted { a href="/login" { "Back to sign-in" } }
+                p.muted { a href="/login" { (t(Msg::SignupBackToSignIn)) } }
             },
         ),
     )
@@ -242,17 +253,17 @@ pub(crate) fn reset_page(
     page(
         StatusCode::OK,
         layout(
-            "Choose a new password",
+            t(Msg::SignupResetTitle),
             html! {
-                h1 { "Choose a new password" }
+                h1 { (t(Msg::SignupResetTitle)) }
                 @if let Some(n) = notice { (n.message(policy)) }
                 form method="post" action="/password/reset" {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="token" value=(token);
                     (new_password_fields(policy))
-                    button type="submit" { "Set password" }
+                    button type="submit" { (t(Msg::SignupResetSubmit)) }
                 }
-                p.muted { "Setting a new password signs you out of every browser and application." }
+                p.muted { (t(Msg::SignupResetNote)) }
             },
         ),
     )
