@@ -82,6 +82,7 @@ pub mod config;
 pub(crate) mod domain;
 pub(crate) mod hashing;
 pub(crate) mod http;
+pub(crate) mod i18n;
 pub(crate) mod keys;
 pub(crate) mod mail;
 pub(crate) mod state;

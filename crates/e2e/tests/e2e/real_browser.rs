@@ -394,5 +394,67 @@ async fn themes_are_applied_by_the_browser() {
     )
     .await;
     assert_eq!(colour, rgb(PARTNER_ACCENT).as_str(), "screenshots: {shown}");
+
+    // Consent and account pages wear the deployment theme.
+    let brand = async |browser: &Client, shot: &str, shots: &mut Screens| {
+        shots.take(browser, shot).await;
+        text(browser, ".brand span").await
+    };
+    let consent = env.web_request("openid profile").param("prompt", "consent");
+    browser
+        .goto(consent.url(&env.server).as_str())
+        .await
+        .unwrap();
+    sign_in(&browser).await;
+    assert_eq!(
+        brand(&browser, "acme-consent", &mut shots).await,
+        "Acme ID",
+        "screenshots: {shown}"
+    );
+    assert!(
+        text(&browser, "h1").await.contains(WEB),
+        "screenshots: {shown}"
+    );
+    browser
+        .goto(env.server.url("/account").unwrap().as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        brand(&browser, "acme-account", &mut shots).await,
+        "Acme ID",
+        "screenshots: {shown}"
+    );
+
+    // The device code form knows no client yet: the deployment theme. Once the code is checked,
+    // the confirmation and the closing page wear the theme of the device's client.
+    browser
+        .goto(env.server.url("/device").unwrap().as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        brand(&browser, "acme-device-code", &mut shots).await,
+        "Acme ID",
+        "screenshots: {shown}"
+    );
+    let (_device_code, user_code) = crate::device::start(&env).await;
+    fill(&browser, "#user_code", &user_code).await;
+    click(&browser, "form[action='/device'] button[type=submit]").await;
+    assert_eq!(
+        brand(&browser, "partner-device-confirm", &mut shots).await,
+        "Partner Portal",
+        "screenshots: {shown}"
+    );
+    let colour = eval(
+        &browser,
+        "return getComputedStyle(document.querySelector('button[value=allow]')).backgroundColor",
+    )
+    .await;
+    assert_eq!(colour, rgb(PARTNER_ACCENT).as_str(), "screenshots: {shown}");
+    click(&browser, "button[value=allow]").await;
+    assert_eq!(
+        brand(&browser, "partner-device-done", &mut shots).await,
+        "Partner Portal",
+        "screenshots: {shown}"
+    );
     browser.close().await.unwrap();
 }

@@ -162,6 +162,70 @@ async fn registration_is_off_by_default() {
     assert!(!login.body.contains("/password/forgot"), "{}", login.body);
 }
 
+/// The mail is written in the language of the page that caused it: a sign-up in Korean gets its
+/// verification link in Korean, a reset asked for in Traditional Chinese comes in Traditional
+/// Chinese, and both links still work.
+#[tokio::test]
+async fn mail_is_written_in_the_language_of_the_page_that_asked() {
+    let Some(sink) = SmtpSink::start().await else {
+        return;
+    };
+    let env = env_with_mail(&sink, true).await;
+    let browser = env.server.browser().unwrap();
+    let page = browser
+        .get(&url(&env, "/register?ui_locales=ko"))
+        .await
+        .unwrap();
+    assert!(page.body.contains("lang=\"ko\""), "{}", page.body);
+    let done = post(
+        &browser,
+        &page,
+        "/register",
+        &[
+            ("username", DORA),
+            ("email", DORA_EMAIL),
+            ("password", DORA_PASSWORD),
+            ("password_repeat", DORA_PASSWORD),
+            ("ui_locales", "ko"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&done), "/login?notice=check-mail");
+    let mails = sink.wait_for(1).await;
+    let verify = &mails[0];
+    assert_eq!(verify.subject, "이메일 주소를 확인하세요", "{verify:?}");
+    assert!(
+        verify.body.starts_with("dora님, 안녕하세요."),
+        "{}",
+        verify.body
+    );
+    assert!(verify.body.contains("24시간 안에"), "{}", verify.body);
+    let link = link_of(&env, verify, "/register/verify?token=");
+
+    let page = browser
+        .get(&url(&env, "/password/forgot?ui_locales=zh-TW"))
+        .await
+        .unwrap();
+    post(
+        &browser,
+        &page,
+        "/password/forgot",
+        &[("email", DORA_EMAIL), ("ui_locales", "zh-TW")],
+    )
+    .await;
+    let mails = sink.wait_for(2).await;
+    let reset = &mails[1];
+    assert_eq!(reset.subject, "重設您的密碼", "{reset:?}");
+    assert!(reset.body.starts_with("dora 您好："), "{}", reset.body);
+    assert!(!reset.body.contains('{'), "{}", reset.body);
+    link_of(&env, reset, "/password/reset?token=");
+
+    // The Korean link confirms the address like any other.
+    let page = browser.get(&link).await.unwrap();
+    let verified = post(&browser, &page, "/register/verify", &[]).await;
+    assert_eq!(location(&verified), "/login?notice=verified");
+}
+
 #[tokio::test]
 async fn sign_up_mail_verify_then_sign_in_with_email_verified() {
     let Some(sink) = SmtpSink::start().await else {

@@ -162,9 +162,52 @@ fn parse(raw: &[u8]) -> Mail {
     };
     Mail {
         to: header("X-Envelope-To"),
-        subject: header("Subject"),
+        subject: decode_words(&header("Subject")),
         body: body.replace("\r\n", "\n"),
     }
+}
+
+/// A header value with its RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) decoded;
+/// the white space between two encoded words is dropped (§6.2).
+fn decode_words(value: &str) -> String {
+    let mut out = String::new();
+    let mut pending_space = String::new();
+    let mut last_was_word = false;
+    for token in value.split_inclusive(char::is_whitespace) {
+        let word = token.trim_end();
+        let space = &token[word.len()..];
+        let decoded = word
+            .strip_prefix("=?")
+            .and_then(|w| w.strip_suffix("?="))
+            .and_then(|w| {
+                let mut parts = w.splitn(3, '?');
+                let (_charset, encoding, text) = (parts.next()?, parts.next()?, parts.next()?);
+                let bytes = match encoding {
+                    "b" | "B" => base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .ok()?,
+                    "q" | "Q" => quoted_printable(&text.replace('_', " ")).into_bytes(),
+                    _ => return None,
+                };
+                String::from_utf8(bytes).ok()
+            });
+        match decoded {
+            Some(text) => {
+                if !last_was_word {
+                    out.push_str(&pending_space);
+                }
+                out.push_str(&text);
+                last_was_word = true;
+            }
+            None => {
+                out.push_str(&pending_space);
+                out.push_str(word);
+                last_was_word = false;
+            }
+        }
+        pending_space = space.to_owned();
+    }
+    out
 }
 
 /// Decodes quoted-printable text (RFC 2045 §6.7): soft line breaks and `=XX` escapes.

@@ -47,9 +47,19 @@ pub fn acme_themes() -> ThemeSet {
     ThemeSet::new(acme, vec![(ThemeName::parse("partner").unwrap(), partner)]).unwrap()
 }
 
-/// The standard environment on a server with [`acme_themes`], plus a client using "partner".
+/// The device flow's environment on a server with [`acme_themes`], plus a client using
+/// "partner"; the device client wears "partner" too.
 pub async fn themed_env(builder: TestServerBuilder) -> Env {
-    let env = Env::start_with(builder.configure(|s| s.themes = acme_themes())).await;
+    let env = crate::device::env_with(builder.configure(|s| s.themes = acme_themes())).await;
+    let mut tv = env
+        .server
+        .store()
+        .get_client(crate::device::TV)
+        .await
+        .unwrap()
+        .unwrap();
+    tv.theme = Some("partner".to_owned());
+    env.server.store().put_client(tv).await.unwrap();
     env.server
         .add_client(
             ClientSpec::public(PARTNER)
@@ -267,4 +277,40 @@ async fn a_posted_authorization_request_chooses_language_and_theme_too() {
     // The form is still read by the handler after the language was looked for in it: the
     // pending request reaches the page intact.
     assert!(body.contains("ui_locales=zh-TW"), "{body}");
+}
+
+/// The refusals of the protocol pages are in the page's language too: an untrusted client or
+/// redirect URI at `/authorize` (RED-6), an invalid logout request and an unknown upstream.
+#[tokio::test]
+async fn protocol_refusals_speak_the_page_language() {
+    let env = Env::start().await;
+    let cases = [
+        (
+            "/authorize?client_id=nobody",
+            "ko",
+            "등록되지 않은 클라이언트입니다.",
+        ),
+        ("/authorize?client_id=nobody", "zh-TW", "此用戶端未註冊。"),
+        (
+            "/authorize?client_id=web-app&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            "zh-TW",
+            "缺少 redirect_uri，或它未替此用戶端註冊。",
+        ),
+        (
+            "/logout?id_token_hint=not-a-token",
+            "ko",
+            "id_token_hint가 유효하지 않습니다.",
+        ),
+        ("/upstream/nowhere/start", "zh-TW", "沒有這個登入提供者。"),
+        (
+            "/authorize?client_id=nobody",
+            "en",
+            "The client is not registered.",
+        ),
+    ];
+    for (path, accept, text) in cases {
+        let (lang, body) = language_of(&env, path, Some(accept)).await;
+        assert_eq!(lang, accept, "{path}");
+        assert!(body.contains(text), "{path} in {accept}: {body}");
+    }
 }

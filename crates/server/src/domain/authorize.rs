@@ -61,11 +61,27 @@ pub(crate) struct AuthorizeRequest {
 #[derive(Debug, Clone)]
 pub(crate) enum AuthorizeError {
     /// The client or redirect URI is not valid: show an error page, never redirect (RED-6).
-    Page(&'static str),
+    Page(Untrusted),
     /// An error sent to the validated redirect URI (RED-10).
     Redirect(String),
     /// An internal failure (shown as a generic error page).
     Internal(ProtocolError),
+}
+
+/// Why the client or the redirect URI of a request cannot be trusted, so that the browser is
+/// shown an error page instead of being redirected (RED-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Untrusted {
+    /// `client_id` was sent more than once.
+    DuplicateClientId,
+    /// The request has no `client_id`.
+    NoClientId,
+    /// No client has that id.
+    UnknownClient,
+    /// `redirect_uri` was sent more than once.
+    DuplicateRedirectUri,
+    /// The `redirect_uri` is missing where one is required, or is not registered exactly.
+    UnregisteredRedirectUri,
 }
 
 impl From<ProtocolError> for AuthorizeError {
@@ -128,27 +144,21 @@ pub(crate) async fn parse(
     params: Params,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
     if params.is_duplicated("client_id") {
-        return Err(AuthorizeError::Page(
-            "The client_id parameter was sent more than once.",
-        ));
+        return Err(AuthorizeError::Page(Untrusted::DuplicateClientId));
     }
     let Some(client_id) = params.get("client_id") else {
-        return Err(AuthorizeError::Page("The request has no client_id."));
+        return Err(AuthorizeError::Page(Untrusted::NoClientId));
     };
     let Some(client) = state.client(client_id).await.map_err(ProtocolError::from)? else {
-        return Err(AuthorizeError::Page("The client is not registered."));
+        return Err(AuthorizeError::Page(Untrusted::UnknownClient));
     };
     if params.is_duplicated("redirect_uri") {
-        return Err(AuthorizeError::Page(
-            "The redirect_uri parameter was sent more than once.",
-        ));
+        return Err(AuthorizeError::Page(Untrusted::DuplicateRedirectUri));
     }
     let Some(redirect_uri) =
         redirect::resolve(&client.redirect_uris, params.get("redirect_uri")).map(RedirectUri::new)
     else {
-        return Err(AuthorizeError::Page(
-            "The redirect_uri is missing or is not registered for this client.",
-        ));
+        return Err(AuthorizeError::Page(Untrusted::UnregisteredRedirectUri));
     };
     let issuer = state.config.issuer.as_str();
     let state_param = if params.is_duplicated("state") {

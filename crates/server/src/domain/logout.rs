@@ -19,7 +19,26 @@ pub(crate) enum LogoutTarget {
     /// redirect afterwards).
     Confirm,
     /// The request is invalid (e.g. unregistered post_logout_redirect_uri): error page.
-    Invalid(&'static str),
+    Invalid(InvalidLogout),
+}
+
+/// Why a logout request is refused with an error page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InvalidLogout {
+    /// A parameter was sent more than once.
+    DuplicateParameter,
+    /// The `id_token_hint` is not one of our ID tokens.
+    InvalidHint,
+    /// A `post_logout_redirect_uri` came without a valid `id_token_hint`.
+    RedirectNeedsHint,
+    /// The `client_id` is not an audience of the hint.
+    ClientMismatch,
+    /// The hint names no audience.
+    HintWithoutAudience,
+    /// The hint's client is not registered.
+    UnknownClient,
+    /// The `post_logout_redirect_uri` is not registered for the client.
+    UnregisteredRedirect,
 }
 
 /// Validates a logout request and returns where the user goes afterwards. `session_user` is
@@ -31,7 +50,7 @@ pub(crate) async fn target(
     session_user: Option<&str>,
 ) -> LogoutTarget {
     if params.first_duplicate().is_some() {
-        return LogoutTarget::Invalid("A parameter was sent more than once.");
+        return LogoutTarget::Invalid(InvalidLogout::DuplicateParameter);
     }
     let requested = params.get("post_logout_redirect_uri");
     let hint = match params.get("id_token_hint") {
@@ -40,12 +59,10 @@ pub(crate) async fn target(
     };
     let Some(hint) = hint else {
         if params.contains("id_token_hint") {
-            return LogoutTarget::Invalid("The id_token_hint is not valid.");
+            return LogoutTarget::Invalid(InvalidLogout::InvalidHint);
         }
         if requested.is_some() {
-            return LogoutTarget::Invalid(
-                "A post_logout_redirect_uri needs a valid id_token_hint.",
-            );
+            return LogoutTarget::Invalid(InvalidLogout::RedirectNeedsHint);
         }
         return LogoutTarget::Confirm;
     };
@@ -57,22 +74,22 @@ pub(crate) async fn target(
     };
     let client_id = match params.get("client_id") {
         Some(c) if hint.aud.contains(c) => c.to_owned(),
-        Some(_) => return LogoutTarget::Invalid("The client_id does not match the id_token_hint."),
+        Some(_) => return LogoutTarget::Invalid(InvalidLogout::ClientMismatch),
         None => match hint.aud.first() {
             Some(a) => a.to_owned(),
-            None => return LogoutTarget::Invalid("The id_token_hint has no audience."),
+            None => return LogoutTarget::Invalid(InvalidLogout::HintWithoutAudience),
         },
     };
     let client = match state.client(&client_id).await {
         Ok(Some(c)) => c,
-        _ => return LogoutTarget::Invalid("The client is not registered."),
+        _ => return LogoutTarget::Invalid(InvalidLogout::UnknownClient),
     };
     if !client
         .post_logout_redirect_uris
         .iter()
         .any(|r| r.as_str() == uri)
     {
-        return LogoutTarget::Invalid("The post_logout_redirect_uri is not registered.");
+        return LogoutTarget::Invalid(InvalidLogout::UnregisteredRedirect);
     }
     let mut extra = Vec::new();
     if let Some(s) = params.get("state") {

@@ -133,8 +133,7 @@ pub(crate) async fn link_upstream(
     let upstream = match state.store.get_upstream(id).await {
         Ok(Some(u)) => u,
         Ok(None) => {
-            return PageError::Refused(upstream::UpstreamError::Unknown.page_text())
-                .into_response();
+            return PageError::Upstream(upstream::Refusal::Unknown).into_response();
         }
         Err(e) => return PageError::internal(&e.into()).into_response(),
     };
@@ -149,7 +148,7 @@ pub(crate) async fn link_upstream(
         Ok(url) => (jar, ui::see_other(&url)).into_response(),
         Err(e) => {
             tracing::warn!(upstream = id, error = %e, "link not started");
-            PageError::Refused(e.page_text()).into_response()
+            PageError::Upstream(e.refusal()).into_response()
         }
     }
 }

@@ -42,7 +42,7 @@ pub(crate) async fn post(
 /// The response for an authorization error.
 pub(crate) fn error_response(e: AuthorizeError) -> Response {
     match e {
-        AuthorizeError::Page(message) => PageError::Refused(message).into_response(),
+        AuthorizeError::Page(why) => PageError::Untrusted(why).into_response(),
         AuthorizeError::Redirect(location) => ui::see_other(&location),
         AuthorizeError::Internal(e) => {
             tracing::debug!(error = e.description(), "authorization request failed");

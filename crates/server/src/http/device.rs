@@ -20,6 +20,7 @@ use crate::domain::params::Params;
 use crate::domain::sessions::Session;
 use crate::state::AppState;
 use crate::ui;
+use crate::ui::PageContext;
 use crate::ui::device::{DeviceConfirmView, confirm_page, done_page, enter_code_page, signin_page};
 use crate::ui::error::PageError;
 use crate::ui::login::SignInFailure;
@@ -134,14 +135,19 @@ pub(crate) async fn get(
                 .name
                 .as_deref()
                 .unwrap_or(pending.client.client_id.as_str());
-            confirm_page(&DeviceConfirmView {
-                client_name,
-                client_id: pending.client.client_id.as_str(),
-                scopes: pending.scope.iter().collect(),
-                username: &username,
-                user_code: &pending.user_code,
-                csrf: &session.csrf,
-            })
+            // The code is checked: the page can wear the theme of the client that asked.
+            PageContext::current()
+                .with_client_theme(&state, pending.client.theme.as_deref())
+                .render(|| {
+                    confirm_page(&DeviceConfirmView {
+                        client_name,
+                        client_id: pending.client.client_id.as_str(),
+                        scopes: pending.scope.iter().collect(),
+                        username: &username,
+                        user_code: &pending.user_code,
+                        csrf: &session.csrf,
+                    })
+                })
         }
         Err(e) => code_error(&username, &e, carried_code(&params).as_deref()),
     }
@@ -173,10 +179,20 @@ pub(crate) async fn post(
     )
     .await
     {
-        Ok(()) => ui::see_other(match decision {
-            Decision::Approve => "/device?result=approved",
-            Decision::Deny => "/device?result=denied",
-        }),
+        // The client's id goes along so that the result page wears the client's theme.
+        Ok(client_id) => ui::see_other(&format!(
+            "/device?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair(
+                    "result",
+                    match decision {
+                        Decision::Approve => "approved",
+                        Decision::Deny => "denied",
+                    },
+                )
+                .append_pair("client_id", client_id.as_str())
+                .finish()
+        )),
         Err(e) => {
             let name = username(&state, &session).await.unwrap_or_default();
             code_error(&name, &e, None)

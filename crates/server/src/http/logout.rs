@@ -47,7 +47,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Response {
     };
     let session_user = session.as_ref().map(|s| s.user_id.as_str());
     match logout::target(state, &params, session_user).await {
-        LogoutTarget::Invalid(message) => PageError::Refused(message).into_response(),
+        LogoutTarget::Invalid(why) => PageError::Logout(why).into_response(),
         LogoutTarget::Redirect(location) => match end_session(state, jar).await {
             Ok(jar) => (jar, ui::see_other(&location)).into_response(),
             Err(r) => r,

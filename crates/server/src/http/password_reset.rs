@@ -46,7 +46,7 @@ pub(crate) async fn forgot_post(
     SignInForm { params, .. }: SignInForm<SelfServiceForm>,
 ) -> Response {
     let email = params.get("email").unwrap_or_default();
-    match reset::request(&state, email, addr).await {
+    match reset::request(&state, email, addr, ui::PageContext::locale()).await {
         Ok(ResetRequest::Accepted) => ui::see_other(&LoginNotice::ResetSent.location()),
         Ok(ResetRequest::Throttled { retry_after_secs }) => {
             let mut q = form_urlencoded::Serializer::new(String::new());

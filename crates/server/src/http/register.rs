@@ -61,7 +61,7 @@ pub(crate) async fn post(
         password: Password::new(password),
         repeated: Password::new(repeated),
     };
-    let notice = match registration::register(&state, form, addr).await {
+    let notice = match registration::register(&state, form, addr, ui::PageContext::locale()).await {
         Ok(Registration::CheckMail) => return ui::see_other(&LoginNotice::CheckMail.location()),
         Ok(Registration::SignedUp) => return ui::see_other(&LoginNotice::SignedUp.location()),
         Ok(Registration::InvalidUsername) => FormNotice::Username,

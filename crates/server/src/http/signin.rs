@@ -15,6 +15,7 @@ use crate::domain::self_service::verification;
 use crate::domain::sessions::{self, csrf_token};
 use crate::state::AppState;
 use crate::store::{FederatedSignIn, UserRecord};
+use crate::ui::PageContext;
 use crate::ui::error::PageError;
 use crate::ui::login::SignInFailure;
 
@@ -77,7 +78,7 @@ pub(crate) async fn sign_in(
         })?;
     if let SignInCheck::Unverified(user) = &checked {
         // Whoever knows the password may ask for the link again, within the mail throttle.
-        verification::send(state, user)
+        verification::send(state, user, PageContext::locale())
             .await
             .map_err(|e| PageError::internal(&e))?;
     }

@@ -42,7 +42,7 @@ pub(crate) fn failure(id: &str, e: &UpstreamError) -> Response {
     match e {
         UpstreamError::Store(StoreError::Unavailable(_)) => PageError::Unavailable,
         UpstreamError::Store(_) | UpstreamError::Internal(_) => PageError::Internal,
-        other => PageError::Refused(other.page_text()),
+        other => PageError::Upstream(other.refusal()),
     }
     .into_response()
 }

@@ -16,9 +16,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::i18n::Locale;
 use crate::domain::params::Params;
 use crate::http::extract::form::is_form;
+use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::theme::Theme;
 
@@ -56,6 +56,20 @@ impl PageContext {
     /// The language of the page being rendered.
     pub(crate) fn locale() -> Locale {
         CURRENT.try_with(|c| c.locale).unwrap_or_default()
+    }
+
+    /// This context with the theme `client_theme` names, else the deployment's: for a page whose
+    /// client is known only once the handler has checked the request (a device's user code).
+    pub(crate) fn with_client_theme(self, state: &AppState, client_theme: Option<&str>) -> Self {
+        Self {
+            theme: Arc::clone(state.config.themes.for_client(client_theme)),
+            ..self
+        }
+    }
+
+    /// Renders a page (`f`) with this context.
+    pub(crate) fn render<R>(self, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, f)
     }
 
     /// Runs `f` (a handler) with this context.

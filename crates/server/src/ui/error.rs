@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{Msg, layout, page, t};
+use crate::domain::authorize::Untrusted;
+use crate::domain::logout::InvalidLogout;
+use crate::upstream::Refusal;
 
 /// Everything a page can refuse with, and the words the user reads. Each case fixes its status
 /// and text here, so handlers never spell out a message.
@@ -45,9 +48,12 @@ pub(crate) enum PageError {
     Busy,
     /// The database is unavailable; answered 503 with `Retry-After`.
     Unavailable,
-    /// A request the domain refused, with its own fixed text (an untrusted client or redirect
-    /// URI, a bad logout request).
-    Refused(&'static str),
+    /// An authorization request whose client or redirect URI cannot be trusted (RED-6).
+    Untrusted(Untrusted),
+    /// An invalid logout request.
+    Logout(InvalidLogout),
+    /// A failed sign-in or link at an upstream.
+    Upstream(Refusal),
 }
 
 impl PageError {
@@ -66,7 +72,7 @@ impl PageError {
         t(Msg::ErrorTitle)
     }
 
-    /// What the user reads, in the page's language (a domain refusal keeps its own text).
+    /// What the user reads, in the page's language.
     pub(crate) fn text(self) -> &'static str {
         let msg = match self {
             Self::Internal => Msg::ErrorInternal,
@@ -85,7 +91,33 @@ impl PageError {
             Self::TooManyUserCodes => Msg::ErrorTooManyUserCodes,
             Self::Busy => Msg::ErrorBusy,
             Self::Unavailable => Msg::ErrorUnavailable,
-            Self::Refused(text) => return text,
+            Self::Untrusted(why) => match why {
+                Untrusted::DuplicateClientId => Msg::AuthorizeRefusedDuplicateClientId,
+                Untrusted::NoClientId => Msg::AuthorizeRefusedNoClientId,
+                Untrusted::UnknownClient => Msg::AuthorizeRefusedUnknownClient,
+                Untrusted::DuplicateRedirectUri => Msg::AuthorizeRefusedDuplicateRedirectUri,
+                Untrusted::UnregisteredRedirectUri => Msg::AuthorizeRefusedUnregisteredRedirectUri,
+            },
+            Self::Logout(why) => match why {
+                InvalidLogout::DuplicateParameter => Msg::LogoutRefusedDuplicateParameter,
+                InvalidLogout::InvalidHint => Msg::LogoutRefusedInvalidHint,
+                InvalidLogout::RedirectNeedsHint => Msg::LogoutRefusedRedirectNeedsHint,
+                InvalidLogout::ClientMismatch => Msg::LogoutRefusedClientMismatch,
+                InvalidLogout::HintWithoutAudience => Msg::LogoutRefusedHintWithoutAudience,
+                InvalidLogout::UnknownClient => Msg::LogoutRefusedUnknownClient,
+                InvalidLogout::UnregisteredRedirect => Msg::LogoutRefusedUnregisteredRedirect,
+            },
+            Self::Upstream(why) => match why {
+                Refusal::Unknown => Msg::UpstreamRefusedUnknown,
+                Refusal::InvalidLink => Msg::UpstreamRefusedInvalidLink,
+                Refusal::Refused => Msg::UpstreamRefusedRefused,
+                Refusal::Disabled => Msg::UpstreamRefusedDisabled,
+                Refusal::WrongFlow => Msg::UpstreamRefusedWrongFlow,
+                Refusal::NotAllowed => Msg::UpstreamRefusedNotAllowed,
+                Refusal::AlreadyLinked => Msg::UpstreamRefusedAlreadyLinked,
+                Refusal::LinkSession => Msg::UpstreamRefusedLinkSession,
+                Refusal::Failed => Msg::UpstreamRefusedFailed,
+            },
         };
         t(msg)
     }

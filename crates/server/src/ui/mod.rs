@@ -19,12 +19,11 @@ pub(crate) mod context;
 pub(crate) mod device;
 pub(crate) mod error;
 pub(crate) mod home;
-pub(crate) mod i18n;
 pub(crate) mod login;
 pub(crate) mod self_service;
 
+pub(crate) use crate::i18n::Msg;
 pub(crate) use context::PageContext;
-pub(crate) use i18n::Msg;
 
 /// The page CSP: only our own stylesheets and images (the theme's are served from this origin
 /// too), no script, nothing inline, never framed.
@@ -88,7 +87,7 @@ pub(crate) fn t(msg: Msg) -> &'static str {
 
 /// The text of `msg` in the page's language with its `{placeholders}` filled by `args`.
 pub(crate) fn tf(msg: Msg, args: &[(&str, Markup)]) -> Markup {
-    i18n::fill(t(msg), args)
+    crate::i18n::fill(t(msg), args)
 }
 
 /// The headers every page response carries, whatever it is (page, redirect or refusal).

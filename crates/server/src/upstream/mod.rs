@@ -111,27 +111,42 @@ pub(crate) enum UpstreamError {
     Internal(String),
 }
 
+/// What the browser is told when a sign-in or link at an upstream fails (the detail is logged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// There is no such upstream.
+    Unknown,
+    /// The callback's state or issuer does not match: a stale, replayed or forged link.
+    InvalidLink,
+    /// The upstream did not sign the user in.
+    Refused,
+    /// The local account is disabled.
+    Disabled,
+    /// The upstream does not sign in through this route.
+    WrongFlow,
+    /// The account is in no organisation allowed to sign in.
+    NotAllowed,
+    /// The upstream account is linked already.
+    AlreadyLinked,
+    /// The link was finished by another session than the one that asked.
+    LinkSession,
+    /// Anything else; try again later.
+    Failed,
+}
+
 impl UpstreamError {
-    /// The fixed text the browser is shown.
-    pub(crate) fn page_text(&self) -> &'static str {
+    /// What the browser is told of this failure.
+    pub(crate) fn refusal(&self) -> Refusal {
         match self {
-            Self::Unknown => "There is no such sign-in provider.",
-            Self::State | Self::Issuer => {
-                "This sign-in link is invalid or was already used. Start the sign-in again."
-            }
-            Self::Refused(_) => "The sign-in provider did not sign you in.",
-            Self::Disabled => "This account is disabled.",
-            Self::WrongFlow => "This sign-in provider does not sign in that way.",
-            Self::NotAllowed => {
-                "Your account at this sign-in provider may not sign in here. Ask an administrator."
-            }
-            Self::AlreadyLinked => {
-                "This account at the sign-in provider is linked already: to another user here, or you have linked another account of this provider. Unlink that one first."
-            }
-            Self::LinkSession => {
-                "The link was not made: you are no longer signed in as the user who asked for it."
-            }
-            _ => "Signing in with the provider failed. Try again later.",
+            Self::Unknown => Refusal::Unknown,
+            Self::State | Self::Issuer => Refusal::InvalidLink,
+            Self::Refused(_) => Refusal::Refused,
+            Self::Disabled => Refusal::Disabled,
+            Self::WrongFlow => Refusal::WrongFlow,
+            Self::NotAllowed => Refusal::NotAllowed,
+            Self::AlreadyLinked => Refusal::AlreadyLinked,
+            Self::LinkSession => Refusal::LinkSession,
+            _ => Refusal::Failed,
         }
     }
 }

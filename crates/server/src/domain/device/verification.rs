@@ -137,7 +137,7 @@ pub(crate) enum Decision {
 
 /// Records the signed-in user's decision on a user code. The user code is taken first, so one
 /// decision wins; the device code then moves from pending to approved or denied. Approval also
-/// records the user's consent for the client.
+/// records the user's consent for the client. Returns the client the decision was for.
 pub(crate) async fn decide(
     state: &AppState,
     user_id: &str,
@@ -145,7 +145,7 @@ pub(crate) async fn decide(
     addr: Option<IpAddr>,
     input: &str,
     decision: Decision,
-) -> Result<(), UserCodeError> {
+) -> Result<portcullis_types::ClientId, UserCodeError> {
     let now = state.now();
     let keys = guess_keys(user_id, addr);
     check_guess_throttle(state, &keys, now).await?;
@@ -191,7 +191,7 @@ pub(crate) async fn decide(
                 client_id = %entry.client_id,
                 approved = decision == Decision::Approve
             );
-            return Ok(());
+            return Ok(entry.client_id);
         }
     }
     Err(UserCodeError::Internal(ProtocolError::new(

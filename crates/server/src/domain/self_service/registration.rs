@@ -20,6 +20,7 @@ use crate::domain::audit;
 use crate::domain::error::ProtocolError;
 use crate::domain::password::{self, PolicyRefusal};
 use crate::domain::secrets::random_id;
+use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::store::{StoreError, UserRecord};
 
@@ -72,12 +73,14 @@ pub(crate) enum Registration {
     },
 }
 
-/// Signs a new user up (see the module docs); `addr` is the client address.
+/// Signs a new user up (see the module docs); `addr` is the client address, `locale` the
+/// language of its mail.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn register(
     state: &AppState,
     form: SignUp<'_>,
     addr: Option<IpAddr>,
+    locale: Locale,
 ) -> Result<Registration, ProtocolError> {
     let username = form.username;
     let email = form.email.trim();
@@ -113,6 +116,7 @@ pub(crate) async fn register(
                 .reset_offered()
                 .then(|| state.config.endpoint(super::reset::REQUEST_PATH));
             state.mail.queue(letters::already_registered(
+                locale,
                 email,
                 &state.config.issuer,
                 reset.as_deref(),
@@ -143,7 +147,7 @@ pub(crate) async fn register(
     }
     audit::account_registered(user.id.as_str(), &user.username, required);
     if settings.smtp.is_some() {
-        verification::send(state, &user).await?;
+        verification::send(state, &user, locale).await?;
     }
     Ok(if required {
         Registration::CheckMail

@@ -27,6 +27,7 @@ use crate::domain::lifecycle::{self, SignOutCause};
 use crate::domain::login::account_throttle_key;
 use crate::domain::password::{self, PolicyRefusal};
 use crate::domain::secrets::derived;
+use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::store::{UserRecord, namespace};
 
@@ -61,12 +62,13 @@ pub(crate) enum ResetRequest {
     },
 }
 
-/// Handles "forgot password" for `email` (see the module docs).
+/// Handles "forgot password" for `email` (see the module docs), mailing in `locale`.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn request(
     state: &AppState,
     email: &str,
     addr: Option<IpAddr>,
+    locale: Locale,
 ) -> Result<ResetRequest, ProtocolError> {
     if let Some(retry_after_secs) = address_over_limit(state, addr).await? {
         return Ok(ResetRequest::Throttled { retry_after_secs });
@@ -94,6 +96,7 @@ pub(crate) async fn request(
         let url = link(state, PATH, &token);
         let to = user.email.as_deref().unwrap_or(email);
         if state.mail.queue(letters::reset(
+            locale,
             to,
             &state.config.issuer,
             &user.username,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{issue, letters, link, over_limit, peek, recipient_key, redeem};
 use crate::domain::audit;
 use crate::domain::error::ProtocolError;
+use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::store::{UserRecord, namespace};
 
@@ -28,8 +29,13 @@ struct Link {
 pub(crate) const PATH: &str = "/register/verify";
 
 /// Mails a verification link to `user`'s address, unless the address had its share of mail
-/// within the throttle window. Returns whether a mail was queued.
-pub(crate) async fn send(state: &AppState, user: &UserRecord) -> Result<bool, ProtocolError> {
+/// within the throttle window. Returns whether a mail was queued. The mail is in `locale`: the
+/// language of the page that asked.
+pub(crate) async fn send(
+    state: &AppState,
+    user: &UserRecord,
+    locale: Locale,
+) -> Result<bool, ProtocolError> {
     let Some(email) = user.email.as_deref() else {
         return Ok(false);
     };
@@ -44,6 +50,7 @@ pub(crate) async fn send(state: &AppState, user: &UserRecord) -> Result<bool, Pr
     let token = issue(state, namespace::EMAIL_VERIFICATION, &payload, ttl).await?;
     let url = link(state, PATH, &token);
     Ok(state.mail.queue(letters::verification(
+        locale,
         email,
         &state.config.issuer,
         &user.username,

@@ -1,7 +1,8 @@
-//! The page texts in the user's language: the catalogues in `crates/server/locales/` (one TOML
-//! file per language, compiled in by `build.rs` as [`Msg`] and one table per file), the choice
-//! of language (OIDC `ui_locales`, then `Accept-Language` with its q-values, then English) and
-//! the filling of `{placeholders}` with escaped markup.
+//! The page and mail texts in the user's language: the catalogues in `crates/server/locales/`
+//! (one TOML file per language, compiled in by `build.rs` as [`Msg`] and one table per file),
+//! the choice of language (OIDC `ui_locales`, then `Accept-Language` with its q-values, then
+//! English) and the filling of `{placeholders}`, with escaped markup for pages and as plain text
+//! for mail.
 
 use maud::{Markup, PreEscaped, html};
 
@@ -129,32 +130,61 @@ fn parse_qvalue(q: &str) -> Option<u16> {
     }
 }
 
-/// `template` with each `{name}` replaced by the markup given for `name`; the template's own
-/// text is escaped. A placeholder without a value is left as written.
-pub(crate) fn fill(template: &str, args: &[(&str, Markup)]) -> Markup {
-    let mut out = String::with_capacity(template.len());
+/// A piece of a template: its own text, or the value given for one of its `{placeholders}`.
+enum Piece<'t, 'v, V> {
+    Text(&'t str),
+    Value(&'v V),
+}
+
+/// Walks `template`, handing `emit` its text and, for each `{name}` that `args` has a value
+/// for, that value. A placeholder without a value is left as written.
+fn substitute<'t, 'v, V>(
+    template: &'t str,
+    args: &'v [(&str, V)],
+    mut emit: impl FnMut(Piece<'t, 'v, V>),
+) {
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         let (before, after) = rest.split_at(start);
-        out.push_str(&html! { (before) }.into_string());
+        emit(Piece::Text(before));
         let value = after.find('}').and_then(|end| {
             let name = after.get(1..end)?;
-            let (_, markup) = args.iter().find(|(n, _)| *n == name)?;
-            Some((markup, end))
+            let (_, value) = args.iter().find(|(n, _)| *n == name)?;
+            Some((value, end))
         });
         match value {
-            Some((markup, end)) => {
-                out.push_str(&markup.0);
+            Some((value, end)) => {
+                emit(Piece::Value(value));
                 rest = after.get(end + 1..).unwrap_or_default();
             }
             None => {
-                out.push('{');
+                emit(Piece::Text("{"));
                 rest = after.get(1..).unwrap_or_default();
             }
         }
     }
-    out.push_str(&html! { (rest) }.into_string());
+    emit(Piece::Text(rest));
+}
+
+/// `template` with each `{name}` replaced by the markup given for `name`; the template's own
+/// text is escaped. A placeholder without a value is left as written.
+pub(crate) fn fill(template: &str, args: &[(&str, Markup)]) -> Markup {
+    let mut out = String::with_capacity(template.len());
+    substitute(template, args, |piece| match piece {
+        Piece::Text(text) => out.push_str(&html! { (text) }.into_string()),
+        Piece::Value(markup) => out.push_str(&markup.0),
+    });
     PreEscaped(out)
+}
+
+/// `template` as plain text (a mail) with each `{name}` replaced by the text given for `name`.
+pub(crate) fn fill_text(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    substitute(template, args, |piece| match piece {
+        Piece::Text(text) => out.push_str(text),
+        Piece::Value(value) => out.push_str(value),
+    });
+    out
 }
 
 /// The `{names}` a template uses, for the catalogue tests.
