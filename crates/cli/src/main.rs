@@ -12,6 +12,7 @@ mod gc;
 mod key_encryption;
 mod keys;
 mod listen;
+mod log_writer;
 mod logging;
 mod memory;
 mod migrate;

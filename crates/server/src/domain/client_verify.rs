@@ -48,7 +48,9 @@ fn throttle_key(creds: &PresentedCredentials, source: Option<IpAddr>) -> Throttl
 /// Authenticates a client at a back-channel endpoint. Public clients (`none`) are accepted only
 /// when `allow_public` is set. Failures are counted per source address and named client
 /// ([`ThrottleKey`]), so one source's failures never refuse another source's valid credentials.
-#[tracing::instrument(skip_all)]
+/// Its span is at debug level: it runs on every back-channel request, and an enabled span costs
+/// a registry entry per request.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn authenticate(
     state: &AppState,
     creds: &PresentedCredentials,
