@@ -4,6 +4,7 @@
 use crate::claims::AccessClaims;
 use crate::error::ConfigError;
 use crate::guard::Guard;
+use crate::keys::KeyProvider;
 use crate::rejection::AuthFailure;
 use portcullis_jose::KeySet;
 use portcullis_jose::time::{Clock, SystemClock};
@@ -148,6 +149,8 @@ pub(crate) enum KeySource {
     Discovery,
     /// A fixed key set (tests, air-gapped deployments).
     Static(Arc<KeySet>),
+    /// Keys the service holds itself, asked for on every verification.
+    Provided(Arc<dyn KeyProvider>),
 }
 
 /// Limits and timings of the discovery and JWKS fetches (RS-11).
@@ -366,6 +369,14 @@ impl<I, A> GuardBuilder<I, A> {
     /// the `discovery` feature is off.
     pub fn static_keys(mut self, keys: KeySet) -> Self {
         self.opts.keys = KeySource::Static(Arc::new(keys));
+        self
+    }
+
+    /// Takes the keys from `provider`, inside the process, instead of discovery: for a service
+    /// that signs the tokens itself (an authorization server guarding an API of its own), so
+    /// that a key it rotates in is trusted as soon as it signs, with no fetch of its own JWKS.
+    pub fn key_provider(mut self, provider: Arc<dyn KeyProvider>) -> Self {
+        self.opts.keys = KeySource::Provided(provider);
         self
     }
 

@@ -128,6 +128,7 @@ pub use extract::{
     Authenticated, MaybeAuthenticated, StandaloneAuthenticated, StandaloneMaybeAuthenticated,
 };
 pub use guard::Guard;
+pub use keys::{KeyProvider, ProvidedKeys};
 pub use layer::GuardLayer;
 pub use rejection::{
     AuthFailure, FailureReason, GuardRejection, INSUFFICIENT_SCOPE_DESCRIPTION,
