@@ -14,6 +14,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/v1/clients/{client_id}"),
     ("PUT", "/admin/v1/clients/{client_id}"),
     ("DELETE", "/admin/v1/clients/{client_id}"),
+    ("GET", "/admin/v1/users"),
+    ("POST", "/admin/v1/users"),
+    ("GET", "/admin/v1/users/{user}"),
+    ("PATCH", "/admin/v1/users/{user}"),
+    ("DELETE", "/admin/v1/users/{user}"),
+    ("POST", "/admin/v1/users/{user}/disable"),
+    ("POST", "/admin/v1/users/{user}/enable"),
+    ("POST", "/admin/v1/users/{user}/unlock"),
+    ("POST", "/admin/v1/users/{user}/revoke-tokens"),
 ];
 
 /// A server with the admin listener, an admin client made by `admin bootstrap`, and clients
@@ -159,6 +168,7 @@ async fn token_of(base: &str, client: &str, secret: &str) -> String {
 /// `path` with its `{parameter}` filled in.
 fn concrete(path: &str) -> String {
     path.replace("{client_id}", "some-client")
+        .replace("{user}", "demo")
 }
 
 #[tokio::test]
@@ -184,7 +194,7 @@ async fn every_route_refuses_a_missing_token_and_a_token_without_the_admin_role(
     let other_audience = admin.token("demo-app", "demo-app-secret-change-me").await;
     for (method, path) in ROUTES {
         let path = concrete(path);
-        let body = (*method == "POST" || *method == "PUT").then(|| json!({}));
+        let body = matches!(*method, "POST" | "PUT" | "PATCH").then(|| json!({}));
         let (status, headers, _) = admin.call(method, &path, None, body.clone()).await;
         assert_eq!(status, 401, "{method} {path} without a token");
         assert!(
@@ -296,6 +306,20 @@ mod admin {
     /// `clients list --json`.
     pub fn clients(db: &str) -> Vec<Value> {
         list_json("clients", db).as_array().unwrap().clone()
+    }
+
+    /// `users show --json` of `user`.
+    pub fn user(db: &str, user: &str) -> Value {
+        serde_json::from_str(&ok(&portcullis(&[
+            "users",
+            "show",
+            "--username",
+            user,
+            "--json",
+            "--database",
+            db,
+        ])))
+        .unwrap()
     }
 }
 
@@ -434,4 +458,191 @@ fn bootstrap_refuses_a_taken_client_id() {
     ];
     ok(&portcullis(&args));
     fails_with(&portcullis(&args), "already registered");
+}
+
+#[tokio::test]
+async fn users_are_created_changed_disabled_and_deleted_through_the_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    ok(&portcullis(&[
+        "roles",
+        "add",
+        "reports:run",
+        "--database",
+        &admin.db,
+    ]));
+    ok(&portcullis(&[
+        "groups",
+        "add",
+        "analysts",
+        "--role",
+        "reports:run",
+        "--database",
+        &admin.db,
+    ]));
+    let (status, _, created) = admin
+        .call(
+            "POST",
+            "/admin/v1/users",
+            Some(&token),
+            Some(json!({
+                "username": "alice",
+                "password": "correct-horse-battery-staple",
+                "email": "alice@example.com",
+                "attributes": {"department": "finance"},
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created.get("password_hash").is_none(), "{created}");
+    let sub = created["sub"].as_str().unwrap().to_owned();
+    assert_eq!(admin::user(&admin.db, "alice")["sub"], sub.as_str());
+
+    // Taken username: 409; an unknown role: 400 naming it; a weak password: 400.
+    let (status, _, _) = admin
+        .call(
+            "POST",
+            "/admin/v1/users",
+            Some(&token),
+            Some(json!({"username": "alice", "password": "correct-horse-battery-staple"})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, _, error) = admin
+        .call(
+            "POST",
+            "/admin/v1/users",
+            Some(&token),
+            Some(json!({"username": "bob", "password": "correct-horse-battery-staple", "roles": ["nope"]})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["field"], "roles");
+    let (status, _, error) = admin
+        .call(
+            "POST",
+            "/admin/v1/users",
+            Some(&token),
+            Some(json!({"username": "bob", "password": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["field"], "password");
+
+    // Update by username: the group's role shows among the effective roles.
+    let (status, _, updated) = admin
+        .call(
+            "PATCH",
+            "/admin/v1/users/alice",
+            Some(&token),
+            Some(json!({"add_groups": ["analysts"], "name": "Alice A.", "unset_attributes": ["department"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["effective_roles"], json!(["reports:run"]));
+    let shown = admin::user(&admin.db, &sub);
+    assert_eq!(shown["groups"], json!(["analysts"]));
+    assert_eq!(shown["name"], "Alice A.");
+    assert_eq!(shown["attributes"], json!({}));
+
+    // Disable, then enable again; the command line sees each.
+    let (status, _, report) = admin
+        .call(
+            "POST",
+            &format!("/admin/v1/users/{sub}/disable"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["sub"], sub.as_str());
+    assert_eq!(admin::user(&admin.db, "alice")["disabled"], true);
+    let (status, _, _) = admin
+        .call("POST", "/admin/v1/users/alice/enable", Some(&token), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(admin::user(&admin.db, "alice")["disabled"], false);
+    let (status, _, report) = admin
+        .call(
+            "POST",
+            "/admin/v1/users/alice/revoke-tokens",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert!(report["not_before"].as_i64().unwrap() > 0);
+    let (status, _, _) = admin
+        .call("POST", "/admin/v1/users/alice/unlock", Some(&token), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = admin
+        .call("POST", "/admin/v1/users/nobody/disable", Some(&token), None)
+        .await;
+    assert_eq!(status, 404);
+
+    // Delete, then it is gone.
+    let (status, _, _) = admin
+        .call("DELETE", "/admin/v1/users/alice", Some(&token), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = admin
+        .call("GET", &format!("/admin/v1/users/{sub}"), Some(&token), None)
+        .await;
+    assert_eq!(status, 404);
+    fails_with(
+        &portcullis(&[
+            "users",
+            "show",
+            "--username",
+            "alice",
+            "--database",
+            &admin.db,
+        ]),
+        "no user",
+    );
+}
+
+#[tokio::test]
+async fn users_are_listed_a_bounded_page_at_a_time() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    for name in ["u1", "u2", "u3"] {
+        let (status, _, _) = admin
+            .call(
+                "POST",
+                "/admin/v1/users",
+                Some(&token),
+                Some(json!({"username": name, "password": "correct-horse-battery-staple"})),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    // With the demo user there are four.
+    let mut seen = Vec::new();
+    let mut path = "/admin/v1/users?limit=3".to_owned();
+    loop {
+        let (status, _, page) = admin.call("GET", &path, Some(&token), None).await;
+        assert_eq!(status, 200, "{page}");
+        let users = page["users"].as_array().unwrap();
+        assert!(users.len() <= 3);
+        seen.extend(
+            users
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(next) => path = format!("/admin/v1/users?limit=3&after={next}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["demo", "u1", "u2", "u3"]);
+    for bad in ["limit=0", "limit=201", "limit=many"] {
+        let (status, _, error) = admin
+            .call("GET", &format!("/admin/v1/users?{bad}"), Some(&token), None)
+            .await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(error["error"], "invalid_request", "{bad}");
+    }
 }

@@ -14,6 +14,7 @@
 mod auth;
 mod clients;
 mod error;
+mod users;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ use utoipa_axum::routes;
 pub use auth::{ADMIN_API_PATH, ADMIN_ROLE, ADMIN_SCOPES, admin_audience};
 pub use clients::{ClientRequest, ClientView, SavedClient};
 pub use error::ErrorBody;
+pub use users::{AccountState, NewUserRequest, SignOutView, UserPage, UserUpdateRequest, UserView};
 
 use crate::state::AppState;
 use error::ApiError;
@@ -96,6 +98,12 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(Document::openapi())
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::replace, clients::delete))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::disable))
+        .routes(routes!(users::enable))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::revoke_tokens))
 }
 
 /// The OpenAPI description of the admin API.
