@@ -23,6 +23,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/v1/users/{user}/enable"),
     ("POST", "/admin/v1/users/{user}/unlock"),
     ("POST", "/admin/v1/users/{user}/revoke-tokens"),
+    ("GET", "/admin/v1/roles"),
+    ("POST", "/admin/v1/roles"),
+    ("DELETE", "/admin/v1/roles/{name}"),
+    ("GET", "/admin/v1/groups"),
+    ("POST", "/admin/v1/groups"),
+    ("DELETE", "/admin/v1/groups/{name}"),
+    ("GET", "/admin/v1/keys"),
+    ("POST", "/admin/v1/keys/rotate"),
+    ("GET", "/admin/v1/upstreams"),
+    ("PUT", "/admin/v1/upstreams/{id}"),
+    ("DELETE", "/admin/v1/upstreams/{id}"),
 ];
 
 /// A server with the admin listener, an admin client made by `admin bootstrap`, and clients
@@ -151,6 +162,22 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// [`Admin::call`], asserting the answer's status; its JSON.
+    async fn expect(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let (got, _, json) = self.call(method, path, token, body).await;
+        assert_eq!(got, status, "{method} {path}: {json}");
+        json
+    }
+}
+
 /// An access token of `client` at `base` by the client-credentials grant.
 async fn token_of(base: &str, client: &str, secret: &str) -> String {
     let resp = reqwest::Client::new()
@@ -169,6 +196,8 @@ async fn token_of(base: &str, client: &str, secret: &str) -> String {
 fn concrete(path: &str) -> String {
     path.replace("{client_id}", "some-client")
         .replace("{user}", "demo")
+        .replace("{name}", "some-name")
+        .replace("{id}", "some-id")
 }
 
 #[tokio::test]
@@ -204,12 +233,10 @@ async fn every_route_refuses_a_missing_token_and_a_token_without_the_admin_role(
                 .starts_with("Bearer"),
             "{method} {path}"
         );
-        let (status, _, _) = admin
-            .call(method, &path, Some(&other_audience), body.clone())
+        admin
+            .expect(401, method, &path, Some(&other_audience), body.clone())
             .await;
-        assert_eq!(status, 401, "{method} {path} with another audience's token");
-        let (status, _, error) = admin.call(method, &path, Some(&no_role), body).await;
-        assert_eq!(status, 403, "{method} {path} without the admin role");
+        let error = admin.expect(403, method, &path, Some(&no_role), body).await;
         assert_eq!(error["error"], "insufficient_scope", "{method} {path}");
     }
 }
@@ -217,10 +244,9 @@ async fn every_route_refuses_a_missing_token_and_a_token_without_the_admin_role(
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_served_routes() {
     let admin = Admin::start().await;
-    let (status, _, doc) = admin
-        .call("GET", "/admin/v1/openapi.json", None, None)
+    let doc = admin
+        .expect(200, "GET", "/admin/v1/openapi.json", None, None)
         .await;
-    assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
@@ -251,13 +277,11 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
     }
     // And the served routes are those: every one answers (401 without a token), not 404.
     for (method, path) in ROUTES {
-        let (status, _, _) = admin.call(method, &concrete(path), None, None).await;
-        assert_eq!(status, 401, "{method} {path}");
+        admin.expect(401, method, &concrete(path), None, None).await;
     }
-    let (status, _, _) = admin
-        .call("GET", "/admin/v1/no-such-thing", None, None)
+    admin
+        .expect(404, "GET", "/admin/v1/no-such-thing", None, None)
         .await;
-    assert_eq!(status, 404);
 }
 
 #[tokio::test]
@@ -265,10 +289,9 @@ async fn a_token_without_the_operations_scope_is_forbidden() {
     let admin = Admin::start().await;
     let secret = admin.add_client("reader", "admin:clients:read", true);
     let reader = admin.token("reader", &secret).await;
-    let (status, _, list) = admin
-        .call("GET", "/admin/v1/clients", Some(&reader), None)
+    let list = admin
+        .expect(200, "GET", "/admin/v1/clients", Some(&reader), None)
         .await;
-    assert_eq!(status, 200);
     assert!(
         list.as_array()
             .unwrap()
@@ -327,8 +350,9 @@ mod admin {
 async fn clients_are_registered_replaced_and_deleted_through_the_api() {
     let admin = Admin::start().await;
     let token = admin.admin_token().await;
-    let (status, _, created) = admin
-        .call(
+    let created = admin
+        .expect(
+            201,
             "POST",
             "/admin/v1/clients",
             Some(&token),
@@ -341,7 +365,6 @@ async fn clients_are_registered_replaced_and_deleted_through_the_api() {
             })),
         )
         .await;
-    assert_eq!(status, 201, "{created}");
     assert_eq!(created["client_id"], "reports");
     assert_eq!(created["confidential"], true);
     assert!(created.get("secret_hash").is_none(), "{created}");
@@ -353,8 +376,9 @@ async fn clients_are_registered_replaced_and_deleted_through_the_api() {
     assert_eq!(row["scope"], "reports:read");
 
     // The same id again: 409, and nothing changed.
-    let (status, _, error) = admin
-        .call(
+    let error = admin
+        .expect(
+            409,
             "POST",
             "/admin/v1/clients",
             Some(&token),
@@ -365,45 +389,45 @@ async fn clients_are_registered_replaced_and_deleted_through_the_api() {
             })),
         )
         .await;
-    assert_eq!(status, 409, "{error}");
     assert_eq!(error["error"], "conflict");
 
     // Validation is the command line's, naming the field.
-    let (status, _, error) = admin
-        .call(
+    let error = admin
+        .expect(
+            400,
             "POST",
             "/admin/v1/clients",
             Some(&token),
             Some(json!({"client_id": "bad", "grant_types": ["magic"]})),
         )
         .await;
-    assert_eq!(status, 400);
     assert_eq!(error["error"], "invalid_request");
     assert_eq!(error["field"], "grant_types");
-    let (status, _, error) = admin
-        .call(
+    let error = admin
+        .expect(
+            400,
             "POST",
             "/admin/v1/clients",
             Some(&token),
             Some(json!({"client_id": "bad", "secret": "short"})),
         )
         .await;
-    assert_eq!(status, 400, "{error}");
     assert!(error["field"].is_string(), "{error}");
-    let (status, _, error) = admin
-        .call(
+    let error = admin
+        .expect(
+            400,
             "POST",
             "/admin/v1/clients",
             Some(&token),
             Some(json!({"client_id": "bad", "no_such_setting": 1})),
         )
         .await;
-    assert_eq!(status, 400);
     assert_eq!(error["error"], "invalid_request");
 
     // Replace: every setting is the request's.
-    let (status, _, replaced) = admin
-        .call(
+    let replaced = admin
+        .expect(
+            200,
             "PUT",
             "/admin/v1/clients/reports",
             Some(&token),
@@ -414,29 +438,36 @@ async fn clients_are_registered_replaced_and_deleted_through_the_api() {
             })),
         )
         .await;
-    assert_eq!(status, 200, "{replaced}");
     assert!(replaced.get("client_secret").is_none());
-    let (status, _, shown) = admin
-        .call("GET", "/admin/v1/clients/reports", Some(&token), None)
+    let shown = admin
+        .expect(200, "GET", "/admin/v1/clients/reports", Some(&token), None)
         .await;
-    assert_eq!(status, 200);
     assert_eq!(shown["scope"], "reports:read reports:write");
     assert_eq!(shown["audience"], json!([]));
 
     // Delete, then it is gone.
-    let (status, _, _) = admin
-        .call("DELETE", "/admin/v1/clients/reports", Some(&token), None)
+    admin
+        .expect(
+            200,
+            "DELETE",
+            "/admin/v1/clients/reports",
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(status, 200);
-    let (status, _, error) = admin
-        .call("DELETE", "/admin/v1/clients/reports", Some(&token), None)
+    let error = admin
+        .expect(
+            404,
+            "DELETE",
+            "/admin/v1/clients/reports",
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(status, 404);
     assert_eq!(error["error"], "not_found");
-    let (status, _, _) = admin
-        .call("GET", "/admin/v1/clients/reports", Some(&token), None)
+    admin
+        .expect(404, "GET", "/admin/v1/clients/reports", Some(&token), None)
         .await;
-    assert_eq!(status, 404);
     assert!(
         admin::clients(&admin.db)
             .iter()
@@ -480,8 +511,9 @@ async fn users_are_created_changed_disabled_and_deleted_through_the_api() {
         "--database",
         &admin.db,
     ]));
-    let (status, _, created) = admin
-        .call(
+    let created = admin
+        .expect(
+            201,
             "POST",
             "/admin/v1/users",
             Some(&token),
@@ -493,52 +525,41 @@ async fn users_are_created_changed_disabled_and_deleted_through_the_api() {
             })),
         )
         .await;
-    assert_eq!(status, 201, "{created}");
     assert!(created.get("password_hash").is_none(), "{created}");
     let sub = created["sub"].as_str().unwrap().to_owned();
     assert_eq!(admin::user(&admin.db, "alice")["sub"], sub.as_str());
 
     // Taken username: 409; an unknown role: 400 naming it; a weak password: 400.
-    let (status, _, _) = admin
-        .call(
+    admin
+        .expect(
+            409,
             "POST",
             "/admin/v1/users",
             Some(&token),
             Some(json!({"username": "alice", "password": "correct-horse-battery-staple"})),
         )
         .await;
-    assert_eq!(status, 409);
-    let (status, _, error) = admin
-        .call(
-            "POST",
+    let error = admin.expect(400, "POST",
             "/admin/v1/users",
             Some(&token),
-            Some(json!({"username": "bob", "password": "correct-horse-battery-staple", "roles": ["nope"]})),
-        )
-        .await;
-    assert_eq!(status, 400);
+            Some(json!({"username": "bob", "password": "correct-horse-battery-staple", "roles": ["nope"]}))).await;
     assert_eq!(error["field"], "roles");
-    let (status, _, error) = admin
-        .call(
+    let error = admin
+        .expect(
+            400,
             "POST",
             "/admin/v1/users",
             Some(&token),
             Some(json!({"username": "bob", "password": "x"})),
         )
         .await;
-    assert_eq!(status, 400);
     assert_eq!(error["field"], "password");
 
     // Update by username: the group's role shows among the effective roles.
-    let (status, _, updated) = admin
-        .call(
-            "PATCH",
+    let updated = admin.expect(200, "PATCH",
             "/admin/v1/users/alice",
             Some(&token),
-            Some(json!({"add_groups": ["analysts"], "name": "Alice A.", "unset_attributes": ["department"]})),
-        )
-        .await;
-    assert_eq!(status, 200, "{updated}");
+            Some(json!({"add_groups": ["analysts"], "name": "Alice A.", "unset_attributes": ["department"]}))).await;
     assert_eq!(updated["effective_roles"], json!(["reports:run"]));
     let shown = admin::user(&admin.db, &sub);
     assert_eq!(shown["groups"], json!(["analysts"]));
@@ -546,50 +567,69 @@ async fn users_are_created_changed_disabled_and_deleted_through_the_api() {
     assert_eq!(shown["attributes"], json!({}));
 
     // Disable, then enable again; the command line sees each.
-    let (status, _, report) = admin
-        .call(
+    let report = admin
+        .expect(
+            200,
             "POST",
             &format!("/admin/v1/users/{sub}/disable"),
             Some(&token),
             None,
         )
         .await;
-    assert_eq!(status, 200, "{report}");
     assert_eq!(report["sub"], sub.as_str());
     assert_eq!(admin::user(&admin.db, "alice")["disabled"], true);
-    let (status, _, _) = admin
-        .call("POST", "/admin/v1/users/alice/enable", Some(&token), None)
+    admin
+        .expect(
+            200,
+            "POST",
+            "/admin/v1/users/alice/enable",
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(status, 200);
     assert_eq!(admin::user(&admin.db, "alice")["disabled"], false);
-    let (status, _, report) = admin
-        .call(
+    let report = admin
+        .expect(
+            200,
             "POST",
             "/admin/v1/users/alice/revoke-tokens",
             Some(&token),
             None,
         )
         .await;
-    assert_eq!(status, 200, "{report}");
     assert!(report["not_before"].as_i64().unwrap() > 0);
-    let (status, _, _) = admin
-        .call("POST", "/admin/v1/users/alice/unlock", Some(&token), None)
+    admin
+        .expect(
+            200,
+            "POST",
+            "/admin/v1/users/alice/unlock",
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(status, 200);
-    let (status, _, _) = admin
-        .call("POST", "/admin/v1/users/nobody/disable", Some(&token), None)
+    admin
+        .expect(
+            404,
+            "POST",
+            "/admin/v1/users/nobody/disable",
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(status, 404);
 
     // Delete, then it is gone.
-    let (status, _, _) = admin
-        .call("DELETE", "/admin/v1/users/alice", Some(&token), None)
+    admin
+        .expect(200, "DELETE", "/admin/v1/users/alice", Some(&token), None)
         .await;
-    assert_eq!(status, 200);
-    let (status, _, _) = admin
-        .call("GET", &format!("/admin/v1/users/{sub}"), Some(&token), None)
+    admin
+        .expect(
+            404,
+            "GET",
+            &format!("/admin/v1/users/{sub}"),
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(status, 404);
     fails_with(
         &portcullis(&[
             "users",
@@ -608,22 +648,21 @@ async fn users_are_listed_a_bounded_page_at_a_time() {
     let admin = Admin::start().await;
     let token = admin.admin_token().await;
     for name in ["u1", "u2", "u3"] {
-        let (status, _, _) = admin
-            .call(
+        admin
+            .expect(
+                201,
                 "POST",
                 "/admin/v1/users",
                 Some(&token),
                 Some(json!({"username": name, "password": "correct-horse-battery-staple"})),
             )
             .await;
-        assert_eq!(status, 201);
     }
     // With the demo user there are four.
     let mut seen = Vec::new();
     let mut path = "/admin/v1/users?limit=3".to_owned();
     loop {
-        let (status, _, page) = admin.call("GET", &path, Some(&token), None).await;
-        assert_eq!(status, 200, "{page}");
+        let page = admin.expect(200, "GET", &path, Some(&token), None).await;
         let users = page["users"].as_array().unwrap();
         assert!(users.len() <= 3);
         seen.extend(
@@ -639,10 +678,271 @@ async fn users_are_listed_a_bounded_page_at_a_time() {
     seen.sort();
     assert_eq!(seen, ["demo", "u1", "u2", "u3"]);
     for bad in ["limit=0", "limit=201", "limit=many"] {
-        let (status, _, error) = admin
-            .call("GET", &format!("/admin/v1/users?{bad}"), Some(&token), None)
+        let error = admin
+            .expect(
+                400,
+                "GET",
+                &format!("/admin/v1/users?{bad}"),
+                Some(&token),
+                None,
+            )
             .await;
-        assert_eq!(status, 400, "{bad}");
         assert_eq!(error["error"], "invalid_request", "{bad}");
     }
+}
+
+#[tokio::test]
+async fn roles_and_groups_are_created_and_deleted_through_the_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    let role = admin
+        .expect(
+            201,
+            "POST",
+            "/admin/v1/roles",
+            Some(&token),
+            Some(json!({"name": "orders:read", "description": "Read orders"})),
+        )
+        .await;
+    assert_eq!(role["description"], "Read orders");
+    admin
+        .expect(
+            409,
+            "POST",
+            "/admin/v1/roles",
+            Some(&token),
+            Some(json!({"name": "orders:read"})),
+        )
+        .await;
+    let error = admin
+        .expect(
+            400,
+            "POST",
+            "/admin/v1/roles",
+            Some(&token),
+            Some(json!({"name": "orders:*"})),
+        )
+        .await;
+    assert_eq!(error["field"], "name");
+    let group = admin
+        .expect(
+            201,
+            "POST",
+            "/admin/v1/groups",
+            Some(&token),
+            Some(json!({"name": "sales", "roles": ["orders:read"]})),
+        )
+        .await;
+    assert_eq!(group["roles"], json!(["orders:read"]));
+    let error = admin
+        .expect(
+            400,
+            "POST",
+            "/admin/v1/groups",
+            Some(&token),
+            Some(json!({"name": "ops", "roles": ["missing"]})),
+        )
+        .await;
+    assert_eq!(error["field"], "roles");
+    let groups = list_json("groups", &admin.db);
+    let sales = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "sales")
+        .unwrap();
+    assert_eq!(sales["roles"], json!(["orders:read"]));
+    let roles = admin
+        .expect(200, "GET", "/admin/v1/roles", Some(&token), None)
+        .await;
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "orders:read")
+    );
+
+    // Deleting the role takes it from the group.
+    admin
+        .expect(
+            200,
+            "DELETE",
+            "/admin/v1/roles/orders:read",
+            Some(&token),
+            None,
+        )
+        .await;
+    let (_, _, groups) = admin
+        .call("GET", "/admin/v1/groups", Some(&token), None)
+        .await;
+    let sales = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "sales")
+        .unwrap();
+    assert_eq!(sales["roles"], json!([]));
+    admin
+        .expect(200, "DELETE", "/admin/v1/groups/sales", Some(&token), None)
+        .await;
+    admin
+        .expect(404, "DELETE", "/admin/v1/groups/sales", Some(&token), None)
+        .await;
+    assert!(
+        list_json("groups", &admin.db)
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["name"] != "sales")
+    );
+}
+
+/// The key ids of the JWK Set at `base`.
+async fn published_kids(base: &str) -> BTreeSet<String> {
+    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rotation_through_the_api_publishes_new_keys() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    let keys = admin
+        .expect(200, "GET", "/admin/v1/keys", Some(&token), None)
+        .await;
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("private_jwk").is_none() && k.get("d").is_none())
+    );
+    let before = published_kids(&admin.served.base).await;
+    let error = admin
+        .expect(
+            400,
+            "POST",
+            "/admin/v1/keys/rotate",
+            Some(&token),
+            Some(json!({"mode": "sideways"})),
+        )
+        .await;
+    assert_eq!(error["error"], "invalid_request");
+    let rotated = admin
+        .expect(
+            200,
+            "POST",
+            "/admin/v1/keys/rotate",
+            Some(&token),
+            Some(json!({"mode": "now"})),
+        )
+        .await;
+    let kids: BTreeSet<String> = rotated["kids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    assert!(!kids.is_empty());
+    let after = published_kids(&admin.served.base).await;
+    assert!(kids.is_subset(&after), "{kids:?} not in {after:?}");
+    assert!(kids.is_disjoint(&before));
+    // Tokens signed with the new keys open the admin API at once.
+    let fresh = admin.admin_token().await;
+    let listed = admin
+        .expect(200, "GET", "/admin/v1/keys", Some(&fresh), None)
+        .await;
+    let active: BTreeSet<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["state"] == "active")
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kids.is_subset(&active), "{listed}");
+    assert_ne!(token, fresh);
+}
+
+#[tokio::test]
+async fn upstreams_are_saved_listed_and_deleted_through_the_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    let saved = admin
+        .expect(
+            200,
+            "PUT",
+            "/admin/v1/upstreams/corp",
+            Some(&token),
+            Some(json!({
+                "kind": "oidc",
+                "issuer": "https://login.corp.example",
+                "client_id": "portcullis",
+                "client_secret": "upstream-secret-value",
+                "display_name": "Corp SSO",
+            })),
+        )
+        .await;
+    assert!(saved.get("client_secret").is_none(), "{saved}");
+    let listed = list_json("upstreams", &admin.db);
+    let corp = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "corp")
+        .unwrap();
+    assert_eq!(corp["issuer"], "https://login.corp.example");
+    let error = admin
+        .expect(
+            400,
+            "PUT",
+            "/admin/v1/upstreams/corp",
+            Some(&token),
+            Some(json!({
+                "kind": "oidc",
+                "issuer": "http://login.corp.example",
+                "client_id": "portcullis",
+                "client_secret": "upstream-secret-value",
+            })),
+        )
+        .await;
+    assert_eq!(error["field"], "issuer");
+    let all = admin
+        .expect(200, "GET", "/admin/v1/upstreams", Some(&token), None)
+        .await;
+    assert_eq!(all[0]["display_name"], "Corp SSO");
+    assert_eq!(all[0]["kind"], "oidc");
+    admin
+        .expect(
+            200,
+            "DELETE",
+            "/admin/v1/upstreams/corp",
+            Some(&token),
+            None,
+        )
+        .await;
+    admin
+        .expect(
+            404,
+            "DELETE",
+            "/admin/v1/upstreams/corp",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(
+        list_json("upstreams", &admin.db)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -14,6 +14,9 @@
 mod auth;
 mod clients;
 mod error;
+mod keys;
+mod roles;
+mod upstreams;
 mod users;
 
 use std::sync::Arc;
@@ -31,7 +34,12 @@ use utoipa_axum::routes;
 pub use auth::{ADMIN_API_PATH, ADMIN_ROLE, ADMIN_SCOPES, admin_audience};
 pub use clients::{ClientRequest, ClientView, SavedClient};
 pub use error::ErrorBody;
-pub use users::{AccountState, NewUserRequest, SignOutView, UserPage, UserUpdateRequest, UserView};
+pub use keys::{KeyView, RotateRequest, Rotated, RotationMode};
+pub use roles::{GroupView, NewGroup, NewRole, RoleView};
+pub use upstreams::{UpstreamKindView, UpstreamRequest, UpstreamView};
+pub use users::{
+    AccountState, NewUserRequest, Paging, SignOutView, UserPage, UserUpdateRequest, UserView,
+};
 
 use crate::state::AppState;
 use error::ApiError;
@@ -104,6 +112,14 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::enable))
         .routes(routes!(users::unlock))
         .routes(routes!(users::revoke_tokens))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(roles::delete_role))
+        .routes(routes!(roles::list_groups, roles::create_group))
+        .routes(routes!(roles::delete_group))
+        .routes(routes!(keys::list))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(upstreams::list))
+        .routes(routes!(upstreams::put, upstreams::delete))
 }
 
 /// The OpenAPI description of the admin API.
