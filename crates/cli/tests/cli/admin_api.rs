@@ -6,6 +6,7 @@ use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::process::Stdio;
 
 /// Every route of the admin API but the OpenAPI document, as the document names them.
 const ROUTES: &[(&str, &str)] = &[
@@ -56,9 +57,16 @@ fn printed_secret(out: &str) -> String {
 }
 
 impl Admin {
+    /// The server on a SQLite database in a temporary directory.
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = db_url(dir.path());
+        Self::start_on(db, dir, Stdio::null).await
+    }
+
+    /// Bootstraps the admin client in `db` and serves it with `--dev` and the admin listener;
+    /// the server's output goes to `output`.
+    async fn start_on(db: String, dir: tempfile::TempDir, output: fn() -> Stdio) -> Self {
         let listen = format!("127.0.0.1:{}", free_port());
         let admin = format!("127.0.0.1:{}", free_port());
         let issuer = format!("http://{listen}");
@@ -75,8 +83,8 @@ impl Admin {
         assert!(out.contains("role admin created"), "{out}");
         assert!(out.contains(&format!("{issuer}/admin/v1")), "{out}");
         let secret = printed_secret(&out);
-        let served = start(
-            &[
+        let child = command(&[])
+            .args([
                 "serve",
                 "--dev",
                 "--listen",
@@ -85,11 +93,29 @@ impl Admin {
                 &db,
                 "--admin-listen",
                 &admin,
-            ],
-            &[],
-            issuer.clone(),
-        )
-        .await;
+            ])
+            .env_remove("PORTCULLIS_ISSUER")
+            .env_remove("PORTCULLIS_DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stdout(output())
+            .stderr(output())
+            .spawn()
+            .unwrap();
+        let served = Served {
+            child: Some(child),
+            base: issuer.clone(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while reqwest::get(format!("http://{admin}/admin/v1/openapi.json"))
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no admin listener at {admin}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         Self {
             served,
             api: format!("http://{admin}"),
@@ -348,7 +374,111 @@ mod admin {
 
 #[tokio::test]
 async fn clients_are_registered_replaced_and_deleted_through_the_api() {
-    let admin = Admin::start().await;
+    clients_flow(&Admin::start().await).await;
+}
+
+#[tokio::test]
+async fn the_admin_api_works_on_postgres() {
+    let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("pcs_cli_admin_api_{}", std::process::id());
+    let store =
+        match portcullis_server::store::postgres::PostgresStore::connect_in_schema(&url, &schema)
+            .await
+        {
+            Ok(store) => store,
+            Err(err) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipping PostgreSQL test: {url} unreachable ({err})");
+                return;
+            }
+            Err(err) => panic!("PostgreSQL required in CI: {err}"),
+        };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let outcome = tokio::spawn(async move {
+        let admin = Admin::start_on(db, tempfile::tempdir().unwrap(), Stdio::null).await;
+        clients_flow(&admin).await;
+        let token = admin.admin_token().await;
+        let created = admin
+            .expect(
+                201,
+                "POST",
+                "/admin/v1/users",
+                Some(&token),
+                Some(json!({"username": "pg-user", "password": "correct-horse-battery-staple"})),
+            )
+            .await;
+        let sub = created["sub"].as_str().unwrap().to_owned();
+        admin
+            .expect(
+                200,
+                "POST",
+                &format!("/admin/v1/users/{sub}/disable"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(admin::user(&admin.db, "pg-user")["disabled"], true);
+    })
+    .await;
+    // The schema goes even when the case failed.
+    store.drop_schema().await.unwrap();
+    if let Err(failed) = outcome {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_audited_with_the_acting_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let mut admin = Admin::start_on(db, dir, Stdio::piped).await;
+    let token = admin.admin_token().await;
+    admin
+        .expect(
+            201,
+            "POST",
+            "/admin/v1/roles",
+            Some(&token),
+            Some(json!({"name": "audited:role"})),
+        )
+        .await;
+    admin
+        .expect(
+            200,
+            "DELETE",
+            "/admin/v1/roles/audited:role",
+            Some(&token),
+            None,
+        )
+        .await;
+    // A refused request changes nothing and records no change.
+    admin
+        .expect(
+            409,
+            "POST",
+            "/admin/v1/roles",
+            Some(&token),
+            Some(json!({"name": "admin"})),
+        )
+        .await;
+    let out = admin.served.kill_and_collect();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    let changes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("admin_change"))
+        .collect();
+    assert_eq!(changes.len(), 2, "{text}");
+    for (line, action) in changes.iter().zip(["role_created", "role_deleted"]) {
+        assert!(line.contains(action), "{line}");
+        assert!(line.contains("audited:role"), "{line}");
+        assert!(line.contains("actor") && line.contains("ops"), "{line}");
+        assert!(line.contains("client_id"), "{line}");
+    }
+}
+
+/// Registers, replaces and deletes a client through the API, reading each change back.
+async fn clients_flow(admin: &Admin) {
     let token = admin.admin_token().await;
     let created = admin
         .expect(
