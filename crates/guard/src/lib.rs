@@ -51,7 +51,9 @@
 //! * `discovery`: the issuer's keys are found through OpenID / RFC 8414 discovery and fetched
 //!   from its `jwks_uri` over HTTPS (reqwest). Without it nothing is fetched: give the keys with
 //!   [`GuardBuilder::static_keys`] (e.g. `KeySet::from_jwks` of a JWKS the service ships or
-//!   loads itself from [`jose`]); `build` fails with [`ConfigError::NoKeys`] otherwise.
+//!   loads itself from [`jose`]) or [`GuardBuilder::key_provider`] (keys the service holds
+//!   itself, such as an authorization server's own); `build` fails with
+//!   [`ConfigError::NoKeys`] otherwise.
 //! * `introspection`: [`Revocation::Introspection`] and opaque tokens (RFC 7662, reqwest).
 //! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist and subject markers.
 //!
