@@ -6,6 +6,7 @@ use crate::error::ConfigError;
 use crate::guard::Guard;
 use crate::keys::KeyProvider;
 use crate::rejection::AuthFailure;
+use crate::revocation::RevocationProvider;
 use portcullis_jose::KeySet;
 use portcullis_jose::time::{Clock, SystemClock};
 #[cfg(feature = "introspection")]
@@ -44,6 +45,9 @@ pub enum Revocation {
     /// No check: rely on short token lifetimes.
     #[default]
     None,
+    /// Ask a check inside the process (an authorization server consulting its own store);
+    /// see [`RevocationProvider`].
+    Provided(Arc<dyn RevocationProvider>),
     /// Look the token's `(iss, jti)` up in the issuer's Redis denylist
     /// (`portcullis_types::denylist::revoked_jti_key`), and in the same round trip its
     /// subject's "not before" marker (`subject_not_before_key`, written on sign-out everywhere

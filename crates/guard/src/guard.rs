@@ -125,6 +125,7 @@ impl Guard {
 
         let revocation = match &opts.revocation {
             Revocation::None => RevocationCheck::None,
+            Revocation::Provided(provider) => RevocationCheck::Provided(Arc::clone(provider)),
             #[cfg(feature = "redis")]
             Revocation::Redis { url, timeout } => {
                 RevocationCheck::Redis(RedisDenylist::new(url, *timeout)?)

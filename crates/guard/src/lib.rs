@@ -140,6 +140,7 @@ pub use require::{
     RequireLayer, RequireRole, RoleName, StepUp, require_any_role, require_any_scope, require_role,
     require_scope, require_scopes, require_step_up,
 };
+pub use revocation::RevocationProvider;
 
 /// The JOSE library the guard verifies with (keys, clocks), for static-key and test setups.
 pub use portcullis_jose as jose;
