@@ -1076,3 +1076,48 @@ async fn upstreams_are_saved_listed_and_deleted_through_the_api() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_revoked_token_or_a_deleted_clients_token_is_refused_at_once() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    admin
+        .expect(200, "GET", "/admin/v1/clients", Some(&token), None)
+        .await;
+    // RFC 7009 revocation at the public listener shuts the token out of the admin API.
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/revoke", admin.served.base))
+        .basic_auth("ops", Some(&admin.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let error = admin
+        .expect(401, "GET", "/admin/v1/clients", Some(&token), None)
+        .await;
+    assert_eq!(error["error"], "invalid_token");
+    let fresh = admin.admin_token().await;
+    admin
+        .expect(200, "GET", "/admin/v1/clients", Some(&fresh), None)
+        .await;
+
+    // A second admin's tokens stop working when the first deletes its client.
+    let secret = admin.add_client("second", "admin:clients:read", true);
+    let second = admin.token("second", &secret).await;
+    admin
+        .expect(200, "GET", "/admin/v1/clients", Some(&second), None)
+        .await;
+    admin
+        .expect(
+            200,
+            "DELETE",
+            "/admin/v1/clients/second",
+            Some(&fresh),
+            None,
+        )
+        .await;
+    admin
+        .expect(401, "GET", "/admin/v1/clients", Some(&second), None)
+        .await;
+}

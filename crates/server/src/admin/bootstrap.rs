@@ -10,8 +10,8 @@ use crate::config::{ClientConfig, ConfigError, ServerConfig};
 use crate::domain::secrets;
 use crate::store::{ClientRecord, Store};
 
-/// Lifetime of the admin client's access tokens, in seconds: short, since the admin API does
-/// not consult revocations.
+/// Lifetime of the admin client's access tokens, in seconds: an admin token is a strong
+/// credential, so it is short-lived.
 pub const ADMIN_TOKEN_TTL_SECS: i64 = 300;
 
 /// What [`bootstrap_admin`] made.

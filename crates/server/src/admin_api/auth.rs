@@ -9,10 +9,11 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use futures_util::future::BoxFuture;
 use portcullis_guard::{
-    Authenticated, ConfigError, Guard, GuardRejection, KeyProvider, ProvidedKeys,
+    AccessClaims, Authenticated, ConfigError, Guard, GuardRejection, KeyProvider, ProvidedKeys,
+    Revocation, RevocationProvider,
 };
 
-use crate::domain::audit;
+use crate::domain::{audit, lifecycle};
 use crate::state::AppState;
 
 /// The role every admin token carries.
@@ -43,13 +44,58 @@ impl KeyProvider for OwnKeys {
     }
 }
 
-/// The guard of the admin API: this server's issuer, the admin audience, the server's own keys
-/// and clock.
+/// The server's own answer to "is this token still good": its `jti` not revoked, its user
+/// neither disabled nor signed out everywhere since, its client still registered. So revoking
+/// an admin token, disabling its user or deleting its client shuts it out of the admin API at
+/// once (within the caches' lifetimes), not only when it expires.
+#[derive(Debug)]
+struct OwnRevocations(Arc<AppState>);
+
+impl OwnRevocations {
+    async fn refused(&self, claims: &AccessClaims) -> Result<bool, String> {
+        let state = &self.0;
+        let (Some(jti), Some(sub), Some(client_id), Some(iat)) = (
+            claims.jti(),
+            claims.subject(),
+            claims.client_id(),
+            claims.issued_at(),
+        ) else {
+            // Every access token this server issues carries all four.
+            return Ok(true);
+        };
+        if state.is_jti_revoked(jti).await.map_err(|e| e.to_string())? {
+            return Ok(true);
+        }
+        if lifecycle::refused_by_user_record(state, sub, iat)
+            .await
+            .map_err(|e| e.description().to_owned())?
+        {
+            return Ok(true);
+        }
+        Ok(state
+            .client(client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none())
+    }
+}
+
+impl RevocationProvider for OwnRevocations {
+    fn is_revoked<'a>(&'a self, claims: &'a AccessClaims) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(self.refused(claims))
+    }
+}
+
+/// The guard of the admin API: this server's issuer, the admin audience, the server's own keys,
+/// revocations and clock.
 pub(crate) fn guard(state: &Arc<AppState>) -> Result<Guard, ConfigError> {
     Guard::builder()
         .issuer(state.config.issuer.clone())
         .audience(admin_audience(&state.config.issuer))
         .key_provider(Arc::new(OwnKeys(Arc::clone(state))))
+        .revocation(Revocation::Provided(Arc::new(OwnRevocations(Arc::clone(
+            state,
+        )))))
         .clock(Arc::clone(&state.clock))
         .build()
 }

@@ -340,6 +340,7 @@ pub(crate) async fn replace(
         "client_created"
     };
     admin.actor.record(action, done.record.client_id.as_str());
+    state.clients.forget(done.record.client_id.as_str());
     Ok(Json(SavedClient {
         client: ClientView::from(&done.record),
         client_secret,
@@ -360,5 +361,6 @@ pub(crate) async fn delete(
         return Err(ApiError::NotFound(format!("no client `{client_id}`")));
     }
     admin.actor.record("client_deleted", &client_id);
+    state.clients.forget(&client_id);
     Ok(Json(Deleted { deleted: client_id }))
 }

@@ -4,9 +4,9 @@
 //! Every route but the OpenAPI document needs an access token of this server, issued for the
 //! audience [`admin_audience`] (the issuer followed by `/admin/v1`), carrying the role
 //! [`ADMIN_ROLE`] and the operation's scope (one of [`ADMIN_SCOPES`]); the token is checked by
-//! `portcullis-guard` with the server's own keys. No token or a bad one: 401 with a Bearer
-//! challenge; a token without the role or the scope: 403 `insufficient_scope`. Every change is
-//! an `admin_change` audit event naming the acting token's subject and client.
+//! `portcullis-guard` with the server's own keys and revocations. No token or a bad one: 401
+//! with a Bearer challenge; a token without the role or the scope: 403 `insufficient_scope`.
+//! Every change is an `admin_change` audit event naming the acting token's subject and client.
 //!
 //! `GET /admin/v1/openapi.json` serves the OpenAPI 3.1 description of these routes, generated
 //! from the handlers, without a token: it says what exists, never what is stored.

@@ -211,6 +211,13 @@ async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))
 }
 
+/// Drops this node's cached user records and "not revoked" answers after a change here, so
+/// that its token checks see the change at once (other nodes within their cache lifetimes).
+fn forget_cached(state: &AppState) {
+    state.forget_users();
+    state.forget_unrevoked();
+}
+
 fn targets(state: &AppState) -> AccountTargets<'_> {
     AccountTargets {
         store: state.store.as_ref(),
@@ -322,6 +329,7 @@ pub(crate) async fn update(
     };
     let user = admin::update_user(state.store.as_ref(), &user, update).await?;
     admin.actor.record("user_updated", user.id.as_str());
+    forget_cached(&state);
     Ok(Json(detailed(&state, &user).await?))
 }
 
@@ -340,6 +348,7 @@ pub(crate) async fn delete(
         return Err(ApiError::NotFound(format!("no user `{user}`")));
     }
     admin.actor.record("user_deleted", found.id.as_str());
+    forget_cached(&state);
     Ok(Json(Deleted {
         deleted: found.id.to_string(),
     }))
@@ -360,6 +369,7 @@ pub(crate) async fn disable(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
     admin.actor.record("user_disabled", found.id.as_str());
+    forget_cached(&state);
     Ok(Json(SignOutView::new(found.id.as_str(), &report)))
 }
 
@@ -378,6 +388,7 @@ pub(crate) async fn enable(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
     admin.actor.record("user_enabled", found.id.as_str());
+    forget_cached(&state);
     Ok(Json(AccountState {
         sub: found.id.to_string(),
         disabled: false,
@@ -418,5 +429,6 @@ pub(crate) async fn revoke_tokens(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
     admin.actor.record("user_tokens_revoked", found.id.as_str());
+    forget_cached(&state);
     Ok(Json(SignOutView::new(found.id.as_str(), &report)))
 }
