@@ -144,3 +144,48 @@ pub(crate) fn router(state: &Arc<AppState>) -> Result<Router, portcullis_guard::
         }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every operation names exactly one admin scope, and every admin scope guards some
+    /// operation: the document and [`ADMIN_SCOPES`] (which `admin bootstrap` grants) agree.
+    #[test]
+    fn each_operation_names_one_admin_scope_and_each_scope_is_used() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let mut used = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            assert!(path.starts_with(ADMIN_API_PATH), "{path}");
+            for (method, op) in item.as_object().unwrap() {
+                let scopes = op["security"][0]["bearer"].as_array().unwrap();
+                assert_eq!(scopes.len(), 1, "{method} {path}");
+                let scope = scopes[0].as_str().unwrap();
+                assert!(ADMIN_SCOPES.contains(&scope), "{method} {path}: {scope}");
+                let write = !method.eq_ignore_ascii_case("get");
+                assert_eq!(scope.ends_with(":write"), write, "{method} {path}");
+                used.insert(scope.to_owned());
+            }
+        }
+        let all: BTreeSet<String> = ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(used, all);
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+
+    #[test]
+    fn the_admin_audience_is_the_issuer_and_the_api_path() {
+        assert_eq!(
+            admin_audience("https://id.example/"),
+            "https://id.example/admin/v1"
+        );
+        assert_eq!(
+            admin_audience("https://id.example/tenant"),
+            "https://id.example/tenant/admin/v1"
+        );
+    }
+}
