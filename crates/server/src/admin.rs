@@ -25,7 +25,7 @@ pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
     remove_group, remove_role, update_user,
 };
-pub use upstreams::{NewUpstream, list_upstreams, put_upstream, remove_upstream};
+pub use upstreams::{LdapOptions, NewUpstream, list_upstreams, put_upstream, remove_upstream};
 
 /// Errors of the admin operations.
 #[derive(Debug, thiserror::Error)]
