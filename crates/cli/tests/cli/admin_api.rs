@@ -1051,6 +1051,55 @@ async fn upstreams_are_saved_listed_and_deleted_through_the_api() {
         .await;
     assert_eq!(all[0]["display_name"], "Corp SSO");
     assert_eq!(all[0]["kind"], "oidc");
+    // A directory, with its settings' defaults filled in as by `upstreams add --kind ldap`.
+    let directory = json!({
+        "kind": "ldap",
+        "url": "ldaps://ldap.corp.example",
+        "user_base": "ou=people,dc=corp,dc=example",
+        "group_base": "ou=groups,dc=corp,dc=example",
+        "client_id": "cn=portcullis,dc=corp,dc=example",
+        "client_secret": "service-account-password",
+    });
+    let saved = admin
+        .expect(
+            200,
+            "PUT",
+            "/admin/v1/upstreams/dir",
+            Some(&token),
+            Some(directory.clone()),
+        )
+        .await;
+    assert_eq!(saved["kind"], "ldap", "{saved}");
+    assert_eq!(saved["group_filter"], "(member={dn})");
+    assert_eq!(saved["subject_attribute"], "entryUUID");
+    assert!(saved.get("client_secret").is_none(), "{saved}");
+    let listed = list_json("upstreams", &admin.db);
+    assert!(
+        listed.as_array().unwrap().iter().any(|u| u["id"] == "dir"),
+        "{listed}"
+    );
+    // Both group sources, or plain LDAP to a remote host: refused, naming the setting.
+    for (setting, value, field) in [
+        ("group_attribute", "memberOf", "group_base"),
+        ("url", "ldap://ldap.corp.example", "url"),
+    ] {
+        let mut bad = directory.clone();
+        bad[setting] = value.into();
+        let error = admin
+            .expect(
+                400,
+                "PUT",
+                "/admin/v1/upstreams/dir",
+                Some(&token),
+                Some(bad),
+            )
+            .await;
+        assert_eq!(error["error"], "invalid_request", "{error}");
+        assert_eq!(error["field"], field, "{error}");
+    }
+    admin
+        .expect(200, "DELETE", "/admin/v1/upstreams/dir", Some(&token), None)
+        .await;
     admin
         .expect(
             200,

@@ -36,7 +36,7 @@ pub use clients::{ClientRequest, ClientView, SavedClient};
 pub use error::ErrorBody;
 pub use keys::{KeyView, RotateRequest, Rotated, RotationMode};
 pub use roles::{GroupView, NewGroup, NewRole, RoleView};
-pub use upstreams::{UpstreamKindView, UpstreamRequest, UpstreamView};
+pub use upstreams::{LdapView, UpstreamKindView, UpstreamRequest, UpstreamView};
 pub use users::{
     AccountState, NewUserRequest, Paging, SignOutView, UserPage, UserUpdateRequest, UserView,
 };

@@ -1,8 +1,6 @@
-//! `/admin/v1/upstreams`: the upstream identity providers users sign in with, through the
-//! functions behind `portcullis upstreams`. OpenID providers and GitHub are saved here; a
-//! directory (LDAP), with its certificate files on the server's disk, is listed and deleted
-//! but saved with the command line or the configuration file. Client secrets are never
-//! returned.
+//! `/admin/v1/upstreams`: the upstream identity providers users sign in with (OpenID
+//! providers, GitHub, LDAP directories), through the functions behind `portcullis upstreams`.
+//! Client secrets (a directory's service password) are never returned.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,9 +15,9 @@ use utoipa::ToSchema;
 use super::auth::{Admin, UpstreamsRead, UpstreamsWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
-use crate::admin::{self, NewUpstream};
+use crate::admin::{self, LdapOptions, NewUpstream};
 use crate::state::AppState;
-use crate::store::{UpstreamId, UpstreamKind, UpstreamRecord};
+use crate::store::{LdapGroups, UpstreamId, UpstreamKind, UpstreamRecord};
 
 /// The protocol of an upstream and where it is.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -45,11 +43,48 @@ pub enum UpstreamKindView {
         #[serde(default)]
         allowed_orgs: Vec<String>,
     },
-    /// An LDAP directory (listed only; saved with `portcullis upstreams add`).
-    Ldap {
-        /// The directory's URL.
-        url: String,
-    },
+    /// An LDAP directory; `client_id` is the service account's bind DN and `client_secret`
+    /// its password. What is left out gets the OpenLDAP defaults.
+    Ldap(Box<LdapView>),
+}
+
+/// How to reach and read an LDAP directory.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LdapView {
+    /// `ldap://host[:port]` or `ldaps://host[:port]`.
+    pub url: String,
+    /// Upgrade with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// A PEM file, on the server, of the CAs the directory's certificate chains to.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Where users are searched.
+    pub user_base: String,
+    /// The user filter with `{username}` [default: (uid={username})].
+    #[serde(default)]
+    pub user_filter: Option<String>,
+    /// The stable-id attribute [default: entryUUID].
+    #[serde(default)]
+    pub subject_attribute: Option<String>,
+    /// The e-mail attribute [default: mail].
+    #[serde(default)]
+    pub email_attribute: Option<String>,
+    /// The display-name attribute [default: cn].
+    #[serde(default)]
+    pub name_attribute: Option<String>,
+    /// The user attribute listing group DNs [default: memberOf].
+    #[serde(default)]
+    pub group_attribute: Option<String>,
+    /// Search groups under this DN instead.
+    #[serde(default)]
+    pub group_base: Option<String>,
+    /// The group-search filter with `{dn}` [default: (member={dn})].
+    #[serde(default)]
+    pub group_filter: Option<String>,
+    /// Seconds allowed to connect and for each operation [default: 5].
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 impl From<&UpstreamKind> for UpstreamKindView {
@@ -71,9 +106,28 @@ impl From<&UpstreamKind> for UpstreamKindView {
                 base_url: base_url.clone(),
                 allowed_orgs: allowed_orgs.clone(),
             },
-            UpstreamKind::Ldap(settings) => Self::Ldap {
-                url: settings.url.clone(),
-            },
+            UpstreamKind::Ldap(settings) => {
+                let (group_attribute, group_base, group_filter) = match &settings.group_source {
+                    LdapGroups::Attribute(attribute) => (Some(attribute.clone()), None, None),
+                    LdapGroups::Search { base, filter } => {
+                        (None, Some(base.clone()), Some(filter.clone()))
+                    }
+                };
+                Self::Ldap(Box::new(LdapView {
+                    url: settings.url.clone(),
+                    starttls: settings.starttls,
+                    ca_file: settings.ca_file.clone(),
+                    user_base: settings.user_base.clone(),
+                    user_filter: Some(settings.user_filter.clone()),
+                    subject_attribute: Some(settings.subject_attribute.clone()),
+                    email_attribute: Some(settings.email_attribute.clone()),
+                    name_attribute: Some(settings.name_attribute.clone()),
+                    group_attribute,
+                    group_base,
+                    group_filter,
+                    timeout_secs: Some(settings.timeout_secs),
+                }))
+            }
         }
     }
 }
@@ -127,7 +181,7 @@ impl From<&UpstreamRecord> for UpstreamView {
 /// unknown fields in a flattened shape, so they are ignored here).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpstreamRequest {
-    /// Protocol and location (`oidc` or `github`).
+    /// Protocol and location (`oidc`, `github` or `ldap`).
     #[serde(flatten)]
     pub kind: UpstreamKindView,
     /// The sign-in button's label.
@@ -164,7 +218,7 @@ pub(crate) async fn list(
     Ok(Json(upstreams.iter().map(UpstreamView::from).collect()))
 }
 
-/// Saves an OpenID or GitHub upstream under `id`, replacing one with that id.
+/// Saves an upstream under `id`, replacing one with that id (its account links stay).
 #[utoipa::path(put, path = "/admin/v1/upstreams/{id}", tag = "upstreams",
     params(("id" = String, Path, description = "The upstream's id")),
     request_body = UpstreamRequest,
@@ -194,13 +248,23 @@ pub(crate) async fn put(
             base_url,
             allowed_orgs,
         },
-        UpstreamKindView::Ldap { .. } => {
-            return Err(ApiError::invalid(
-                "kind",
-                "a directory is saved with `portcullis upstreams add --kind ldap` or the \
-                 configuration file",
-            ));
-        }
+        UpstreamKindView::Ldap(ldap) => UpstreamKind::Ldap(
+            LdapOptions {
+                url: Some(ldap.url),
+                starttls: ldap.starttls,
+                ca_file: ldap.ca_file,
+                user_base: Some(ldap.user_base),
+                user_filter: ldap.user_filter,
+                subject_attribute: ldap.subject_attribute,
+                email_attribute: ldap.email_attribute,
+                name_attribute: ldap.name_attribute,
+                group_attribute: ldap.group_attribute,
+                group_base: ldap.group_base,
+                group_filter: ldap.group_filter,
+                timeout_secs: ldap.timeout_secs,
+            }
+            .settings()?,
+        ),
     };
     let groups = request
         .groups
