@@ -1,4 +1,5 @@
-//! The admin listener of `serve --admin-listen ADDR`: Prometheus metrics at `/metrics`, on an
+//! The admin listener of `serve --admin-listen ADDR`: Prometheus metrics at `/metrics` and the
+//! admin REST API under `/admin/v1` (token-protected, see `portcullis_server::admin_api`), on an
 //! address of its own so that they are not public. Without it no recorder is installed and the
 //! server's metrics cost nothing.
 
@@ -51,8 +52,8 @@ impl AdminListener {
         self.listener.local_addr()
     }
 
-    /// Serves `/metrics` until the process ends.
-    pub fn spawn(self) {
+    /// Serves `/metrics` and the routes of `api` (the admin API) until the process ends.
+    pub fn spawn(self, api: Router) {
         let upkeep = self.handle.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(UPKEEP);
@@ -62,22 +63,24 @@ impl AdminListener {
             }
         });
         let handle = self.handle;
-        let app = Router::new().route(
-            "/metrics",
-            get(move || {
-                let body = handle.render();
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        body,
-                    )
-                        .into_response()
-                }
-            }),
-        );
+        let app = Router::new()
+            .route(
+                "/metrics",
+                get(move || {
+                    let body = handle.render();
+                    async move {
+                        (
+                            [(
+                                header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
+                            body,
+                        )
+                            .into_response()
+                    }
+                }),
+            )
+            .merge(api);
         tokio::spawn(async move {
             if let Err(err) = axum::serve(self.listener, app).await {
                 tracing::error!(%err, "admin listener stopped");

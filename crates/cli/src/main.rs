@@ -3,6 +3,7 @@
 
 // Unsafe code is denied by the workspace lints; `memory` allows it for one `mallopt` call.
 
+mod admin;
 mod admin_listen;
 mod clients;
 mod config;
@@ -77,6 +78,9 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Remove expired codes, tokens, sessions and other dead state now.
     Gc(gc::GcArgs),
+    /// Set up the admin API: `admin bootstrap` registers its first admin client.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Decode or verify a JWT.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
             Command::Upstreams(cmd) => upstreams::run(cmd).await.map(|()| 0),
             Command::Gc(args) => gc::run(args).await.map(|()| 0),
             Command::Migrate(args) => migrate::run(args).await.map(|()| 0),
+            Command::Admin(cmd) => admin::run(cmd).await.map(|()| 0),
             Command::Token(cmd) => token::run(cmd).await,
         }
     });

@@ -70,8 +70,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
-    /// Address of the admin listener, which serves Prometheus metrics at /metrics; keep it
-    /// private (loopback, or a network only the monitoring reaches) [default: off].
+    /// Address of the admin listener, which serves Prometheus metrics at /metrics and the admin
+    /// API at /admin/v1 (tokens from a client made by `admin bootstrap`); keep it private
+    /// (loopback, or a network only the monitoring and operators reach) [default: off].
     #[arg(long, env = "PORTCULLIS_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<String>,
     /// Open (`true`) or close (`false`) the self-service sign-up page, over the config file's
@@ -141,8 +142,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     if let Some(admin) = admin {
         let at = admin.local_addr()?;
-        admin.spawn();
-        tracing::info!(admin_listen = %at, "metrics at http://{at}/metrics");
+        let api = server
+            .admin_router()
+            .map_err(|e| anyhow!("the admin API: {e}"))?;
+        admin.spawn(api);
+        tracing::info!(admin_listen = %at, "metrics at http://{at}/metrics, admin API at http://{at}/admin/v1");
     }
     tracing::info!(
         %issuer,

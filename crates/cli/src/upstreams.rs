@@ -8,9 +8,7 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, NewUpstream};
-use portcullis_server::store::{
-    LDAP_DEFAULT_GROUP_FILTER, LdapGroups, LdapSettings, UpstreamId, UpstreamKind, UpstreamRecord,
-};
+use portcullis_server::store::{LdapSettings, UpstreamId, UpstreamKind, UpstreamRecord};
 use portcullis_types::GroupName;
 use portcullis_types::secret::ClientSecret;
 use serde::Deserialize;
@@ -113,48 +111,24 @@ impl LdapOptions {
             || self.timeout_secs.is_some()
     }
 
-    /// The directory settings, defaults filled in.
+    /// The directory settings, defaults filled in (by the server, as for the admin API).
     fn settings(self) -> anyhow::Result<LdapSettings> {
-        let url = self
-            .url
-            .ok_or_else(|| anyhow!("an ldap upstream needs a url"))?;
-        let user_base = self
-            .user_base
-            .ok_or_else(|| anyhow!("an ldap upstream needs a user_base"))?;
-        let mut s = LdapSettings::new(url, user_base);
-        s.starttls = self.starttls;
-        s.ca_file = self.ca_file;
-        if let Some(v) = self.user_filter {
-            s.user_filter = v;
+        admin::LdapOptions {
+            url: self.url,
+            starttls: self.starttls,
+            ca_file: self.ca_file,
+            user_base: self.user_base,
+            user_filter: self.user_filter,
+            subject_attribute: self.subject_attribute,
+            email_attribute: self.email_attribute,
+            name_attribute: self.name_attribute,
+            group_attribute: self.group_attribute,
+            group_base: self.group_base,
+            group_filter: self.group_filter,
+            timeout_secs: self.timeout_secs,
         }
-        if let Some(v) = self.subject_attribute {
-            s.subject_attribute = v;
-        }
-        if let Some(v) = self.email_attribute {
-            s.email_attribute = v;
-        }
-        if let Some(v) = self.name_attribute {
-            s.name_attribute = v;
-        }
-        s.group_source = match (self.group_base, self.group_attribute) {
-            (Some(_), Some(_)) => bail!("group_base and group_attribute exclude each other"),
-            (Some(base), None) => LdapGroups::Search {
-                base,
-                filter: self
-                    .group_filter
-                    .unwrap_or_else(|| LDAP_DEFAULT_GROUP_FILTER.to_owned()),
-            },
-            (None, attribute) => {
-                if self.group_filter.is_some() {
-                    bail!("group_filter needs group_base");
-                }
-                attribute.map_or(s.group_source, LdapGroups::Attribute)
-            }
-        };
-        if let Some(v) = self.timeout_secs {
-            s.timeout_secs = v;
-        }
-        Ok(s)
+        .settings()
+        .map_err(|e| anyhow!("{e}"))
     }
 }
 
@@ -570,6 +544,7 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::config::parse;
+    use portcullis_server::store::LdapGroups;
 
     /// The `[[upstreams]]` of a config file, resolved.
     fn resolve(text: &str) -> anyhow::Result<Vec<NewUpstream>> {

@@ -4,7 +4,9 @@
 use crate::claims::AccessClaims;
 use crate::error::ConfigError;
 use crate::guard::Guard;
+use crate::keys::KeyProvider;
 use crate::rejection::AuthFailure;
+use crate::revocation::RevocationProvider;
 use portcullis_jose::KeySet;
 use portcullis_jose::time::{Clock, SystemClock};
 #[cfg(feature = "introspection")]
@@ -43,6 +45,9 @@ pub enum Revocation {
     /// No check: rely on short token lifetimes.
     #[default]
     None,
+    /// Ask a check inside the process (an authorization server consulting its own store);
+    /// see [`RevocationProvider`].
+    Provided(Arc<dyn RevocationProvider>),
     /// Look the token's `(iss, jti)` up in the issuer's Redis denylist
     /// (`portcullis_types::denylist::revoked_jti_key`), and in the same round trip its
     /// subject's "not before" marker (`subject_not_before_key`, written on sign-out everywhere
@@ -148,6 +153,8 @@ pub(crate) enum KeySource {
     Discovery,
     /// A fixed key set (tests, air-gapped deployments).
     Static(Arc<KeySet>),
+    /// Keys the service holds itself, asked for on every verification.
+    Provided(Arc<dyn KeyProvider>),
 }
 
 /// Limits and timings of the discovery and JWKS fetches (RS-11).
@@ -366,6 +373,14 @@ impl<I, A> GuardBuilder<I, A> {
     /// the `discovery` feature is off.
     pub fn static_keys(mut self, keys: KeySet) -> Self {
         self.opts.keys = KeySource::Static(Arc::new(keys));
+        self
+    }
+
+    /// Takes the keys from `provider`, inside the process, instead of discovery: for a service
+    /// that signs the tokens itself (an authorization server guarding an API of its own), so
+    /// that a key it rotates in is trusted as soon as it signs, with no fetch of its own JWKS.
+    pub fn key_provider(mut self, provider: Arc<dyn KeyProvider>) -> Self {
+        self.opts.keys = KeySource::Provided(provider);
         self
     }
 

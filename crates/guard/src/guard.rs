@@ -106,6 +106,7 @@ impl Guard {
 
         let keys = match &opts.keys {
             KeySource::Static(keys) => KeyStore::Static(Arc::clone(keys)),
+            KeySource::Provided(provider) => KeyStore::Provided(Arc::clone(provider)),
             #[cfg(feature = "discovery")]
             KeySource::Discovery => {
                 if !acceptable_url(&issuer, allow_http) {
@@ -124,6 +125,7 @@ impl Guard {
 
         let revocation = match &opts.revocation {
             Revocation::None => RevocationCheck::None,
+            Revocation::Provided(provider) => RevocationCheck::Provided(Arc::clone(provider)),
             #[cfg(feature = "redis")]
             Revocation::Redis { url, timeout } => {
                 RevocationCheck::Redis(RedisDenylist::new(url, *timeout)?)

@@ -51,7 +51,9 @@
 //! * `discovery`: the issuer's keys are found through OpenID / RFC 8414 discovery and fetched
 //!   from its `jwks_uri` over HTTPS (reqwest). Without it nothing is fetched: give the keys with
 //!   [`GuardBuilder::static_keys`] (e.g. `KeySet::from_jwks` of a JWKS the service ships or
-//!   loads itself from [`jose`]); `build` fails with [`ConfigError::NoKeys`] otherwise.
+//!   loads itself from [`jose`]) or [`GuardBuilder::key_provider`] (keys the service holds
+//!   itself, such as an authorization server's own); `build` fails with
+//!   [`ConfigError::NoKeys`] otherwise.
 //! * `introspection`: [`Revocation::Introspection`] and opaque tokens (RFC 7662, reqwest).
 //! * `redis`: [`Revocation::Redis`], the issuer's `jti` denylist and subject markers.
 //!
@@ -128,6 +130,7 @@ pub use extract::{
     Authenticated, MaybeAuthenticated, StandaloneAuthenticated, StandaloneMaybeAuthenticated,
 };
 pub use guard::Guard;
+pub use keys::{KeyProvider, ProvidedKeys};
 pub use layer::GuardLayer;
 pub use rejection::{
     AuthFailure, FailureReason, GuardRejection, INSUFFICIENT_SCOPE_DESCRIPTION,
@@ -137,6 +140,7 @@ pub use require::{
     RequireLayer, RequireRole, RoleName, StepUp, require_any_role, require_any_scope, require_role,
     require_scope, require_scopes, require_step_up,
 };
+pub use revocation::RevocationProvider;
 
 /// The JOSE library the guard verifies with (keys, clocks), for static-key and test setups.
 pub use portcullis_jose as jose;

@@ -2,6 +2,7 @@
 //! keys and the re-encryption of secrets at rest. Each takes the store (and a clock and the
 //! configuration where they matter) explicitly.
 
+mod bootstrap;
 mod directory;
 mod upstreams;
 
@@ -19,11 +20,12 @@ use crate::domain::{audit, login, password, secrets};
 use crate::keys;
 use crate::store::{ClientRecord, Denylist, SigningKeyRecord, Store, StoreError, UserRecord};
 
+pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin};
 pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
     remove_group, remove_role, update_user,
 };
-pub use upstreams::{NewUpstream, list_upstreams, put_upstream, remove_upstream};
+pub use upstreams::{LdapOptions, NewUpstream, list_upstreams, put_upstream, remove_upstream};
 
 /// Errors of the admin operations.
 #[derive(Debug, thiserror::Error)]

@@ -481,6 +481,12 @@ impl KeyManager {
         }
     }
 
+    /// Reloads the keys from the store now, e.g. right after this process rotated them, so
+    /// that this node publishes and signs with the new keys without waiting for its reload.
+    pub(crate) async fn reload_now(&self) -> Result<(), KeyError> {
+        self.reload(self.clock.now().as_secs()).await.map(|_| ())
+    }
+
     async fn reload(&self, now: i64) -> Result<Arc<KeySnapshot>, KeyError> {
         let mut records = self.store.list_signing_keys().await?;
         // A scheduled rotation, when one is due: only then are the clients read (for the

@@ -77,6 +77,7 @@ use axum::Router;
 use portcullis_jose::Clock;
 
 pub mod admin;
+pub mod admin_api;
 pub mod at_rest;
 pub mod config;
 pub(crate) mod domain;
@@ -233,6 +234,12 @@ impl Server {
     /// The axum router serving every endpoint.
     pub fn router(&self) -> Router {
         http::router(Arc::clone(&self.state))
+    }
+
+    /// The admin REST API (`/admin/v1`, see [`admin_api`]) for the admin listener, sharing this
+    /// server's state; fails only if the issuer cannot be a guard's issuer.
+    pub fn admin_router(&self) -> Result<Router, portcullis_guard::ConfigError> {
+        admin_api::router(&self.state)
     }
 
     /// The validated configuration.

@@ -46,6 +46,16 @@ impl ClientCache {
         }
         guard.insert(client.client_id.clone(), (client, now));
     }
+
+    /// Drops `client_id`, so that this node reads it anew after it changed here (the admin API
+    /// replaced or deleted it); other nodes see the change within their cache lifetime.
+    pub(crate) fn forget(&self, client_id: &str) {
+        let mut guard = match self.entries.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.remove(client_id);
+    }
 }
 
 /// Who a client-authentication failure is counted against: the source address together with the

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod admin_api;
 mod clients;
 mod common;
 mod grants;

@@ -6,8 +6,11 @@
 mod discovery;
 #[cfg(any(feature = "discovery", feature = "introspection"))]
 pub(crate) mod fetch;
+mod provided;
 #[cfg(feature = "discovery")]
 mod remote;
+
+pub use provided::{KeyProvider, ProvidedKeys};
 
 #[cfg(feature = "discovery")]
 pub(crate) use remote::RemoteKeys;
@@ -26,6 +29,7 @@ pub(crate) type LoadError = std::convert::Infallible;
 #[derive(Clone)]
 pub(crate) enum KeyStore {
     Static(Arc<KeySet>),
+    Provided(Arc<dyn KeyProvider>),
     #[cfg(feature = "discovery")]
     Remote(Arc<RemoteKeys>),
 }
@@ -44,6 +48,13 @@ impl KeyStore {
                 keys: Arc::clone(keys),
                 generation: 0,
             }),
+            Self::Provided(provider) => {
+                let provided = provider.keys().await;
+                Ok(Snapshot {
+                    keys: provided.keys,
+                    generation: provided.generation,
+                })
+            }
             #[cfg(feature = "discovery")]
             Self::Remote(remote) => remote.current().await,
         }
@@ -56,6 +67,13 @@ impl KeyStore {
         let _ = seen.generation;
         match self {
             Self::Static(_) => None,
+            Self::Provided(provider) => {
+                let provided = provider.keys().await;
+                (provided.generation != seen.generation).then_some(Snapshot {
+                    keys: provided.keys,
+                    generation: provided.generation,
+                })
+            }
             #[cfg(feature = "discovery")]
             Self::Remote(remote) => remote.refetch_for_unknown_kid(seen.generation).await,
         }
@@ -66,6 +84,7 @@ impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Static(keys) => write!(f, "KeyStore::Static({} keys)", keys.len()),
+            Self::Provided(_) => f.write_str("KeyStore::Provided"),
             #[cfg(feature = "discovery")]
             Self::Remote(remote) => write!(f, "KeyStore::Remote({:?})", remote.issuer()),
         }

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "introspection")]
 pub(crate) mod introspection;
+mod provided;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
@@ -11,13 +12,16 @@ use crate::claims::AccessClaims;
 use crate::rejection::FailureReason;
 #[cfg(feature = "introspection")]
 use introspection::{Introspector, Outcome};
+pub use provided::RevocationProvider;
 #[cfg(feature = "redis")]
 use redis::RedisDenylist;
+use std::sync::Arc;
 
 /// The configured revocation check.
 #[derive(Debug)]
 pub(crate) enum RevocationCheck {
     None,
+    Provided(Arc<dyn RevocationProvider>),
     #[cfg(feature = "redis")]
     Redis(RedisDenylist),
     #[cfg(feature = "introspection")]
@@ -37,6 +41,11 @@ impl RevocationCheck {
         let _ = claims;
         match self {
             Self::None => Ok(()),
+            Self::Provided(provider) => match provider.is_revoked(claims).await {
+                Ok(false) => Ok(()),
+                Ok(true) => Err(FailureReason::Revoked),
+                Err(error) => Err(FailureReason::RevocationUnavailable(error)),
+            },
             #[cfg(feature = "redis")]
             Self::Redis(denylist) => {
                 let jti = claims.jti().ok_or(FailureReason::MissingJti)?;

@@ -12,7 +12,10 @@ use portcullis_types::secret::ClientSecret;
 use super::AdminError;
 use crate::at_rest::KeyEncryption;
 use crate::config::ConfigError;
-use crate::store::{Store, UpstreamId, UpstreamKind, UpstreamRecord};
+use crate::store::{
+    LDAP_DEFAULT_GROUP_FILTER, LdapGroups, LdapSettings, Store, UpstreamId, UpstreamKind,
+    UpstreamRecord,
+};
 use crate::upstream::{fetch::allowed_url, ldap, seal_secret, secret_aad};
 
 /// An upstream as the operator describes it.
@@ -37,6 +40,89 @@ pub struct NewUpstream {
     pub only: bool,
     /// Upstream group → local group.
     pub groups: BTreeMap<String, GroupName>,
+}
+
+/// A directory's settings as an operator gives them (`upstreams add --kind ldap`, the
+/// `[[upstreams]]` table, the admin API): what is left out gets the OpenLDAP defaults of
+/// [`LdapSettings::new`].
+#[derive(Debug, Clone, Default)]
+pub struct LdapOptions {
+    /// `ldap://host[:port]` or `ldaps://host[:port]` (required).
+    pub url: Option<String>,
+    /// Upgrade with StartTLS before binding.
+    pub starttls: bool,
+    /// A PEM file of the CAs the directory's certificate must chain to.
+    pub ca_file: Option<String>,
+    /// Where users are searched (required).
+    pub user_base: Option<String>,
+    /// The user filter with `{username}`.
+    pub user_filter: Option<String>,
+    /// The stable-id attribute.
+    pub subject_attribute: Option<String>,
+    /// The e-mail attribute.
+    pub email_attribute: Option<String>,
+    /// The display-name attribute.
+    pub name_attribute: Option<String>,
+    /// The user attribute listing group DNs (excludes `group_base`).
+    pub group_attribute: Option<String>,
+    /// Search groups under this DN instead.
+    pub group_base: Option<String>,
+    /// The group-search filter with `{dn}` (needs `group_base`).
+    pub group_filter: Option<String>,
+    /// Seconds allowed to connect and for each operation.
+    pub timeout_secs: Option<u64>,
+}
+
+impl LdapOptions {
+    /// The directory settings, defaults filled in; the combinations are checked here, the
+    /// values by [`put_upstream`].
+    pub fn settings(self) -> Result<LdapSettings, AdminError> {
+        let url = self
+            .url
+            .ok_or_else(|| invalid("url", "an ldap upstream needs a url"))?;
+        let user_base = self
+            .user_base
+            .ok_or_else(|| invalid("user_base", "an ldap upstream needs a user_base"))?;
+        let mut s = LdapSettings::new(url, user_base);
+        s.starttls = self.starttls;
+        s.ca_file = self.ca_file;
+        if let Some(v) = self.user_filter {
+            s.user_filter = v;
+        }
+        if let Some(v) = self.subject_attribute {
+            s.subject_attribute = v;
+        }
+        if let Some(v) = self.email_attribute {
+            s.email_attribute = v;
+        }
+        if let Some(v) = self.name_attribute {
+            s.name_attribute = v;
+        }
+        s.group_source = match (self.group_base, self.group_attribute) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "group_base",
+                    "group_base and group_attribute exclude each other",
+                ));
+            }
+            (Some(base), None) => LdapGroups::Search {
+                base,
+                filter: self
+                    .group_filter
+                    .unwrap_or_else(|| LDAP_DEFAULT_GROUP_FILTER.to_owned()),
+            },
+            (None, attribute) => {
+                if self.group_filter.is_some() {
+                    return Err(invalid("group_filter", "group_filter needs group_base"));
+                }
+                attribute.map_or(s.group_source, LdapGroups::Attribute)
+            }
+        };
+        if let Some(v) = self.timeout_secs {
+            s.timeout_secs = v;
+        }
+        Ok(s)
+    }
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> AdminError {

@@ -184,3 +184,12 @@ pub(crate) fn account_deleted(user_id: &str, username: &str) {
     tracing::info!(target: "audit", event = "account_deleted", user_id, username);
     metrics::counter!("portcullis_self_service_total", "event" => "account_deleted").increment(1);
 }
+
+/// An operator changed something through the admin API: `actor` (the token's `sub`) acting
+/// through the client `client_id` did `action` (`client_created`, `user_disabled`,
+/// `keys_rotated`, ...) to `target` (a client id, user id, role or group name, upstream id, or
+/// the new key ids). The fixed `action` is the metric label.
+pub(crate) fn admin_change(actor: &str, client_id: &str, action: &'static str, target: &str) {
+    tracing::info!(target: "audit", event = "admin_change", actor, client_id, action, target);
+    metrics::counter!("portcullis_admin_changes_total", "action" => action).increment(1);
+}
