@@ -117,11 +117,32 @@ impl Served {
         self.child.as_mut().unwrap()
     }
 
-    /// Kills the process and returns what it printed.
+    /// Stops the process as an operator would (SIGTERM: a graceful shutdown that writes out the
+    /// buffered log lines), killing it only if it has not exited within 30 s, and returns what
+    /// it printed.
     pub fn kill_and_collect(&mut self) -> Output {
-        let mut child = self.child.take().unwrap();
-        let _ = child.kill();
-        child.wait_with_output().unwrap()
+        let child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        let signal = move |name: &str| {
+            let _ = std::process::Command::new("kill")
+                .args([name, &pid])
+                .status();
+        };
+        signal("-TERM");
+        let (exited, watch) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if watch
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .is_err()
+            {
+                signal("-KILL");
+            }
+        });
+        // Reads both pipes while the process shuts down, so a full pipe cannot hold it up.
+        let output = child.wait_with_output().unwrap();
+        let _ = exited.send(());
+        let _ = watchdog.join();
+        output
     }
 }
 

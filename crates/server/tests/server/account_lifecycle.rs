@@ -550,7 +550,7 @@ async fn tok_13_device_code_approved_before_disabling_is_refused() {
     .await;
     assert_eq!(
         header_str(&resp, "location"),
-        Some("/device?result=approved")
+        Some("/device?result=approved&client_id=tv")
     );
     flag_disabled(&h).await;
     let poll = format!(

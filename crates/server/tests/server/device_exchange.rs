@@ -111,7 +111,7 @@ async fn device_flow_through_the_router() {
     assert_eq!(resp.status(), 303);
     assert_eq!(
         header_str(&resp, "location"),
-        Some("/device?result=approved")
+        Some("/device?result=approved&client_id=tv")
     );
 
     h.clock.advance(5);
