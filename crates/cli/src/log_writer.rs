@@ -105,6 +105,8 @@ fn write_out<W: Write>(shared: &Shared, mut out: W) {
             pending.closed
         };
         if !closed {
+            // The gathering pause is the point of this thread (not a test waiting for time).
+            #[allow(clippy::disallowed_methods)]
             std::thread::sleep(GATHER);
         }
         let closed = {

@@ -1,5 +1,7 @@
 //! Log setup: `tracing-subscriber` on standard error, filtered by `RUST_LOG` (default `info`),
-//! as human-readable lines or as JSON records.
+//! as human-readable lines or as JSON records; and, with `--audit-file`, every audit event
+//! appended to a file of its own as JSON (the schema is `crates/server/audit-event.schema.json`),
+//! whatever the filter of standard error.
 //!
 //! Lines are formatted where the event happens and written by a writer thread in batches
 //! ([`crate::log_writer`]): a busy token endpoint then pays neither a system call nor a thread
@@ -9,8 +11,14 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use std::path::Path;
+
+use anyhow::Context as _;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::log_writer::{self, BatchGuard};
 
@@ -24,28 +32,75 @@ pub enum LogFormat {
     Json,
 }
 
-/// Keeps the writer thread; dropping it writes out every buffered line.
+/// Keeps the writer threads; dropping it writes out every buffered line.
 #[must_use = "dropping the guard stops the log writer"]
-pub struct LogGuard(#[allow(dead_code)] Option<BatchGuard>);
+pub struct LogGuard {
+    _stderr: Option<BatchGuard>,
+    _audit: Option<BatchGuard>,
+}
 
-/// Installs the global subscriber. Safe to call once; a second call is ignored.
-pub fn init(format: LogFormat) -> LogGuard {
+/// The audit events alone, whatever `RUST_LOG` says.
+fn audit_events() -> Targets {
+    Targets::new().with_target(AUDIT_TARGET, Level::INFO)
+}
+
+/// The target of every audit event.
+const AUDIT_TARGET: &str = "audit";
+
+/// Opens the audit file for appending, created with mode 0600 (audit records name users and
+/// addresses) when missing.
+fn open_audit_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("cannot open the audit file {}", path.display()))
+}
+
+/// Installs the global subscriber: log lines on standard error and, with `audit_file`, every
+/// audit event appended to that file as one JSON object per line. Safe to call once; a second
+/// call installs nothing.
+pub fn init(format: LogFormat, audit_file: Option<&Path>) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::stderr().is_terminal();
     // Without a thread for the writer (the system refused one), lines go straight to stderr.
-    let (writer, guard) = match log_writer::start(std::io::stderr(), log_writer::CAPACITY) {
+    let (writer, stderr_guard) = match log_writer::start(std::io::stderr(), log_writer::CAPACITY) {
         Ok((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
         Err(_) => (BoxMakeWriter::new(std::io::stderr), None),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        // Colour codes only for a person at a terminal: in a file or a log collector they are
-        // noise, and writing them costs time on every audit record.
-        .with_ansi(ansi);
-    let _ignored = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    // Colour codes only for a person at a terminal: in a file or a log collector they are
+    // noise, and writing them costs time on every audit record.
+    let stderr = fmt::layer().with_writer(writer).with_ansi(ansi);
+    let stderr = match format {
+        LogFormat::Pretty => stderr.boxed(),
+        LogFormat::Json => stderr.json().flatten_event(true).boxed(),
     };
-    LogGuard(guard)
+    let (audit, audit_guard) = match audit_file {
+        Some(path) => {
+            let (writer, guard) = log_writer::start(open_audit_file(path)?, log_writer::CAPACITY)
+                .context("cannot start the audit file's writer")?;
+            let layer = fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_writer(writer)
+                .with_filter(audit_events());
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    let _ignored = tracing_subscriber::registry()
+        .with(stderr.with_filter(filter))
+        .with(audit)
+        .try_init();
+    Ok(LogGuard {
+        _stderr: stderr_guard,
+        _audit: audit_guard,
+    })
 }

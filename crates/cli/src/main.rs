@@ -48,6 +48,16 @@ struct Cli {
     /// Log format on standard error (the level comes from RUST_LOG, default `info`).
     #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Pretty)]
     log_format: logging::LogFormat,
+    /// Also append every audit event (target `audit`, whatever RUST_LOG says) to this file, one
+    /// JSON object per line as described by crates/server/audit-event.schema.json. The file is
+    /// created with mode 0600 when missing.
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_AUDIT_FILE",
+        value_name = "PATH"
+    )]
+    audit_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,7 +99,13 @@ enum Command {
 fn main() -> ExitCode {
     memory::return_large_blocks_to_the_system();
     let cli = Cli::parse();
-    let log = logging::init(cli.log_format);
+    let log = match logging::init(cli.log_format, cli.audit_file.as_deref()) {
+        Ok(log) => log,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,6 +9,7 @@
 )]
 
 mod admin_api;
+mod audit_file;
 mod clients;
 mod common;
 mod grants;
