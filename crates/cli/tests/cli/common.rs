@@ -19,12 +19,14 @@ pub const KEK_PREVIOUS_ENV: &str = "PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS";
 pub const ALLOW_PLAINTEXT_ENV: &str = "PORTCULLIS_ALLOW_PLAINTEXT_KEYS";
 
 /// The binary with [`TEST_KEK`] as its key-encryption key and nothing else of the caller's
-/// key-encryption settings; `envs` then sets (`Some`) or removes (`None`) variables.
+/// key-encryption settings or admin API target; `envs` then sets (`Some`) or removes (`None`) variables.
 pub fn command(envs: &[(&str, Option<&str>)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env(KEK_ENV, TEST_KEK)
         .env_remove(KEK_PREVIOUS_ENV)
-        .env_remove(ALLOW_PLAINTEXT_ENV);
+        .env_remove(ALLOW_PLAINTEXT_ENV)
+        .env_remove("PORTCULLIS_SERVER")
+        .env_remove("PORTCULLIS_ADMIN_TOKEN");
     for (k, v) in envs {
         match v {
             Some(v) => cmd.env(k, v),

@@ -18,6 +18,7 @@ mod keys;
 mod limits;
 mod metrics;
 mod migrate;
+mod remote;
 mod serve;
 mod token;
 mod upstreams;
