@@ -96,6 +96,16 @@ impl Remote {
         self.call(Method::GET, segments, None::<&()>).await
     }
 
+    /// `GET /admin/v1/{segments}?{query}`, the query already encoded.
+    pub async fn get_query<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &str,
+    ) -> anyhow::Result<T> {
+        self.send(Method::GET, segments, Some(query), None::<&()>)
+            .await
+    }
+
     /// `method /admin/v1/{segments}` with `body` as JSON, if any; the answer's JSON as `T`, or
     /// the API's error as a message.
     pub async fn call<B: Serialize, T: DeserializeOwned>(
@@ -104,7 +114,19 @@ impl Remote {
         segments: &[&str],
         body: Option<&B>,
     ) -> anyhow::Result<T> {
-        let url = self.url(segments)?;
+        self.send(method, segments, None, body).await
+    }
+
+    /// [`Remote::call`] with an encoded query string.
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: Option<&str>,
+        body: Option<&B>,
+    ) -> anyhow::Result<T> {
+        let mut url = self.url(segments)?;
+        url.set_query(query);
         let mut request = self
             .http
             .request(method.clone(), url.clone())

@@ -55,7 +55,12 @@ pub fn portcullis_with(args: &[&str], envs: &[(&str, Option<&str>)]) -> Output {
 }
 
 pub fn portcullis_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = command(&[])
+    portcullis_stdin_with(args, input, &[])
+}
+
+/// [`portcullis_stdin`] with variables set or removed as [`command`] does.
+pub fn portcullis_stdin_with(args: &[&str], input: &str, envs: &[(&str, Option<&str>)]) -> Output {
+    let mut child = command(envs)
         .args(args)
         .env_remove("PORTCULLIS_DATABASE_URL")
         .env("RUST_LOG", "warn")

@@ -118,6 +118,164 @@ async fn clients_are_added_listed_and_removed_through_the_admin_api() {
     );
 }
 
+/// The output of `args` on the database and through the API with `token`, which must agree.
+fn same_both_ways(admin: &Admin, token: &str, args: &[&str]) -> String {
+    let mut on_db = args.to_vec();
+    on_db.extend(["--database", &admin.db]);
+    let from_db = ok(&portcullis(&on_db));
+    assert_eq!(ok(&remote(admin, token, args)), from_db, "{args:?}");
+    from_db
+}
+
+#[tokio::test]
+async fn users_are_managed_through_the_admin_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    let with_token = [("PORTCULLIS_ADMIN_TOKEN", Some(token.as_str()))];
+    let out = ok(&portcullis_stdin_with(
+        &[
+            "users",
+            "add",
+            "--username",
+            "ada",
+            "--password-stdin",
+            "--email",
+            "ada@example.com",
+            "--attr",
+            "given_name=Ada",
+            "--server",
+            &admin.api,
+        ],
+        "correct horse battery staple\n",
+        &with_token,
+    ));
+    assert!(out.starts_with("user ada created (sub "), "{out}");
+
+    same_both_ways(&admin, &token, &["users", "list"]);
+    let listed: Value = serde_json::from_str(&same_both_ways(
+        &admin,
+        &token,
+        &["users", "list", "--json"],
+    ))
+    .unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "ada"),
+        "{listed}"
+    );
+
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &[
+            "users",
+            "update",
+            "--username",
+            "ada",
+            "--name",
+            "Ada Lovelace",
+            "--attr",
+            "department=engines",
+        ],
+    ));
+    assert!(out.starts_with("user ada updated"), "{out}");
+    same_both_ways(&admin, &token, &["users", "show", "--username", "ada"]);
+    let shown: Value = serde_json::from_str(&same_both_ways(
+        &admin,
+        &token,
+        &["users", "show", "--username", "ada", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(shown["name"], "Ada Lovelace");
+    assert_eq!(shown["attributes"]["department"], "engines");
+    assert_eq!(shown["disabled"], false);
+
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["users", "disable", "--username", "ada"],
+    ));
+    assert!(
+        out.starts_with("user ada disabled\nuser ada: 0 grant(s) revoked"),
+        "{out}"
+    );
+    let shown = serde_json::from_str::<Value>(&ok(&portcullis(&[
+        "users",
+        "show",
+        "--username",
+        "ada",
+        "--json",
+        "--database",
+        &admin.db,
+    ])))
+    .unwrap();
+    assert_eq!(shown["disabled"], true);
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["users", "enable", "--username", "ada"],
+    ));
+    assert_eq!(out.trim(), "user ada enabled");
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["users", "enable", "--username", "ada"],
+    ));
+    assert_eq!(out.trim(), "user ada was not disabled");
+
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["users", "unlock", "--username", "ada"],
+    ));
+    assert_eq!(out.trim(), "user ada unlocked");
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["users", "revoke-tokens", "--username", "ada"],
+    ));
+    assert!(out.starts_with("user ada: 0 grant(s) revoked"), "{out}");
+    fails_with(
+        &remote(
+            &admin,
+            &token,
+            &[
+                "users",
+                "set-password",
+                "--username",
+                "ada",
+                "--password-stdin",
+            ],
+        ),
+        "not available with --server",
+    );
+
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["users", "remove", "--username", "ada"],
+    ));
+    assert_eq!(out.trim(), "user ada removed");
+    fails_with(
+        &portcullis(&[
+            "users",
+            "show",
+            "--username",
+            "ada",
+            "--database",
+            &admin.db,
+        ]),
+        "no user ada",
+    );
+    fails_with(
+        &remote(&admin, &token, &["users", "remove", "--username", "ada"]),
+        "no user `ada`",
+    );
+}
+
 #[tokio::test]
 async fn a_token_without_the_admin_role_is_forbidden() {
     let admin = Admin::start().await;
