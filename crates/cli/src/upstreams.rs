@@ -14,7 +14,6 @@ use portcullis_types::secret::ClientSecret;
 use serde::Deserialize;
 
 use crate::db::{StoreArgs, format_time};
-use crate::roles::ListArgs;
 
 /// `portcullis upstreams ...`
 #[derive(Debug, Subcommand)]
@@ -187,6 +186,16 @@ pub struct AddArgs {
     /// directory group with `cn` Admins.
     #[arg(long = "group", value_name = "UPSTREAM=LOCAL", value_parser = parse_group)]
     pub groups: Vec<(String, GroupName)>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `upstreams list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -277,6 +277,71 @@ async fn users_are_managed_through_the_admin_api() {
 }
 
 #[tokio::test]
+async fn roles_and_groups_are_managed_through_the_admin_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &[
+            "roles",
+            "add",
+            "reports:run",
+            "--description",
+            "Run reports",
+        ],
+    ));
+    assert_eq!(out.trim(), "role reports:run created");
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &["groups", "add", "analysts", "--role", "reports:run"],
+    ));
+    assert_eq!(out.trim(), "group analysts created");
+    for what in ["roles", "groups"] {
+        same_both_ways(&admin, &token, &[what, "list"]);
+        same_both_ways(&admin, &token, &[what, "list", "--json"]);
+    }
+    let groups = list_json("groups", &admin.db);
+    let analysts = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "analysts")
+        .unwrap();
+    assert_eq!(analysts["roles"], json!(["reports:run"]));
+    // A group with a role that does not exist is refused with the API's message.
+    fails_with(
+        &remote(&admin, &token, &["groups", "add", "x", "--role", "missing"]),
+        "missing",
+    );
+
+    let out = ok(&remote(&admin, &token, &["groups", "remove", "analysts"]));
+    assert_eq!(out.trim(), "group analysts removed (its members left it)");
+    let out = ok(&remote(&admin, &token, &["roles", "remove", "reports:run"]));
+    assert_eq!(
+        out.trim(),
+        "role reports:run removed (and taken from every holder)"
+    );
+    let roles = list_json("roles", &admin.db);
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["name"] != "reports:run"),
+        "{roles}"
+    );
+    assert!(
+        list_json("groups", &admin.db)
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["name"] != "analysts")
+    );
+}
+
+#[tokio::test]
 async fn a_token_without_the_admin_role_is_forbidden() {
     let admin = Admin::start().await;
     let secret = admin.add_client("no-role", "admin:clients:read", false);
