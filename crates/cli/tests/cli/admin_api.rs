@@ -929,7 +929,7 @@ async fn roles_and_groups_are_created_and_deleted_through_the_api() {
 }
 
 /// The key ids of the JWK Set at `base`.
-async fn published_kids(base: &str) -> BTreeSet<String> {
+pub(crate) async fn published_kids(base: &str) -> BTreeSet<String> {
     let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
         .await
         .unwrap()

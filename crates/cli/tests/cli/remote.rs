@@ -2,7 +2,7 @@
 //! token from `PORTCULLIS_ADMIN_TOKEN`: the same output as on the database, the effect visible
 //! there, and clear errors for a token without the admin role and an unreachable server.
 
-use crate::admin_api::{Admin, printed_secret};
+use crate::admin_api::{Admin, printed_secret, published_kids};
 use crate::common::*;
 use serde_json::{Value, json};
 use std::process::Output;
@@ -339,6 +339,45 @@ async fn roles_and_groups_are_managed_through_the_admin_api() {
             .iter()
             .all(|g| g["name"] != "analysts")
     );
+}
+
+#[tokio::test]
+async fn keys_are_listed_and_rotated_through_the_admin_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    same_both_ways(&admin, &token, &["keys", "list"]);
+    same_both_ways(&admin, &token, &["keys", "list", "--json"]);
+    let before = published_kids(&admin.issuer).await;
+
+    let out = ok(&remote(&admin, &token, &["keys", "rotate", "--now"]));
+    let new: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("published "))
+        .map(str::to_owned)
+        .collect();
+    assert!(!new.is_empty(), "{out}");
+    assert!(
+        out.contains("new keys sign now (each node from its next key reload, within "),
+        "{out}"
+    );
+    // The server that rotated publishes the new keys at once, beside the old ones.
+    let after = published_kids(&admin.issuer).await;
+    for kid in &new {
+        assert!(!before.contains(kid), "{kid} was published before");
+        assert!(after.contains(kid), "{kid} is not published: {after:?}");
+    }
+    assert!(before.is_subset(&after));
+    let listed = list_json("keys", &admin.db);
+    for kid in &new {
+        assert!(
+            listed.as_array().unwrap().iter().any(|k| k["kid"] == *kid),
+            "{listed}"
+        );
+    }
+    same_both_ways(&admin, &token, &["keys", "list", "--json"]);
+    // Re-encrypting has no API operation.
+    let out = portcullis(&["keys", "rewrap", "--server", &admin.api]);
+    assert!(!out.status.success());
 }
 
 #[tokio::test]
