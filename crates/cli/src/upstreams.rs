@@ -8,12 +8,15 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, NewUpstream};
-use portcullis_server::store::{LdapSettings, UpstreamId, UpstreamKind, UpstreamRecord};
+use portcullis_server::admin_api::{Deleted, UpstreamView};
+use portcullis_server::store::{LdapSettings, UpstreamId, UpstreamKind};
 use portcullis_types::GroupName;
 use portcullis_types::secret::ClientSecret;
 use serde::Deserialize;
 
 use crate::db::{StoreArgs, format_time};
+use crate::remote::Target;
+use reqwest::Method;
 
 /// `portcullis upstreams ...`
 #[derive(Debug, Subcommand)]
@@ -197,7 +200,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `upstreams remove`.
@@ -206,7 +209,7 @@ pub struct RemoveArgs {
     /// The upstream's id.
     pub id: String,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 fn parse_group(value: &str) -> Result<(String, GroupName), String> {
@@ -418,27 +421,6 @@ impl RawUpstream {
     }
 }
 
-/// What `upstreams list --json` prints of an upstream: everything but the secret.
-fn describe(u: &UpstreamRecord) -> serde_json::Value {
-    let mut doc = serde_json::json!({
-        "id": u.id,
-        "kind": u.kind.name(),
-        "name": u.display_name,
-        "client_id": u.client_id,
-        "scopes": u.scopes,
-        "trust_email": u.trust_email,
-        "only": u.only,
-        "groups": u.groups,
-        "created_at": u.created_at,
-    });
-    if let (Some(obj), Ok(serde_json::Value::Object(kind))) =
-        (doc.as_object_mut(), serde_json::to_value(&u.kind))
-    {
-        obj.extend(kind);
-    }
-    doc
-}
-
 /// Runs an `upstreams` subcommand.
 pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -502,13 +484,19 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             }
         }
         UpstreamsCommand::List(args) => {
-            let (store, _) = args.store.open().await?;
-            let ups = admin::list_upstreams(store.as_ref())
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let ups: Vec<UpstreamView> = if let Some(remote) = args.target.remote()? {
+                remote.get(&["upstreams"]).await?
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                admin::list_upstreams(store.as_ref())
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
+                    .iter()
+                    .map(UpstreamView::from)
+                    .collect()
+            };
             if args.json {
-                let docs: Vec<_> = ups.iter().map(describe).collect();
-                println!("{}", serde_json::to_string_pretty(&docs)?);
+                println!("{}", serde_json::to_string_pretty(&ups)?);
             } else if ups.is_empty() {
                 println!("no upstreams");
             } else {
@@ -536,12 +524,18 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             }
         }
         UpstreamsCommand::Remove(args) => {
-            let (store, _) = args.store.open().await?;
-            if !admin::remove_upstream(store.as_ref(), &args.id)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-            {
-                bail!("no upstream {}", args.id);
+            if let Some(remote) = args.target.remote()? {
+                let _deleted: Deleted = remote
+                    .call(Method::DELETE, &["upstreams", &args.id], None::<&()>)
+                    .await?;
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                if !admin::remove_upstream(store.as_ref(), &args.id)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
+                {
+                    bail!("no upstream {}", args.id);
+                }
             }
             println!("upstream {} removed (its account links too)", args.id);
         }

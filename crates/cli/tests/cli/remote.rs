@@ -381,6 +381,46 @@ async fn keys_are_listed_and_rotated_through_the_admin_api() {
 }
 
 #[tokio::test]
+async fn upstreams_are_listed_and_removed_through_the_admin_api() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    ok(&portcullis_stdin(
+        &[
+            "upstreams",
+            "add",
+            "--id",
+            "corp",
+            "--kind",
+            "oidc",
+            "--issuer",
+            "https://idp.example",
+            "--client-id",
+            "portcullis",
+            "--client-secret-stdin",
+            "--trust-email",
+            "--database",
+            &admin.db,
+        ],
+        "upstream-secret-value\n",
+    ));
+    let table = same_both_ways(&admin, &token, &["upstreams", "list"]);
+    assert!(
+        table.contains("corp") && table.contains("trust_email"),
+        "{table}"
+    );
+    let listed = same_both_ways(&admin, &token, &["upstreams", "list", "--json"]);
+    assert!(!listed.contains("upstream-secret-value"), "{listed}");
+
+    let out = ok(&remote(&admin, &token, &["upstreams", "remove", "corp"]));
+    assert_eq!(out.trim(), "upstream corp removed (its account links too)");
+    assert_eq!(list_json("upstreams", &admin.db), json!([]));
+    fails_with(
+        &remote(&admin, &token, &["upstreams", "remove", "corp"]),
+        "corp",
+    );
+}
+
+#[tokio::test]
 async fn a_token_without_the_admin_role_is_forbidden() {
     let admin = Admin::start().await;
     let secret = admin.add_client("no-role", "admin:clients:read", false);
