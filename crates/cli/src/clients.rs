@@ -147,7 +147,7 @@ pub async fn run(cmd: ClientsCommand) -> anyhow::Result<()> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    if let Some(remote) = args.target.remote()? {
+    if let Some(remote) = args.target.remote().await? {
         return add_remote(&remote, args).await;
     }
     let (store, resolved) = args.target.store.open().await?;
@@ -337,7 +337,7 @@ fn print_saved(client: &ClientView, verb: &str, generated: Option<&str>) {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let clients: Vec<ClientView> = if let Some(remote) = args.target.remote()? {
+    let clients: Vec<ClientView> = if let Some(remote) = args.target.remote().await? {
         remote.get(&["clients"]).await?
     } else {
         let (store, _) = args.target.store.open().await?;
@@ -378,7 +378,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
-    if let Some(remote) = args.target.remote()? {
+    if let Some(remote) = args.target.remote().await? {
         let _deleted: Deleted = remote
             .call(Method::DELETE, &["clients", &args.id], None::<&()>)
             .await?;

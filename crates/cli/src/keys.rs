@@ -85,7 +85,7 @@ fn opt_time(t: Option<i64>) -> String {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let mut keys: Vec<KeyView> = if let Some(remote) = args.target.remote()? {
+    let mut keys: Vec<KeyView> = if let Some(remote) = args.target.remote().await? {
         remote.get(&["keys"]).await?
     } else {
         let (store, _) = args.target.store.open().await?;
@@ -129,7 +129,7 @@ async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
         (true, false) => RotationMode::Now,
         (true, true) => RotationMode::NowRevokeOld,
     };
-    let rotated: Rotated = if let Some(remote) = args.target.remote()? {
+    let rotated: Rotated = if let Some(remote) = args.target.remote().await? {
         remote
             .call(
                 Method::POST,

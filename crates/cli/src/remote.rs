@@ -1,6 +1,9 @@
 //! `--server URL`: the management commands on a running server's admin API (`/admin/v1` on
 //! `serve --admin-listen`) instead of its database, so that an operator manages a remote
-//! deployment. The bearer token comes from `PORTCULLIS_ADMIN_TOKEN`; it is sent, never printed.
+//! deployment. The bearer token comes from `PORTCULLIS_ADMIN_TOKEN`, or is fetched by the
+//! client-credentials grant of the client in `PORTCULLIS_ADMIN_CLIENT_ID` and
+//! `PORTCULLIS_ADMIN_CLIENT_SECRET` at the token endpoint of `PORTCULLIS_ISSUER`. Tokens and
+//! secrets are sent, never printed.
 
 use crate::db::StoreArgs;
 use anyhow::{Context as _, anyhow, bail};
@@ -13,6 +16,12 @@ use url::Url;
 
 /// The variable holding the admin API's bearer token.
 pub const TOKEN_ENV: &str = "PORTCULLIS_ADMIN_TOKEN";
+/// The variable holding the admin client's id, when the token is to be fetched.
+const CLIENT_ID_ENV: &str = "PORTCULLIS_ADMIN_CLIENT_ID";
+/// The variable holding the admin client's secret.
+const CLIENT_SECRET_ENV: &str = "PORTCULLIS_ADMIN_CLIENT_SECRET";
+/// The variable holding the issuer whose token endpoint gives the admin client its token.
+const ISSUER_ENV: &str = "PORTCULLIS_ISSUER";
 
 /// Where a management command works: a running server's admin API, or the database.
 #[derive(Debug, Clone, Args)]
@@ -21,7 +30,9 @@ pub struct Target {
     /// its admin listener (`serve --admin-listen`), e.g. http://127.0.0.1:9090. The bearer token
     /// is read from PORTCULLIS_ADMIN_TOKEN: an access token for the audience ISSUER/admin/v1
     /// with the role `admin` and the operation's scope, e.g. one of the client `admin
-    /// bootstrap` registers. --config and --database are then not used.
+    /// bootstrap` registers. Without it, the command gets one by the client-credentials grant
+    /// of PORTCULLIS_ADMIN_CLIENT_ID and PORTCULLIS_ADMIN_CLIENT_SECRET at the token endpoint of
+    /// PORTCULLIS_ISSUER. --config and --database are then not used.
     #[arg(long, env = "PORTCULLIS_SERVER", value_name = "URL")]
     pub server: Option<Url>,
     #[command(flatten)]
@@ -30,17 +41,77 @@ pub struct Target {
 
 impl Target {
     /// The admin API client when `--server` is given, with the token from the environment.
-    pub fn remote(&self) -> anyhow::Result<Option<Remote>> {
+    pub async fn remote(&self) -> anyhow::Result<Option<Remote>> {
         let Some(server) = &self.server else {
             return Ok(None);
         };
-        let token = std::env::var(TOKEN_ENV)
-            .ok()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| anyhow!("--server needs an admin API bearer token in {TOKEN_ENV}"))?;
-        Remote::new(server.clone(), BearerToken(token)).map(Some)
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the HTTP client")?;
+        let token = match var(TOKEN_ENV) {
+            Some(token) => BearerToken(token),
+            None => match (var(CLIENT_ID_ENV), var(CLIENT_SECRET_ENV), var(ISSUER_ENV)) {
+                (Some(id), Some(secret), Some(issuer)) => {
+                    fetch_token(&http, &issuer, &id, &secret).await?
+                }
+                _ => bail!(
+                    "--server needs an admin API bearer token in {TOKEN_ENV}, or an admin \
+                     client in {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} with {ISSUER_ENV}"
+                ),
+            },
+        };
+        Remote::new(http, server.clone(), token).map(Some)
     }
+}
+
+/// The non-empty value of the variable `name`.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The access token of a token endpoint's answer.
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+}
+
+/// A token of the client `id` by the client-credentials grant at `issuer`'s token endpoint.
+async fn fetch_token(
+    http: &reqwest::Client,
+    issuer: &str,
+    id: &str,
+    secret: &str,
+) -> anyhow::Result<BearerToken> {
+    let endpoint = format!("{}/token", issuer.trim_end_matches('/'));
+    let response = http
+        .post(&endpoint)
+        .basic_auth(
+            form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>(),
+            Some(form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the token endpoint {endpoint}"))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("reading the answer of {endpoint}"))?;
+    if !status.is_success() {
+        let detail = serde_json::from_str::<ErrorAnswer>(&text).ok().map_or_else(
+            || status.to_string(),
+            |e| e.error_description.unwrap_or(e.error),
+        );
+        bail!("{endpoint} refused the admin client {id}: {detail}");
+    }
+    let answer: TokenAnswer = serde_json::from_str(&text)
+        .with_context(|| format!("unexpected answer from {endpoint}"))?;
+    Ok(BearerToken(answer.access_token))
 }
 
 /// A bearer token; its `Debug` hides it.
@@ -69,14 +140,10 @@ struct ErrorAnswer {
 }
 
 impl Remote {
-    fn new(base: Url, token: BearerToken) -> anyhow::Result<Self> {
+    fn new(http: reqwest::Client, base: Url, token: BearerToken) -> anyhow::Result<Self> {
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
             bail!("--server {base}: not an http or https URL");
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the HTTP client")?;
         Ok(Self { http, base, token })
     }
 

@@ -80,7 +80,7 @@ pub struct RemoveArgs {
 pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
     match cmd {
         RolesCommand::Add(args) => {
-            let role: RoleView = if let Some(remote) = args.target.remote()? {
+            let role: RoleView = if let Some(remote) = args.target.remote().await? {
                 let request = NewRole {
                     name: args.name.to_string(),
                     description: args.description,
@@ -99,7 +99,7 @@ pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
             println!("role {} created", role.name);
         }
         RolesCommand::List(args) => {
-            let roles: Vec<RoleView> = if let Some(remote) = args.target.remote()? {
+            let roles: Vec<RoleView> = if let Some(remote) = args.target.remote().await? {
                 remote.get(&["roles"]).await?
             } else {
                 let (store, _) = args.target.store.open().await?;
@@ -127,7 +127,7 @@ pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
             }
         }
         RolesCommand::Remove(args) => {
-            if let Some(remote) = args.target.remote()? {
+            if let Some(remote) = args.target.remote().await? {
                 let _deleted: Deleted = remote
                     .call(Method::DELETE, &["roles", &args.name], None::<&()>)
                     .await?;
@@ -150,7 +150,7 @@ pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
 pub async fn run_groups(cmd: GroupsCommand) -> anyhow::Result<()> {
     match cmd {
         GroupsCommand::Add(args) => {
-            let group: GroupView = if let Some(remote) = args.target.remote()? {
+            let group: GroupView = if let Some(remote) = args.target.remote().await? {
                 let request = NewGroup {
                     name: args.name.to_string(),
                     roles: args.roles.iter().map(ToString::to_string).collect(),
@@ -168,7 +168,7 @@ pub async fn run_groups(cmd: GroupsCommand) -> anyhow::Result<()> {
             println!("group {} created", group.name);
         }
         GroupsCommand::List(args) => {
-            let groups: Vec<GroupView> = if let Some(remote) = args.target.remote()? {
+            let groups: Vec<GroupView> = if let Some(remote) = args.target.remote().await? {
                 remote.get(&["groups"]).await?
             } else {
                 let (store, _) = args.target.store.open().await?;
@@ -191,7 +191,7 @@ pub async fn run_groups(cmd: GroupsCommand) -> anyhow::Result<()> {
             }
         }
         GroupsCommand::Remove(args) => {
-            if let Some(remote) = args.target.remote()? {
+            if let Some(remote) = args.target.remote().await? {
                 let _deleted: Deleted = remote
                     .call(Method::DELETE, &["groups", &args.name], None::<&()>)
                     .await?;

@@ -484,7 +484,7 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             }
         }
         UpstreamsCommand::List(args) => {
-            let ups: Vec<UpstreamView> = if let Some(remote) = args.target.remote()? {
+            let ups: Vec<UpstreamView> = if let Some(remote) = args.target.remote().await? {
                 remote.get(&["upstreams"]).await?
             } else {
                 let (store, _) = args.target.store.open().await?;
@@ -524,7 +524,7 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             }
         }
         UpstreamsCommand::Remove(args) => {
-            if let Some(remote) = args.target.remote()? {
+            if let Some(remote) = args.target.remote().await? {
                 let _deleted: Deleted = remote
                     .call(Method::DELETE, &["upstreams", &args.id], None::<&()>)
                     .await?;

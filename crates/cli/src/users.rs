@@ -195,7 +195,7 @@ async fn read_password() -> anyhow::Result<Password> {
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
     let password = read_password().await?;
-    if let Some(remote) = args.target.remote()? {
+    if let Some(remote) = args.target.remote().await? {
         let request = NewUserRequest {
             username: args.username,
             password: password.secret().to_owned(),
@@ -233,7 +233,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let mut users: Vec<UserView> = if let Some(remote) = args.target.remote()? {
+    let mut users: Vec<UserView> = if let Some(remote) = args.target.remote().await? {
         all_users(&remote).await?
     } else {
         let (store, _) = args.target.store.open().await?;
@@ -317,7 +317,7 @@ pub struct UnlockArgs {
 }
 
 async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
-    if let Some(remote) = args.target.remote()? {
+    if let Some(remote) = args.target.remote().await? {
         if args.address.is_some() {
             bail!("--address is not available with --server: the admin API unlocks users only");
         }
@@ -349,7 +349,7 @@ async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
 }
 
 async fn show(args: ShowArgs) -> anyhow::Result<()> {
-    let user: UserView = if let Some(remote) = args.target.remote()? {
+    let user: UserView = if let Some(remote) = args.target.remote().await? {
         remote.get(&["users", &args.username]).await?
     } else {
         let (store, _) = args.target.store.open().await?;
@@ -422,7 +422,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
 }
 
 async fn update(args: UpdateArgs) -> anyhow::Result<()> {
-    if let Some(remote) = args.target.remote()? {
+    if let Some(remote) = args.target.remote().await? {
         let request = UserUpdateRequest {
             email: args.email,
             name: args.name,
@@ -466,7 +466,7 @@ fn print_updated(username: &str) {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
-    if let Some(remote) = args.target.remote()? {
+    if let Some(remote) = args.target.remote().await? {
         let _deleted: Deleted = remote
             .call(Method::DELETE, &["users", &args.username], None::<&()>)
             .await?;
@@ -540,7 +540,7 @@ async fn account_action<T: serde::de::DeserializeOwned>(
 
 async fn revoke_tokens(args: AccountArgs) -> anyhow::Result<()> {
     let username = args.username.clone();
-    let report = if let Some(remote) = args.target.remote()? {
+    let report = if let Some(remote) = args.target.remote().await? {
         account_action(&remote, &username, "revoke-tokens").await?
     } else {
         let report = with_targets(&args, async |t| {
@@ -556,7 +556,7 @@ async fn revoke_tokens(args: AccountArgs) -> anyhow::Result<()> {
 
 async fn disable(args: AccountArgs) -> anyhow::Result<()> {
     let username = args.username.clone();
-    let report = if let Some(remote) = args.target.remote()? {
+    let report = if let Some(remote) = args.target.remote().await? {
         account_action(&remote, &username, "disable").await?
     } else {
         let report = with_targets(&args, async |t| admin::disable_user(t, &username).await)
@@ -571,7 +571,7 @@ async fn disable(args: AccountArgs) -> anyhow::Result<()> {
 
 async fn enable(args: AccountArgs) -> anyhow::Result<()> {
     let username = args.username.clone();
-    let changed = if let Some(remote) = args.target.remote()? {
+    let changed = if let Some(remote) = args.target.remote().await? {
         let before: UserView = remote.get(&["users", &username]).await?;
         let _state: AccountState = account_action(&remote, &username, "enable").await?;
         before.disabled

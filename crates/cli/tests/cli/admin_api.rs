@@ -44,7 +44,7 @@ pub(crate) struct Admin {
     pub(crate) api: String,
     pub(crate) db: String,
     pub(crate) issuer: String,
-    secret: String,
+    pub(crate) secret: String,
     _dir: tempfile::TempDir,
 }
 

@@ -421,6 +421,30 @@ async fn upstreams_are_listed_and_removed_through_the_admin_api() {
 }
 
 #[tokio::test]
+async fn the_admin_clients_credentials_get_the_token() {
+    let admin = Admin::start().await;
+    let run = |secret: &str| {
+        command(&[
+            ("PORTCULLIS_ADMIN_CLIENT_ID", Some("ops")),
+            ("PORTCULLIS_ADMIN_CLIENT_SECRET", Some(secret)),
+            ("PORTCULLIS_ISSUER", Some(&admin.issuer)),
+            ("RUST_LOG", Some("warn")),
+        ])
+        .args(["clients", "list", "--json", "--server", &admin.api])
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env_remove("PORTCULLIS_CONFIG")
+        .output()
+        .unwrap()
+    };
+    let listed: Value = serde_json::from_str(&ok(&run(&admin.secret))).unwrap();
+    assert_eq!(listed, list_json("clients", &admin.db));
+
+    let out = run("a-wrong-secret-of-some-length");
+    fails_with(&out, "refused the admin client ops");
+    assert!(!stderr(&out).contains("a-wrong-secret"), "{}", stderr(&out));
+}
+
+#[tokio::test]
 async fn a_token_without_the_admin_role_is_forbidden() {
     let admin = Admin::start().await;
     let secret = admin.add_client("no-role", "admin:clients:read", false);
