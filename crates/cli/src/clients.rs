@@ -1,15 +1,18 @@
 //! `portcullis clients add|list|remove`: register, show and delete OAuth clients. Validation
 //! (redirect URI rules, grant types, secrets) is the server's, shared with the config file.
 
-use crate::db::{StoreArgs, format_time};
+use crate::db::format_time;
+use crate::remote::{Remote, Target, answered};
 use anyhow::{Context as _, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
+use portcullis_server::admin_api::{ClientRequest, ClientView, Deleted, SavedClient};
 use portcullis_server::config::ClientConfig;
 use portcullis_server::store::ReleaseFilter;
 use portcullis_server::theme::ThemeName;
 use portcullis_types::{ClientSecret, GrantType, RoleName, TokenEndpointAuthMethod};
+use reqwest::{Method, StatusCode};
 use std::path::PathBuf;
 
 /// `portcullis clients ...`
@@ -111,7 +114,7 @@ pub struct AddArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_theme)]
     pub theme: Option<ThemeName>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `clients list`.
@@ -121,7 +124,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `clients remove`.
@@ -131,7 +134,7 @@ pub struct RemoveArgs {
     #[arg(long)]
     pub id: String,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Runs a `clients` subcommand.
@@ -144,7 +147,10 @@ pub async fn run(cmd: ClientsCommand) -> anyhow::Result<()> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    let (store, resolved) = args.store.open().await?;
+    if let Some(remote) = args.target.remote().await? {
+        return add_remote(&remote, args).await;
+    }
+    let (store, resolved) = args.target.store.open().await?;
     let jwks = match &args.jwks {
         Some(path) => Some(
             tokio::fs::read_to_string(path)
@@ -231,62 +237,118 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
             })?;
         (record, "registered")
     };
+    print_saved(&ClientView::from(&record), verb, generated.as_deref());
+    Ok(())
+}
+
+/// `clients add` through the admin API: `POST /clients`, or `PUT /clients/{id}` with
+/// `--replace`.
+async fn add_remote(remote: &Remote, args: AddArgs) -> anyhow::Result<()> {
+    let jwks = match &args.jwks {
+        Some(path) => {
+            let text = tokio::fs::read_to_string(path)
+                .await
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .with_context(|| format!("{}: not JSON", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let secret = if args.secret_stdin {
+        Some(crate::stdin::read_secret_line("client secret").await?)
+    } else {
+        args.secret
+    };
+    let request = ClientRequest {
+        client_id: Some(args.id.clone()),
+        secret,
+        generate_secret: args.generate_secret,
+        jwks,
+        token_endpoint_auth_method: args.auth_method.map(|m| m.to_string()),
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types: args
+            .grant_types
+            .iter()
+            .map(|g| g.trim())
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        scope: args.scope,
+        audience: args.audience,
+        access_token_ttl: args.access_token_ttl,
+        refresh_token_ttl: args.refresh_token_ttl,
+        id_token_signed_response_alg: args.id_token_alg,
+        name: args.name,
+        exchange_audiences: args.exchange_audiences,
+        exchange_impersonation: args.exchange_impersonation,
+        roles: args.roles.iter().map(ToString::to_string).collect(),
+        token_roles: Some(args.token_roles.to_string()),
+        token_groups: Some(args.token_groups.to_string()),
+        refresh_grace_secs: args.refresh_grace,
+        theme: args.theme.map(|t| t.to_string()),
+    };
+    let (saved, verb) = if args.replace {
+        // Only for the message: whether this registers or replaces.
+        let existed = remote
+            .get::<Vec<ClientView>>(&["clients"])
+            .await?
+            .iter()
+            .any(|c| c.client_id == args.id);
+        let saved: SavedClient = remote
+            .call(Method::PUT, &["clients", &args.id], Some(&request))
+            .await?;
+        (saved, if existed { "replaced" } else { "registered" })
+    } else {
+        let saved: SavedClient = remote
+            .call(Method::POST, &["clients"], Some(&request))
+            .await
+            .map_err(|e| {
+                if answered(&e, StatusCode::CONFLICT) {
+                    anyhow!(
+                        "{e:#}; pass --replace to replace it (all its settings, audiences \
+                         included, are overwritten), or `clients remove --id {}` first",
+                        args.id
+                    )
+                } else {
+                    e
+                }
+            })?;
+        (saved, "registered")
+    };
+    print_saved(&saved.client, verb, saved.client_secret.as_deref());
+    Ok(())
+}
+
+/// The lines `clients add` prints: what was saved and, once, the secret generated for it.
+fn print_saved(client: &ClientView, verb: &str, generated: Option<&str>) {
     println!(
         "client {} {verb} ({}, grants: {})",
-        record.client_id,
-        record.token_endpoint_auth_method,
-        names(&record.grant_types)
+        client.client_id,
+        client.token_endpoint_auth_method,
+        client.grant_types.join(",")
     );
     if let Some(secret) = generated {
         // Shown this once: only its keyed digest is stored.
         println!("client_secret: {secret}");
     }
-    Ok(())
-}
-
-/// Grant types as a comma-separated list of their registered names.
-fn names(grants: &[GrantType]) -> String {
-    grants
-        .iter()
-        .map(|g| g.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
-    let mut clients = admin::list_clients(store.as_ref())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    let clients: Vec<ClientView> = if let Some(remote) = args.target.remote().await? {
+        remote.get(&["clients"]).await?
+    } else {
+        let (store, _) = args.target.store.open().await?;
+        let mut records = admin::list_clients(store.as_ref())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        records.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        records.iter().map(ClientView::from).collect()
+    };
     if args.json {
-        let docs: Vec<_> = clients
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "client_id": c.client_id,
-                    "confidential": c.secret_hash.is_some(),
-                    "token_endpoint_auth_method": c.token_endpoint_auth_method,
-                    "redirect_uris": c.redirect_uris,
-                    "post_logout_redirect_uris": c.post_logout_redirect_uris,
-                    "grant_types": c.grant_types,
-                    "scope": c.scope,
-                    "audience": c.audience,
-                    "exchange_audiences": c.exchange_audiences,
-                    "exchange_impersonation": c.exchange_impersonation,
-                    "roles": c.roles,
-                    "token_roles": c.token_roles.to_string(),
-                    "token_groups": c.token_groups.to_string(),
-                    "refresh_grace_secs": c.refresh_grace_secs,
-                    "theme": c.theme,
-                    "access_token_ttl": c.access_token_ttl,
-                    "refresh_token_ttl": c.refresh_token_ttl,
-                    "name": c.name,
-                    "created_at": c.created_at,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        println!("{}", serde_json::to_string_pretty(&clients)?);
         return Ok(());
     }
     if clients.is_empty() {
@@ -296,7 +358,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
     for c in &clients {
         println!("{}", c.client_id);
         println!("  auth method:   {}", c.token_endpoint_auth_method);
-        println!("  grant types:   {}", names(&c.grant_types));
+        println!("  grant types:   {}", c.grant_types.join(","));
         println!("  scope:         {}", c.scope);
         if !c.redirect_uris.is_empty() {
             println!("  redirect URIs: {}", c.redirect_uris.join(" "));
@@ -316,7 +378,14 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
+    if let Some(remote) = args.target.remote().await? {
+        let _deleted: Deleted = remote
+            .call(Method::DELETE, &["clients", &args.id], None::<&()>)
+            .await?;
+        println!("client {} removed", args.id);
+        return Ok(());
+    }
+    let (store, _) = args.target.store.open().await?;
     let removed = admin::remove_client(store.as_ref(), &args.id)
         .await
         .map_err(|e| anyhow!("{e}"))?;

@@ -3,11 +3,14 @@
 //! manage the key-encryption key they are sealed under.
 
 use crate::db::{StoreArgs, format_time};
+use crate::remote::Target;
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use portcullis_jose::time::{Clock as _, SystemClock};
 use portcullis_server::admin;
+use portcullis_server::admin_api::{KeyView, RotateRequest, Rotated, RotationMode};
 use portcullis_server::at_rest::Kek;
+use reqwest::Method;
 
 /// `portcullis keys ...`
 #[derive(Debug, Subcommand)]
@@ -38,7 +41,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `keys rotate`.
@@ -53,7 +56,7 @@ pub struct RotateArgs {
     #[arg(long, requires = "now")]
     pub revoke_old: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `keys rewrap`.
@@ -82,23 +85,20 @@ fn opt_time(t: Option<i64>) -> String {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
-    let mut keys = admin::list_keys(store.as_ref(), &SystemClock)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let mut keys: Vec<KeyView> = if let Some(remote) = args.target.remote().await? {
+        remote.get(&["keys"]).await?
+    } else {
+        let (store, _) = args.target.store.open().await?;
+        admin::list_keys(store.as_ref(), &SystemClock)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .iter()
+            .map(KeyView::from)
+            .collect()
+    };
     keys.sort_by(|a, b| a.alg.cmp(&b.alg).then(a.activate_at.cmp(&b.activate_at)));
     if args.json {
-        let docs: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                serde_json::json!({
-                    "kid": k.kid, "alg": k.alg, "state": k.state,
-                    "created_at": k.created_at, "activate_at": k.activate_at,
-                    "retire_at": k.retire_at, "expire_at": k.expire_at,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        println!("{}", serde_json::to_string_pretty(&keys)?);
         return Ok(());
     }
     if keys.is_empty() {
@@ -124,45 +124,56 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 async fn rotate(args: RotateArgs) -> anyhow::Result<()> {
-    let (store, resolved) = args.store.open().await?;
-    admin::ensure_keys(store.clone(), &SystemClock, &resolved.server)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let how = match (args.now, args.revoke_old) {
-        (false, _) => admin::KeyRotation::Scheduled,
-        (true, false) => admin::KeyRotation::Now,
-        (true, true) => admin::KeyRotation::NowRevokeOld,
+    let mode = match (args.now, args.revoke_old) {
+        (false, _) => RotationMode::Scheduled,
+        (true, false) => RotationMode::Now,
+        (true, true) => RotationMode::NowRevokeOld,
     };
-    let kids = admin::rotate_keys(store.as_ref(), &SystemClock, &resolved.server, how)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    for kid in &kids {
+    let rotated: Rotated = if let Some(remote) = args.target.remote().await? {
+        remote
+            .call(
+                Method::POST,
+                &["keys", "rotate"],
+                Some(&RotateRequest { mode }),
+            )
+            .await?
+    } else {
+        let (store, resolved) = args.target.store.open().await?;
+        admin::ensure_keys(store.clone(), &SystemClock, &resolved.server)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let how = match mode {
+            RotationMode::Scheduled => admin::KeyRotation::Scheduled,
+            RotationMode::Now => admin::KeyRotation::Now,
+            RotationMode::NowRevokeOld => admin::KeyRotation::NowRevokeOld,
+        };
+        let kids = admin::rotate_keys(store.as_ref(), &SystemClock, &resolved.server, how)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let now = SystemClock.now().as_secs();
+        Rotated::new(kids, how, now, &resolved.server)
+    };
+    for kid in &rotated.kids {
         println!("published {kid}");
     }
-    match how {
-        admin::KeyRotation::NowRevokeOld => println!(
+    match mode {
+        RotationMode::NowRevokeOld => println!(
             "new keys sign now (each node from its next key reload, within {} s); the previous \
              keys are unpublished: every token they signed stops verifying once resource servers \
              refresh their key sets, and clients must refresh or sign in again",
-            resolved.server.key_reload_interval
+            rotated.reload_interval_secs
         ),
-        admin::KeyRotation::Now => println!(
+        RotationMode::Now => println!(
             "new keys sign now (each node from its next key reload, within {} s); the previous \
              keys stay published until their tokens expire",
-            resolved.server.key_reload_interval
+            rotated.reload_interval_secs
         ),
-        _ => {
-            let switch_at = SystemClock
-                .now()
-                .as_secs()
-                .saturating_add(resolved.server.key_rotation_delay);
-            println!(
-                "new keys sign from {} (rotation delay {} s); the previous keys stay published \
-                 until their tokens expire",
-                format_time(switch_at),
-                resolved.server.key_rotation_delay
-            );
-        }
+        RotationMode::Scheduled => println!(
+            "new keys sign from {} (rotation delay {} s); the previous keys stay published \
+             until their tokens expire",
+            format_time(rotated.signs_from),
+            rotated.rotation_delay_secs
+        ),
     }
     Ok(())
 }

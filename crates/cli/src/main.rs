@@ -17,6 +17,7 @@ mod log_writer;
 mod logging;
 mod memory;
 mod migrate;
+mod remote;
 mod roles;
 mod self_service;
 mod serve;

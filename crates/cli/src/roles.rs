@@ -1,12 +1,15 @@
 //! `portcullis roles add|list|remove` and `portcullis groups add|list|remove`: the roles tokens
 //! carry and the groups that give them to their members.
 
-use crate::db::{StoreArgs, format_time};
+use crate::db::format_time;
+use crate::remote::Target;
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
+use portcullis_server::admin_api::{Deleted, GroupView, NewGroup, NewRole, RoleView};
 use portcullis_types::{GroupName, RoleName};
+use reqwest::Method;
 
 /// `portcullis roles ...`
 #[derive(Debug, Subcommand)]
@@ -39,7 +42,7 @@ pub struct AddRoleArgs {
     #[arg(long)]
     pub description: Option<String>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `groups add`.
@@ -51,7 +54,7 @@ pub struct AddGroupArgs {
     #[arg(long = "role", value_name = "ROLE")]
     pub roles: Vec<RoleName>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `roles list` and `groups list`.
@@ -61,7 +64,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `roles remove` and `groups remove`.
@@ -70,36 +73,45 @@ pub struct RemoveArgs {
     /// The name.
     pub name: String,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Runs a `roles` subcommand.
 pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
     match cmd {
         RolesCommand::Add(args) => {
-            let (store, _) = args.store.open().await?;
-            let role = admin::add_role(store.as_ref(), &SystemClock, args.name, args.description)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let role: RoleView = if let Some(remote) = args.target.remote().await? {
+                let request = NewRole {
+                    name: args.name.to_string(),
+                    description: args.description,
+                };
+                remote
+                    .call(Method::POST, &["roles"], Some(&request))
+                    .await?
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                let role =
+                    admin::add_role(store.as_ref(), &SystemClock, args.name, args.description)
+                        .await
+                        .map_err(|e| anyhow!("{e}"))?;
+                RoleView::from(&role)
+            };
             println!("role {} created", role.name);
         }
         RolesCommand::List(args) => {
-            let (store, _) = args.store.open().await?;
-            let roles = admin::list_roles(store.as_ref())
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
-            if args.json {
-                let docs: Vec<_> = roles
+            let roles: Vec<RoleView> = if let Some(remote) = args.target.remote().await? {
+                remote.get(&["roles"]).await?
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                admin::list_roles(store.as_ref())
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
                     .iter()
-                    .map(|r| {
-                        serde_json::json!({
-                            "name": r.name,
-                            "description": r.description,
-                            "created_at": r.created_at,
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&docs)?);
+                    .map(RoleView::from)
+                    .collect()
+            };
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&roles)?);
             } else if roles.is_empty() {
                 println!("no roles");
             } else {
@@ -115,12 +127,18 @@ pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
             }
         }
         RolesCommand::Remove(args) => {
-            let (store, _) = args.store.open().await?;
-            if !admin::remove_role(store.as_ref(), &args.name)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-            {
-                bail!("no role {}", args.name);
+            if let Some(remote) = args.target.remote().await? {
+                let _deleted: Deleted = remote
+                    .call(Method::DELETE, &["roles", &args.name], None::<&()>)
+                    .await?;
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                if !admin::remove_role(store.as_ref(), &args.name)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
+                {
+                    bail!("no role {}", args.name);
+                }
             }
             println!("role {} removed (and taken from every holder)", args.name);
         }
@@ -132,46 +150,59 @@ pub async fn run_roles(cmd: RolesCommand) -> anyhow::Result<()> {
 pub async fn run_groups(cmd: GroupsCommand) -> anyhow::Result<()> {
     match cmd {
         GroupsCommand::Add(args) => {
-            let (store, _) = args.store.open().await?;
-            let group = admin::add_group(store.as_ref(), &SystemClock, args.name, args.roles)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let group: GroupView = if let Some(remote) = args.target.remote().await? {
+                let request = NewGroup {
+                    name: args.name.to_string(),
+                    roles: args.roles.iter().map(ToString::to_string).collect(),
+                };
+                remote
+                    .call(Method::POST, &["groups"], Some(&request))
+                    .await?
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                let group = admin::add_group(store.as_ref(), &SystemClock, args.name, args.roles)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                GroupView::from(&group)
+            };
             println!("group {} created", group.name);
         }
         GroupsCommand::List(args) => {
-            let (store, _) = args.store.open().await?;
-            let groups = admin::list_groups(store.as_ref())
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
-            if args.json {
-                let docs: Vec<_> = groups
+            let groups: Vec<GroupView> = if let Some(remote) = args.target.remote().await? {
+                remote.get(&["groups"]).await?
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                admin::list_groups(store.as_ref())
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
                     .iter()
-                    .map(|g| {
-                        serde_json::json!({
-                            "name": g.name,
-                            "roles": g.roles,
-                            "created_at": g.created_at,
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&docs)?);
+                    .map(GroupView::from)
+                    .collect()
+            };
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&groups)?);
             } else if groups.is_empty() {
                 println!("no groups");
             } else {
                 println!("{:<32} ROLES", "GROUP");
                 for g in &groups {
-                    let roles: Vec<&str> = g.roles.iter().map(RoleName::as_str).collect();
-                    println!("{:<32} {}", g.name, roles.join(", "));
+                    println!("{:<32} {}", g.name, g.roles.join(", "));
                 }
             }
         }
         GroupsCommand::Remove(args) => {
-            let (store, _) = args.store.open().await?;
-            if !admin::remove_group(store.as_ref(), &args.name)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-            {
-                bail!("no group {}", args.name);
+            if let Some(remote) = args.target.remote().await? {
+                let _deleted: Deleted = remote
+                    .call(Method::DELETE, &["groups", &args.name], None::<&()>)
+                    .await?;
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                if !admin::remove_group(store.as_ref(), &args.name)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
+                {
+                    bail!("no group {}", args.name);
+                }
             }
             println!("group {} removed (its members left it)", args.name);
         }

@@ -8,13 +8,15 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, NewUpstream};
-use portcullis_server::store::{LdapSettings, UpstreamId, UpstreamKind, UpstreamRecord};
+use portcullis_server::admin_api::{Deleted, UpstreamView};
+use portcullis_server::store::{LdapSettings, UpstreamId, UpstreamKind};
 use portcullis_types::GroupName;
 use portcullis_types::secret::ClientSecret;
 use serde::Deserialize;
 
 use crate::db::{StoreArgs, format_time};
-use crate::roles::ListArgs;
+use crate::remote::Target;
+use reqwest::Method;
 
 /// `portcullis upstreams ...`
 #[derive(Debug, Subcommand)]
@@ -191,13 +193,23 @@ pub struct AddArgs {
     pub store: StoreArgs,
 }
 
+/// Arguments of `upstreams list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub target: Target,
+}
+
 /// Arguments of `upstreams remove`.
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// The upstream's id.
     pub id: String,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 fn parse_group(value: &str) -> Result<(String, GroupName), String> {
@@ -409,27 +421,6 @@ impl RawUpstream {
     }
 }
 
-/// What `upstreams list --json` prints of an upstream: everything but the secret.
-fn describe(u: &UpstreamRecord) -> serde_json::Value {
-    let mut doc = serde_json::json!({
-        "id": u.id,
-        "kind": u.kind.name(),
-        "name": u.display_name,
-        "client_id": u.client_id,
-        "scopes": u.scopes,
-        "trust_email": u.trust_email,
-        "only": u.only,
-        "groups": u.groups,
-        "created_at": u.created_at,
-    });
-    if let (Some(obj), Ok(serde_json::Value::Object(kind))) =
-        (doc.as_object_mut(), serde_json::to_value(&u.kind))
-    {
-        obj.extend(kind);
-    }
-    doc
-}
-
 /// Runs an `upstreams` subcommand.
 pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -493,13 +484,19 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             }
         }
         UpstreamsCommand::List(args) => {
-            let (store, _) = args.store.open().await?;
-            let ups = admin::list_upstreams(store.as_ref())
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let ups: Vec<UpstreamView> = if let Some(remote) = args.target.remote().await? {
+                remote.get(&["upstreams"]).await?
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                admin::list_upstreams(store.as_ref())
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
+                    .iter()
+                    .map(UpstreamView::from)
+                    .collect()
+            };
             if args.json {
-                let docs: Vec<_> = ups.iter().map(describe).collect();
-                println!("{}", serde_json::to_string_pretty(&docs)?);
+                println!("{}", serde_json::to_string_pretty(&ups)?);
             } else if ups.is_empty() {
                 println!("no upstreams");
             } else {
@@ -527,12 +524,18 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             }
         }
         UpstreamsCommand::Remove(args) => {
-            let (store, _) = args.store.open().await?;
-            if !admin::remove_upstream(store.as_ref(), &args.id)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-            {
-                bail!("no upstream {}", args.id);
+            if let Some(remote) = args.target.remote().await? {
+                let _deleted: Deleted = remote
+                    .call(Method::DELETE, &["upstreams", &args.id], None::<&()>)
+                    .await?;
+            } else {
+                let (store, _) = args.target.store.open().await?;
+                if !admin::remove_upstream(store.as_ref(), &args.id)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?
+                {
+                    bail!("no upstream {}", args.id);
+                }
             }
             println!("upstream {} removed (its account links too)", args.id);
         }

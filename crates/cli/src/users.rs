@@ -2,13 +2,18 @@
 //! user accounts with argon2id password hashes, their roles, groups and attributes. Passwords are
 //! read from standard input so they never appear in the process list or history.
 
-use crate::db::{StoreArgs, format_time};
+use crate::db::format_time;
+use crate::remote::{Remote, Target};
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
+use portcullis_server::admin_api::{
+    AccountState, Deleted, NewUserRequest, SignOutView, UserPage, UserUpdateRequest, UserView,
+};
 use portcullis_types::secret::Password;
 use portcullis_types::{GroupName, RoleName};
+use reqwest::Method;
 
 /// `portcullis users ...`
 #[derive(Debug, Subcommand)]
@@ -50,7 +55,7 @@ pub struct AccountArgs {
     #[arg(long, env = "PORTCULLIS_REDIS_URL", value_name = "URL")]
     pub redis: Option<String>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `users set-password`.
@@ -89,7 +94,7 @@ pub struct AddArgs {
     #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = parse_attr)]
     pub attributes: Vec<(String, String)>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `users show`.
@@ -102,7 +107,7 @@ pub struct ShowArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `users update`; what is not given stays as it is.
@@ -136,7 +141,7 @@ pub struct UpdateArgs {
     #[arg(long = "unset-attr", value_name = "KEY")]
     pub unset_attributes: Vec<String>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Parses `KEY=VALUE` (the value may contain `=`).
@@ -153,7 +158,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `users remove`.
@@ -163,7 +168,7 @@ pub struct RemoveArgs {
     #[arg(long)]
     pub username: String,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Runs a `users` subcommand.
@@ -190,7 +195,23 @@ async fn read_password() -> anyhow::Result<Password> {
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
     let password = read_password().await?;
-    let (store, resolved) = args.store.open().await?;
+    if let Some(remote) = args.target.remote().await? {
+        let request = NewUserRequest {
+            username: args.username,
+            password: password.secret().to_owned(),
+            email: args.email,
+            name: args.name,
+            roles: args.roles.iter().map(ToString::to_string).collect(),
+            groups: args.groups.iter().map(ToString::to_string).collect(),
+            attributes: args.attributes.into_iter().collect(),
+        };
+        let user: UserView = remote
+            .call(Method::POST, &["users"], Some(&request))
+            .await?;
+        println!("user {} created (sub {})", user.username, user.sub);
+        return Ok(());
+    }
+    let (store, resolved) = args.target.store.open().await?;
     let new = admin::NewUser {
         email: args.email,
         name: args.name,
@@ -212,17 +233,24 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
-    let mut users = admin::list_users(store.as_ref())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let mut users: Vec<UserView> = if let Some(remote) = args.target.remote().await? {
+        all_users(&remote).await?
+    } else {
+        let (store, _) = args.target.store.open().await?;
+        admin::list_users(store.as_ref())
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .iter()
+            .map(UserView::from)
+            .collect()
+    };
     users.sort_by(|a, b| a.username.cmp(&b.username));
     if args.json {
         let docs: Vec<_> = users
             .iter()
             .map(|u| {
                 serde_json::json!({
-                    "sub": u.id,
+                    "sub": u.sub,
                     "username": u.username,
                     "email": u.email,
                     "email_verified": u.email_verified,
@@ -243,12 +271,35 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
         println!(
             "{:<24} {:<28} {:<32} {}",
             u.username,
-            u.id,
+            u.sub,
             u.email.as_deref().unwrap_or("-"),
             format_time(u.created_at)
         );
     }
     Ok(())
+}
+
+/// Every user the admin API lists, page after page.
+async fn all_users(remote: &Remote) -> anyhow::Result<Vec<UserView>> {
+    let mut users = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = match &after {
+            Some(after) => format!("limit=200&after={}", encode(after)),
+            None => "limit=200".to_owned(),
+        };
+        let page: UserPage = remote.get_query(&["users"], &query).await?;
+        users.extend(page.users);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(users),
+        }
+    }
+}
+
+/// `value` percent-encoded for a query string.
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Arguments of `users unlock`.
@@ -262,11 +313,25 @@ pub struct UnlockArgs {
     #[arg(long, value_name = "IP")]
     pub address: Option<std::net::IpAddr>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
+    if let Some(remote) = args.target.remote().await? {
+        if args.address.is_some() {
+            bail!("--address is not available with --server: the admin API unlocks users only");
+        }
+        let _state: AccountState = remote
+            .call(
+                Method::POST,
+                &["users", &args.username, "unlock"],
+                None::<&()>,
+            )
+            .await?;
+        println!("user {} unlocked", args.username);
+        return Ok(());
+    }
+    let (store, _) = args.target.store.open().await?;
     let known = admin::unlock_user(store.as_ref(), &args.username, args.address)
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -284,19 +349,28 @@ async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
 }
 
 async fn show(args: ShowArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
-    let Some(user) = admin::find_user(store.as_ref(), &args.username)
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-    else {
-        bail!("no user {}", args.username);
+    let user: UserView = if let Some(remote) = args.target.remote().await? {
+        remote.get(&["users", &args.username]).await?
+    } else {
+        let (store, _) = args.target.store.open().await?;
+        let Some(user) = admin::find_user(store.as_ref(), &args.username)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+        else {
+            bail!("no user {}", args.username);
+        };
+        let effective = admin::effective_roles(store.as_ref(), &user)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        UserView {
+            effective_roles: Some(effective.iter().map(ToString::to_string).collect()),
+            ..UserView::from(&user)
+        }
     };
-    let effective = admin::effective_roles(store.as_ref(), &user)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let effective = user.effective_roles.clone().unwrap_or_default();
     if args.json {
         let doc = serde_json::json!({
-            "sub": user.id,
+            "sub": user.sub,
             "username": user.username,
             "email": user.email,
             "email_verified": user.email_verified,
@@ -320,7 +394,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
         }
     };
     println!("username:   {}", user.username);
-    println!("sub:        {}", user.id);
+    println!("sub:        {}", user.sub);
     println!("email:      {}", user.email.as_deref().unwrap_or("-"));
     println!(
         "verified:   {}",
@@ -332,18 +406,9 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
     );
     println!("name:       {}", user.name.as_deref().unwrap_or("-"));
     println!("disabled:   {}", if user.disabled { "yes" } else { "no" });
-    println!(
-        "roles:      {}",
-        list(user.roles.iter().map(ToString::to_string).collect())
-    );
-    println!(
-        "groups:     {}",
-        list(user.groups.iter().map(ToString::to_string).collect())
-    );
-    println!(
-        "all roles:  {}",
-        list(effective.iter().map(ToString::to_string).collect())
-    );
+    println!("roles:      {}", list(user.roles.clone()));
+    println!("groups:     {}", list(user.groups.clone()));
+    println!("all roles:  {}", list(effective));
     println!("created:    {}", format_time(user.created_at));
     if user.attributes.is_empty() {
         println!("attributes: -");
@@ -357,7 +422,24 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
 }
 
 async fn update(args: UpdateArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
+    if let Some(remote) = args.target.remote().await? {
+        let request = UserUpdateRequest {
+            email: args.email,
+            name: args.name,
+            add_roles: args.add_roles.iter().map(ToString::to_string).collect(),
+            remove_roles: args.remove_roles.iter().map(ToString::to_string).collect(),
+            add_groups: args.add_groups.iter().map(ToString::to_string).collect(),
+            remove_groups: args.remove_groups.iter().map(ToString::to_string).collect(),
+            set_attributes: args.attributes.into_iter().collect(),
+            unset_attributes: args.unset_attributes,
+        };
+        let user: UserView = remote
+            .call(Method::PATCH, &["users", &args.username], Some(&request))
+            .await?;
+        print_updated(&user.username);
+        return Ok(());
+    }
+    let (store, _) = args.target.store.open().await?;
     let change = admin::UserUpdate {
         email: args.email,
         name: args.name,
@@ -371,16 +453,27 @@ async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let user = admin::update_user(store.as_ref(), &args.username, change)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    println!(
-        "user {} updated (running servers see it within their user cache lifetime; tokens \
-         carry it from their next issuance)",
-        user.username
-    );
+    print_updated(&user.username);
     Ok(())
 }
 
+/// What `users update` prints.
+fn print_updated(username: &str) {
+    println!(
+        "user {username} updated (running servers see it within their user cache lifetime; \
+         tokens carry it from their next issuance)"
+    );
+}
+
 async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
+    if let Some(remote) = args.target.remote().await? {
+        let _deleted: Deleted = remote
+            .call(Method::DELETE, &["users", &args.username], None::<&()>)
+            .await?;
+        println!("user {} removed", args.username);
+        return Ok(());
+    }
+    let (store, _) = args.target.store.open().await?;
     let removed = admin::remove_user(store.as_ref(), &args.username)
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -396,7 +489,11 @@ async fn with_targets<T>(
     args: &AccountArgs,
     act: impl AsyncFnOnce(admin::AccountTargets<'_>) -> Result<T, admin::AdminError>,
 ) -> anyhow::Result<T> {
-    let (store, resolved) = args.store.open_with_redis(args.redis.clone()).await?;
+    let (store, resolved) = args
+        .target
+        .store
+        .open_with_redis(args.redis.clone())
+        .await?;
     let denylist = admin::connect_denylist(&resolved.server)
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -410,7 +507,7 @@ async fn with_targets<T>(
 }
 
 /// Prints what signing `username` out everywhere revoked.
-fn print_sign_out(username: &str, report: &admin::SignOutReport) {
+fn print_sign_out(username: &str, report: &SignOutView) {
     println!(
         "user {username}: {} grant(s) revoked with their refresh, access and ID tokens, {} \
          browser session(s) ended; access tokens issued before {} are refused",
@@ -430,22 +527,43 @@ fn print_sign_out(username: &str, report: &admin::SignOutReport) {
     }
 }
 
+/// `POST /users/{username}/{action}` on the admin API.
+async fn account_action<T: serde::de::DeserializeOwned>(
+    remote: &Remote,
+    username: &str,
+    action: &str,
+) -> anyhow::Result<T> {
+    remote
+        .call(Method::POST, &["users", username, action], None::<&()>)
+        .await
+}
+
 async fn revoke_tokens(args: AccountArgs) -> anyhow::Result<()> {
     let username = args.username.clone();
-    let report = with_targets(&args, async |t| {
-        admin::revoke_user_tokens(t, &username).await
-    })
-    .await?
-    .ok_or_else(|| anyhow!("no user {username}"))?;
+    let report = if let Some(remote) = args.target.remote().await? {
+        account_action(&remote, &username, "revoke-tokens").await?
+    } else {
+        let report = with_targets(&args, async |t| {
+            admin::revoke_user_tokens(t, &username).await
+        })
+        .await?
+        .ok_or_else(|| anyhow!("no user {username}"))?;
+        SignOutView::new(&username, &report)
+    };
     print_sign_out(&username, &report);
     Ok(())
 }
 
 async fn disable(args: AccountArgs) -> anyhow::Result<()> {
     let username = args.username.clone();
-    let report = with_targets(&args, async |t| admin::disable_user(t, &username).await)
-        .await?
-        .ok_or_else(|| anyhow!("no user {username}"))?;
+    let report = if let Some(remote) = args.target.remote().await? {
+        account_action(&remote, &username, "disable").await?
+    } else {
+        let report = with_targets(&args, async |t| admin::disable_user(t, &username).await)
+            .await?
+            .ok_or_else(|| anyhow!("no user {username}"))?;
+        SignOutView::new(&username, &report)
+    };
     println!("user {username} disabled");
     print_sign_out(&username, &report);
     Ok(())
@@ -453,9 +571,15 @@ async fn disable(args: AccountArgs) -> anyhow::Result<()> {
 
 async fn enable(args: AccountArgs) -> anyhow::Result<()> {
     let username = args.username.clone();
-    let changed = with_targets(&args, async |t| admin::enable_user(t, &username).await)
-        .await?
-        .ok_or_else(|| anyhow!("no user {username}"))?;
+    let changed = if let Some(remote) = args.target.remote().await? {
+        let before: UserView = remote.get(&["users", &username]).await?;
+        let _state: AccountState = account_action(&remote, &username, "enable").await?;
+        before.disabled
+    } else {
+        with_targets(&args, async |t| admin::enable_user(t, &username).await)
+            .await?
+            .ok_or_else(|| anyhow!("no user {username}"))?
+    };
     if changed {
         println!("user {username} enabled");
     } else {
@@ -465,6 +589,9 @@ async fn enable(args: AccountArgs) -> anyhow::Result<()> {
 }
 
 async fn set_password(args: SetPasswordArgs) -> anyhow::Result<()> {
+    if args.account.target.server.is_some() {
+        bail!("set-password is not available with --server: the admin API sets no passwords");
+    }
     let password = read_password().await?;
     let username = args.account.username.clone();
     let report = with_targets(&args.account, async |t| {
@@ -473,6 +600,6 @@ async fn set_password(args: SetPasswordArgs) -> anyhow::Result<()> {
     .await?
     .ok_or_else(|| anyhow!("no user {username}"))?;
     println!("user {username}: password changed");
-    print_sign_out(&username, &report);
+    print_sign_out(&username, &SignOutView::new(&username, &report));
     Ok(())
 }

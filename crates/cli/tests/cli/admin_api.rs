@@ -39,17 +39,17 @@ const ROUTES: &[(&str, &str)] = &[
 
 /// A server with the admin listener, an admin client made by `admin bootstrap`, and clients
 /// for the admin audience with fewer rights.
-struct Admin {
+pub(crate) struct Admin {
     served: Served,
-    api: String,
-    db: String,
-    issuer: String,
-    secret: String,
+    pub(crate) api: String,
+    pub(crate) db: String,
+    pub(crate) issuer: String,
+    pub(crate) secret: String,
     _dir: tempfile::TempDir,
 }
 
 /// The client secret a command printed on its `client_secret:` line.
-fn printed_secret(out: &str) -> String {
+pub(crate) fn printed_secret(out: &str) -> String {
     out.lines()
         .find_map(|l| l.strip_prefix("client_secret: "))
         .unwrap_or_else(|| panic!("no secret in {out}"))
@@ -58,7 +58,7 @@ fn printed_secret(out: &str) -> String {
 
 impl Admin {
     /// The server on a SQLite database in a temporary directory.
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = db_url(dir.path());
         Self::start_on(db, dir, Stdio::null).await
@@ -128,7 +128,7 @@ impl Admin {
 
     /// Registers a client-credentials client for the admin audience with `scope` (and the
     /// admin role when `admin`); returns its secret.
-    fn add_client(&self, id: &str, scope: &str, admin: bool) -> String {
+    pub(crate) fn add_client(&self, id: &str, scope: &str, admin: bool) -> String {
         let audience = format!("{}/admin/v1", self.issuer);
         let mut args = vec![
             "clients",
@@ -152,12 +152,12 @@ impl Admin {
     }
 
     /// An access token of `client` by the client-credentials grant.
-    async fn token(&self, client: &str, secret: &str) -> String {
+    pub(crate) async fn token(&self, client: &str, secret: &str) -> String {
         token_of(&self.served.base, client, secret).await
     }
 
     /// The bootstrapped admin's token.
-    async fn admin_token(&self) -> String {
+    pub(crate) async fn admin_token(&self) -> String {
         self.token("ops", &self.secret).await
     }
 
@@ -929,7 +929,7 @@ async fn roles_and_groups_are_created_and_deleted_through_the_api() {
 }
 
 /// The key ids of the JWK Set at `base`.
-async fn published_kids(base: &str) -> BTreeSet<String> {
+pub(crate) async fn published_kids(base: &str) -> BTreeSet<String> {
     let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
         .await
         .unwrap()

@@ -19,12 +19,14 @@ pub const KEK_PREVIOUS_ENV: &str = "PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS";
 pub const ALLOW_PLAINTEXT_ENV: &str = "PORTCULLIS_ALLOW_PLAINTEXT_KEYS";
 
 /// The binary with [`TEST_KEK`] as its key-encryption key and nothing else of the caller's
-/// key-encryption settings; `envs` then sets (`Some`) or removes (`None`) variables.
+/// key-encryption settings or admin API target; `envs` then sets (`Some`) or removes (`None`) variables.
 pub fn command(envs: &[(&str, Option<&str>)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env(KEK_ENV, TEST_KEK)
         .env_remove(KEK_PREVIOUS_ENV)
-        .env_remove(ALLOW_PLAINTEXT_ENV);
+        .env_remove(ALLOW_PLAINTEXT_ENV)
+        .env_remove("PORTCULLIS_SERVER")
+        .env_remove("PORTCULLIS_ADMIN_TOKEN");
     for (k, v) in envs {
         match v {
             Some(v) => cmd.env(k, v),
@@ -53,7 +55,12 @@ pub fn portcullis_with(args: &[&str], envs: &[(&str, Option<&str>)]) -> Output {
 }
 
 pub fn portcullis_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = command(&[])
+    portcullis_stdin_with(args, input, &[])
+}
+
+/// [`portcullis_stdin`] with variables set or removed as [`command`] does.
+pub fn portcullis_stdin_with(args: &[&str], input: &str, envs: &[(&str, Option<&str>)]) -> Output {
+    let mut child = command(envs)
         .args(args)
         .env_remove("PORTCULLIS_DATABASE_URL")
         .env("RUST_LOG", "warn")

@@ -19,6 +19,7 @@ mod keys;
 mod limits;
 mod metrics;
 mod migrate;
+mod remote;
 mod serve;
 mod token;
 mod upstreams;

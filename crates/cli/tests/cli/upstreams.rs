@@ -63,10 +63,8 @@ fn ldap_upstream_is_added_with_its_bind_password_from_stdin_and_never_shown() {
     assert_eq!(listed[0]["url"], json!("ldap://ldap.corp.example:389"));
     assert_eq!(listed[0]["starttls"], json!(true));
     assert_eq!(listed[0]["user_filter"], json!("(uid={username})"));
-    assert_eq!(
-        listed[0]["group_source"],
-        json!({"search": {"base": "ou=groups,dc=corp", "filter": "(member={dn})"}})
-    );
+    assert_eq!(listed[0]["group_base"], json!("ou=groups,dc=corp"));
+    assert_eq!(listed[0]["group_filter"], json!("(member={dn})"));
     assert_eq!(listed[0]["groups"], json!({"Engineers": "engineering"}));
     assert_not_stored(dir.path(), BIND_PASSWORD);
 

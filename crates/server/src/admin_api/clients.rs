@@ -22,7 +22,7 @@ use crate::store::{ClientRecord, ReleaseFilter};
 use crate::theme::ThemeName;
 
 /// A client to register or the settings that replace one (`clients add`).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientRequest {
     /// The client id (on `PUT`, the one in the path; a different one here is refused).
@@ -151,7 +151,7 @@ impl ClientRequest {
 }
 
 /// A registered client as the API shows it: every setting, no secret and no secret digest.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClientView {
     /// The client id.
     pub client_id: String,
@@ -231,13 +231,13 @@ impl From<&ClientRecord> for ClientView {
 }
 
 /// A client just registered or replaced, with the secret generated for it (shown this once).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SavedClient {
     /// The client as stored.
     #[serde(flatten)]
     pub client: ClientView,
     /// The generated secret, when one was asked for; only its keyed digest is stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
 }
 

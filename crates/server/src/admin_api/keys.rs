@@ -12,10 +12,11 @@ use super::Body;
 use super::auth::{Admin, KeysRead, KeysWrite};
 use super::error::{ApiError, ErrorBody};
 use crate::admin::{self, KeyInfo, KeyRotation};
+use crate::config::ServerConfig;
 use crate::state::AppState;
 
 /// A signing key as listed: its public facts and lifecycle.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct KeyView {
     /// Key id.
     pub kid: String,
@@ -61,7 +62,7 @@ pub enum RotationMode {
 }
 
 /// A rotation request.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RotateRequest {
     /// How to rotate [default: scheduled].
@@ -69,10 +70,32 @@ pub struct RotateRequest {
 }
 
 /// The keys a rotation made.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Rotated {
     /// The new key ids, one per enabled algorithm.
     pub kids: Vec<String>,
+    /// When the new keys sign, Unix seconds: after the rotation delay, or now.
+    pub signs_from: i64,
+    /// The rotation delay of a scheduled rotation, seconds.
+    pub rotation_delay_secs: i64,
+    /// Within how many seconds every node reloads its keys.
+    pub reload_interval_secs: i64,
+}
+
+impl Rotated {
+    /// What rotating `how` at `now` under `config` made: the keys `kids`.
+    pub fn new(kids: Vec<String>, how: KeyRotation, now: i64, config: &ServerConfig) -> Self {
+        let signs_from = match how {
+            KeyRotation::Scheduled => now.saturating_add(config.key_rotation_delay),
+            _ => now,
+        };
+        Self {
+            kids,
+            signs_from,
+            rotation_delay_secs: config.key_rotation_delay,
+            reload_interval_secs: config.key_reload_interval,
+        }
+    }
 }
 
 /// Lists the signing keys.
@@ -114,5 +137,6 @@ pub(crate) async fn rotate(
     if let Err(error) = state.keys.reload_now().await {
         tracing::warn!(%error, "reloading the keys after a rotation failed; the next reload retries");
     }
-    Ok(Json(Rotated { kids }))
+    let now = state.clock.now().as_secs();
+    Ok(Json(Rotated::new(kids, how, now, &state.config)))
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequest, Request};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi as _, ToSchema};
@@ -63,7 +63,7 @@ where
 }
 
 /// What a `DELETE` answers.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Deleted {
     /// The id or name of what was deleted.
     pub deleted: String,

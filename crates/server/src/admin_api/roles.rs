@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::{GroupRecord, RoleRecord};
 
 /// A role.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RoleView {
     /// The name, e.g. `orders:read`.
     pub name: String,
@@ -39,7 +39,7 @@ impl From<&RoleRecord> for RoleView {
 }
 
 /// A role to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
     /// The name: letters, digits and `. _ : / @ -`.
@@ -50,7 +50,7 @@ pub struct NewRole {
 }
 
 /// A group.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct GroupView {
     /// The name.
     pub name: String,
@@ -71,7 +71,7 @@ impl From<&GroupRecord> for GroupView {
 }
 
 /// A group to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
     /// The name.

@@ -87,6 +87,17 @@ pub struct LdapView {
     pub timeout_secs: Option<u64>,
 }
 
+impl UpstreamKindView {
+    /// The kind's name: `oidc`, `github` or `ldap`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Oidc { .. } => "oidc",
+            Self::Github { .. } => "github",
+            Self::Ldap(_) => "ldap",
+        }
+    }
+}
+
 impl From<&UpstreamKind> for UpstreamKindView {
     fn from(kind: &UpstreamKind) -> Self {
         match kind {
@@ -133,7 +144,7 @@ impl From<&UpstreamKind> for UpstreamKindView {
 }
 
 /// An upstream as listed: everything but the client secret.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UpstreamView {
     /// The id, in URLs and in the `idp` claim.
     pub id: String,

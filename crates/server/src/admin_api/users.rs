@@ -26,7 +26,7 @@ const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
 
 /// A user as the API shows it: profile, memberships and state, never the password hash.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
     /// The user id (`sub`).
     pub sub: String,
@@ -43,7 +43,7 @@ pub struct UserView {
     /// Groups.
     pub groups: Vec<String>,
     /// Every role held, directly and through groups (on a single user's answers).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_roles: Option<Vec<String>>,
     /// Attributes.
     pub attributes: BTreeMap<String, String>,
@@ -84,12 +84,12 @@ async fn detailed(state: &AppState, user: &UserRecord) -> Result<UserView, ApiEr
 }
 
 /// One page of users, by id.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserPage {
     /// The users.
     pub users: Vec<UserView>,
     /// The `after` of the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
 
@@ -104,7 +104,7 @@ pub struct Paging {
 }
 
 /// A user to create (`users add`).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// Unique login name.
@@ -130,7 +130,7 @@ pub struct NewUserRequest {
 }
 
 /// Changes to a user (`users update`); what is left out stays as it is.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct UserUpdateRequest {
     /// A new e-mail address (taken as verified).
@@ -152,7 +152,7 @@ pub struct UserUpdateRequest {
 }
 
 /// What signing a user out everywhere did.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SignOutView {
     /// The user id.
     pub sub: String,
@@ -162,21 +162,27 @@ pub struct SignOutView {
     pub sessions: u64,
     /// Access tokens issued before this time (Unix seconds) are refused.
     pub not_before: i64,
+    /// Until when (Unix seconds) the Redis denylist keeps the user's marker, so resource
+    /// servers checking it refuse those tokens too; absent without Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_until: Option<i64>,
 }
 
 impl SignOutView {
-    fn new(sub: &str, report: &SignOutReport) -> Self {
+    /// What signing out the user `sub` did, from its report.
+    pub fn new(sub: &str, report: &SignOutReport) -> Self {
         Self {
             sub: sub.to_owned(),
             grants: report.grants,
             sessions: report.sessions,
             not_before: report.not_before,
+            marker_until: report.marker_until,
         }
     }
 }
 
 /// The outcome of enabling or unlocking: the user as it now is.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountState {
     /// The user id.
     pub sub: String,
