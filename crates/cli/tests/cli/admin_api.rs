@@ -24,6 +24,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/v1/users/{user}/enable"),
     ("POST", "/admin/v1/users/{user}/unlock"),
     ("POST", "/admin/v1/users/{user}/revoke-tokens"),
+    ("GET", "/admin/v1/users/{user}/grants"),
+    ("DELETE", "/admin/v1/users/{user}/grants/{client_id}"),
     ("GET", "/admin/v1/roles"),
     ("POST", "/admin/v1/roles"),
     ("DELETE", "/admin/v1/roles/{name}"),
@@ -370,6 +372,57 @@ mod admin {
         ])))
         .unwrap()
     }
+}
+
+/// The access a user gave clients is listed and withdrawn through the API, as on the user's
+/// account page: the consent goes, and a second withdrawal finds nothing.
+#[tokio::test]
+async fn a_users_grants_are_listed_and_withdrawn_through_the_api() {
+    use portcullis_server::store::ConsentStore as _;
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    let created = admin
+        .expect(
+            201,
+            "POST",
+            "/admin/v1/users",
+            Some(&token),
+            Some(json!({"username": "gia", "password": "correct-horse-battery-staple"})),
+        )
+        .await;
+    let sub = created["sub"].as_str().unwrap().to_owned();
+    // The consent a sign-in at demo-app would have recorded.
+    let store = portcullis_server::store::sqlite::SqliteStore::connect(&admin.db)
+        .await
+        .unwrap();
+    store
+        .put_consent(&sub, "demo-app", "openid profile", 1_700_000_000)
+        .await
+        .unwrap();
+
+    let grants = "/admin/v1/users/gia/grants".to_owned();
+    let listed = admin.expect(200, "GET", &grants, Some(&token), None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["client_id"], "demo-app");
+    assert_eq!(listed[0]["scope"], "openid profile");
+    assert_eq!(listed[0]["granted_at"], 1_700_000_000);
+
+    let one = format!("{grants}/demo-app");
+    let withdrawn = admin.expect(200, "DELETE", &one, Some(&token), None).await;
+    assert_eq!(withdrawn["deleted"], "demo-app");
+    assert!(store.get_consent(&sub, "demo-app").await.unwrap().is_none());
+    let listed = admin.expect(200, "GET", &grants, Some(&token), None).await;
+    assert_eq!(listed, json!([]));
+    admin.expect(404, "DELETE", &one, Some(&token), None).await;
+    admin
+        .expect(
+            404,
+            "GET",
+            "/admin/v1/users/nobody/grants",
+            Some(&token),
+            None,
+        )
+        .await;
 }
 
 #[tokio::test]

@@ -156,9 +156,9 @@ pub(crate) struct Actor {
 }
 
 impl Actor {
-    /// Records a change this actor made: `action` (`client_created`, ...) on `target`.
-    pub(crate) fn record(&self, action: &'static str, target: &str) {
-        audit::admin_change(&self.sub, &self.client_id, action, target);
+    /// Records a change this actor made: `action` (`client_created`, ...) on `resource`.
+    pub(crate) fn record(&self, action: &'static str, resource: &str) {
+        audit::admin_change(&self.sub, &self.client_id, action, resource);
     }
 }
 

@@ -17,8 +17,9 @@ use super::auth::{Admin, UsersRead, UsersWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin::{self, AccountTargets, NewUser, SignOutReport, UserUpdate};
+use crate::domain::consent;
 use crate::state::AppState;
-use crate::store::UserRecord;
+use crate::store::{ConsentRecord, UserRecord};
 
 /// Users per page when the request names no `limit`.
 const DEFAULT_PAGE: usize = 50;
@@ -437,4 +438,78 @@ pub(crate) async fn revoke_tokens(
     admin.actor.record("user_tokens_revoked", found.id.as_str());
     forget_cached(&state);
     Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+}
+
+/// A client's access that a user granted: the scope consented to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GrantView {
+    /// The client given access.
+    pub client_id: String,
+    /// The consented scope, space separated.
+    pub scope: String,
+    /// First consent, Unix seconds.
+    pub granted_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+impl From<&ConsentRecord> for GrantView {
+    fn from(c: &ConsentRecord) -> Self {
+        Self {
+            client_id: c.client_id.to_string(),
+            scope: c.scope.clone(),
+            granted_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Lists the clients the user has given access to, as the user's account page does.
+#[utoipa::path(get, path = "/admin/v1/users/{user}/grants", tag = "users",
+    params(("user" = String, Path, description = "User id or username")),
+    security(("bearer" = ["admin:users:read"])),
+    responses((status = 200, body = Vec<GrantView>), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn list_grants(
+    _admin: Admin<UsersRead>,
+    State(state): State<Arc<AppState>>,
+    Path(user): Path<String>,
+) -> Result<Json<Vec<GrantView>>, ApiError> {
+    let found = find(&state, &user).await?;
+    let consents = state
+        .store
+        .list_consents(found.id.as_str())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(consents.iter().map(GrantView::from).collect()))
+}
+
+/// Withdraws a client's access for the user, as the account page's Withdraw button does: the
+/// consent goes, and with it every grant, refresh token and recorded access token of that
+/// client for the user. 404 when the user gave that client no access.
+#[utoipa::path(delete, path = "/admin/v1/users/{user}/grants/{client_id}", tag = "users",
+    params(
+        ("user" = String, Path, description = "User id or username"),
+        ("client_id" = String, Path, description = "The client whose access ends"),
+    ),
+    security(("bearer" = ["admin:users:write"])),
+    responses((status = 200, body = Deleted), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn revoke_grant(
+    admin: Admin<UsersWrite>,
+    State(state): State<Arc<AppState>>,
+    Path((user, client_id)): Path<(String, String)>,
+) -> Result<Json<Deleted>, ApiError> {
+    let found = find(&state, &user).await?;
+    let withdrawn = consent::withdraw(&state, found.id.as_str(), &client_id)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !withdrawn {
+        return Err(ApiError::NotFound(format!(
+            "user `{user}` has given `{client_id}` no access"
+        )));
+    }
+    admin
+        .actor
+        .record("grant_revoked", &format!("{}/{client_id}", found.id));
+    forget_cached(&state);
+    Ok(Json(Deleted { deleted: client_id }))
 }
