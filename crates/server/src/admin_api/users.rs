@@ -479,7 +479,7 @@ pub(crate) async fn list_grants(
         .store
         .list_consents(found.id.as_str())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(admin::AdminError::from)?;
     Ok(Json(consents.iter().map(GrantView::from).collect()))
 }
 
