@@ -88,7 +88,7 @@ pub(crate) async fn publish(
     }
 }
 
-/// What one [`sync`] pass did.
+/// What one synchronisation pass of the revocation mirror did (see [`crate::Server::sync_denylist`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SyncReport {
