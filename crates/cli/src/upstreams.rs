@@ -8,13 +8,13 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, NewUpstream};
-use portcullis_server::admin_api::{Deleted, UpstreamView};
+use portcullis_server::admin_api::{Deleted, UpstreamKindView, UpstreamRequest, UpstreamView};
 use portcullis_server::store::{LdapSettings, UpstreamId, UpstreamKind};
 use portcullis_types::GroupName;
 use portcullis_types::secret::ClientSecret;
 use serde::Deserialize;
 
-use crate::db::{StoreArgs, format_time};
+use crate::db::format_time;
 use crate::remote::Target;
 use reqwest::Method;
 
@@ -190,7 +190,7 @@ pub struct AddArgs {
     #[arg(long = "group", value_name = "UPSTREAM=LOCAL", value_parser = parse_group)]
     pub groups: Vec<(String, GroupName)>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: Target,
 }
 
 /// Arguments of `upstreams list`.
@@ -422,6 +422,24 @@ impl RawUpstream {
 }
 
 /// Runs an `upstreams` subcommand.
+/// What `upstreams add` prints: what was saved and what to do next, at the issuer's URLs when
+/// known (through `--server` they are the issuer's, which the admin API does not say).
+fn print_saved(id: &str, kind: &str, issuer: Option<&str>) {
+    println!("upstream {id} saved ({kind})");
+    let base = issuer.map_or_else(
+        || "ISSUER".to_owned(),
+        |i| i.trim_end_matches('/').to_owned(),
+    );
+    if kind == "ldap" {
+        println!(
+            "users sign in with their directory password at {base}/upstream/{id}/start \
+             (or with idp_hint={id})"
+        );
+    } else {
+        println!("register this callback URL at the upstream: {base}/upstream/{id}/callback");
+    }
+}
+
 pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
     match cmd {
         UpstreamsCommand::Add(args) => {
@@ -445,8 +463,33 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
                     ldap,
                 },
             )?;
-            let (store, resolved) = args.store.open().await?;
             let secret = crate::stdin::read_secret_line(what).await?;
+            let groups: BTreeMap<String, GroupName> = args.groups.into_iter().collect();
+            if let Some(remote) = args.target.remote().await? {
+                let request = UpstreamRequest {
+                    kind: UpstreamKindView::from(&kind),
+                    display_name: args.name,
+                    client_id,
+                    client_secret: secret,
+                    scopes: args.scopes,
+                    trust_email: args.trust_email,
+                    only: args.only,
+                    groups: groups
+                        .into_iter()
+                        .map(|(from, to)| (from, to.to_string()))
+                        .collect(),
+                };
+                let up: UpstreamView = remote
+                    .call(
+                        Method::PUT,
+                        &["upstreams", args.id.as_str()],
+                        Some(&request),
+                    )
+                    .await?;
+                print_saved(&up.id, up.kind.name(), None);
+                return Ok(());
+            }
+            let (store, resolved) = args.target.store.open().await?;
             let new = NewUpstream {
                 kind,
                 id: args.id,
@@ -456,7 +499,7 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
                 scopes: args.scopes,
                 trust_email: args.trust_email,
                 only: args.only,
-                groups: args.groups.into_iter().collect(),
+                groups,
             };
             let up = admin::put_upstream(
                 store.as_ref(),
@@ -466,22 +509,11 @@ pub async fn run(cmd: UpstreamsCommand) -> anyhow::Result<()> {
             )
             .await
             .map_err(|e| anyhow!("{e}"))?;
-            println!("upstream {} saved ({})", up.id, up.kind.name());
-            if matches!(up.kind, UpstreamKind::Ldap(_)) {
-                println!(
-                    "users sign in with their directory password at {}/upstream/{}/start \
-                     (or with idp_hint={})",
-                    resolved.server.issuer.trim_end_matches('/'),
-                    up.id,
-                    up.id
-                );
-            } else {
-                println!(
-                    "register this callback URL at the upstream: {}/upstream/{}/callback",
-                    resolved.server.issuer.trim_end_matches('/'),
-                    up.id
-                );
-            }
+            print_saved(
+                up.id.as_str(),
+                up.kind.name(),
+                Some(&resolved.server.issuer),
+            );
         }
         UpstreamsCommand::List(args) => {
             let ups: Vec<UpstreamView> = if let Some(remote) = args.target.remote().await? {

@@ -3,17 +3,18 @@
 //! read from standard input so they never appear in the process list or history.
 
 use crate::db::format_time;
-use crate::remote::{Remote, Target};
+use crate::remote::{Remote, Target, answered};
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin;
 use portcullis_server::admin_api::{
-    AccountState, Deleted, NewUserRequest, SignOutView, UserPage, UserUpdateRequest, UserView,
+    AccountState, Deleted, NewUserRequest, PasswordRequest, SignOutView, UnlockedAddress, UserPage,
+    UserUpdateRequest, UserView,
 };
 use portcullis_types::secret::Password;
 use portcullis_types::{GroupName, RoleName};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 
 /// `portcullis users ...`
 #[derive(Debug, Subcommand)]
@@ -318,28 +319,40 @@ pub struct UnlockArgs {
 
 async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
     if let Some(remote) = args.target.remote().await? {
-        if args.address.is_some() {
-            bail!("--address is not available with --server: the admin API unlocks users only");
+        // The address first: it is cleared even when no user has that name, as below.
+        if let Some(ip) = args.address {
+            let _unlocked: UnlockedAddress = remote
+                .call(
+                    Method::POST,
+                    &["addresses", &ip.to_string(), "unlock"],
+                    None::<&()>,
+                )
+                .await?;
         }
-        let _state: AccountState = remote
+        let unlocked: anyhow::Result<AccountState> = remote
             .call(
                 Method::POST,
                 &["users", &args.username, "unlock"],
                 None::<&()>,
             )
-            .await?;
-        println!("user {} unlocked", args.username);
-        return Ok(());
-    }
-    let (store, _) = args.target.store.open().await?;
-    let known = admin::unlock_user(store.as_ref(), &args.username, args.address)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    if !known {
-        bail!(
-            "no user {} (its failed sign-ins, if any, were cleared anyway)",
-            args.username
-        );
+            .await;
+        if let Err(e) = unlocked {
+            if args.address.is_some() && answered(&e, StatusCode::NOT_FOUND) {
+                bail!("{e} (the address's failed sign-ins were cleared anyway)");
+            }
+            return Err(e);
+        }
+    } else {
+        let (store, _) = args.target.store.open().await?;
+        let known = admin::unlock_user(store.as_ref(), &args.username, args.address)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        if !known {
+            bail!(
+                "no user {} (its failed sign-ins, if any, were cleared anyway)",
+                args.username
+            );
+        }
     }
     match args.address {
         Some(ip) => println!("user {} and address {ip} unlocked", args.username),
@@ -589,17 +602,28 @@ async fn enable(args: AccountArgs) -> anyhow::Result<()> {
 }
 
 async fn set_password(args: SetPasswordArgs) -> anyhow::Result<()> {
-    if args.account.target.server.is_some() {
-        bail!("set-password is not available with --server: the admin API sets no passwords");
-    }
     let password = read_password().await?;
     let username = args.account.username.clone();
-    let report = with_targets(&args.account, async |t| {
-        admin::set_user_password(t, &username, password).await
-    })
-    .await?
-    .ok_or_else(|| anyhow!("no user {username}"))?;
+    let report = if let Some(remote) = args.account.target.remote().await? {
+        let request = PasswordRequest {
+            password: password.secret().to_owned(),
+        };
+        remote
+            .call(
+                Method::PUT,
+                &["users", &username, "password"],
+                Some(&request),
+            )
+            .await?
+    } else {
+        let report = with_targets(&args.account, async |t| {
+            admin::set_user_password(t, &username, password).await
+        })
+        .await?
+        .ok_or_else(|| anyhow!("no user {username}"))?;
+        SignOutView::new(&username, &report)
+    };
     println!("user {username}: password changed");
-    print_sign_out(&username, &SignOutView::new(&username, &report));
+    print_sign_out(&username, &report);
     Ok(())
 }

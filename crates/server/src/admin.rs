@@ -243,11 +243,17 @@ pub async fn unlock_user(
         .clear_login_failures(&login::account_throttle_key(username))
         .await?;
     if let Some(ip) = addr {
-        store
-            .clear_login_failures(&login::address_throttle_key(ip))
-            .await?;
+        unlock_address(store, ip).await?;
     }
     Ok(store.get_user_by_username(username).await?.is_some())
+}
+
+/// Clears the failed sign-ins counted against the client address `ip`.
+pub async fn unlock_address(store: &dyn Store, ip: std::net::IpAddr) -> Result<(), AdminError> {
+    store
+        .clear_login_failures(&login::address_throttle_key(ip))
+        .await?;
+    Ok(())
 }
 
 /// A signing key as listed to an operator (no private material).

@@ -24,6 +24,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/v1/users/{user}/enable"),
     ("POST", "/admin/v1/users/{user}/unlock"),
     ("POST", "/admin/v1/users/{user}/revoke-tokens"),
+    ("PUT", "/admin/v1/users/{user}/password"),
+    ("POST", "/admin/v1/addresses/{address}/unlock"),
     ("GET", "/admin/v1/users/{user}/grants"),
     ("DELETE", "/admin/v1/users/{user}/grants/{client_id}"),
     ("GET", "/admin/v1/roles"),
@@ -226,6 +228,7 @@ fn concrete(path: &str) -> String {
         .replace("{user}", "demo")
         .replace("{name}", "some-name")
         .replace("{id}", "some-id")
+        .replace("{address}", "192.0.2.1")
 }
 
 #[tokio::test]
@@ -799,6 +802,70 @@ async fn users_are_created_changed_disabled_and_deleted_through_the_api() {
             None,
         )
         .await;
+
+    // A new password: a weak one is 400 naming the field, a good one signs the user out;
+    // unknown fields and users are refused.
+    let weak = admin
+        .expect(
+            400,
+            "PUT",
+            "/admin/v1/users/alice/password",
+            Some(&token),
+            Some(json!({"password": "short"})),
+        )
+        .await;
+    assert_eq!(weak["error"], "invalid_request", "{weak}");
+    let changed = admin
+        .expect(
+            200,
+            "PUT",
+            &format!("/admin/v1/users/{sub}/password"),
+            Some(&token),
+            Some(json!({"password": "a different long passphrase"})),
+        )
+        .await;
+    assert_eq!(changed["sub"], sub.as_str(), "{changed}");
+    assert!(changed["not_before"].as_i64().unwrap() > 0, "{changed}");
+    admin
+        .expect(
+            400,
+            "PUT",
+            "/admin/v1/users/alice/password",
+            Some(&token),
+            Some(json!({"password": "a different long passphrase", "hash": "x"})),
+        )
+        .await;
+    admin
+        .expect(
+            404,
+            "PUT",
+            "/admin/v1/users/nobody/password",
+            Some(&token),
+            Some(json!({"password": "a different long passphrase"})),
+        )
+        .await;
+
+    // An address is unlocked by its canonical form; anything else is 400.
+    let unlocked = admin
+        .expect(
+            200,
+            "POST",
+            "/admin/v1/addresses/2001:DB8::0:1/unlock",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(unlocked["address"], "2001:db8::1");
+    let bad = admin
+        .expect(
+            400,
+            "POST",
+            "/admin/v1/addresses/not-an-ip/unlock",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(bad["field"], "address", "{bad}");
 
     // Delete, then it is gone.
     admin

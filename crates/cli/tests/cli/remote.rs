@@ -238,19 +238,80 @@ async fn users_are_managed_through_the_admin_api() {
         &["users", "revoke-tokens", "--username", "ada"],
     ));
     assert!(out.starts_with("user ada: 0 grant(s) revoked"), "{out}");
-    fails_with(
-        &remote(
-            &admin,
-            &token,
+
+    // set-password: held to the policy, then changed, signing the user out everywhere.
+    let store = portcullis_server::store::connect(&admin.db).await.unwrap();
+    let before = store.get_user_by_username("ada").await.unwrap().unwrap();
+    let set_password = |input: &str| {
+        portcullis_stdin_with(
             &[
                 "users",
                 "set-password",
                 "--username",
                 "ada",
                 "--password-stdin",
+                "--server",
+                &admin.api,
+            ],
+            input,
+            &with_token,
+        )
+    };
+    fails_with(&set_password("short\n"), "at least 8");
+    let unchanged = store.get_user(before.id.as_str()).await.unwrap().unwrap();
+    assert_eq!(unchanged.password_hash, before.password_hash);
+    let out = ok(&set_password("another long password\n"));
+    assert!(
+        out.starts_with("user ada: password changed\nuser ada: 0 grant(s) revoked"),
+        "{out}"
+    );
+    assert!(!out.contains("another long password"), "{out}");
+    let after = store.get_user(before.id.as_str()).await.unwrap().unwrap();
+    assert_ne!(after.password_hash, before.password_hash);
+    assert!(after.password_hash.starts_with("$argon2id$"));
+
+    // unlock --address: the address's failed sign-ins are cleared too.
+    let now = portcullis_jose::Clock::now(&portcullis_jose::time::SystemClock).as_secs();
+    for _ in 0..6 {
+        store
+            .register_attempt("addr:192.0.2.7", now, 300)
+            .await
+            .unwrap();
+    }
+    let out = ok(&remote(
+        &admin,
+        &token,
+        &[
+            "users",
+            "unlock",
+            "--username",
+            "ada",
+            "--address",
+            "192.0.2.7",
+        ],
+    ));
+    assert_eq!(out.trim(), "user ada and address 192.0.2.7 unlocked");
+    assert_eq!(
+        store
+            .login_failures("addr:192.0.2.7", now, 300)
+            .await
+            .unwrap(),
+        0
+    );
+    fails_with(
+        &remote(
+            &admin,
+            &token,
+            &[
+                "users",
+                "unlock",
+                "--username",
+                "nobody",
+                "--address",
+                "192.0.2.7",
             ],
         ),
-        "not available with --server",
+        "cleared anyway",
     );
 
     let out = ok(&remote(
@@ -410,6 +471,49 @@ async fn upstreams_are_listed_and_removed_through_the_admin_api() {
     );
     let listed = same_both_ways(&admin, &token, &["upstreams", "list", "--json"]);
     assert!(!listed.contains("upstream-secret-value"), "{listed}");
+
+    // Added through the API: the secret sent, sealed by the server, never listed.
+    let out = ok(&portcullis_stdin_with(
+        &[
+            "upstreams",
+            "add",
+            "--id",
+            "gh",
+            "--kind",
+            "github",
+            "--client-id",
+            "Iv1.remote",
+            "--client-secret-stdin",
+            "--allowed-org",
+            "acme",
+            "--server",
+            &admin.api,
+        ],
+        "remote-upstream-secret\n",
+        &[("PORTCULLIS_ADMIN_TOKEN", Some(token.as_str()))],
+    ));
+    assert_eq!(
+        out,
+        "upstream gh saved (github)\nregister this callback URL at the upstream: \
+         ISSUER/upstream/gh/callback\n"
+    );
+    let listed = list_json("upstreams", &admin.db);
+    let gh = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "gh")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(gh["kind"], "github");
+    assert_eq!(gh["client_id"], "Iv1.remote");
+    assert_eq!(gh["allowed_orgs"], json!(["acme"]));
+    assert!(!listed.to_string().contains("remote-upstream-secret"));
+    let store = portcullis_server::store::connect(&admin.db).await.unwrap();
+    // The server sealed it before storing it.
+    let stored = store.get_upstream("gh").await.unwrap().unwrap();
+    assert!(stored.client_secret.starts_with("pcs1:"));
+    assert!(!stored.client_secret.contains("remote-upstream-secret"));
+    ok(&remote(&admin, &token, &["upstreams", "remove", "gh"]));
 
     let out = ok(&remote(&admin, &token, &["upstreams", "remove", "corp"]));
     assert_eq!(out.trim(), "upstream corp removed (its account links too)");

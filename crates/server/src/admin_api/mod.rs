@@ -38,8 +38,8 @@ pub use keys::{KeyView, RotateRequest, Rotated, RotationMode};
 pub use roles::{GroupView, NewGroup, NewRole, RoleView};
 pub use upstreams::{LdapView, UpstreamKindView, UpstreamRequest, UpstreamView};
 pub use users::{
-    AccountState, GrantView, NewUserRequest, Paging, SignOutView, UserPage, UserUpdateRequest,
-    UserView,
+    AccountState, GrantView, NewUserRequest, Paging, PasswordRequest, SignOutView, UnlockedAddress,
+    UserPage, UserUpdateRequest, UserView,
 };
 
 use crate::state::AppState;
@@ -113,6 +113,8 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::enable))
         .routes(routes!(users::unlock))
         .routes(routes!(users::revoke_tokens))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::unlock_address))
         .routes(routes!(users::list_grants))
         .routes(routes!(users::revoke_grant))
         .routes(routes!(roles::list_roles, roles::create_role))

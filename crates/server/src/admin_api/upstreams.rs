@@ -190,7 +190,7 @@ impl From<&UpstreamRecord> for UpstreamView {
 /// An upstream to save under the id in the path (replacing one with that id; its account
 /// links stay). The kind's settings sit beside the others, as listed (serde cannot refuse
 /// unknown fields in a flattened shape, so they are ignored here).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UpstreamRequest {
     /// Protocol and location (`oidc`, `github` or `ldap`).
     #[serde(flatten)]

@@ -440,6 +440,69 @@ pub(crate) async fn revoke_tokens(
     Ok(Json(SignOutView::new(found.id.as_str(), &report)))
 }
 
+/// A new password (`users set-password`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    /// The new password, held to the password policy.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// Sets the user's password. As any password change does, it signs the user out everywhere:
+/// whoever knew the old password loses what it won.
+#[utoipa::path(put, path = "/admin/v1/users/{user}/password", tag = "users",
+    params(("user" = String, Path, description = "User id or username")),
+    request_body = PasswordRequest,
+    security(("bearer" = ["admin:users:write"])),
+    responses((status = 200, body = SignOutView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn set_password(
+    admin: Admin<UsersWrite>,
+    State(state): State<Arc<AppState>>,
+    Path(user): Path<String>,
+    Body(request): Body<PasswordRequest>,
+) -> Result<Json<SignOutView>, ApiError> {
+    let found = find(&state, &user).await?;
+    let report = admin::set_user_password(
+        targets(&state),
+        found.id.as_str(),
+        Password::new(request.password),
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
+    admin.actor.record("user_password_set", found.id.as_str());
+    forget_cached(&state);
+    Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+}
+
+/// A client address whose failed sign-ins were cleared.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnlockedAddress {
+    /// The address, as the server writes it.
+    pub address: String,
+}
+
+/// Clears a client address's failed sign-ins (`users unlock --address`), so the login
+/// throttle admits that address again at once: an office behind one address where several
+/// people typed wrong passwords.
+#[utoipa::path(post, path = "/admin/v1/addresses/{address}/unlock", tag = "users",
+    params(("address" = String, Path, description = "An IPv4 or IPv6 address")),
+    security(("bearer" = ["admin:users:write"])),
+    responses((status = 200, body = UnlockedAddress), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn unlock_address(
+    admin: Admin<UsersWrite>,
+    State(state): State<Arc<AppState>>,
+    Path(address): Path<String>,
+) -> Result<Json<UnlockedAddress>, ApiError> {
+    let ip: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| ApiError::invalid("address", "not an IPv4 or IPv6 address"))?;
+    admin::unlock_address(state.store.as_ref(), ip).await?;
+    let address = ip.to_string();
+    admin.actor.record("address_unlocked", &address);
+    Ok(Json(UnlockedAddress { address }))
+}
+
 /// A client's access that a user granted: the scope consented to.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct GrantView {
