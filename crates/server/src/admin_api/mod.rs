@@ -182,6 +182,25 @@ mod tests {
         );
     }
 
+    /// The requests that carry a password or a client secret never show it when debugged, so
+    /// a log line of one cannot leak it.
+    #[test]
+    fn requests_with_secrets_leave_them_out_of_debug_output() {
+        let new_user: NewUserRequest = serde_json::from_value(serde_json::json!({
+            "username": "ada", "password": "first-secret-value"
+        }))
+        .unwrap();
+        let password: PasswordRequest =
+            serde_json::from_value(serde_json::json!({"password": "second-secret-value"})).unwrap();
+        let upstream: UpstreamRequest = serde_json::from_value(serde_json::json!({
+            "kind": "github", "client_id": "Iv1.x", "client_secret": "third-secret-value"
+        }))
+        .unwrap();
+        let shown = format!("{new_user:?} {password:?} {upstream:?}");
+        assert!(shown.contains("ada") && shown.contains("Iv1.x"), "{shown}");
+        assert!(!shown.contains("secret-value"), "{shown}");
+    }
+
     #[test]
     fn the_admin_audience_is_the_issuer_and_the_api_path() {
         assert_eq!(

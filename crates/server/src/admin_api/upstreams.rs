@@ -189,8 +189,9 @@ impl From<&UpstreamRecord> for UpstreamView {
 
 /// An upstream to save under the id in the path (replacing one with that id; its account
 /// links stay). The kind's settings sit beside the others, as listed (serde cannot refuse
-/// unknown fields in a flattened shape, so they are ignored here).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// unknown fields in a flattened shape, so they are ignored here). Its `Debug` leaves the
+/// client secret out.
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct UpstreamRequest {
     /// Protocol and location (`oidc`, `github` or `ldap`).
     #[serde(flatten)]
@@ -215,6 +216,21 @@ pub struct UpstreamRequest {
     /// Upstream group → local group (each must exist).
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for UpstreamRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamRequest")
+            .field("kind", &self.kind)
+            .field("display_name", &self.display_name)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("trust_email", &self.trust_email)
+            .field("only", &self.only)
+            .field("groups", &self.groups)
+            .finish()
+    }
 }
 
 /// Lists the upstreams.

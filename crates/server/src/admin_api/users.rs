@@ -104,8 +104,8 @@ pub struct Paging {
     pub after: Option<String>,
 }
 
-/// A user to create (`users add`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// A user to create (`users add`). Its `Debug` leaves the password out.
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// Unique login name.
@@ -128,6 +128,20 @@ pub struct NewUserRequest {
     /// Attributes (`given_name`, `locale`, `department`, ...).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for NewUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .field("groups", &self.groups)
+            .field("attributes", &self.attributes)
+            .finish()
+    }
 }
 
 /// Changes to a user (`users update`); what is left out stays as it is.
@@ -440,13 +454,21 @@ pub(crate) async fn revoke_tokens(
     Ok(Json(SignOutView::new(found.id.as_str(), &report)))
 }
 
-/// A new password (`users set-password`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// A new password (`users set-password`). Its `Debug` leaves the password out.
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     /// The new password, held to the password policy.
     #[schema(format = Password)]
     pub password: String,
+}
+
+impl std::fmt::Debug for PasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordRequest")
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Sets the user's password. As any password change does, it signs the user out everywhere:
