@@ -83,4 +83,55 @@ mod tests {
         inject(&span, &mut out);
         assert!(out.is_empty());
     }
+
+    #[test]
+    fn a_request_joins_the_callers_trace_and_a_call_out_carries_it_on() {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("request");
+            let mut incoming = http::HeaderMap::new();
+            incoming.insert(
+                "traceparent",
+                http::HeaderValue::from_static(
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                ),
+            );
+            assert_eq!(
+                join(&request, &incoming).as_deref(),
+                Some("4bf92f3577b34da6a3ce929d0e0e4736")
+            );
+
+            let url = url::Url::parse("https://hooks.example/claims").unwrap();
+            let call = request.in_scope(|| client_span(&http::Method::POST, &url));
+            let mut outgoing = http::HeaderMap::new();
+            inject(&call, &mut outgoing);
+            let sent = outgoing["traceparent"].to_str().unwrap().to_owned();
+            let call_id = call.context().span().span_context().span_id().to_string();
+            // The call's own span, in the caller's trace, sampled as the caller asked.
+            assert_eq!(
+                sent,
+                format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{call_id}-01")
+            );
+            assert_ne!(call_id, "00f067aa0ba902b7");
+
+            // A malformed header is ignored: a trace of its own.
+            let fresh = tracing::info_span!("request");
+            let mut bad = http::HeaderMap::new();
+            bad.insert(
+                "traceparent",
+                http::HeaderValue::from_static("00-zz-not-hex-01"),
+            );
+            let trace_id = join(&fresh, &bad).unwrap();
+            assert_eq!(trace_id.len(), 32);
+            assert_ne!(trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        });
+    }
 }
