@@ -437,6 +437,8 @@ pub struct Overrides {
     pub trusted_proxies: Option<Vec<String>>,
     /// Set when `--admin-listen` exports metrics: time every request.
     pub request_metrics: bool,
+    /// Set when `serve` exports traces: follow W3C trace context.
+    pub trace_context: bool,
     /// `--registration` / `PORTCULLIS_REGISTRATION`: open or close the sign-up page.
     pub registration: Option<bool>,
     /// `--theme-dir` / `PORTCULLIS_THEME_DIR`.
@@ -559,6 +561,7 @@ pub(crate) fn resolve_raw(
     let mut s = ServerSettings::new(issuer.trim_end_matches('/'));
     s.redis_url = o.redis.clone().or(raw.redis);
     s.request_metrics = o.request_metrics;
+    s.trace_context = o.trace_context;
     s.dev = o.dev;
     s.key_encryption = key_encryption;
     if let Some(t) = raw.tokens {

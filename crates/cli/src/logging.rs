@@ -21,6 +21,7 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::log_writer::{self, BatchGuard};
+use crate::telemetry::{self, TraceExport, TracesGuard};
 
 /// The shape of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -32,9 +33,12 @@ pub enum LogFormat {
     Json,
 }
 
-/// Keeps the writer threads; dropping it writes out every buffered line.
+/// Keeps the writer threads (and the span exporter, when traces are exported); dropping it
+/// exports the last spans, then writes out every buffered line.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
+    // Fields drop in order: the exporter first, so a failure it reports still finds the writers.
+    _traces: Option<TracesGuard>,
     _stderr: Option<BatchGuard>,
     _audit: Option<BatchGuard>,
 }
@@ -62,10 +66,22 @@ fn open_audit_file(path: &Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("cannot open the audit file {}", path.display()))
 }
 
-/// Installs the global subscriber: log lines on standard error and, with `audit_file`, every
-/// audit event appended to that file as one JSON object per line. Safe to call once; a second
-/// call installs nothing.
-pub fn init(format: LogFormat, audit_file: Option<&Path>) -> anyhow::Result<LogGuard> {
+/// Installs the global subscriber: log lines on standard error; with `audit_file`, every audit
+/// event appended to that file as one JSON object per line; with `traces`, the spans exported
+/// over OTLP (and the request span then carries its `trace_id` into every log line of the
+/// request). Safe to call once; a second call installs nothing.
+pub fn init(
+    format: LogFormat,
+    audit_file: Option<&Path>,
+    traces: Option<&TraceExport>,
+) -> anyhow::Result<LogGuard> {
+    let (traces, traces_guard) = match traces {
+        Some(export) => {
+            let (layer, guard) = telemetry::start(export)?;
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::stderr().is_terminal();
     // Without a thread for the writer (the system refused one), lines go straight to stderr.
@@ -96,10 +112,12 @@ pub fn init(format: LogFormat, audit_file: Option<&Path>) -> anyhow::Result<LogG
         None => (None, None),
     };
     let _ignored = tracing_subscriber::registry()
+        .with(traces)
         .with(stderr.with_filter(filter))
         .with(audit)
         .try_init();
     Ok(LogGuard {
+        _traces: traces_guard,
         _stderr: stderr_guard,
         _audit: audit_guard,
     })

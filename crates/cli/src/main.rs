@@ -22,6 +22,7 @@ mod roles;
 mod self_service;
 mod serve;
 mod stdin;
+mod telemetry;
 mod theme;
 mod token;
 mod token_hooks;
@@ -100,7 +101,19 @@ enum Command {
 fn main() -> ExitCode {
     memory::return_large_blocks_to_the_system();
     let cli = Cli::parse();
-    let log = match logging::init(cli.log_format, cli.audit_file.as_deref()) {
+    // Only `serve` exports traces, and only when an OTLP endpoint is configured.
+    let traces = match &cli.command {
+        Command::Serve(args) => telemetry::TraceExport::resolve(args.otlp_endpoint.as_ref()),
+        _ => Ok(None),
+    };
+    let traces = match traces {
+        Ok(traces) => traces,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log = match logging::init(cli.log_format, cli.audit_file.as_deref(), traces.as_ref()) {
         Ok(log) => log,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -120,7 +133,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Serve(args) => serve::run(args, traces.is_some()).await.map(|()| 0),
             Command::Clients(cmd) => clients::run(*cmd).await.map(|()| 0),
             Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
             Command::Roles(cmd) => roles::run_roles(cmd).await.map(|()| 0),

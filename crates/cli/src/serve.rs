@@ -84,10 +84,18 @@ pub struct ServeArgs {
     /// `[theme] dir` of the config file, else the built-in look].
     #[arg(long, env = "PORTCULLIS_THEME_DIR", value_name = "DIR")]
     pub theme_dir: Option<std::path::PathBuf>,
+    /// Export OpenTelemetry traces over OTLP/HTTP (protobuf) to the collector at this base URL
+    /// (spans go to URL/v1/traces), and follow W3C trace context (`traceparent`) in and out.
+    /// Without it the standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_ENDPOINT turns them on; OTEL_SERVICE_NAME names the service
+    /// [default: off; service name `portcullis`].
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<url::Url>,
 }
 
-/// Runs the server.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Runs the server; `traced` when spans are exported (the subscriber's exporter is set up by
+/// `logging::init`): requests then follow W3C trace context and store calls are spans.
+pub async fn run(args: ServeArgs, traced: bool) -> anyhow::Result<()> {
     let overrides = Overrides {
         issuer: args.issuer,
         listen: args.listen,
@@ -101,6 +109,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         gc_interval_secs: args.gc_interval,
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
         request_metrics: args.admin_listen.is_some(),
+        trace_context: traced,
         registration: args.registration,
         theme_dir: args.theme_dir,
     };
@@ -111,6 +120,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let store = db::connect(&resolved.database, resolved.database_pool).await?;
+    let store = if traced {
+        portcullis_server::store::traced(store, &resolved.database)
+    } else {
+        store
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let listener = tokio::net::TcpListener::bind(&resolved.listen)

@@ -157,6 +157,11 @@ pub struct ServerSettings {
     /// `portcullis serve --admin-listen` turns it on with the Prometheus recorder; off, the
     /// router has no metrics layer at all, so a server that exports nothing pays nothing.
     pub request_metrics: bool,
+    /// Follow W3C trace context (default off): each request span joins the trace its caller
+    /// names in `traceparent`, is named and described after the OpenTelemetry HTTP
+    /// conventions and carries its `trace_id` into the request's log lines. `portcullis serve
+    /// --otlp-endpoint` turns it on with the exporter; off, no header is read for it.
+    pub trace_context: bool,
     /// Memory in bytes that password hashing may hold at once (default 64 MiB): one hashing
     /// worker per 19 MiB argon2id hash that fits, at least one.
     pub password_hash_memory_bytes: u64,
@@ -234,6 +239,7 @@ impl ServerSettings {
             header_read_timeout_secs: 10,
             trusted_proxies: Vec::new(),
             request_metrics: false,
+            trace_context: false,
             gc_interval_secs: 300,
             max_connections: None,
             password_hash_memory_bytes: 64 * 1024 * 1024,

@@ -90,6 +90,7 @@ pub(crate) mod state;
 pub mod store;
 pub mod theme;
 pub(crate) mod token_hook;
+pub(crate) mod trace_context;
 pub(crate) mod ui;
 pub(crate) mod upstream;
 pub(crate) mod validation_cache;

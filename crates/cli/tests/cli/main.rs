@@ -22,5 +22,6 @@ mod migrate;
 mod remote;
 mod serve;
 mod token;
+mod traces;
 mod upstreams;
 mod users;

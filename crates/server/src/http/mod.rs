@@ -165,14 +165,25 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     } else {
         routes
     };
-    routes
+    let routes = routes
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
-        ))
-        .layer(TraceLayer::new_for_http().make_span_with(trace::RedactedSpan))
+        ));
+    // Off, the request span is the plain one: no trace context is read and nothing more is
+    // recorded per request.
+    let routes = if state.config.trace_context {
+        routes.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(trace::ServerSpan)
+                .on_response(trace::RecordStatus),
+        )
+    } else {
+        routes.layer(TraceLayer::new_for_http().make_span_with(trace::RedactedSpan))
+    };
+    routes
         .layer(SetSensitiveHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,

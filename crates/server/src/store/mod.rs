@@ -43,6 +43,7 @@ pub mod redis;
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod traced;
 mod traits;
 mod upstream_records;
 
@@ -50,6 +51,7 @@ mod upstream_records;
 pub mod conformance;
 
 pub use denylist::Denylist;
+pub use traced::traced;
 
 pub use traits::{
     ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,

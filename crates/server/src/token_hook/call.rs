@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use tracing::Instrument as _;
 
 use super::HookFailure;
 use super::signature::{SIGNATURE_HEADER, header};
 use crate::config::TokenHookSettings;
+use crate::trace_context;
 
 /// The HTTP client every hook call of a server shares (connections are reused): redirects are
 /// not followed (a hook that moved is a failing hook) and proxy variables are ignored, so the
@@ -31,7 +33,9 @@ pub(crate) async fn call(
 ) -> Result<Vec<u8>, HookFailure> {
     let signature = header(&hook.secret, now, &body);
     let limit = Duration::from_millis(hook.timeout_ms);
-    tokio::time::timeout(limit, exchange(client, hook, signature, body))
+    let span = trace_context::client_span(&reqwest::Method::POST, &hook.url);
+    let exchange = exchange(client, hook, signature, body, &span);
+    tokio::time::timeout(limit, exchange.instrument(span.clone()))
         .await
         .unwrap_or(Err(HookFailure::Timeout))
 }
@@ -41,9 +45,13 @@ async fn exchange(
     hook: &TokenHookSettings,
     signature: String,
     body: Vec<u8>,
+    span: &tracing::Span,
 ) -> Result<Vec<u8>, HookFailure> {
+    let mut headers = HeaderMap::new();
+    trace_context::inject(span, &mut headers);
     let mut response = client
         .post(hook.url.clone())
+        .headers(headers)
         .header(CONTENT_TYPE, "application/json")
         .header(SIGNATURE_HEADER, signature)
         .body(body)
@@ -51,6 +59,7 @@ async fn exchange(
         .await
         .map_err(transport)?;
     let status = response.status();
+    trace_context::record_status(span, status);
     if status == StatusCode::FORBIDDEN {
         return Err(HookFailure::Refused);
     }

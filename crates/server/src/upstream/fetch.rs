@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use super::UpstreamError;
+use crate::trace_context;
 
 /// Largest response body read from an upstream (discovery, keys, tokens, user data).
 pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -55,16 +57,33 @@ impl Fetcher {
         serde_json::from_slice(&body).map_err(|e| UpstreamError::Malformed(e.to_string()))
     }
 
-    /// Sends `request` and returns its status and body, read up to [`MAX_BODY_BYTES`].
+    /// Sends `request` and returns its status and body, read up to [`MAX_BODY_BYTES`]: within a
+    /// client span whose trace context the request carries.
     pub(crate) async fn send(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, Vec<u8>), UpstreamError> {
-        let mut response = request
-            .send()
+        let mut request = request
+            .build()
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        let span = trace_context::client_span(request.method(), request.url());
+        trace_context::inject(&span, request.headers_mut());
+        self.exchange(request, &span).instrument(span.clone()).await
+    }
+
+    /// Sends `request` and reads the answer for [`Fetcher::send`].
+    async fn exchange(
+        &self,
+        request: reqwest::Request,
+        span: &tracing::Span,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), UpstreamError> {
+        let mut response = self
+            .client
+            .execute(request)
             .await
             .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         let status = response.status();
+        trace_context::record_status(span, status);
         if response
             .content_length()
             .is_some_and(|n| n > MAX_BODY_BYTES as u64)
