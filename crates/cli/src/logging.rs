@@ -1,7 +1,8 @@
 //! Log setup: `tracing-subscriber` on standard error, filtered by `RUST_LOG` (default `info`),
 //! as human-readable lines or as JSON records; and, with `--audit-file`, every audit event
 //! appended to a file of its own as JSON (the schema is `crates/server/audit-event.schema.json`),
-//! whatever the filter of standard error.
+//! whatever the filter of standard error; and, for `serve`, every audit event captured for the
+//! stored audit trail and the webhook ([`crate::audit_capture`]).
 //!
 //! Lines are formatted where the event happens and written by a writer thread in batches
 //! ([`crate::log_writer`]): a busy token endpoint then pays neither a system call nor a thread
@@ -19,6 +20,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
+
+use portcullis_server::audit_sink::{AUDIT_TARGET, AuditLayer};
 
 use crate::log_writer::{self, BatchGuard};
 use crate::telemetry::{self, TraceExport, TracesGuard};
@@ -48,9 +51,6 @@ fn audit_events() -> Targets {
     Targets::new().with_target(AUDIT_TARGET, Level::INFO)
 }
 
-/// The target of every audit event.
-const AUDIT_TARGET: &str = "audit";
-
 /// Opens the audit file for appending, created with mode 0600 (audit records name users and
 /// addresses) when missing.
 fn open_audit_file(path: &Path) -> anyhow::Result<std::fs::File> {
@@ -67,12 +67,14 @@ fn open_audit_file(path: &Path) -> anyhow::Result<std::fs::File> {
 }
 
 /// Installs the global subscriber: log lines on standard error; with `audit_file`, every audit
-/// event appended to that file as one JSON object per line; with `traces`, the spans exported
-/// over OTLP (and the request span then carries its `trace_id` into every log line of the
-/// request). Safe to call once; a second call installs nothing.
+/// event appended to that file as one JSON object per line; with `capture`, every audit event
+/// handed to that layer (the stored trail and the webhook of `serve`); with `traces`, the spans
+/// exported over OTLP (and the request span then carries its `trace_id` into every log line of
+/// the request). Safe to call once; a second call installs nothing.
 pub fn init(
     format: LogFormat,
     audit_file: Option<&Path>,
+    capture: Option<AuditLayer>,
     traces: Option<&TraceExport>,
 ) -> anyhow::Result<LogGuard> {
     let (traces, traces_guard) = match traces {
@@ -115,6 +117,7 @@ pub fn init(
         .with(traces)
         .with(stderr.with_filter(filter))
         .with(audit)
+        .with(capture.map(|layer| layer.with_filter(audit_events())))
         .try_init();
     Ok(LogGuard {
         _traces: traces_guard,

@@ -5,6 +5,8 @@
 
 mod admin;
 mod admin_listen;
+mod audit;
+mod audit_capture;
 mod clients;
 mod config;
 mod db;
@@ -93,6 +95,9 @@ enum Command {
     /// Set up the admin API: `admin bootstrap` registers its first admin client.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Read the stored audit trail: `audit list`.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Decode or verify a JWT.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -101,10 +106,15 @@ enum Command {
 fn main() -> ExitCode {
     memory::return_large_blocks_to_the_system();
     let cli = Cli::parse();
-    // Only `serve` exports traces, and only when an OTLP endpoint is configured.
-    let traces = match &cli.command {
-        Command::Serve(args) => telemetry::TraceExport::resolve(args.otlp_endpoint.as_ref()),
-        _ => Ok(None),
+    // `serve` keeps an audit trail: its events are captured from the start. Only `serve`
+    // exports traces, and only when an OTLP endpoint is configured.
+    let (capture, audit_queues, traces) = match &cli.command {
+        Command::Serve(args) => {
+            let (layer, queues) = audit_capture::capture(&args.audit);
+            let traces = telemetry::TraceExport::resolve(args.otlp_endpoint.as_ref());
+            (Some(layer), Some(queues), traces)
+        }
+        _ => (None, None, Ok(None)),
     };
     let traces = match traces {
         Ok(traces) => traces,
@@ -113,7 +123,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let log = match logging::init(cli.log_format, cli.audit_file.as_deref(), traces.as_ref()) {
+    let log = match logging::init(
+        cli.log_format,
+        cli.audit_file.as_deref(),
+        capture,
+        traces.as_ref(),
+    ) {
         Ok(log) => log,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -133,7 +148,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args, traces.is_some()).await.map(|()| 0),
+            Command::Serve(args) => serve::run(args, audit_queues, traces.is_some())
+                .await
+                .map(|()| 0),
             Command::Clients(cmd) => clients::run(*cmd).await.map(|()| 0),
             Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
             Command::Roles(cmd) => roles::run_roles(cmd).await.map(|()| 0),
@@ -143,6 +160,7 @@ fn main() -> ExitCode {
             Command::Gc(args) => gc::run(args).await.map(|()| 0),
             Command::Migrate(args) => migrate::run(args).await.map(|()| 0),
             Command::Admin(cmd) => admin::run(cmd).await.map(|()| 0),
+            Command::Audit(cmd) => audit::run(cmd).await.map(|()| 0),
             Command::Token(cmd) => token::run(cmd).await,
         }
     });

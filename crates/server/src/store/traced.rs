@@ -9,14 +9,15 @@ use async_trait::async_trait;
 use tracing::{Instrument as _, Span};
 
 use super::traits::{
-    ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-    Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
-    UpstreamStore, UserStore,
+    ArtifactStore, AuditStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore,
+    KeyStore, Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store,
+    ThrottleStore, UpstreamStore, UserStore,
 };
 use crate::store::{
-    ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, GroupRecord,
-    MirrorEntry, RefreshRecord, RoleRecord, RotateOutcome, SessionRecord, SigningKeyRecord,
-    StoreResult, UpstreamLinkRecord, UpstreamRecord, UserRecord,
+    AuditFilter, AuditRecord, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport,
+    GrantRecord, GroupRecord, MirrorEntry, RefreshRecord, RoleRecord, RotateOutcome, SessionRecord,
+    SigningKeyRecord, StoreResult, StoredAuditRecord, UpstreamLinkRecord, UpstreamRecord,
+    UserRecord,
 };
 
 /// Wraps `inner`, the backend opened from `url`, so that each of its calls is a span. The
@@ -529,6 +530,25 @@ impl UpstreamStore for TracedStore {
         let span = self.span("delete_upstream_link");
         self.inner
             .delete_upstream_link(upstream_id, user_id)
+            .instrument(span)
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for TracedStore {
+    async fn append_audit(&self, events: &[AuditRecord]) -> StoreResult<()> {
+        let span = self.span("append_audit");
+        self.inner.append_audit(events).instrument(span).await
+    }
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<StoredAuditRecord>> {
+        let span = self.span("audit_events");
+        self.inner.audit_events(filter).instrument(span).await
+    }
+    async fn delete_audit_before(&self, cutoff: i64) -> StoreResult<u64> {
+        let span = self.span("delete_audit_before");
+        self.inner
+            .delete_audit_before(cutoff)
             .instrument(span)
             .await
     }
