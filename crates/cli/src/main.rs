@@ -5,6 +5,7 @@
 
 mod admin;
 mod admin_listen;
+mod client_secret;
 mod clients;
 mod config;
 mod db;
@@ -26,6 +27,7 @@ mod theme;
 mod token;
 mod token_hooks;
 mod upstreams;
+mod user_access;
 mod users;
 
 use clap::{Parser, Subcommand};
