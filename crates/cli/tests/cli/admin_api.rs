@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/v1/clients/{client_id}"),
     ("PUT", "/admin/v1/clients/{client_id}"),
     ("DELETE", "/admin/v1/clients/{client_id}"),
+    ("POST", "/admin/v1/clients/{client_id}/secret"),
     ("GET", "/admin/v1/users"),
     ("POST", "/admin/v1/users"),
     ("GET", "/admin/v1/users/{user}"),
@@ -28,6 +29,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/v1/addresses/{address}/unlock"),
     ("GET", "/admin/v1/users/{user}/grants"),
     ("DELETE", "/admin/v1/users/{user}/grants/{client_id}"),
+    ("GET", "/admin/v1/users/{user}/sessions"),
+    ("DELETE", "/admin/v1/users/{user}/sessions/{session_id}"),
     ("GET", "/admin/v1/roles"),
     ("POST", "/admin/v1/roles"),
     ("DELETE", "/admin/v1/roles/{name}"),
@@ -246,6 +249,7 @@ fn concrete(path: &str) -> String {
         .replace("{name}", "some-name")
         .replace("{id}", "some-id")
         .replace("{address}", "192.0.2.1")
+        .replace("{session_id}", "some-session")
 }
 
 #[tokio::test]

@@ -25,4 +25,5 @@ mod serve;
 mod token;
 mod traces;
 mod upstreams;
+mod user_access;
 mod users;

@@ -13,10 +13,12 @@
 
 mod audit;
 mod auth;
+mod client_secret;
 mod clients;
 mod error;
 mod keys;
 mod roles;
+mod sessions;
 mod upstreams;
 mod users;
 
@@ -34,6 +36,7 @@ use utoipa_axum::routes;
 
 pub use audit::AuditParams;
 pub use auth::{ADMIN_API_PATH, ADMIN_ROLE, ADMIN_SCOPES, admin_audience};
+pub use client_secret::{RotatedSecretView, SecretRotation};
 pub use clients::{ClientRequest, ClientView, SavedClient};
 pub use error::ErrorBody;
 pub use keys::{KeyView, RotateRequest, Rotated, RotationMode};
@@ -109,6 +112,7 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(Document::openapi())
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::replace, clients::delete))
+        .routes(routes!(client_secret::rotate))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::disable))
@@ -119,6 +123,8 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::unlock_address))
         .routes(routes!(users::list_grants))
         .routes(routes!(users::revoke_grant))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::delete_role))
         .routes(routes!(roles::list_groups, roles::create_group))

@@ -17,7 +17,6 @@ use super::auth::{Admin, UsersRead, UsersWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin::{self, AccountTargets, NewUser, SignOutReport, UserUpdate};
-use crate::domain::consent;
 use crate::state::AppState;
 use crate::store::{ConsentRecord, UserRecord};
 
@@ -226,7 +225,7 @@ fn groups(field: &'static str, values: Vec<String>) -> Result<Vec<GroupName>, Ap
 }
 
 /// The user `id` (a user id or a username), or 404.
-async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
+pub(super) async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
     admin::find_user(state.store.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))
@@ -234,12 +233,12 @@ async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
 
 /// Drops this node's cached user records and "not revoked" answers after a change here, so
 /// that its token checks see the change at once (other nodes within their cache lifetimes).
-fn forget_cached(state: &AppState) {
+pub(super) fn forget_cached(state: &AppState) {
     state.forget_users();
     state.forget_unrevoked();
 }
 
-fn targets(state: &AppState) -> AccountTargets<'_> {
+pub(super) fn targets(state: &AppState) -> AccountTargets<'_> {
     AccountTargets {
         store: state.store.as_ref(),
         denylist: state.denylist.as_deref(),
@@ -560,11 +559,7 @@ pub(crate) async fn list_grants(
     Path(user): Path<String>,
 ) -> Result<Json<Vec<GrantView>>, ApiError> {
     let found = find(&state, &user).await?;
-    let consents = state
-        .store
-        .list_consents(found.id.as_str())
-        .await
-        .map_err(admin::AdminError::from)?;
+    let consents = admin::list_grants(state.store.as_ref(), found.id.as_str()).await?;
     Ok(Json(consents.iter().map(GrantView::from).collect()))
 }
 
@@ -584,9 +579,7 @@ pub(crate) async fn revoke_grant(
     Path((user, client_id)): Path<(String, String)>,
 ) -> Result<Json<Deleted>, ApiError> {
     let found = find(&state, &user).await?;
-    let withdrawn = consent::withdraw(&state, found.id.as_str(), &client_id)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let withdrawn = admin::revoke_grant(targets(&state), found.id.as_str(), &client_id).await?;
     if !withdrawn {
         return Err(ApiError::NotFound(format!(
             "user `{user}` has given `{client_id}` no access"

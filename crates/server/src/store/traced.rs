@@ -385,6 +385,29 @@ impl SessionStore for TracedStore {
             .instrument(span)
             .await
     }
+    async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let span = self.span("list_user_sessions");
+        self.inner
+            .list_user_sessions(user_id, now, limit)
+            .instrument(span)
+            .await
+    }
+    async fn delete_user_session(
+        &self,
+        user_id: &str,
+        id_hash: &str,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let span = self.span("delete_user_session");
+        self.inner
+            .delete_user_session(user_id, id_hash)
+            .instrument(span)
+            .await
+    }
 }
 
 #[async_trait]
