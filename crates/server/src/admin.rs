@@ -20,7 +20,7 @@ use crate::domain::{audit, login, password, secrets};
 use crate::keys;
 use crate::store::{ClientRecord, Denylist, SigningKeyRecord, Store, StoreError, UserRecord};
 
-pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin};
+pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin, register_console_client};
 pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
     remove_group, remove_role, update_user,

@@ -11,13 +11,13 @@
 //! `GET /admin/v1/openapi.json` serves the OpenAPI 3.1 description of these routes, generated
 //! from the handlers, without a token: it says what exists, never what is stored.
 
-mod auth;
-mod clients;
-mod error;
-mod keys;
-mod roles;
-mod upstreams;
-mod users;
+pub(crate) mod auth;
+pub(crate) mod clients;
+pub(crate) mod error;
+pub(crate) mod keys;
+pub(crate) mod roles;
+pub(crate) mod upstreams;
+pub(crate) mod users;
 
 use std::sync::Arc;
 
@@ -132,7 +132,7 @@ pub fn openapi() -> OpenApi {
 
 /// The admin API router: the protected routes behind the guard, and the OpenAPI document.
 pub(crate) fn router(state: &Arc<AppState>) -> Result<Router, portcullis_guard::ConfigError> {
-    let guard = auth::guard(state)?;
+    let guard = auth::guard(state, None)?;
     let (protected, document) = routes().split_for_parts();
     let document = Arc::new(document);
     let protected = protected

@@ -13,7 +13,7 @@ use portcullis_types::{GroupName, RoleName};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{Admin, UsersRead, UsersWrite};
+use super::auth::{Actor, Admin, UsersRead, UsersWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin::{self, AccountTargets, NewUser, SignOutReport, UserUpdate};
@@ -76,7 +76,7 @@ impl From<&UserRecord> for UserView {
 }
 
 /// `user` with the roles it holds through its groups.
-async fn detailed(state: &AppState, user: &UserRecord) -> Result<UserView, ApiError> {
+pub(crate) async fn detailed(state: &AppState, user: &UserRecord) -> Result<UserView, ApiError> {
     let effective = admin::effective_roles(state.store.as_ref(), user).await?;
     Ok(UserView {
         effective_roles: Some(effective.iter().map(ToString::to_string).collect()),
@@ -102,6 +102,9 @@ pub struct Paging {
     pub limit: Option<usize>,
     /// List the users whose id sorts after this one (the `next` of the previous page).
     pub after: Option<String>,
+    /// Only the users whose username, e-mail address or name contains this text, ignoring
+    /// case.
+    pub q: Option<String>,
 }
 
 /// A user to create (`users add`).
@@ -212,7 +215,7 @@ fn groups(field: &'static str, values: Vec<String>) -> Result<Vec<GroupName>, Ap
 }
 
 /// The user `id` (a user id or a username), or 404.
-async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
+pub(crate) async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
     admin::find_user(state.store.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))
@@ -245,6 +248,11 @@ pub(crate) async fn list(
     paging: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<UserPage>, ApiError> {
     let Query(paging) = paging?;
+    Ok(Json(page_of(&state, &paging).await?))
+}
+
+/// The page of users `paging` asks for.
+pub(crate) async fn page_of(state: &AppState, paging: &Paging) -> Result<UserPage, ApiError> {
     let limit = paging.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid(
@@ -252,11 +260,25 @@ pub(crate) async fn list(
             format!("must be 1 to {MAX_PAGE}"),
         ));
     }
+    let needle = paging.q.as_deref().map(str::to_lowercase);
+    let matches = |u: &UserRecord| {
+        needle.as_deref().is_none_or(|n| {
+            [
+                Some(u.username.as_str()),
+                u.email.as_deref(),
+                u.name.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|field| field.to_lowercase().contains(n))
+        })
+    };
     let mut users = admin::list_users(state.store.as_ref()).await?;
     users.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     let rest: Vec<&UserRecord> = users
         .iter()
         .filter(|u| paging.after.as_deref().is_none_or(|a| u.id.as_str() > a))
+        .filter(|u| matches(u))
         .collect();
     let page: Vec<UserView> = rest
         .iter()
@@ -266,7 +288,7 @@ pub(crate) async fn list(
     let next = (rest.len() > limit)
         .then(|| page.last().map(|u| u.sub.clone()))
         .flatten();
-    Ok(Json(UserPage { users: page, next }))
+    Ok(UserPage { users: page, next })
 }
 
 /// Shows one user, by id or username, with the roles it holds through groups.
@@ -293,6 +315,16 @@ pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     Body(request): Body<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let user = new_user(&state, &admin.actor, request).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Creates the user `request` describes, as `actor`, held to the password policy.
+pub(crate) async fn new_user(
+    state: &AppState,
+    actor: &Actor,
+    request: NewUserRequest,
+) -> Result<UserView, ApiError> {
     let new = NewUser {
         email: request.email,
         name: request.name,
@@ -308,8 +340,8 @@ pub(crate) async fn create(
         new,
     )
     .await?;
-    admin.actor.record("user_created", user.id.as_str());
-    Ok((StatusCode::CREATED, Json(detailed(&state, &user).await?)))
+    actor.record("user_created", user.id.as_str());
+    detailed(state, &user).await
 }
 
 /// Changes a user's profile, roles, groups and attributes in one write.
@@ -371,13 +403,22 @@ pub(crate) async fn disable(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<SignOutView>, ApiError> {
-    let found = find(&state, &user).await?;
-    let report = admin::disable_user(targets(&state), found.id.as_str())
+    Ok(Json(disable_as(&state, &admin.actor, &user).await?))
+}
+
+/// Disables the user `user` (id or username), as `actor`.
+pub(crate) async fn disable_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<SignOutView, ApiError> {
+    let found = find(state, user).await?;
+    let report = admin::disable_user(targets(state), found.id.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_disabled", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+    actor.record("user_disabled", found.id.as_str());
+    forget_cached(state);
+    Ok(SignOutView::new(found.id.as_str(), &report))
 }
 
 /// Enables a disabled user again (what was revoked stays revoked).
@@ -390,16 +431,25 @@ pub(crate) async fn enable(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<AccountState>, ApiError> {
-    let found = find(&state, &user).await?;
-    admin::enable_user(targets(&state), found.id.as_str())
+    Ok(Json(enable_as(&state, &admin.actor, &user).await?))
+}
+
+/// Enables the user `user` (id or username) again, as `actor`.
+pub(crate) async fn enable_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<AccountState, ApiError> {
+    let found = find(state, user).await?;
+    admin::enable_user(targets(state), found.id.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_enabled", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(AccountState {
+    actor.record("user_enabled", found.id.as_str());
+    forget_cached(state);
+    Ok(AccountState {
         sub: found.id.to_string(),
         disabled: false,
-    }))
+    })
 }
 
 /// Clears the user's failed sign-ins so the login throttle admits it again at once.
@@ -412,13 +462,22 @@ pub(crate) async fn unlock(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<AccountState>, ApiError> {
-    let found = find(&state, &user).await?;
+    Ok(Json(unlock_as(&state, &admin.actor, &user).await?))
+}
+
+/// Clears the failed sign-ins of the user `user` (id or username), as `actor`.
+pub(crate) async fn unlock_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<AccountState, ApiError> {
+    let found = find(state, user).await?;
     admin::unlock_user(state.store.as_ref(), &found.username, None).await?;
-    admin.actor.record("user_unlocked", found.id.as_str());
-    Ok(Json(AccountState {
+    actor.record("user_unlocked", found.id.as_str());
+    Ok(AccountState {
         sub: found.id.to_string(),
         disabled: found.disabled,
-    }))
+    })
 }
 
 /// Signs the user out everywhere: every grant, token and browser session revoked.
@@ -431,13 +490,22 @@ pub(crate) async fn revoke_tokens(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<SignOutView>, ApiError> {
-    let found = find(&state, &user).await?;
-    let report = admin::revoke_user_tokens(targets(&state), found.id.as_str())
+    Ok(Json(revoke_tokens_as(&state, &admin.actor, &user).await?))
+}
+
+/// Signs the user `user` (id or username) out everywhere, as `actor`.
+pub(crate) async fn revoke_tokens_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<SignOutView, ApiError> {
+    let found = find(state, user).await?;
+    let report = admin::revoke_user_tokens(targets(state), found.id.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_tokens_revoked", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+    actor.record("user_tokens_revoked", found.id.as_str());
+    forget_cached(state);
+    Ok(SignOutView::new(found.id.as_str(), &report))
 }
 
 /// A client's access that a user granted: the scope consented to.
@@ -474,13 +542,18 @@ pub(crate) async fn list_grants(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<Vec<GrantView>>, ApiError> {
-    let found = find(&state, &user).await?;
+    Ok(Json(grants_of(&state, &user).await?))
+}
+
+/// The clients the user `user` (id or username) has given access to.
+pub(crate) async fn grants_of(state: &AppState, user: &str) -> Result<Vec<GrantView>, ApiError> {
+    let found = find(state, user).await?;
     let consents = state
         .store
         .list_consents(found.id.as_str())
         .await
         .map_err(admin::AdminError::from)?;
-    Ok(Json(consents.iter().map(GrantView::from).collect()))
+    Ok(consents.iter().map(GrantView::from).collect())
 }
 
 /// Withdraws a client's access for the user, as the account page's Withdraw button does: the
@@ -498,8 +571,20 @@ pub(crate) async fn revoke_grant(
     State(state): State<Arc<AppState>>,
     Path((user, client_id)): Path<(String, String)>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let found = find(&state, &user).await?;
-    let withdrawn = consent::withdraw(&state, found.id.as_str(), &client_id)
+    Ok(Json(
+        withdraw_grant_as(&state, &admin.actor, &user, client_id).await?,
+    ))
+}
+
+/// Withdraws the access the user `user` (id or username) gave `client_id`, as `actor`.
+pub(crate) async fn withdraw_grant_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+    client_id: String,
+) -> Result<Deleted, ApiError> {
+    let found = find(state, user).await?;
+    let withdrawn = consent::withdraw(state, found.id.as_str(), &client_id)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     if !withdrawn {
@@ -507,9 +592,7 @@ pub(crate) async fn revoke_grant(
             "user `{user}` has given `{client_id}` no access"
         )));
     }
-    admin
-        .actor
-        .record("grant_revoked", &format!("{}/{client_id}", found.id));
-    forget_cached(&state);
-    Ok(Json(Deleted { deleted: client_id }))
+    actor.record("grant_revoked", &format!("{}/{client_id}", found.id));
+    forget_cached(state);
+    Ok(Deleted { deleted: client_id })
 }
