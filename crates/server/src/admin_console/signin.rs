@@ -233,6 +233,7 @@ pub(crate) async fn logout(
                 {
                     tracing::warn!(error = %e.description(), "revoking the console's token failed");
                 }
+                state.app.forget_unrevoked();
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "revoking the console's token failed"),
