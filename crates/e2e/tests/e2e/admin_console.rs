@@ -331,12 +331,7 @@ async fn the_console_refuses_what_the_api_would() {
     assert!(roles.iter().all(|r| r.name.as_str() != "csrf-less"));
 
     // A destructive action with the token but without confirmation only asks.
-    let csrf = users
-        .forms()
-        .into_iter()
-        .find_map(|f| f.fields.into_iter().find(|(n, _)| n == "csrf"))
-        .map(|(_, v)| v)
-        .unwrap();
+    let csrf = users.form_field("csrf").unwrap();
     let asked = alice
         .post_form(
             &console(&env, &format!("/users/{BOB}/disable")),
