@@ -229,6 +229,8 @@ pub struct RawHttp {
 pub struct RawGc {
     /// Seconds between collections in `serve` (0: never).
     pub interval_secs: Option<u64>,
+    /// Days stored audit events are kept (default 90).
+    pub audit_retention_days: Option<u32>,
 }
 
 /// `[database_pool]`
@@ -433,6 +435,8 @@ pub struct Overrides {
     pub max_connections: Option<usize>,
     /// `--gc-interval` / `PORTCULLIS_GC_INTERVAL`.
     pub gc_interval_secs: Option<u64>,
+    /// `--audit-retention-days` / `PORTCULLIS_AUDIT_RETENTION_DAYS`.
+    pub audit_retention_days: Option<u32>,
     /// `--trusted-proxy` / `PORTCULLIS_TRUSTED_PROXIES`.
     pub trusted_proxies: Option<Vec<String>>,
     /// Set when `--admin-listen` exports metrics: time every request.
@@ -622,8 +626,16 @@ pub(crate) fn resolve_raw(
     }
     if let Some(g) = raw.gc {
         set(&mut s.gc_interval_secs, g.interval_secs);
+        set(
+            &mut s.audit_retention_secs,
+            g.audit_retention_days.map(days_to_secs),
+        );
     }
     set(&mut s.gc_interval_secs, o.gc_interval_secs);
+    set(
+        &mut s.audit_retention_secs,
+        o.audit_retention_days.map(days_to_secs),
+    );
     set(&mut s.header_read_timeout_secs, o.header_read_timeout_secs);
     if o.max_connections.is_some() {
         s.max_connections = o.max_connections;
@@ -793,6 +805,11 @@ fn issuer_for_listen(listen: &str, dev: bool) -> anyhow::Result<String> {
          server by (the `iss` of every token), e.g. --issuer https://id.example.com or \
          PORTCULLIS_ISSUER; only a loopback --listen implies it"
     )
+}
+
+/// Days as seconds.
+fn days_to_secs(days: u32) -> i64 {
+    i64::from(days).saturating_mul(86_400)
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {

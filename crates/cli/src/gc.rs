@@ -20,11 +20,14 @@ pub struct GcArgs {
 
 /// Runs one collection and prints what it removed.
 pub async fn run(args: GcArgs) -> anyhow::Result<()> {
-    let (store, _) = args.store.open().await?;
-    let report = store
-        .gc(SystemClock.now().as_secs())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let (store, resolved) = args.store.open().await?;
+    let report = portcullis_server::admin::collect_garbage(
+        store.as_ref(),
+        SystemClock.now().as_secs(),
+        resolved.server.audit_retention_secs,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
     println!("removed {} expired records", report.deleted);
     Ok(())
 }

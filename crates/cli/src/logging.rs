@@ -1,7 +1,8 @@
 //! Log setup: `tracing-subscriber` on standard error, filtered by `RUST_LOG` (default `info`),
 //! as human-readable lines or as JSON records; and, with `--audit-file`, every audit event
 //! appended to a file of its own as JSON (the schema is `crates/server/audit-event.schema.json`),
-//! whatever the filter of standard error.
+//! whatever the filter of standard error; and, for `serve`, every audit event captured for the
+//! stored audit trail and the webhook ([`crate::audit_capture`]).
 //!
 //! Lines are formatted where the event happens and written by a writer thread in batches
 //! ([`crate::log_writer`]): a busy token endpoint then pays neither a system call nor a thread
@@ -19,6 +20,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
+
+use portcullis_server::audit_sink::{AUDIT_TARGET, AuditLayer};
 
 use crate::log_writer::{self, BatchGuard};
 
@@ -44,9 +47,6 @@ fn audit_events() -> Targets {
     Targets::new().with_target(AUDIT_TARGET, Level::INFO)
 }
 
-/// The target of every audit event.
-const AUDIT_TARGET: &str = "audit";
-
 /// Opens the audit file for appending, created with mode 0600 (audit records name users and
 /// addresses) when missing.
 fn open_audit_file(path: &Path) -> anyhow::Result<std::fs::File> {
@@ -62,10 +62,15 @@ fn open_audit_file(path: &Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("cannot open the audit file {}", path.display()))
 }
 
-/// Installs the global subscriber: log lines on standard error and, with `audit_file`, every
-/// audit event appended to that file as one JSON object per line. Safe to call once; a second
-/// call installs nothing.
-pub fn init(format: LogFormat, audit_file: Option<&Path>) -> anyhow::Result<LogGuard> {
+/// Installs the global subscriber: log lines on standard error; with `audit_file`, every
+/// audit event appended to that file as one JSON object per line; with `capture`, every audit
+/// event handed to that layer (the stored trail and the webhook of `serve`). Safe to call once;
+/// a second call installs nothing.
+pub fn init(
+    format: LogFormat,
+    audit_file: Option<&Path>,
+    capture: Option<AuditLayer>,
+) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::stderr().is_terminal();
     // Without a thread for the writer (the system refused one), lines go straight to stderr.
@@ -98,6 +103,7 @@ pub fn init(format: LogFormat, audit_file: Option<&Path>) -> anyhow::Result<LogG
     let _ignored = tracing_subscriber::registry()
         .with(stderr.with_filter(filter))
         .with(audit)
+        .with(capture.map(|layer| layer.with_filter(audit_events())))
         .try_init();
     Ok(LogGuard {
         _stderr: stderr_guard,

@@ -5,6 +5,8 @@
 
 mod admin;
 mod admin_listen;
+mod audit;
+mod audit_capture;
 mod clients;
 mod config;
 mod db;
@@ -92,6 +94,9 @@ enum Command {
     /// Set up the admin API: `admin bootstrap` registers its first admin client.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Read the stored audit trail: `audit list`.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Decode or verify a JWT.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -100,7 +105,15 @@ enum Command {
 fn main() -> ExitCode {
     memory::return_large_blocks_to_the_system();
     let cli = Cli::parse();
-    let log = match logging::init(cli.log_format, cli.audit_file.as_deref()) {
+    // `serve` keeps an audit trail: its events are captured from the start.
+    let (capture, audit_queues) = match &cli.command {
+        Command::Serve(args) => {
+            let (layer, queues) = audit_capture::capture(&args.audit);
+            (Some(layer), Some(queues))
+        }
+        _ => (None, None),
+    };
+    let log = match logging::init(cli.log_format, cli.audit_file.as_deref(), capture) {
         Ok(log) => log,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -120,7 +133,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Serve(args) => serve::run(args, audit_queues).await.map(|()| 0),
             Command::Clients(cmd) => clients::run(*cmd).await.map(|()| 0),
             Command::Users(cmd) => users::run(cmd).await.map(|()| 0),
             Command::Roles(cmd) => roles::run_roles(cmd).await.map(|()| 0),
@@ -130,6 +143,7 @@ fn main() -> ExitCode {
             Command::Gc(args) => gc::run(args).await.map(|()| 0),
             Command::Migrate(args) => migrate::run(args).await.map(|()| 0),
             Command::Admin(cmd) => admin::run(cmd).await.map(|()| 0),
+            Command::Audit(cmd) => audit::run(cmd).await.map(|()| 0),
             Command::Token(cmd) => token::run(cmd).await,
         }
     });

@@ -14,6 +14,11 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use url::Url;
 
+/// `value` percent-encoded for a query string.
+pub fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 /// The variable holding the admin API's bearer token.
 pub const TOKEN_ENV: &str = "PORTCULLIS_ADMIN_TOKEN";
 /// The variable holding the admin client's id, when the token is to be fetched.

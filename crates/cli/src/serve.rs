@@ -2,6 +2,7 @@
 //! and users, and serve until Ctrl-C or SIGTERM (in-flight requests finish first) through the
 //! bounded listener in `listen.rs`.
 
+use crate::audit_capture::{self, AuditArgs, AuditQueues};
 use crate::config::{self, Overrides, Resolved};
 use crate::db::{self, redact_url};
 use crate::gc;
@@ -60,6 +61,10 @@ pub struct ServeArgs {
     /// [default: 300].
     #[arg(long, env = "PORTCULLIS_GC_INTERVAL", value_name = "SECS")]
     pub gc_interval: Option<u64>,
+    /// Days the stored audit events are kept; the collection of expired state deletes older
+    /// ones (`[gc] audit_retention_days`) [default: 90].
+    #[arg(long, env = "PORTCULLIS_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
+    pub audit_retention_days: Option<u32>,
     /// A reverse proxy (address or CIDR range) whose `X-Forwarded-For` names the client; may
     /// be repeated, or comma-separated in the environment. From any other peer the header is
     /// ignored [default: none].
@@ -94,10 +99,13 @@ pub struct ServeArgs {
     /// `[theme] dir` of the config file, else the built-in look].
     #[arg(long, env = "PORTCULLIS_THEME_DIR", value_name = "DIR")]
     pub theme_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
-/// Runs the server.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Runs the server; the audit events captured in `audit` are stored (and sent to the webhook)
+/// once the store is open.
+pub async fn run(args: ServeArgs, audit: Option<AuditQueues>) -> anyhow::Result<()> {
     let overrides = Overrides {
         issuer: args.issuer,
         listen: args.listen,
@@ -109,6 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout_secs: args.header_read_timeout,
         max_connections: args.max_connections,
         gc_interval_secs: args.gc_interval,
+        audit_retention_days: args.audit_retention_days,
         trusted_proxies: (!args.trusted_proxies.is_empty()).then_some(args.trusted_proxies),
         request_metrics: args.admin_listen.is_some(),
         registration: args.registration,
@@ -144,6 +153,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow!("starting the server: {e}"))?;
+    let audit_consumers = match audit {
+        Some(queues) => Some(audit_capture::start(
+            &args.audit,
+            queues,
+            Arc::clone(&store),
+            Arc::clone(&clock),
+        )?),
+        None => None,
+    };
     seed(&store, clock.as_ref(), &resolved).await?;
     let dev_demo = if args.dev {
         Some(crate::dev::bootstrap(&store, clock.as_ref(), server.config()).await?)
@@ -200,6 +218,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     mirror.abort();
     if let Some(task) = collector {
         task.abort();
+    }
+    if let Some(consumers) = audit_consumers {
+        consumers.flush().await;
     }
     tracing::info!("portcullis stopped");
     Ok(())

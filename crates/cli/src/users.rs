@@ -3,7 +3,7 @@
 //! read from standard input so they never appear in the process list or history.
 
 use crate::db::format_time;
-use crate::remote::{Remote, Target};
+use crate::remote::{Remote, Target, encode};
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
@@ -295,11 +295,6 @@ async fn all_users(remote: &Remote) -> anyhow::Result<Vec<UserView>> {
             None => return Ok(users),
         }
     }
-}
-
-/// `value` percent-encoded for a query string.
-fn encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Arguments of `users unlock`.

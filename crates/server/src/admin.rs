@@ -2,6 +2,7 @@
 //! keys and the re-encryption of secrets at rest. Each takes the store (and a clock and the
 //! configuration where they matter) explicitly.
 
+mod audit_trail;
 mod bootstrap;
 mod directory;
 mod upstreams;
@@ -20,6 +21,9 @@ use crate::domain::{audit, login, password, secrets};
 use crate::keys;
 use crate::store::{ClientRecord, Denylist, SigningKeyRecord, Store, StoreError, UserRecord};
 
+pub use audit_trail::{
+    AuditEntry, AuditPage, AuditQuery, DEFAULT_AUDIT_PAGE, audit_events, collect_garbage,
+};
 pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin, register_console_client};
 pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,

@@ -16,7 +16,7 @@ use crate::theme::{ThemeName, ThemeSet};
 
 pub(crate) mod redirect;
 mod self_service;
-mod token_hook;
+pub(crate) mod token_hook;
 
 pub use self_service::{PasswordPolicy, SelfServiceSettings, SmtpSettings, SmtpTls};
 
@@ -145,6 +145,9 @@ pub struct ServerSettings {
     /// 300; each wait is jittered by up to a fifth either way; 0 turns the task off, e.g. when
     /// `portcullis gc` runs from cron instead).
     pub gc_interval_secs: u64,
+    /// Seconds stored audit events are kept; the garbage collection deletes older ones
+    /// (default 90 days).
+    pub audit_retention_secs: i64,
     /// Most connections open at once; more are accepted and closed at once. `None` (the
     /// default) lets `portcullis serve` derive it from the process's file-descriptor limit.
     pub max_connections: Option<usize>,
@@ -235,6 +238,7 @@ impl ServerSettings {
             trusted_proxies: Vec::new(),
             request_metrics: false,
             gc_interval_secs: 300,
+            audit_retention_secs: DEFAULT_AUDIT_RETENTION_SECS,
             max_connections: None,
             password_hash_memory_bytes: 64 * 1024 * 1024,
             password_hash_queue: 64,
@@ -267,6 +271,9 @@ pub const SIGNING_ALGS: [Algorithm; 4] = [
 /// Seconds a client or resource server may cache the JWK Set: its `Cache-Control: max-age`, and
 /// the time the portcullis guard keeps it by default (its lower bound on `max-age`).
 pub const JWKS_MAX_AGE_SECS: i64 = 60;
+
+/// How long stored audit events are kept by default: 90 days.
+pub const DEFAULT_AUDIT_RETENTION_SECS: i64 = 90 * 86_400;
 
 /// The least `key_rotation_delay` for `key_reload_interval`: every node reloads its keys within
 /// the interval and publishes the new key, then every cached copy of the old JWK Set expires
@@ -405,6 +412,9 @@ impl ServerConfig {
                 "header_read_timeout_secs",
                 "must be positive",
             ));
+        }
+        if settings.audit_retention_secs <= 0 {
+            return Err(ConfigError::new("audit_retention_days", "must be positive"));
         }
         if settings.max_connections == Some(0) {
             return Err(ConfigError::new("max_connections", "must be positive"));

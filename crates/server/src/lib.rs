@@ -80,6 +80,7 @@ pub mod admin;
 pub mod admin_api;
 pub mod admin_console;
 pub mod at_rest;
+pub mod audit_sink;
 pub mod config;
 pub(crate) mod domain;
 pub(crate) mod hashing;
@@ -286,9 +287,16 @@ impl Server {
         }
     }
 
-    /// Deletes expired state from the store (call periodically, e.g. every few minutes).
+    /// Deletes expired state from the store, and the audit events older than
+    /// [`ServerConfig::audit_retention_secs`](config::ServerConfig::audit_retention_secs) (call
+    /// periodically, e.g. every few minutes).
     pub async fn gc(&self) -> Result<store::GcReport, store::StoreError> {
-        let report = self.state.store.gc(self.state.now()).await?;
+        let report = admin::collect_garbage(
+            self.state.store.as_ref(),
+            self.state.now(),
+            self.state.config.audit_retention_secs,
+        )
+        .await?;
         metrics::counter!("portcullis_gc_runs_total").increment(1);
         metrics::counter!("portcullis_gc_deleted_rows_total").increment(report.deleted);
         Ok(report)

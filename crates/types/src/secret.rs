@@ -75,6 +75,12 @@ secret_type!(
     TokenHookSecret
 );
 
+secret_type!(
+    /// The key the server signs its audit webhook calls with (HMAC-SHA-256), shared with the
+    /// receiver.
+    AuditWebhookSecret
+);
+
 /// Compares two byte strings in constant time (for equal lengths).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

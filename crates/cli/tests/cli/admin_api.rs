@@ -37,12 +37,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/v1/upstreams"),
     ("PUT", "/admin/v1/upstreams/{id}"),
     ("DELETE", "/admin/v1/upstreams/{id}"),
+    ("GET", "/admin/v1/audit"),
 ];
 
 /// A server with the admin listener, an admin client made by `admin bootstrap`, and clients
 /// for the admin audience with fewer rights.
 pub(crate) struct Admin {
-    served: Served,
+    pub(crate) served: Served,
     pub(crate) api: String,
     pub(crate) db: String,
     pub(crate) issuer: String,
@@ -61,14 +62,29 @@ pub(crate) fn printed_secret(out: &str) -> String {
 impl Admin {
     /// The server on a SQLite database in a temporary directory.
     pub(crate) async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Admin::start`], with more arguments for `serve`.
+    pub(crate) async fn start_with(serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = db_url(dir.path());
-        Self::start_on(db, dir, Stdio::null).await
+        Self::start_on_with(db, dir, Stdio::null, serve_args).await
     }
 
     /// Bootstraps the admin client in `db` and serves it with `--dev` and the admin listener;
     /// the server's output goes to `output`.
     async fn start_on(db: String, dir: tempfile::TempDir, output: fn() -> Stdio) -> Self {
+        Self::start_on_with(db, dir, output, &[]).await
+    }
+
+    /// [`Admin::start_on`], with more arguments for `serve`.
+    async fn start_on_with(
+        db: String,
+        dir: tempfile::TempDir,
+        output: fn() -> Stdio,
+        serve_args: &[&str],
+    ) -> Self {
         let listen = format!("127.0.0.1:{}", free_port());
         let admin = format!("127.0.0.1:{}", free_port());
         let issuer = format!("http://{listen}");
@@ -96,6 +112,7 @@ impl Admin {
                 "--admin-listen",
                 &admin,
             ])
+            .args(serve_args)
             .env_remove("PORTCULLIS_ISSUER")
             .env_remove("PORTCULLIS_DATABASE_URL")
             .env("RUST_LOG", "info")
@@ -164,7 +181,7 @@ impl Admin {
     }
 
     /// Sends `method path` to the admin listener with `token` and `body`; status and JSON.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -192,7 +209,7 @@ impl Admin {
 
 impl Admin {
     /// [`Admin::call`], asserting the answer's status; its JSON.
-    async fn expect(
+    pub(crate) async fn expect(
         &self,
         status: u16,
         method: &str,
@@ -242,6 +259,7 @@ async fn every_route_refuses_a_missing_token_and_a_token_without_the_admin_role(
         "admin:keys:write",
         "admin:upstreams:read",
         "admin:upstreams:write",
+        "admin:audit:read",
     ]
     .join(" ");
     // Every admin scope and the admin audience, but not the role.
@@ -451,6 +469,7 @@ async fn the_admin_api_works_on_postgres() {
     let outcome = tokio::spawn(async move {
         let admin = Admin::start_on(db, tempfile::tempdir().unwrap(), Stdio::null).await;
         clients_flow(&admin).await;
+        crate::audit_trail::audit_flow(&admin).await;
         let token = admin.admin_token().await;
         let created = admin
             .expect(

@@ -10,6 +10,7 @@
 
 mod admin_api;
 mod audit_file;
+mod audit_trail;
 mod clients;
 mod common;
 mod grants;

@@ -148,6 +148,8 @@ scopes! {
     UpstreamsRead = "admin:upstreams:read";
     /// Save and delete upstream identity providers.
     UpstreamsWrite = "admin:upstreams:write";
+    /// Read the stored audit trail.
+    AuditRead = "admin:audit:read";
 }
 
 /// Who made an admin request: the token's subject and client, recorded with every change.

@@ -11,6 +11,7 @@
 //! `GET /admin/v1/openapi.json` serves the OpenAPI 3.1 description of these routes, generated
 //! from the handlers, without a token: it says what exists, never what is stored.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod clients;
 pub(crate) mod error;
@@ -31,6 +32,7 @@ use utoipa::{Modify, OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use audit::AuditParams;
 pub use auth::{ADMIN_API_PATH, ADMIN_ROLE, ADMIN_SCOPES, admin_audience};
 pub use clients::{ClientRequest, ClientView, SavedClient};
 pub use error::ErrorBody;
@@ -76,7 +78,7 @@ pub struct Deleted {
     info(
         title = "Portcullis admin API",
         description = "Manage clients, users, roles and groups, signing keys and upstream \
-                       identity providers. Tokens need the audience ISSUER/admin/v1, the role \
+                       identity providers; read the audit trail. Tokens need the audience ISSUER/admin/v1, the role \
                        `admin` and each operation's scope."
     ),
     modifiers(&BearerScheme),
@@ -123,6 +125,7 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(keys::rotate))
         .routes(routes!(upstreams::list))
         .routes(routes!(upstreams::put, upstreams::delete))
+        .routes(routes!(audit::list))
 }
 
 /// The OpenAPI description of the admin API.

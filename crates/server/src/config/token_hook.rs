@@ -99,29 +99,7 @@ impl TokenHookSettings {
             let host = self.url.host_str().unwrap_or("?");
             ConfigError::new(setting, format!("hook at {host}: {reason}"))
         };
-        match self.url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&self.url) => {}
-            "http" => {
-                return Err(err(
-                    "token_hooks.url",
-                    "http is only allowed for a loopback host; use https",
-                ));
-            }
-            _ => return Err(err("token_hooks.url", "must be an https URL")),
-        }
-        if self.url.host_str().is_none_or(str::is_empty) {
-            return Err(err("token_hooks.url", "must have a host"));
-        }
-        if !self.url.username().is_empty() || self.url.password().is_some() {
-            return Err(err(
-                "token_hooks.url",
-                "must not carry credentials; the hook authenticates the server by the signature",
-            ));
-        }
-        if self.url.fragment().is_some() {
-            return Err(err("token_hooks.url", "must not have a fragment"));
-        }
+        check_callback_url(&self.url).map_err(|reason| err("token_hooks.url", reason))?;
         if self.secret.secret().len() < MIN_SECRET_LEN {
             return Err(err(
                 "token_hooks.secret",
@@ -148,6 +126,30 @@ impl TokenHookSettings {
         }
         Ok(())
     }
+}
+
+/// The rules for a URL the server POSTs to (a token hook, the audit webhook): `https`, or
+/// `http` on a loopback host; a host; no credentials (the receiver authenticates the server by
+/// the signature); no fragment. The error says what is wrong.
+pub(crate) fn check_callback_url(url: &url::Url) -> Result<(), &'static str> {
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(url) => {}
+        "http" => return Err("http is only allowed for a loopback host; use https"),
+        _ => return Err("must be an https URL"),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("must have a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "must not carry credentials; the receiver authenticates the server by the signature",
+        );
+    }
+    if url.fragment().is_some() {
+        return Err("must not have a fragment");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

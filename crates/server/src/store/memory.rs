@@ -8,11 +8,11 @@ use async_trait::async_trait;
 
 use super::prelude::*;
 use super::{
-    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome,
-    GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
-    MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord,
-    SigningKeyRecord, StoreError, StoreResult, UpstreamLinkRecord, UpstreamRecord, UserRecord,
-    union_scope,
+    AuditFilter, AuditRecord, CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConsentRecord,
+    ConsumeOutcome, GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord,
+    LOGIN_FAILURE_RETENTION_SECS, MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord,
+    RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult, StoredAuditRecord,
+    UpstreamLinkRecord, UpstreamRecord, UserRecord, union_scope,
 };
 
 /// An artifact payload with its expiry.
@@ -33,6 +33,9 @@ struct State {
     /// id -> queued denylist entry
     mirror_queue: BTreeMap<i64, MirrorEntry>,
     next_mirror_id: i64,
+    /// id -> stored audit event
+    audit: BTreeMap<i64, StoredAuditRecord>,
+    next_audit_id: i64,
     groups: BTreeMap<String, GroupRecord>,
     codes: HashMap<String, CodeRecord>,
     grants: HashMap<String, GrantRecord>,
@@ -981,6 +984,44 @@ impl KeyStore for MemoryStore {
             }
             None => Err(StoreError::NotFound),
         }
+    }
+}
+
+#[async_trait]
+impl AuditStore for MemoryStore {
+    async fn append_audit(&self, events: &[AuditRecord]) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        for record in events {
+            st.next_audit_id += 1;
+            let id = st.next_audit_id;
+            st.audit.insert(
+                id,
+                StoredAuditRecord {
+                    id,
+                    record: record.clone(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<StoredAuditRecord>> {
+        let st = self.lock()?;
+        Ok(st
+            .audit
+            .values()
+            .rev()
+            .filter(|e| filter.matches(e))
+            .take(usize::try_from(filter.page_size()).unwrap_or(usize::MAX))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_audit_before(&self, cutoff: i64) -> StoreResult<u64> {
+        let mut st = self.lock()?;
+        let before = st.audit.len();
+        st.audit.retain(|_, e| e.record.at >= cutoff);
+        Ok(u64::try_from(before - st.audit.len()).unwrap_or(u64::MAX))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Persistence for the authorization server: the storage contract as one object-safe trait per
 //! aggregate ([`ClientStore`], [`UserStore`], [`CodeStore`], [`GrantStore`], [`RefreshStore`],
 //! [`ReplayStore`], [`ArtifactStore`], [`ConsentStore`], [`SessionStore`], [`ThrottleStore`],
-//! [`KeyStore`], [`UpstreamStore`], [`Maintenance`]) whose sum is [`Store`], held by the server as
+//! [`KeyStore`], [`UpstreamStore`], [`Maintenance`], [`AuditStore`]) whose sum is [`Store`], held by the server as
 //! `Arc<dyn Store>`; its records; and the memory, SQLite and PostgreSQL backends chosen by
 //! [`connect`]. With the `conformance` feature, `store::conformance` holds the suite every backend,
 //! in-tree or not, is checked against.
@@ -32,6 +32,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod audit_records;
 mod denylist;
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -49,21 +50,22 @@ mod upstream_records;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+pub use audit_records::{AuditFilter, AuditRecord, MAX_AUDIT_PAGE, StoredAuditRecord};
 pub use denylist::Denylist;
 
 pub use traits::{
-    ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-    Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
-    UpstreamStore, UserStore,
+    ArtifactStore, AuditStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore,
+    KeyStore, Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store,
+    ThrottleStore, UpstreamStore, UserStore,
 };
 
 /// Every storage trait, for calling store methods through `dyn Store`:
 /// `use portcullis_server::store::prelude::*;`.
 pub mod prelude {
     pub use super::traits::{
-        ArtifactStore, ClientStore, CodeStore, ConsentStore, DirectoryStore, GrantStore, KeyStore,
-        Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore, Store, ThrottleStore,
-        UpstreamStore, UserStore,
+        ArtifactStore, AuditStore, ClientStore, CodeStore, ConsentStore, DirectoryStore,
+        GrantStore, KeyStore, Maintenance, MirrorStore, RefreshStore, ReplayStore, SessionStore,
+        Store, ThrottleStore, UpstreamStore, UserStore,
     };
 }
 

@@ -10,16 +10,17 @@ use sqlx::{Connection, PgPool, Postgres, Transaction};
 
 use super::prelude::*;
 use super::sql::atomic::impl_sql_atomic;
+use super::sql::audit::impl_sql_audit;
 use super::sql::upstreams::impl_sql_upstreams;
 use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
 };
 use super::{
-    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions, ConsentRecord, ConsumeOutcome,
-    GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
-    MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord,
-    SigningKeyRecord, StoreError, StoreResult, UpstreamLinkRecord, UpstreamRecord, UserRecord,
-    union_scope,
+    AuditFilter, AuditRecord, CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions,
+    ConsentRecord, ConsumeOutcome, GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord,
+    LOGIN_FAILURE_RETENTION_SECS, MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord,
+    RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult, StoredAuditRecord,
+    UpstreamLinkRecord, UpstreamRecord, UserRecord, union_scope,
 };
 
 /// Connections per node.
@@ -207,6 +208,7 @@ const GC_LOCK: &str =
 impl_sql_atomic!(PostgresStore, Postgres, " FOR UPDATE", " FOR SHARE", "ctid");
 impl_sql_store!(PostgresStore);
 impl_sql_upstreams!(PostgresStore);
+impl_sql_audit!(PostgresStore);
 
 /// The PostgreSQL schema's migrations, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

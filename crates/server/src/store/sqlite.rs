@@ -9,16 +9,17 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::prelude::*;
 use super::sql::atomic::impl_sql_atomic;
+use super::sql::audit::impl_sql_audit;
 use super::sql::upstreams::impl_sql_upstreams;
 use super::sql::{
     consent_from_row, count_u32, db_err, from_doc, impl_sql_store, insert_err, to_doc,
 };
 use super::{
-    CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions, ConsentRecord, ConsumeOutcome,
-    GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord, LOGIN_FAILURE_RETENTION_SECS,
-    MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord, RotateOutcome, SessionRecord,
-    SigningKeyRecord, StoreError, StoreResult, UpstreamLinkRecord, UpstreamRecord, UserRecord,
-    union_scope,
+    AuditFilter, AuditRecord, CODE_RETENTION_SECS, ClientRecord, CodeRecord, ConnectOptions,
+    ConsentRecord, ConsumeOutcome, GRANT_RETENTION_SECS, GcReport, GrantRecord, GroupRecord,
+    LOGIN_FAILURE_RETENTION_SECS, MirrorEntry, RefreshRecord, RefreshStatus, RoleRecord,
+    RotateOutcome, SessionRecord, SigningKeyRecord, StoreError, StoreResult, StoredAuditRecord,
+    UpstreamLinkRecord, UpstreamRecord, UserRecord, union_scope,
 };
 
 /// Connections of a file database: readers run in parallel under WAL, writers serialise on the
@@ -158,6 +159,7 @@ fn create_private(path: &std::path::Path) -> StoreResult<()> {
 impl_sql_atomic!(SqliteStore, Sqlite, "", "", "rowid");
 impl_sql_store!(SqliteStore);
 impl_sql_upstreams!(SqliteStore);
+impl_sql_audit!(SqliteStore);
 
 /// The SQLite schema's migrations, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

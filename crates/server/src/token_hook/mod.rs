@@ -13,8 +13,8 @@
 //!   token goes out without this hook's claims.
 
 mod answer;
-mod call;
-mod signature;
+pub(crate) mod call;
+pub(crate) mod signature;
 
 use portcullis_types::{GrantType, Scope};
 use serde::Serialize;

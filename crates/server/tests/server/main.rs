@@ -2,6 +2,7 @@
 //! with `oneshot` on the memory store, endpoint by endpoint, and the optional Redis denylist.
 
 mod account_lifecycle;
+mod audit_retention;
 mod authorize_flow;
 mod back_channel;
 mod common;

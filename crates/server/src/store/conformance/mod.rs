@@ -31,7 +31,7 @@
 //!
 //! Expand it inside a module to run it for several backends in one target (as the in-tree backends
 //! do: `mod memory { portcullis_server::conformance_suite!(super::open_memory); }`). Each case is
-//! also a public async function of [`tokens`], [`accounts`] or [`upstreams`] taking the store, and [`run`] runs
+//! also a public async function of [`tokens`], [`accounts`], [`upstreams`] or [`audit`] taking the store, and [`run`] runs
 //! one of them the way the generated tests do.
 
 // The cases are tests: a failed assertion or unwrap is the test failing, as in `#[cfg(test)]`
@@ -54,6 +54,7 @@ use portcullis_types::{CodeChallengeMethod, Scope};
 use super::{CodeRecord, GrantRecord, RefreshRecord, RefreshStatus, Store};
 
 pub mod accounts;
+pub mod audit;
 pub mod tokens;
 pub mod upstreams;
 
@@ -204,6 +205,11 @@ macro_rules! conformance_suite {
             upstreams::upstream_links_go_with_upstream_and_user,
             upstreams::upstream_link_deleted_per_user_and_upstream,
             upstreams::upstream_link_concurrent_exactly_one,
+            audit::audit_events_round_trip_newest_first,
+            audit::audit_pages_follow_the_cursor_without_gaps,
+            audit::audit_filters_combine,
+            audit::audit_pages_are_bounded,
+            audit::audit_retention_deletes_only_older_events,
         );
     };
 }

@@ -2,6 +2,7 @@
 //! expanded per backend (the same SQL runs on both), plus helpers for documents and errors.
 
 pub(crate) mod atomic;
+pub(crate) mod audit;
 pub(crate) mod upstreams;
 
 use serde::Serialize;

@@ -5,6 +5,7 @@
 //! `use portcullis_server::store::prelude::*;`.
 
 mod artifacts;
+mod audit;
 mod clients;
 mod codes;
 mod consents;
@@ -21,6 +22,7 @@ mod upstreams;
 mod users;
 
 pub use artifacts::ArtifactStore;
+pub use audit::AuditStore;
 pub use clients::ClientStore;
 pub use codes::CodeStore;
 pub use consents::ConsentStore;
@@ -54,6 +56,7 @@ pub trait Store:
     + UpstreamStore
     + Maintenance
     + MirrorStore
+    + AuditStore
     + std::fmt::Debug
 {
 }
@@ -74,6 +77,7 @@ impl<T> Store for T where
         + UpstreamStore
         + Maintenance
         + MirrorStore
+        + AuditStore
         + std::fmt::Debug
         + ?Sized
 {
