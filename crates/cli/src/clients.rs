@@ -24,6 +24,9 @@ pub enum ClientsCommand {
     List(ListArgs),
     /// Delete a client.
     Remove(RemoveArgs),
+    /// Give a confidential client a new random secret (printed once); the current one stays
+    /// accepted for --overlap (default: not at all).
+    RotateSecret(RotateSecretArgs),
 }
 
 /// Arguments of `clients add`.
@@ -137,12 +140,30 @@ pub struct RemoveArgs {
     pub target: Target,
 }
 
+/// Arguments of `clients rotate-secret`.
+#[derive(Debug, Args)]
+pub struct RotateSecretArgs {
+    /// The client id.
+    #[arg(long)]
+    pub id: String,
+    /// How long the current secret stays accepted beside the new one: seconds, or a number
+    /// with s, m, h or d (e.g. 1d); at most 30 days. Default 0: refused at once.
+    #[arg(long, value_name = "DURATION", value_parser = crate::client_secret::parse_overlap, default_value = "0")]
+    pub overlap: std::time::Duration,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub target: Target,
+}
+
 /// Runs a `clients` subcommand.
 pub async fn run(cmd: ClientsCommand) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Add(args) => add(*args).await,
         ClientsCommand::List(args) => list(args).await,
         ClientsCommand::Remove(args) => remove(args).await,
+        ClientsCommand::RotateSecret(args) => crate::client_secret::rotate(args).await,
     }
 }
 
@@ -371,6 +392,9 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
         }
         if c.exchange_impersonation {
             println!("  impersonation: allowed");
+        }
+        if let Some(until) = c.previous_secret_expires_at {
+            println!("  old secret:    accepted until {}", format_time(until));
         }
         println!("  created:       {}", format_time(c.created_at));
     }

@@ -7,6 +7,7 @@ mod admin;
 mod admin_listen;
 mod audit;
 mod audit_capture;
+mod client_secret;
 mod clients;
 mod config;
 mod db;
@@ -28,6 +29,7 @@ mod theme;
 mod token;
 mod token_hooks;
 mod upstreams;
+mod user_access;
 mod users;
 
 use clap::{Parser, Subcommand};

@@ -1,9 +1,11 @@
-//! `portcullis users add|list|show|update|remove|unlock|revoke-tokens|disable|enable|set-password`:
+//! `portcullis users add|list|show|update|remove|unlock|revoke-tokens|disable|enable|set-password`
+//! (and, in [`crate::user_access`], `grants|revoke-grant|sessions|end-session`):
 //! user accounts with argon2id password hashes, their roles, groups and attributes. Passwords are
 //! read from standard input so they never appear in the process list or history.
 
 use crate::db::format_time;
 use crate::remote::{Remote, Target, encode};
+use crate::user_access::{self, EndSessionArgs, RevokeGrantArgs};
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use portcullis_jose::time::SystemClock;
@@ -42,6 +44,16 @@ pub enum UsersCommand {
     Enable(AccountArgs),
     /// Set a user's password (read from standard input) and sign them out everywhere.
     SetPassword(SetPasswordArgs),
+    /// List the clients a user has given access to, with the consented scope.
+    Grants(ShowArgs),
+    /// Withdraw the access a user gave a client: the consent, and every grant, refresh and
+    /// access token of that client for the user.
+    RevokeGrant(RevokeGrantArgs),
+    /// List a user's live browser sessions, the newest first (at most 500).
+    Sessions(ShowArgs),
+    /// End one browser session of a user, and revoke the grants issued in it (all but
+    /// offline_access ones), as signing out there does.
+    EndSession(EndSessionArgs),
 }
 
 /// The account a lifecycle command acts on, and where its revocations go.
@@ -184,6 +196,10 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Disable(args) => disable(args).await,
         UsersCommand::Enable(args) => enable(args).await,
         UsersCommand::SetPassword(args) => set_password(args).await,
+        UsersCommand::Grants(args) => user_access::grants(args).await,
+        UsersCommand::RevokeGrant(args) => user_access::revoke_grant(args).await,
+        UsersCommand::Sessions(args) => user_access::sessions(args).await,
+        UsersCommand::EndSession(args) => user_access::end_session(args).await,
     }
 }
 
@@ -480,7 +496,7 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<()> {
 }
 
 /// Runs `act` against the account targets of `args` (store, Redis denylist when configured).
-async fn with_targets<T>(
+pub(crate) async fn with_targets<T>(
     args: &AccountArgs,
     act: impl AsyncFnOnce(admin::AccountTargets<'_>) -> Result<T, admin::AdminError>,
 ) -> anyhow::Result<T> {

@@ -4,7 +4,10 @@
 
 mod audit_trail;
 mod bootstrap;
+mod client_secret;
 mod directory;
+mod grants;
+mod sessions;
 mod upstreams;
 
 use std::sync::Arc;
@@ -25,10 +28,13 @@ pub use audit_trail::{
     AuditEntry, AuditPage, AuditQuery, DEFAULT_AUDIT_PAGE, audit_events, collect_garbage,
 };
 pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin, register_console_client};
+pub use client_secret::{MAX_SECRET_OVERLAP, RotatedSecret, rotate_client_secret};
 pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,
     remove_group, remove_role, update_user,
 };
+pub use grants::{list_grants, revoke_grant};
+pub use sessions::{MAX_LISTED_SESSIONS, SessionInfo, end_session, list_sessions};
 pub use upstreams::{LdapOptions, NewUpstream, list_upstreams, put_upstream, remove_upstream};
 
 /// Errors of the admin operations.
@@ -53,6 +59,9 @@ pub enum AdminError {
     /// No user has that id or username.
     #[error("no user `{0}`")]
     UnknownUser(String),
+    /// No client has that id.
+    #[error("no client `{0}`")]
+    UnknownClient(String),
     /// The store failed.
     #[error("storage error: {0}")]
     Store(String),

@@ -746,6 +746,7 @@ impl ClientConfig {
             token_groups: self.token_groups,
             refresh_grace_secs,
             theme: self.theme.map(|t| t.as_str().to_owned()),
+            previous_secret: None,
             created_at: now,
         })
     }

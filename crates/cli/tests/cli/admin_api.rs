@@ -15,6 +15,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/v1/clients/{client_id}"),
     ("PUT", "/admin/v1/clients/{client_id}"),
     ("DELETE", "/admin/v1/clients/{client_id}"),
+    ("POST", "/admin/v1/clients/{client_id}/secret"),
     ("GET", "/admin/v1/users"),
     ("POST", "/admin/v1/users"),
     ("GET", "/admin/v1/users/{user}"),
@@ -26,6 +27,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/v1/users/{user}/revoke-tokens"),
     ("GET", "/admin/v1/users/{user}/grants"),
     ("DELETE", "/admin/v1/users/{user}/grants/{client_id}"),
+    ("GET", "/admin/v1/users/{user}/sessions"),
+    ("DELETE", "/admin/v1/users/{user}/sessions/{session_id}"),
     ("GET", "/admin/v1/roles"),
     ("POST", "/admin/v1/roles"),
     ("DELETE", "/admin/v1/roles/{name}"),
@@ -243,6 +246,7 @@ fn concrete(path: &str) -> String {
         .replace("{user}", "demo")
         .replace("{name}", "some-name")
         .replace("{id}", "some-id")
+        .replace("{session_id}", "some-session")
 }
 
 #[tokio::test]

@@ -24,4 +24,5 @@ mod remote;
 mod serve;
 mod token;
 mod upstreams;
+mod user_access;
 mod users;

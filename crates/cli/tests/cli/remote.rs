@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::process::Output;
 
 /// `portcullis args --server API` with `token` in `PORTCULLIS_ADMIN_TOKEN`.
-fn remote(admin: &Admin, token: &str, args: &[&str]) -> Output {
+pub(crate) fn remote(admin: &Admin, token: &str, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     all.extend(["--server", &admin.api]);
     portcullis_with(&all, &[("PORTCULLIS_ADMIN_TOKEN", Some(token))])
@@ -119,7 +119,7 @@ async fn clients_are_added_listed_and_removed_through_the_admin_api() {
 }
 
 /// The output of `args` on the database and through the API with `token`, which must agree.
-fn same_both_ways(admin: &Admin, token: &str, args: &[&str]) -> String {
+pub(crate) fn same_both_ways(admin: &Admin, token: &str, args: &[&str]) -> String {
     let mut on_db = args.to_vec();
     on_db.extend(["--database", &admin.db]);
     let from_db = ok(&portcullis(&on_db));

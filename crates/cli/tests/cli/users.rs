@@ -202,6 +202,7 @@ async fn seed_sign_in(store: &dyn portcullis_server::store::Store, sub: &str, no
             created_at: now,
             expires_at: now + 3_600,
             upstream: None,
+            sid: None,
         })
         .await
         .unwrap();

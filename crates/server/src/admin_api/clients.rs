@@ -191,6 +191,10 @@ pub struct ClientView {
     pub id_token_signed_response_alg: Option<String>,
     /// Display name.
     pub name: Option<String>,
+    /// Until when (Unix seconds) the secret replaced by the last rotation is still accepted;
+    /// absent when only the current secret is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<i64>,
     /// Registered at, Unix seconds.
     pub created_at: i64,
 }
@@ -225,6 +229,7 @@ impl From<&ClientRecord> for ClientView {
             refresh_token_ttl: c.refresh_token_ttl,
             id_token_signed_response_alg: c.id_token_signed_response_alg.map(|a| a.to_string()),
             name: c.name.clone(),
+            previous_secret_expires_at: c.previous_secret.as_ref().map(|p| p.expires_at),
             created_at: c.created_at,
         }
     }

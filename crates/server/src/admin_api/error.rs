@@ -51,7 +51,9 @@ impl From<AdminError> for ApiError {
             e @ AdminError::ClientExists(_) => Self::Conflict(e.to_string()),
             e @ AdminError::UnknownRole(_) => Self::invalid("roles", e.to_string()),
             e @ AdminError::UnknownGroup(_) => Self::invalid("groups", e.to_string()),
-            e @ AdminError::UnknownUser(_) => Self::NotFound(e.to_string()),
+            e @ (AdminError::UnknownUser(_) | AdminError::UnknownClient(_)) => {
+                Self::NotFound(e.to_string())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -13,10 +13,12 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod client_secret;
 pub(crate) mod clients;
 pub(crate) mod error;
 pub(crate) mod keys;
 pub(crate) mod roles;
+pub(crate) mod sessions;
 pub(crate) mod upstreams;
 pub(crate) mod users;
 
@@ -34,6 +36,7 @@ use utoipa_axum::routes;
 
 pub use audit::AuditParams;
 pub use auth::{ADMIN_API_PATH, ADMIN_ROLE, ADMIN_SCOPES, admin_audience};
+pub use client_secret::{RotatedSecretView, SecretRotation};
 pub use clients::{ClientRequest, ClientView, SavedClient};
 pub use error::ErrorBody;
 pub use keys::{KeyView, RotateRequest, Rotated, RotationMode};
@@ -109,6 +112,7 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(Document::openapi())
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::replace, clients::delete))
+        .routes(routes!(client_secret::rotate))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::disable))
@@ -117,6 +121,8 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::revoke_tokens))
         .routes(routes!(users::list_grants))
         .routes(routes!(users::revoke_grant))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::delete_role))
         .routes(routes!(roles::list_groups, roles::create_group))

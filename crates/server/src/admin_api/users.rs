@@ -17,7 +17,6 @@ use super::auth::{Actor, Admin, UsersRead, UsersWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin::{self, AccountTargets, NewUser, SignOutReport, UserUpdate};
-use crate::domain::consent;
 use crate::state::AppState;
 use crate::store::{ConsentRecord, UserRecord};
 
@@ -223,12 +222,12 @@ pub(crate) async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiEr
 
 /// Drops this node's cached user records and "not revoked" answers after a change here, so
 /// that its token checks see the change at once (other nodes within their cache lifetimes).
-fn forget_cached(state: &AppState) {
+pub(super) fn forget_cached(state: &AppState) {
     state.forget_users();
     state.forget_unrevoked();
 }
 
-fn targets(state: &AppState) -> AccountTargets<'_> {
+pub(super) fn targets(state: &AppState) -> AccountTargets<'_> {
     AccountTargets {
         store: state.store.as_ref(),
         denylist: state.denylist.as_deref(),
@@ -548,11 +547,7 @@ pub(crate) async fn list_grants(
 /// The clients the user `user` (id or username) has given access to.
 pub(crate) async fn grants_of(state: &AppState, user: &str) -> Result<Vec<GrantView>, ApiError> {
     let found = find(state, user).await?;
-    let consents = state
-        .store
-        .list_consents(found.id.as_str())
-        .await
-        .map_err(admin::AdminError::from)?;
+    let consents = admin::list_grants(state.store.as_ref(), found.id.as_str()).await?;
     Ok(consents.iter().map(GrantView::from).collect())
 }
 
@@ -584,9 +579,7 @@ pub(crate) async fn withdraw_grant_as(
     client_id: String,
 ) -> Result<Deleted, ApiError> {
     let found = find(state, user).await?;
-    let withdrawn = consent::withdraw(state, found.id.as_str(), &client_id)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let withdrawn = admin::revoke_grant(targets(state), found.id.as_str(), &client_id).await?;
     if !withdrawn {
         return Err(ApiError::NotFound(format!(
             "user `{user}` has given `{client_id}` no access"

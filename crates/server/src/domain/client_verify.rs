@@ -1,5 +1,6 @@
 //! Checking presented client credentials against the registered client: keyed secret digests
-//! compared in constant time (a legacy bare digest upgraded on success), public clients by id, `private_key_jwt` assertions (RFC 7523, TOK-6) with a
+//! compared in constant time (a legacy bare digest upgraded on success; the secret a rotation
+//! replaced until its overlap ends), public clients by id, `private_key_jwt` assertions (RFC 7523, TOK-6) with a
 //! `jti` replay cache; failures are counted per source address and client on this node (DOS-4).
 
 use std::net::IpAddr;
@@ -109,12 +110,22 @@ async fn check(
             if !matches!(registered, method::SECRET_BASIC | method::SECRET_POST) {
                 return Ok(false);
             }
+            // The secret a rotation replaced is compared too while its overlap lasts (and only
+            // then), whether or not the current one matches, so the time taken does not tell
+            // which secret was presented.
+            let previous = client
+                .previous_secret
+                .as_ref()
+                .and_then(|p| p.accepted_at(now))
+                .map(|hash| state.pepper.verify(secret.secret(), hash));
             match state.pepper.verify(secret.secret(), stored) {
-                SecretMatch::Mismatch => false,
                 SecretMatch::Keyed => true,
                 SecretMatch::Legacy => {
                     upgrade_secret_digest(state, client, stored, secret.secret()).await;
                     true
+                }
+                SecretMatch::Mismatch => {
+                    previous.is_some_and(|p| !matches!(p, SecretMatch::Mismatch))
                 }
             }
         }

@@ -211,24 +211,21 @@ pub(crate) async fn mirror_jti(
     .await
 }
 
-/// Revokes the grants a browser session left behind when it ends (logout): those issued under
-/// its `sid` without `offline_access`. Their refresh tokens, access tokens and ID tokens die
-/// with the session, so an ID token from it can no longer be exchanged (OIDC Core §11: only
-/// `offline_access` outlives the session). Returns how many grants were revoked.
+/// Revokes the grants a browser session left behind when it ends (logout), as
+/// [`lifecycle::revoke_session_grants`](super::lifecycle::revoke_session_grants) does, and
+/// drops this node's "not revoked" answers. Returns how many grants were revoked.
 pub(crate) async fn revoke_session_grants(
     state: &AppState,
     user_id: &str,
     sid: &str,
 ) -> Result<usize, ProtocolError> {
-    let mut revoked = 0;
-    for grant in state.store.list_grants(user_id).await? {
-        if grant.revoked_at.is_none()
-            && grant.sid.as_deref() == Some(sid)
-            && !grant.scope.contains("offline_access")
-        {
-            revoke_grant(state, &grant.id).await?;
-            revoked += 1;
-        }
-    }
-    Ok(revoked)
+    let revoked = super::lifecycle::revoke_session_grants(
+        super::lifecycle::Targets::of(state),
+        user_id,
+        sid,
+        state.now(),
+    )
+    .await;
+    state.forget_unrevoked();
+    revoked
 }

@@ -157,6 +157,32 @@ pub(crate) async fn sign_out_everywhere(
     Ok((user, report))
 }
 
+/// Revokes the grants a browser session left behind when it ends (logout, or an operator
+/// ending it): those of `user_id` issued under its `sid` without `offline_access`, with their
+/// refresh tokens, access tokens and ID tokens (their `jti`s mirrored), so an ID token from it
+/// can no longer be exchanged (OIDC Core §11: only `offline_access` outlives the session).
+/// Returns how many grants were newly revoked.
+pub(crate) async fn revoke_session_grants(
+    t: Targets<'_>,
+    user_id: &str,
+    sid: &str,
+    now: i64,
+) -> Result<usize, ProtocolError> {
+    let mut revoked = 0;
+    for grant in t.store.list_grants(user_id).await? {
+        if grant.revoked_at.is_none()
+            && grant.sid.as_deref() == Some(sid)
+            && !grant.scope.contains("offline_access")
+        {
+            if t.store.revoke_grant(&grant.id, now).await? {
+                revoked += 1;
+            }
+            publish_grant_jtis(t.store, t.denylist, t.health, &grant.id, now).await?;
+        }
+    }
+    Ok(revoked)
+}
+
 /// [`sign_out_everywhere`] on a running server: this node's caches of user records and "not
 /// revoked" answers are dropped at once.
 pub(crate) async fn sign_out_user(

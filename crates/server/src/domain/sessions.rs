@@ -105,6 +105,7 @@ pub(crate) async fn create_with(
         created_at: now,
         expires_at: now.saturating_add(state.config.session_ttl),
         upstream,
+        sid: Some(derived("sid", &id)),
     };
     state.store.insert_session(rec.clone()).await?;
     let session = Session::from_record(&id, rec);

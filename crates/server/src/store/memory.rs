@@ -862,6 +862,44 @@ impl SessionStore for MemoryStore {
         st.sessions.retain(|_, s| s.user_id != user_id);
         Ok(u64::try_from(before - st.sessions.len()).unwrap_or(u64::MAX))
     }
+
+    async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let mut live: Vec<SessionRecord> = self
+            .lock()?
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && now < s.expires_at)
+            .cloned()
+            .collect();
+        live.sort_by(|a, b| {
+            b.expires_at
+                .cmp(&a.expires_at)
+                .then_with(|| a.id_hash.cmp(&b.id_hash))
+        });
+        live.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(live)
+    }
+
+    async fn delete_user_session(
+        &self,
+        user_id: &str,
+        id_hash: &str,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let mut st = self.lock()?;
+        if st
+            .sessions
+            .get(id_hash)
+            .is_none_or(|s| s.user_id != user_id)
+        {
+            return Ok(None);
+        }
+        Ok(st.sessions.remove(id_hash))
+    }
 }
 
 #[async_trait]

@@ -71,8 +71,8 @@ pub mod prelude {
 
 pub use records::{
     ClientRecord, CodeRecord, ConsentRecord, ConsumeOutcome, GcReport, GrantRecord, GroupRecord,
-    MirrorEntry, RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord, RotateOutcome,
-    SessionRecord, SigningKeyRecord, UserRecord,
+    MirrorEntry, PreviousSecret, RefreshRecord, RefreshStatus, ReleaseFilter, RoleRecord,
+    RotateOutcome, SessionRecord, SigningKeyRecord, UserRecord,
 };
 pub use upstream_records::{
     FederatedSignIn, LDAP_DEFAULT_GROUP_ATTRIBUTE, LDAP_DEFAULT_GROUP_FILTER,

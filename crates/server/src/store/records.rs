@@ -91,8 +91,38 @@ pub struct ClientRecord {
     /// deployment's theme. An unknown name falls back to the deployment's theme.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
+    /// The secret replaced by the last rotation, while it is still accepted (a rotation with an
+    /// overlap); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<PreviousSecret>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
+}
+
+/// A client secret replaced by a rotation that still authenticates the client until
+/// `expires_at`, so deployments can move to the new secret without an outage.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    /// The replaced secret's digest, as [`ClientRecord::secret_hash`] held it.
+    pub hash: String,
+    /// From this time (Unix seconds) on the replaced secret is refused.
+    pub expires_at: i64,
+}
+
+impl PreviousSecret {
+    /// The replaced secret's digest if it is still accepted at `now` (`now < expires_at`).
+    pub fn accepted_at(&self, now: i64) -> Option<&str> {
+        (now < self.expires_at).then_some(self.hash.as_str())
+    }
+}
+
+impl fmt::Debug for PreviousSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreviousSecret")
+            .field("hash", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl ClientRecord {
@@ -131,6 +161,7 @@ impl fmt::Debug for ClientRecord {
             .field("token_groups", &self.token_groups)
             .field("refresh_grace_secs", &self.refresh_grace_secs)
             .field("theme", &self.theme)
+            .field("previous_secret", &self.previous_secret)
             .field("created_at", &self.created_at)
             .finish()
     }
@@ -479,6 +510,11 @@ pub struct SessionRecord {
     /// The upstream the user signed in through, if not with a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<crate::store::FederatedSignIn>,
+    /// The `sid` claim of tokens issued in this session (derived from the cookie value, so it
+    /// cannot be recomputed from `id_hash`): lets an operator ending the session revoke the
+    /// grants issued under it. `None` for sessions stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A signing key with its rotation schedule. `private_jwk` is secret key material.

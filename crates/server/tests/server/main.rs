@@ -15,5 +15,6 @@ mod pages;
 mod redis_denylist;
 mod refresh_grace;
 mod registration;
+mod secret_rotation;
 mod self_service;
 mod token_endpoint;

@@ -37,6 +37,7 @@ fn client(id: &str) -> ClientRecord {
         token_groups: ReleaseFilter::All,
         refresh_grace_secs: 0,
         theme: None,
+        previous_secret: None,
         created_at: T0,
     }
 }
@@ -328,6 +329,7 @@ pub async fn users_found_by_email(s: Arc<dyn Store>) {
 pub async fn sessions_expire(s: Arc<dyn Store>) {
     let sess = SessionRecord {
         upstream: None,
+        sid: Some("sid-1".into()),
         id_hash: "sess-hash".into(),
         user_id: "u1".into(),
         auth_time: T0,
@@ -361,6 +363,7 @@ pub async fn user_sessions_deleted_together(s: Arc<dyn Store>) {
         created_at: T0,
         expires_at,
         upstream: None,
+        sid: None,
     };
     s.insert_session(sess("a1", "ua", T0 + 60)).await.unwrap();
     s.insert_session(sess("a2", "ua", T0 + 60)).await.unwrap();
@@ -371,6 +374,56 @@ pub async fn user_sessions_deleted_together(s: Arc<dyn Store>) {
     assert!(s.get_session("a2", T0).await.unwrap().is_none());
     assert!(s.get_session("b1", T0).await.unwrap().is_some());
     assert_eq!(s.delete_user_sessions("ua").await.unwrap(), 0);
+}
+
+pub async fn user_sessions_listed_and_ended_one_by_one(s: Arc<dyn Store>) {
+    let sess = |id: &str, user: &str, expires_at: i64| SessionRecord {
+        id_hash: id.into(),
+        user_id: user.into(),
+        auth_time: T0,
+        created_at: expires_at - 3_600,
+        expires_at,
+        upstream: None,
+        sid: Some(format!("sid-{id}")),
+    };
+    s.insert_session(sess("a1", "ua", T0 + 60)).await.unwrap();
+    s.insert_session(sess("a2", "ua", T0 + 120)).await.unwrap();
+    s.insert_session(sess("a0", "ua", T0 + 120)).await.unwrap();
+    s.insert_session(sess("a3", "ua", T0)).await.unwrap();
+    s.insert_session(sess("b1", "ub", T0 + 60)).await.unwrap();
+    let ids = |list: Vec<SessionRecord>| list.into_iter().map(|r| r.id_hash).collect::<Vec<_>>();
+    // Live only, the latest to expire first, ties by id; bounded by the limit.
+    assert_eq!(
+        ids(s.list_user_sessions("ua", T0, 10).await.unwrap()),
+        ["a0", "a2", "a1"]
+    );
+    assert_eq!(
+        ids(s.list_user_sessions("ua", T0, 2).await.unwrap()),
+        ["a0", "a2"]
+    );
+    assert_eq!(
+        s.list_user_sessions("ua", T0, 10).await.unwrap()[2],
+        sess("a1", "ua", T0 + 60)
+    );
+    assert!(
+        s.list_user_sessions("nobody", T0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another user's session is neither deleted nor revealed.
+    assert_eq!(s.delete_user_session("ua", "b1").await.unwrap(), None);
+    assert!(s.get_session("b1", T0).await.unwrap().is_some());
+    assert_eq!(
+        s.delete_user_session("ua", "a1").await.unwrap(),
+        Some(sess("a1", "ua", T0 + 60))
+    );
+    assert_eq!(s.delete_user_session("ua", "a1").await.unwrap(), None);
+    assert_eq!(
+        ids(s.list_user_sessions("ua", T0, 10).await.unwrap()),
+        ["a0", "a2"]
+    );
+    assert_eq!(s.delete_user_session("ua", "missing").await.unwrap(), None);
 }
 
 pub async fn throttle_counts_within_window(s: Arc<dyn Store>) {

@@ -189,6 +189,7 @@ macro_rules! conformance_suite {
             accounts::users_found_by_email,
             accounts::sessions_expire,
             accounts::user_sessions_deleted_together,
+            accounts::user_sessions_listed_and_ended_one_by_one,
             accounts::throttle_counts_within_window,
             accounts::dos_4_concurrent_attempts_exactly_limit_pass,
             accounts::dos_4_released_attempts_no_longer_count,

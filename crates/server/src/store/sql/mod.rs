@@ -771,6 +771,41 @@ macro_rules! impl_sql_store {
                     .map_err(db_err)?;
                 Ok(r.rows_affected())
             }
+
+            async fn list_user_sessions(
+                &self,
+                user_id: &str,
+                now: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<SessionRecord>> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT doc FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+                     ORDER BY expires_at DESC, id_hash LIMIT $3",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(|(d,)| from_doc(d)).collect()
+            }
+
+            async fn delete_user_session(
+                &self,
+                user_id: &str,
+                id_hash: &str,
+            ) -> StoreResult<Option<SessionRecord>> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2 RETURNING doc",
+                )
+                .bind(id_hash)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(|(d,)| from_doc(&d)).transpose()
+            }
         }
 
         #[async_trait]

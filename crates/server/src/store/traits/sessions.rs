@@ -18,4 +18,19 @@ pub trait SessionStore: Send + Sync {
     /// Deletes every session of `user_id` (signing the user out of every browser); returns how
     /// many there were, expired ones included.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+    /// The unexpired sessions of `user_id` (`now < expires_at`), at most `limit`, the latest to
+    /// expire first (with one session lifetime, the newest first), ties by `id_hash`.
+    async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<SessionRecord>>;
+    /// Deletes the session `id_hash` if it belongs to `user_id`, in one step; returns it if it
+    /// existed and was theirs (expired or not), `None` otherwise (nothing deleted).
+    async fn delete_user_session(
+        &self,
+        user_id: &str,
+        id_hash: &str,
+    ) -> StoreResult<Option<SessionRecord>>;
 }

@@ -69,6 +69,7 @@ mod tests {
             token_groups: Default::default(),
             refresh_grace_secs: 0,
             theme: None,
+            previous_secret: None,
             created_at: 0,
         }
     }
