@@ -1,6 +1,6 @@
 //! The admin console on the admin listener: signing in through the server's own login and
 //! consent pages in a real browser (headless Chromium, see `chromium.rs`), then registering a
-//! client, creating a user with a role, signing a user out everywhere and rotating the keys,
+//! client, creating a user with a role, ending a user's browser session and rotating the keys,
 //! each read back through the admin API with the console's own token; and, over plain HTTP,
 //! the refusals: no token, a user without the `admin` role, a form without its CSRF token, a
 //! sign-in response that does not belong to the browser's sign-in, a token lacking a scope.
@@ -192,14 +192,14 @@ async fn an_admin_manages_the_server_from_the_console() {
     click(&browser, "td a").await;
     shots.take(&browser, "user-detail").await;
     assert_eq!(text(&browser, "#state").await, "active");
-    click(&browser, "form[action$='/revoke-tokens'] button").await;
-    shots.take(&browser, "confirm-sign-out").await;
-    assert_eq!(text(&browser, "h1").await, "Sign out everywhere");
+    click(&browser, "#sessions form[action$='/end'] button").await;
+    shots.take(&browser, "confirm-end-session").await;
+    assert_eq!(text(&browser, "h1").await, "End session");
     click(&browser, "button.danger").await;
-    shots.take(&browser, "signed-out").await;
+    shots.take(&browser, "session-ended").await;
     let notice = text(&browser, "p.notice").await;
     assert!(
-        notice.contains("1 sessions ended"),
+        notice.contains("Ended the session"),
         "{notice}; screenshots: {shown}"
     );
     let after = bob.get(&account).await.unwrap();
@@ -223,6 +223,15 @@ async fn an_admin_manages_the_server_from_the_console() {
     assert_eq!(text(&browser, "h1").await, "Roles and groups");
     visit(&browser, &env, &mut shots, "/upstreams", "upstreams").await;
     assert_eq!(text(&browser, "h1").await, "Upstream identity providers");
+    visit(
+        &browser,
+        &env,
+        &mut shots,
+        "/audit?event=admin_change",
+        "audit",
+    )
+    .await;
+    assert_eq!(text(&browser, "h1").await, "Audit trail");
 
     // Signing out revokes the token: the API refuses it from then on.
     click(&browser, "form[action='/admin/console/logout'] button").await;

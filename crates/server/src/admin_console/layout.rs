@@ -57,6 +57,7 @@ pub(crate) fn page(title: &str, csrf: &str, body: Markup) -> Response {
                             li { a href=(at("/roles")) { "Roles and groups" } }
                             li { a href=(at("/keys")) { "Keys" } }
                             li { a href=(at("/upstreams")) { "Upstreams" } }
+                            li { a href=(at("/audit")) { "Audit trail" } }
                         }
                     }
                     form method="post" action=(at("/logout")) {
@@ -218,6 +219,7 @@ pub(crate) async fn home(console: Console<ClientsRead>) -> Response {
                 li { a href=(at("/roles")) { "Roles and groups" } ": create and delete." }
                 li { a href=(at("/keys")) { "Signing keys" } ": list and rotate." }
                 li { a href=(at("/upstreams")) { "Upstream identity providers" } ": list and remove." }
+                li { a href=(at("/audit")) { "Audit trail" } ": who changed what, newest first." }
             }
         },
     )

@@ -9,6 +9,7 @@
 //! ask for confirmation first.
 
 mod access;
+mod audit;
 mod clients;
 mod keys;
 mod layout;
@@ -125,6 +126,11 @@ pub(crate) fn router(
             &at("/users/{id}/grants/{client_id}/withdraw"),
             post(users::withdraw_grant),
         )
+        .route(
+            &at("/users/{id}/sessions/{session_id}/end"),
+            post(users::end_session),
+        )
+        .route(&at("/audit"), get(audit::list))
         .route(&at("/roles"), get(roles::list).post(roles::create_role))
         .route(&at("/roles/{name}/delete"), post(roles::delete_role))
         .route(&at("/groups"), post(roles::create_group))

@@ -10,7 +10,10 @@ use serde::Deserialize;
 use super::access::{Console, ConsoleError, ConsoleForm};
 use super::layout::{Confirm, confirm, csrf_field, optional, page, seg, words};
 use super::{CONSOLE_PATH, ConsoleState};
+use crate::admin;
 use crate::admin_api::auth::{UsersRead, UsersWrite};
+use crate::admin_api::error::ApiError;
+use crate::admin_api::sessions;
 use crate::admin_api::users::{self, NewUserRequest, Paging};
 
 /// Users per console page.
@@ -167,6 +170,10 @@ pub(crate) async fn show(
     let record = users::find(&state.app, &id).await?;
     let user = users::detailed(&state.app, &record).await?;
     let grants = users::grants_of(&state.app, &id).await?;
+    let app = &state.app;
+    let live = admin::list_sessions(app.store.as_ref(), app.clock.as_ref(), record.id.as_str())
+        .await
+        .map_err(ApiError::from)?;
     let csrf = &console.csrf;
     Ok(page(
         &format!("User {}", user.username),
@@ -192,6 +199,32 @@ pub(crate) async fn show(
                 }
                 (action_button(csrf, &user.sub, "unlock", "Unlock sign-in"))
                 (action_button(csrf, &user.sub, "revoke-tokens", "Sign out everywhere"))
+            }
+            h2 { "Sessions" }
+            @if live.is_empty() {
+                p.muted { "This user has no browser session." }
+            } @else {
+                table #sessions {
+                    thead { tr {
+                        th scope="col" { "Session" } th scope="col" { "Signed in (Unix time)" }
+                        th scope="col" { "Through" } th scope="col" { "Actions" }
+                    } }
+                    tbody {
+                        @for session in &live {
+                            tr {
+                                td { code { (session.id.get(..12).unwrap_or(&session.id)) "…" } }
+                                td { (session.auth_time) }
+                                td { (session.upstream.as_deref().unwrap_or("password")) }
+                                td {
+                                    form method="post" action=(format!("{CONSOLE_PATH}/users/{}/sessions/{}/end", seg(&user.sub), seg(&session.id))) {
+                                        (csrf_field(csrf))
+                                        button type="submit" aria-label="End this session" { "End" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             h2 { "Grants" }
             @if grants.is_empty() {
@@ -323,4 +356,30 @@ pub(crate) async fn withdraw_grant(
         &id,
         html! { "Withdrew the access given to " code { (client_id) } "." },
     ))
+}
+
+/// `POST /admin/console/users/{id}/sessions/{session_id}/end`: asks, then ends that one
+/// browser session as the API's `DELETE` does.
+pub(crate) async fn end_session(
+    console: Console<UsersWrite>,
+    State(state): State<ConsoleState>,
+    Path((id, session_id)): Path<(String, String)>,
+    ConsoleForm(form): ConsoleForm<Confirm>,
+) -> Result<Response, ConsoleError> {
+    if !form.confirmed() {
+        return Ok(confirm(
+            "End session",
+            &console.csrf,
+            html! { "End this browser session? That browser is signed out, and the grants issued in it are revoked." },
+            &format!(
+                "{CONSOLE_PATH}/users/{}/sessions/{}/end",
+                seg(&id),
+                seg(&session_id)
+            ),
+            &[],
+            &format!("{CONSOLE_PATH}/users/{}", seg(&id)),
+        ));
+    }
+    sessions::end_session_as(&state.app, &console.actor, &id, session_id).await?;
+    Ok(done(&console.csrf, &id, html! { "Ended the session." }))
 }
