@@ -156,6 +156,29 @@ async fn an_admin_manages_the_server_from_the_console() {
     assert_eq!(client["confidential"], true);
     assert_eq!(client["redirect_uris"][0], "https://made.example/cb");
 
+    // Rotate its secret, confirming first: a new one is shown once.
+    visit(
+        &browser,
+        &env,
+        &mut shots,
+        "/clients?q=console-made",
+        "clients-search",
+    )
+    .await;
+    click(
+        &browser,
+        "form[action='/admin/console/clients/console-made/secret'] button",
+    )
+    .await;
+    shots.take(&browser, "confirm-rotate-secret").await;
+    click(&browser, "button.danger").await;
+    shots.take(&browser, "secret-rotated").await;
+    let rotated = text(&browser, "#client-secret").await;
+    assert!(
+        rotated.len() >= 32 && rotated != secret,
+        "screenshots: {shown}"
+    );
+
     // Create a user holding a role.
     visit(&browser, &env, &mut shots, "/users/new", "user-form").await;
     fill(&browser, "#username", "carol").await;

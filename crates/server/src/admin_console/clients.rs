@@ -13,6 +13,7 @@ use super::{CONSOLE_PATH, ConsoleState};
 use crate::admin;
 use crate::admin_api::ClientRequest;
 use crate::admin_api::auth::{ClientsRead, ClientsWrite};
+use crate::admin_api::client_secret;
 use crate::admin_api::clients::{self, ClientView};
 
 /// The list's search.
@@ -69,6 +70,13 @@ pub(crate) async fn list(
                             td { (c.grant_types.join(", ")) }
                             td { (c.redirect_uris.join(" ")) }
                             td {
+                                @if c.confidential && c.token_endpoint_auth_method != "private_key_jwt" {
+                                    form method="post" action=(format!("{CONSOLE_PATH}/clients/{}/secret", seg(&c.client_id))) {
+                                        (csrf_field(&console.csrf))
+                                        button type="submit" aria-label=(format!("Rotate the secret of {}", c.client_id)) { "Rotate secret" }
+                                    }
+                                    " "
+                                }
                                 form method="post" action=(format!("{CONSOLE_PATH}/clients/{}/delete", seg(&c.client_id))) {
                                     (csrf_field(&console.csrf))
                                     button type="submit" aria-label=(format!("Delete {}", c.client_id)) { "Delete" }
@@ -196,6 +204,56 @@ pub(crate) async fn delete(
         &console.csrf,
         html! {
             p.notice role="status" { "Deleted " code { (deleted.deleted) } "." }
+            p { a href=(back) { "Back to the clients" } }
+        },
+    ))
+}
+
+/// The secret rotation form's fields.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RotateSecret {
+    confirm: Option<String>,
+    #[serde(default)]
+    overlap_seconds: u64,
+}
+
+/// `POST /admin/console/clients/{id}/secret`: asks (with the overlap to keep the old secret
+/// for), then rotates as the API does and shows the new secret this once.
+pub(crate) async fn rotate_secret(
+    console: Console<ClientsWrite>,
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<RotateSecret>,
+) -> Result<Response, ConsoleError> {
+    let back = format!("{CONSOLE_PATH}/clients");
+    if form.confirm.as_deref() != Some("yes") {
+        return Ok(page(
+            "Rotate secret",
+            &console.csrf,
+            html! {
+                p { "Give " code { (id) } " a new secret?" }
+                form method="post" action=(format!("{CONSOLE_PATH}/clients/{}/secret", seg(&id))) {
+                    (csrf_field(&console.csrf))
+                    input type="hidden" name="confirm" value="yes";
+                    label for="overlap_seconds" { "Keep accepting the current secret for (seconds, 0 for not at all)" }
+                    input #overlap_seconds type="text" inputmode="numeric" name="overlap_seconds" value="0";
+                    button.danger type="submit" { "Yes, rotate secret" }
+                }
+                p { a href=(back) { "No, go back" } }
+            },
+        ));
+    }
+    let rotated =
+        client_secret::rotate_as(&state.app, &console.actor, id, form.overlap_seconds).await?;
+    Ok(page(
+        "Secret rotated",
+        &console.csrf,
+        html! {
+            p.notice role="status" { "New secret for " code { (rotated.client_id) } ", shown this once:" }
+            p.secret #client-secret { (rotated.client_secret) }
+            @if let Some(until) = rotated.previous_secret_expires_at {
+                p { "The previous secret is accepted until " (until) " (Unix time)." }
+            }
             p { a href=(back) { "Back to the clients" } }
         },
     ))

@@ -118,6 +118,7 @@ pub(crate) fn router(
         .route(&at("/clients"), get(clients::list).post(clients::create))
         .route(&at("/clients/new"), get(clients::new))
         .route(&at("/clients/{id}/delete"), post(clients::delete))
+        .route(&at("/clients/{id}/secret"), post(clients::rotate_secret))
         .route(&at("/users"), get(users::list).post(users::create))
         .route(&at("/users/new"), get(users::new))
         .route(&at("/users/{id}"), get(users::show))
