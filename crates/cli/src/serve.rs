@@ -80,6 +80,16 @@ pub struct ServeArgs {
     /// (loopback, or a network only the monitoring and operators reach) [default: off].
     #[arg(long, env = "PORTCULLIS_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<String>,
+    /// The URL at which operators' browsers reach the admin listener, for the admin console's
+    /// sign-in redirect (`URL/admin/console/callback`) [default: http:// and the admin
+    /// listener's bound address].
+    #[arg(
+        long,
+        env = "PORTCULLIS_ADMIN_URL",
+        value_name = "URL",
+        requires = "admin_listen"
+    )]
+    pub admin_url: Option<String>,
     /// Open (`true`) or close (`false`) the self-service sign-up page, over the config file's
     /// `[registration] enabled` [default: false].
     #[arg(long, env = "PORTCULLIS_REGISTRATION", value_name = "BOOL")]
@@ -174,11 +184,23 @@ pub async fn run(args: ServeArgs, audit: Option<AuditQueues>, traced: bool) -> a
     };
     if let Some(admin) = admin {
         let at = admin.local_addr()?;
+        let admin_url = args
+            .admin_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{at}"));
+        admin::register_console_client(store.as_ref(), clock.as_ref(), server.config(), &admin_url)
+            .await
+            .map_err(|e| anyhow!("registering the admin console's client: {e}"))?;
         let api = server
             .admin_router()
-            .map_err(|e| anyhow!("the admin API: {e}"))?;
+            .map_err(|e| anyhow!("the admin API: {e}"))?
+            .merge(
+                server
+                    .admin_console_router(&admin_url)
+                    .map_err(|e| anyhow!("the admin console: {e}"))?,
+            );
         admin.spawn(api);
-        tracing::info!(admin_listen = %at, "metrics at http://{at}/metrics, admin API at http://{at}/admin/v1");
+        tracing::info!(admin_listen = %at, "metrics at http://{at}/metrics, admin API at http://{at}/admin/v1, admin console at {}/admin/console/", admin_url.trim_end_matches('/'));
     }
     tracing::info!(
         %issuer,

@@ -27,7 +27,7 @@ use crate::store::{ClientRecord, Denylist, SigningKeyRecord, Store, StoreError, 
 pub use audit_trail::{
     AuditEntry, AuditPage, AuditQuery, DEFAULT_AUDIT_PAGE, audit_events, collect_garbage,
 };
-pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin};
+pub use bootstrap::{ADMIN_TOKEN_TTL_SECS, Bootstrapped, bootstrap_admin, register_console_client};
 pub use client_secret::{MAX_SECRET_OVERLAP, RotatedSecret, rotate_client_secret};
 pub use directory::{
     NewUser, UserUpdate, add_group, add_role, effective_roles, find_user, list_groups, list_roles,

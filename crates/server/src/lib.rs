@@ -78,6 +78,7 @@ use portcullis_jose::Clock;
 
 pub mod admin;
 pub mod admin_api;
+pub mod admin_console;
 pub mod at_rest;
 pub mod audit_sink;
 pub mod config;
@@ -242,6 +243,17 @@ impl Server {
     /// server's state; fails only if the issuer cannot be a guard's issuer.
     pub fn admin_router(&self) -> Result<Router, portcullis_guard::ConfigError> {
         admin_api::router(&self.state)
+    }
+
+    /// The admin console's routes under [`admin_console::CONSOLE_PATH`], for the admin
+    /// listener reached at `admin_base_url` (its redirect URI is
+    /// [`admin_console::console_redirect_uri`] of it). The console signs in as the client
+    /// [`admin_console::CONSOLE_CLIENT_ID`], which [`admin::register_console_client`] registers.
+    pub fn admin_console_router(
+        &self,
+        admin_base_url: &str,
+    ) -> Result<Router, portcullis_guard::ConfigError> {
+        admin_console::router(&self.state, admin_base_url)
     }
 
     /// The validated configuration.

@@ -52,6 +52,14 @@ pub struct Page {
 }
 
 impl Page {
+    /// The value of the first field named `name` in any form of the page (a CSRF token).
+    pub fn form_field(&self, name: &str) -> Option<String> {
+        self.forms()
+            .into_iter()
+            .find_map(|f| f.fields.into_iter().find(|(n, _)| n == name))
+            .map(|(_, value)| value)
+    }
+
     /// The forms of the page.
     pub fn forms(&self) -> Vec<Form> {
         html::forms(&self.body)

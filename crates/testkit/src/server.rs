@@ -36,6 +36,7 @@ pub struct TestServerBuilder {
     issuer: Option<String>,
     host: Option<String>,
     configure: Vec<Configure>,
+    admin_listener: bool,
 }
 
 impl std::fmt::Debug for TestServerBuilder {
@@ -51,6 +52,14 @@ impl TestServerBuilder {
     /// The store backend.
     pub fn store(mut self, store: StoreKind) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Also serves an admin listener on a port of its own, as `serve --admin-listen` does: the
+    /// admin API and the admin console, whose client is registered for it
+    /// ([`TestServer::admin_url`]). Not restarted by [`TestServer::restart`].
+    pub fn admin_listener(mut self) -> Self {
+        self.admin_listener = true;
         self
     }
 
@@ -124,7 +133,17 @@ impl TestServerBuilder {
             .start_time
             .unwrap_or_else(|| SystemClock.now().as_secs());
         let clock = Arc::new(FixedClock::new(UnixTime(start)));
-        let task = spawn_server(listener, &config, &store, &clock).await?;
+        let admin = if self.admin_listener {
+            let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding the admin listener")?;
+            let base = Url::parse(&format!("http://{host}:{}/", admin.local_addr()?.port()))?;
+            Some((admin, base))
+        } else {
+            None
+        };
+        let admin_base = admin.as_ref().map(|(_, base)| base.clone());
+        let task = spawn_server(listener, &config, &store, &clock, admin).await?;
         let base = Url::parse(&format!("http://{host}:{port}/"))?;
         let endpoints = Endpoints::discover(&base, &issuer).await?;
         Ok(TestServer {
@@ -141,6 +160,7 @@ impl TestServerBuilder {
             endpoints,
             task,
             tempdir,
+            admin_base,
         })
     }
 }
@@ -151,11 +171,36 @@ async fn spawn_server(
     config: &ServerConfig,
     store: &Arc<dyn Store>,
     clock: &Arc<FixedClock>,
+    admin: Option<(tokio::net::TcpListener, Url)>,
 ) -> anyhow::Result<JoinHandle<()>> {
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let server = portcullis_server::Server::new(config.clone(), Arc::clone(store), dyn_clock)
         .await
         .map_err(|e| anyhow!("server: {e}"))?;
+    if let Some((listener, base)) = admin {
+        let base = base.as_str().trim_end_matches('/');
+        portcullis_server::admin::register_console_client(
+            store.as_ref(),
+            clock.as_ref(),
+            config,
+            base,
+        )
+        .await
+        .map_err(|e| anyhow!("the admin console's client: {e}"))?;
+        let admin_app = server
+            .admin_router()
+            .map_err(|e| anyhow!("admin API: {e}"))?
+            .merge(
+                server
+                    .admin_console_router(base)
+                    .map_err(|e| anyhow!("admin console: {e}"))?,
+            );
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, admin_app).await {
+                eprintln!("test admin listener stopped: {err}");
+            }
+        });
+    }
     let router = server.router();
     Ok(tokio::spawn(async move {
         let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -251,6 +296,7 @@ pub struct TestServer {
     endpoints: Endpoints,
     task: JoinHandle<()>,
     tempdir: Option<tempfile::TempDir>,
+    admin_base: Option<Url>,
 }
 
 impl Drop for TestServer {
@@ -268,6 +314,7 @@ impl TestServer {
             issuer: None,
             host: None,
             configure: Vec::new(),
+            admin_listener: false,
         }
     }
 
@@ -304,8 +351,18 @@ impl TestServer {
             }
         }
         let listener = listener.with_context(|| format!("rebinding {}", self.addr))?;
-        self.task = spawn_server(listener, &self.config, &self.store, &self.clock).await?;
+        self.task = spawn_server(listener, &self.config, &self.store, &self.clock, None).await?;
         Ok(())
+    }
+
+    /// A path (`/admin/console/`) on the admin listener of
+    /// [`TestServerBuilder::admin_listener`]; an error when the server has none.
+    pub fn admin_url(&self, path: &str) -> anyhow::Result<Url> {
+        let base = self
+            .admin_base
+            .as_ref()
+            .context("the test server was started without an admin listener")?;
+        Ok(base.join(path)?)
     }
 
     /// `http://127.0.0.1:PORT/`.

@@ -556,6 +556,76 @@ async fn every_change_is_audited_with_the_acting_token() {
     }
 }
 
+/// The admin console of `serve --admin-listen` signs in through the server (its client is
+/// registered at start, with the listener's address as redirect URI) and records each change
+/// as the API does: an `admin_change` naming the signed-in user and the console's client.
+#[tokio::test]
+async fn a_change_made_in_the_console_is_audited_with_the_signed_in_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let mut admin = Admin::start_on(db, dir, Stdio::piped).await;
+    ok(&portcullis(&[
+        "users",
+        "update",
+        "--username",
+        "demo",
+        "--add-role",
+        "admin",
+        "--database",
+        &admin.db,
+    ]));
+    let demo = list_json("users", &admin.db);
+    let demo_sub = demo
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "demo")
+        .map(|u| u["sub"].as_str().unwrap().to_owned())
+        .unwrap();
+    let browser =
+        portcullis_testkit::Browser::new(url::Url::parse(&admin.issuer).unwrap()).unwrap();
+    let console =
+        |path: &str| url::Url::parse(&format!("{}/admin/console{path}", admin.api)).unwrap();
+    let start = browser.get(&console("/login")).await.unwrap();
+    let callback = browser
+        .walk(
+            &start.location().unwrap(),
+            Some(("demo", "demo-password")),
+            portcullis_testkit::Consent::Approve,
+        )
+        .await
+        .unwrap()
+        .redirect()
+        .unwrap();
+    // The redirect URI registered at start: the admin listener's own address.
+    assert_eq!(callback.path(), "/admin/console/callback");
+    assert_eq!(callback.port(), console("/").port());
+    let landed = browser.get(&callback).await.unwrap();
+    assert_eq!(landed.status, StatusCode::OK, "{}", landed.body);
+    let roles = browser.get(&console("/roles")).await.unwrap();
+    let csrf = roles.form_field("csrf").unwrap();
+    let created = browser
+        .post_form(
+            &console("/roles"),
+            &[
+                ("csrf".into(), csrf),
+                ("name".into(), "console:role".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let out = admin.served.kill_and_collect();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    let change = text
+        .lines()
+        .find(|l| l.contains("admin_change") && l.contains("console:role"))
+        .unwrap_or_else(|| panic!("no change recorded: {text}"));
+    assert!(change.contains("role_created"), "{change}");
+    assert!(change.contains(&demo_sub), "{change}");
+    assert!(change.contains("portcullis-admin-console"), "{change}");
+}
+
 /// Registers, replaces and deletes a client through the API, reading each change back.
 async fn clients_flow(admin: &Admin) {
     let token = admin.admin_token().await;

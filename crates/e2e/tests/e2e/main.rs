@@ -14,6 +14,7 @@ mod github_standin;
 mod process;
 mod smtp;
 
+mod admin_console;
 mod backends;
 mod browser;
 mod client_auth;

@@ -26,6 +26,30 @@ pub struct Bootstrapped {
     pub role_created: bool,
 }
 
+/// The role `admin`, created when missing; says whether it was.
+async fn ensure_admin_role(
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<(RoleName, bool), AdminError> {
+    let role = RoleName::parse(ADMIN_ROLE).map_err(|e| {
+        AdminError::Invalid(ConfigError {
+            setting: "role",
+            reason: e.to_string(),
+        })
+    })?;
+    if list_roles(store).await?.iter().any(|r| r.name == role) {
+        return Ok((role, false));
+    }
+    add_role(
+        store,
+        clock,
+        role.clone(),
+        Some("May use the admin API".to_owned()),
+    )
+    .await?;
+    Ok((role, true))
+}
+
 /// Creates the role `admin` when missing and registers `client_id` as a confidential client
 /// for the client-credentials grant holding that role, every admin scope, the admin audience
 /// of `config`'s issuer and short-lived tokens, with a generated secret. An id already
@@ -36,24 +60,7 @@ pub async fn bootstrap_admin(
     config: &ServerConfig,
     client_id: &str,
 ) -> Result<Bootstrapped, AdminError> {
-    let role = RoleName::parse(ADMIN_ROLE).map_err(|e| {
-        AdminError::Invalid(ConfigError {
-            setting: "role",
-            reason: e.to_string(),
-        })
-    })?;
-    let role_created = if list_roles(store).await?.iter().any(|r| r.name == role) {
-        false
-    } else {
-        add_role(
-            store,
-            clock,
-            role.clone(),
-            Some("May use the admin API".to_owned()),
-        )
-        .await?;
-        true
-    };
+    let (role, role_created) = ensure_admin_role(store, clock).await?;
     let secret =
         secrets::random_token().map_err(|e| AdminError::Internal(e.description().to_owned()))?;
     let client = add_client(
@@ -78,4 +85,22 @@ pub async fn bootstrap_admin(
         secret: ClientSecret::new(secret),
         role_created,
     })
+}
+
+/// Registers (or brings up to date) the admin console's public client
+/// [`crate::admin_console::CONSOLE_CLIENT_ID`] for the admin listener reached at
+/// `admin_base_url`, and creates the role `admin` when missing, so that a user holding it can
+/// sign in to the console. Run at each start with the admin listener on: the redirect URI
+/// follows the listener's address.
+pub async fn register_console_client(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    config: &ServerConfig,
+    admin_base_url: &str,
+) -> Result<ClientRecord, AdminError> {
+    ensure_admin_role(store, clock).await?;
+    let client = crate::admin_console::console_client(&config.issuer, admin_base_url);
+    Ok(super::replace_client(store, clock, config, client)
+        .await?
+        .record)
 }

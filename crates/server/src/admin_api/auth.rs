@@ -87,17 +87,21 @@ impl RevocationProvider for OwnRevocations {
 }
 
 /// The guard of the admin API: this server's issuer, the admin audience, the server's own keys,
-/// revocations and clock.
-pub(crate) fn guard(state: &Arc<AppState>) -> Result<Guard, ConfigError> {
-    Guard::builder()
+/// revocations and clock. With `cookie`, it also takes the token from that cookie (the admin
+/// console's), and checks it the same way.
+pub(crate) fn guard(state: &Arc<AppState>, cookie: Option<&str>) -> Result<Guard, ConfigError> {
+    let builder = Guard::builder()
         .issuer(state.config.issuer.clone())
         .audience(admin_audience(&state.config.issuer))
         .key_provider(Arc::new(OwnKeys(Arc::clone(state))))
         .revocation(Revocation::Provided(Arc::new(OwnRevocations(Arc::clone(
             state,
         )))))
-        .clock(Arc::clone(&state.clock))
-        .build()
+        .clock(Arc::clone(&state.clock));
+    match cookie {
+        Some(name) => builder.cookie(name).build(),
+        None => builder.build(),
+    }
 }
 
 /// A permission of the admin API, named by its scope.
@@ -178,14 +182,20 @@ impl<S: AdminScope, St: Send + Sync> FromRequestParts<St> for Admin<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, GuardRejection> {
         let auth: Authenticated = Authenticated::from_request_parts(parts, state).await?;
-        auth.require_role(ADMIN_ROLE)?;
-        auth.require_scope(S::SCOPE)?;
         Ok(Self {
-            actor: Actor {
-                sub: auth.subject().unwrap_or_default().to_owned(),
-                client_id: auth.client_id().unwrap_or_default().to_owned(),
-            },
+            actor: admit::<S>(&auth)?,
             scope: PhantomData,
         })
     }
+}
+
+/// The one check of every admin request, from the API or the console: a verified token with
+/// the role [`ADMIN_ROLE`] and the scope of `S`. Gives who is acting.
+pub(crate) fn admit<S: AdminScope>(auth: &Authenticated) -> Result<Actor, GuardRejection> {
+    auth.require_role(ADMIN_ROLE)?;
+    auth.require_scope(S::SCOPE)?;
+    Ok(Actor {
+        sub: auth.subject().unwrap_or_default().to_owned(),
+        client_id: auth.client_id().unwrap_or_default().to_owned(),
+    })
 }

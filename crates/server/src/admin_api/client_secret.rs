@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Body;
-use super::auth::{Admin, ClientsWrite};
+use super::auth::{Actor, Admin, ClientsWrite};
 use super::error::{ApiError, ErrorBody};
 use crate::admin::{self, RotatedSecret};
 use crate::state::AppState;
@@ -60,15 +60,28 @@ pub(crate) async fn rotate(
     Path(client_id): Path<String>,
     Body(request): Body<SecretRotation>,
 ) -> Result<Json<RotatedSecretView>, ApiError> {
+    Ok(Json(
+        rotate_as(&state, &admin.actor, client_id, request.overlap_seconds).await?,
+    ))
+}
+
+/// Gives the client `client_id` a new secret as `actor`, the current one accepted for
+/// `overlap_seconds` more.
+pub(crate) async fn rotate_as(
+    state: &AppState,
+    actor: &Actor,
+    client_id: String,
+    overlap_seconds: u64,
+) -> Result<RotatedSecretView, ApiError> {
     let rotated = admin::rotate_client_secret(
         state.store.as_ref(),
         state.clock.as_ref(),
         &state.config,
         &client_id,
-        Duration::from_secs(request.overlap_seconds),
+        Duration::from_secs(overlap_seconds),
     )
     .await?;
-    admin.actor.record("client_secret_rotated", &client_id);
+    actor.record("client_secret_rotated", &client_id);
     state.clients.forget(&client_id);
-    Ok(Json(RotatedSecretView::from(rotated)))
+    Ok(RotatedSecretView::from(rotated))
 }

@@ -11,7 +11,7 @@ use portcullis_types::{ClientSecret, GrantType, RoleName, TokenEndpointAuthMetho
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Admin, ClientsRead, ClientsWrite};
+use super::auth::{Actor, Admin, ClientsRead, ClientsWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin;
@@ -286,6 +286,17 @@ pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     Body(request): Body<ClientRequest>,
 ) -> Result<(StatusCode, Json<SavedClient>), ApiError> {
+    let saved = register(&state, &admin.actor, request).await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Registers the client `request` describes, as `actor`, with the checks of `clients add`:
+/// the API's `POST` and the console's form both come here.
+pub(crate) async fn register(
+    state: &AppState,
+    actor: &Actor,
+    request: ClientRequest,
+) -> Result<SavedClient, ApiError> {
     let Some(client_id) = request.client_id.clone() else {
         return Err(ApiError::invalid("client_id", "is required"));
     };
@@ -297,16 +308,11 @@ pub(crate) async fn create(
         config,
     )
     .await?;
-    admin
-        .actor
-        .record("client_created", record.client_id.as_str());
-    Ok((
-        StatusCode::CREATED,
-        Json(SavedClient {
-            client: ClientView::from(&record),
-            client_secret,
-        }),
-    ))
+    actor.record("client_created", record.client_id.as_str());
+    Ok(SavedClient {
+        client: ClientView::from(&record),
+        client_secret,
+    })
 }
 
 /// Replaces every setting of a client (registering it when missing).
@@ -362,10 +368,19 @@ pub(crate) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(client_id): Path<String>,
 ) -> Result<Json<Deleted>, ApiError> {
+    Ok(Json(remove(&state, &admin.actor, client_id).await?))
+}
+
+/// Deletes the client `client_id`, as `actor`; not found when there is none.
+pub(crate) async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    client_id: String,
+) -> Result<Deleted, ApiError> {
     if !admin::remove_client(state.store.as_ref(), &client_id).await? {
         return Err(ApiError::NotFound(format!("no client `{client_id}`")));
     }
-    admin.actor.record("client_deleted", &client_id);
+    actor.record("client_deleted", &client_id);
     state.clients.forget(&client_id);
-    Ok(Json(Deleted { deleted: client_id }))
+    Ok(Deleted { deleted: client_id })
 }

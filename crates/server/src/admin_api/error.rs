@@ -84,9 +84,11 @@ pub struct ErrorBody {
     pub field: Option<&'static str>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, error, description, field) = match self {
+impl ApiError {
+    /// The status, `error` code, description and field of the answer; an internal failure is
+    /// logged here and described without detail.
+    fn parts(self) -> (StatusCode, &'static str, String, Option<&'static str>) {
+        match self {
             Self::Invalid { field, reason } => (
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -105,7 +107,19 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
-        };
+        }
+    }
+
+    /// The status and description of the answer, for the console's pages.
+    pub(crate) fn status_and_description(self) -> (StatusCode, String) {
+        let (status, _, description, _) = self.parts();
+        (status, description)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, description, field) = self.parts();
         let mut response = (
             status,
             Json(ErrorBody {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Body;
-use super::auth::{Admin, KeysRead, KeysWrite};
+use super::auth::{Actor, Admin, KeysRead, KeysWrite};
 use super::error::{ApiError, ErrorBody};
 use crate::admin::{self, KeyInfo, KeyRotation};
 use crate::config::ServerConfig;
@@ -121,7 +121,16 @@ pub(crate) async fn rotate(
     State(state): State<Arc<AppState>>,
     Body(request): Body<RotateRequest>,
 ) -> Result<Json<Rotated>, ApiError> {
-    let how = match request.mode {
+    Ok(Json(rotate_as(&state, &admin.actor, request.mode).await?))
+}
+
+/// Rotates the keys `mode` says, as `actor`, and publishes the new ones on this node.
+pub(crate) async fn rotate_as(
+    state: &AppState,
+    actor: &Actor,
+    mode: RotationMode,
+) -> Result<Rotated, ApiError> {
+    let how = match mode {
         RotationMode::Scheduled => KeyRotation::Scheduled,
         RotationMode::Now => KeyRotation::Now,
         RotationMode::NowRevokeOld => KeyRotation::NowRevokeOld,
@@ -133,10 +142,10 @@ pub(crate) async fn rotate(
         how,
     )
     .await?;
-    admin.actor.record("keys_rotated", &kids.join(" "));
+    actor.record("keys_rotated", &kids.join(" "));
     if let Err(error) = state.keys.reload_now().await {
         tracing::warn!(%error, "reloading the keys after a rotation failed; the next reload retries");
     }
     let now = state.clock.now().as_secs();
-    Ok(Json(Rotated::new(kids, how, now, &state.config)))
+    Ok(Rotated::new(kids, how, now, &state.config))
 }

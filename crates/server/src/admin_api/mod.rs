@@ -11,16 +11,16 @@
 //! `GET /admin/v1/openapi.json` serves the OpenAPI 3.1 description of these routes, generated
 //! from the handlers, without a token: it says what exists, never what is stored.
 
-mod audit;
-mod auth;
-mod client_secret;
-mod clients;
-mod error;
-mod keys;
-mod roles;
-mod sessions;
-mod upstreams;
-mod users;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod client_secret;
+pub(crate) mod clients;
+pub(crate) mod error;
+pub(crate) mod keys;
+pub(crate) mod roles;
+pub(crate) mod sessions;
+pub(crate) mod upstreams;
+pub(crate) mod users;
 
 use std::sync::Arc;
 
@@ -143,7 +143,7 @@ pub fn openapi() -> OpenApi {
 
 /// The admin API router: the protected routes behind the guard, and the OpenAPI document.
 pub(crate) fn router(state: &Arc<AppState>) -> Result<Router, portcullis_guard::ConfigError> {
-    let guard = auth::guard(state)?;
+    let guard = auth::guard(state, None)?;
     let (protected, document) = routes().split_for_parts();
     let document = Arc::new(document);
     let protected = protected

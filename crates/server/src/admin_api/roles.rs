@@ -10,7 +10,7 @@ use portcullis_types::{GroupName, RoleName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Admin, RolesRead, RolesWrite};
+use super::auth::{Actor, Admin, RolesRead, RolesWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin;
@@ -103,6 +103,16 @@ pub(crate) async fn create_role(
     State(state): State<Arc<AppState>>,
     Body(request): Body<NewRole>,
 ) -> Result<(StatusCode, Json<RoleView>), ApiError> {
+    let role = new_role(&state, &admin.actor, request).await?;
+    Ok((StatusCode::CREATED, Json(role)))
+}
+
+/// Creates the role `request` names, as `actor`.
+pub(crate) async fn new_role(
+    state: &AppState,
+    actor: &Actor,
+    request: NewRole,
+) -> Result<RoleView, ApiError> {
     let name =
         RoleName::parse(request.name).map_err(|e| ApiError::invalid("name", e.to_string()))?;
     let role = admin::add_role(
@@ -112,8 +122,8 @@ pub(crate) async fn create_role(
         request.description,
     )
     .await?;
-    admin.actor.record("role_created", role.name.as_str());
-    Ok((StatusCode::CREATED, Json(RoleView::from(&role))))
+    actor.record("role_created", role.name.as_str());
+    Ok(RoleView::from(&role))
 }
 
 /// Deletes a role, taking it from every group, user and client holding it; 404 when missing.
@@ -126,11 +136,20 @@ pub(crate) async fn delete_role(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Deleted>, ApiError> {
+    Ok(Json(remove_role(&state, &admin.actor, name).await?))
+}
+
+/// Deletes the role `name`, as `actor`; not found when there is none.
+pub(crate) async fn remove_role(
+    state: &AppState,
+    actor: &Actor,
+    name: String,
+) -> Result<Deleted, ApiError> {
     if !admin::remove_role(state.store.as_ref(), &name).await? {
         return Err(ApiError::NotFound(format!("no role `{name}`")));
     }
-    admin.actor.record("role_deleted", &name);
-    Ok(Json(Deleted { deleted: name }))
+    actor.record("role_deleted", &name);
+    Ok(Deleted { deleted: name })
 }
 
 /// Lists the groups, by name.
@@ -155,6 +174,16 @@ pub(crate) async fn create_group(
     State(state): State<Arc<AppState>>,
     Body(request): Body<NewGroup>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiError> {
+    let group = new_group(&state, &admin.actor, request).await?;
+    Ok((StatusCode::CREATED, Json(group)))
+}
+
+/// Creates the group `request` describes, as `actor`.
+pub(crate) async fn new_group(
+    state: &AppState,
+    actor: &Actor,
+    request: NewGroup,
+) -> Result<GroupView, ApiError> {
     let name =
         GroupName::parse(request.name).map_err(|e| ApiError::invalid("name", e.to_string()))?;
     let roles = request
@@ -164,8 +193,8 @@ pub(crate) async fn create_group(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::invalid("roles", e.to_string()))?;
     let group = admin::add_group(state.store.as_ref(), state.clock.as_ref(), name, roles).await?;
-    admin.actor.record("group_created", group.name.as_str());
-    Ok((StatusCode::CREATED, Json(GroupView::from(&group))))
+    actor.record("group_created", group.name.as_str());
+    Ok(GroupView::from(&group))
 }
 
 /// Deletes a group, taking it from every user in it; 404 when missing.
@@ -178,9 +207,18 @@ pub(crate) async fn delete_group(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Deleted>, ApiError> {
+    Ok(Json(remove_group(&state, &admin.actor, name).await?))
+}
+
+/// Deletes the group `name`, as `actor`; not found when there is none.
+pub(crate) async fn remove_group(
+    state: &AppState,
+    actor: &Actor,
+    name: String,
+) -> Result<Deleted, ApiError> {
     if !admin::remove_group(state.store.as_ref(), &name).await? {
         return Err(ApiError::NotFound(format!("no group `{name}`")));
     }
-    admin.actor.record("group_deleted", &name);
-    Ok(Json(Deleted { deleted: name }))
+    actor.record("group_deleted", &name);
+    Ok(Deleted { deleted: name })
 }

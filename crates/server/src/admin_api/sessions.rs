@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use super::Deleted;
-use super::auth::{Admin, UsersRead, UsersWrite};
+use super::auth::{Actor, Admin, UsersRead, UsersWrite};
 use super::error::{ApiError, ErrorBody};
 use super::users::{find, forget_cached, targets};
 use crate::admin::{self, SessionInfo};
@@ -49,17 +49,27 @@ pub(crate) async fn end(
     State(state): State<Arc<AppState>>,
     Path((user, session_id)): Path<(String, String)>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let found = find(&state, &user).await?;
-    if !admin::end_session(targets(&state), found.id.as_str(), &session_id).await? {
+    Ok(Json(
+        end_session_as(&state, &admin.actor, &user, session_id).await?,
+    ))
+}
+
+/// Ends the session `session_id` of the user `user` (id or username), as `actor`.
+pub(crate) async fn end_session_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+    session_id: String,
+) -> Result<Deleted, ApiError> {
+    let found = find(state, user).await?;
+    if !admin::end_session(targets(state), found.id.as_str(), &session_id).await? {
         return Err(ApiError::NotFound(format!(
             "user `{user}` has no session `{session_id}`"
         )));
     }
-    admin
-        .actor
-        .record("session_ended", &format!("{}/{session_id}", found.id));
-    forget_cached(&state);
-    Ok(Json(Deleted {
+    actor.record("session_ended", &format!("{}/{session_id}", found.id));
+    forget_cached(state);
+    Ok(Deleted {
         deleted: session_id,
-    }))
+    })
 }

@@ -12,7 +12,7 @@ use portcullis_types::secret::ClientSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{Admin, UpstreamsRead, UpstreamsWrite};
+use super::auth::{Actor, Admin, UpstreamsRead, UpstreamsWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin::{self, LdapOptions, NewUpstream};
@@ -330,9 +330,18 @@ pub(crate) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Deleted>, ApiError> {
+    Ok(Json(remove(&state, &admin.actor, id).await?))
+}
+
+/// Deletes the upstream `id` (and its account links), as `actor`; not found when missing.
+pub(crate) async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    id: String,
+) -> Result<Deleted, ApiError> {
     if !admin::remove_upstream(state.store.as_ref(), &id).await? {
         return Err(ApiError::NotFound(format!("no upstream `{id}`")));
     }
-    admin.actor.record("upstream_deleted", &id);
-    Ok(Json(Deleted { deleted: id }))
+    actor.record("upstream_deleted", &id);
+    Ok(Deleted { deleted: id })
 }

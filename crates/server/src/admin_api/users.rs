@@ -13,7 +13,7 @@ use portcullis_types::{GroupName, RoleName};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{Admin, UsersRead, UsersWrite};
+use super::auth::{Actor, Admin, UsersRead, UsersWrite};
 use super::error::{ApiError, ErrorBody};
 use super::{Body, Deleted};
 use crate::admin::{self, AccountTargets, NewUser, SignOutReport, UserUpdate};
@@ -75,7 +75,7 @@ impl From<&UserRecord> for UserView {
 }
 
 /// `user` with the roles it holds through its groups.
-async fn detailed(state: &AppState, user: &UserRecord) -> Result<UserView, ApiError> {
+pub(crate) async fn detailed(state: &AppState, user: &UserRecord) -> Result<UserView, ApiError> {
     let effective = admin::effective_roles(state.store.as_ref(), user).await?;
     Ok(UserView {
         effective_roles: Some(effective.iter().map(ToString::to_string).collect()),
@@ -101,6 +101,9 @@ pub struct Paging {
     pub limit: Option<usize>,
     /// List the users whose id sorts after this one (the `next` of the previous page).
     pub after: Option<String>,
+    /// Only the users whose username, e-mail address or name contains this text, ignoring
+    /// case.
+    pub q: Option<String>,
 }
 
 /// A user to create (`users add`). Its `Debug` leaves the password out.
@@ -225,7 +228,7 @@ fn groups(field: &'static str, values: Vec<String>) -> Result<Vec<GroupName>, Ap
 }
 
 /// The user `id` (a user id or a username), or 404.
-pub(super) async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
+pub(crate) async fn find(state: &AppState, id: &str) -> Result<UserRecord, ApiError> {
     admin::find_user(state.store.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{id}`")))
@@ -258,6 +261,11 @@ pub(crate) async fn list(
     paging: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<UserPage>, ApiError> {
     let Query(paging) = paging?;
+    Ok(Json(page_of(&state, &paging).await?))
+}
+
+/// The page of users `paging` asks for.
+pub(crate) async fn page_of(state: &AppState, paging: &Paging) -> Result<UserPage, ApiError> {
     let limit = paging.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid(
@@ -265,11 +273,25 @@ pub(crate) async fn list(
             format!("must be 1 to {MAX_PAGE}"),
         ));
     }
+    let needle = paging.q.as_deref().map(str::to_lowercase);
+    let matches = |u: &UserRecord| {
+        needle.as_deref().is_none_or(|n| {
+            [
+                Some(u.username.as_str()),
+                u.email.as_deref(),
+                u.name.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|field| field.to_lowercase().contains(n))
+        })
+    };
     let mut users = admin::list_users(state.store.as_ref()).await?;
     users.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
     let rest: Vec<&UserRecord> = users
         .iter()
         .filter(|u| paging.after.as_deref().is_none_or(|a| u.id.as_str() > a))
+        .filter(|u| matches(u))
         .collect();
     let page: Vec<UserView> = rest
         .iter()
@@ -279,7 +301,7 @@ pub(crate) async fn list(
     let next = (rest.len() > limit)
         .then(|| page.last().map(|u| u.sub.clone()))
         .flatten();
-    Ok(Json(UserPage { users: page, next }))
+    Ok(UserPage { users: page, next })
 }
 
 /// Shows one user, by id or username, with the roles it holds through groups.
@@ -306,6 +328,16 @@ pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     Body(request): Body<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let user = new_user(&state, &admin.actor, request).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Creates the user `request` describes, as `actor`, held to the password policy.
+pub(crate) async fn new_user(
+    state: &AppState,
+    actor: &Actor,
+    request: NewUserRequest,
+) -> Result<UserView, ApiError> {
     let new = NewUser {
         email: request.email,
         name: request.name,
@@ -321,8 +353,8 @@ pub(crate) async fn create(
         new,
     )
     .await?;
-    admin.actor.record("user_created", user.id.as_str());
-    Ok((StatusCode::CREATED, Json(detailed(&state, &user).await?)))
+    actor.record("user_created", user.id.as_str());
+    detailed(state, &user).await
 }
 
 /// Changes a user's profile, roles, groups and attributes in one write.
@@ -384,13 +416,22 @@ pub(crate) async fn disable(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<SignOutView>, ApiError> {
-    let found = find(&state, &user).await?;
-    let report = admin::disable_user(targets(&state), found.id.as_str())
+    Ok(Json(disable_as(&state, &admin.actor, &user).await?))
+}
+
+/// Disables the user `user` (id or username), as `actor`.
+pub(crate) async fn disable_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<SignOutView, ApiError> {
+    let found = find(state, user).await?;
+    let report = admin::disable_user(targets(state), found.id.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_disabled", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+    actor.record("user_disabled", found.id.as_str());
+    forget_cached(state);
+    Ok(SignOutView::new(found.id.as_str(), &report))
 }
 
 /// Enables a disabled user again (what was revoked stays revoked).
@@ -403,16 +444,25 @@ pub(crate) async fn enable(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<AccountState>, ApiError> {
-    let found = find(&state, &user).await?;
-    admin::enable_user(targets(&state), found.id.as_str())
+    Ok(Json(enable_as(&state, &admin.actor, &user).await?))
+}
+
+/// Enables the user `user` (id or username) again, as `actor`.
+pub(crate) async fn enable_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<AccountState, ApiError> {
+    let found = find(state, user).await?;
+    admin::enable_user(targets(state), found.id.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_enabled", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(AccountState {
+    actor.record("user_enabled", found.id.as_str());
+    forget_cached(state);
+    Ok(AccountState {
         sub: found.id.to_string(),
         disabled: false,
-    }))
+    })
 }
 
 /// Clears the user's failed sign-ins so the login throttle admits it again at once.
@@ -425,13 +475,22 @@ pub(crate) async fn unlock(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<AccountState>, ApiError> {
-    let found = find(&state, &user).await?;
+    Ok(Json(unlock_as(&state, &admin.actor, &user).await?))
+}
+
+/// Clears the failed sign-ins of the user `user` (id or username), as `actor`.
+pub(crate) async fn unlock_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<AccountState, ApiError> {
+    let found = find(state, user).await?;
     admin::unlock_user(state.store.as_ref(), &found.username, None).await?;
-    admin.actor.record("user_unlocked", found.id.as_str());
-    Ok(Json(AccountState {
+    actor.record("user_unlocked", found.id.as_str());
+    Ok(AccountState {
         sub: found.id.to_string(),
         disabled: found.disabled,
-    }))
+    })
 }
 
 /// Signs the user out everywhere: every grant, token and browser session revoked.
@@ -444,13 +503,22 @@ pub(crate) async fn revoke_tokens(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<SignOutView>, ApiError> {
-    let found = find(&state, &user).await?;
-    let report = admin::revoke_user_tokens(targets(&state), found.id.as_str())
+    Ok(Json(revoke_tokens_as(&state, &admin.actor, &user).await?))
+}
+
+/// Signs the user `user` (id or username) out everywhere, as `actor`.
+pub(crate) async fn revoke_tokens_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+) -> Result<SignOutView, ApiError> {
+    let found = find(state, user).await?;
+    let report = admin::revoke_user_tokens(targets(state), found.id.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_tokens_revoked", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+    actor.record("user_tokens_revoked", found.id.as_str());
+    forget_cached(state);
+    Ok(SignOutView::new(found.id.as_str(), &report))
 }
 
 /// A new password (`users set-password`). Its `Debug` leaves the password out.
@@ -558,9 +626,14 @@ pub(crate) async fn list_grants(
     State(state): State<Arc<AppState>>,
     Path(user): Path<String>,
 ) -> Result<Json<Vec<GrantView>>, ApiError> {
-    let found = find(&state, &user).await?;
+    Ok(Json(grants_of(&state, &user).await?))
+}
+
+/// The clients the user `user` (id or username) has given access to.
+pub(crate) async fn grants_of(state: &AppState, user: &str) -> Result<Vec<GrantView>, ApiError> {
+    let found = find(state, user).await?;
     let consents = admin::list_grants(state.store.as_ref(), found.id.as_str()).await?;
-    Ok(Json(consents.iter().map(GrantView::from).collect()))
+    Ok(consents.iter().map(GrantView::from).collect())
 }
 
 /// Withdraws a client's access for the user, as the account page's Withdraw button does: the
@@ -578,16 +651,26 @@ pub(crate) async fn revoke_grant(
     State(state): State<Arc<AppState>>,
     Path((user, client_id)): Path<(String, String)>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let found = find(&state, &user).await?;
-    let withdrawn = admin::revoke_grant(targets(&state), found.id.as_str(), &client_id).await?;
+    Ok(Json(
+        withdraw_grant_as(&state, &admin.actor, &user, client_id).await?,
+    ))
+}
+
+/// Withdraws the access the user `user` (id or username) gave `client_id`, as `actor`.
+pub(crate) async fn withdraw_grant_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+    client_id: String,
+) -> Result<Deleted, ApiError> {
+    let found = find(state, user).await?;
+    let withdrawn = admin::revoke_grant(targets(state), found.id.as_str(), &client_id).await?;
     if !withdrawn {
         return Err(ApiError::NotFound(format!(
             "user `{user}` has given `{client_id}` no access"
         )));
     }
-    admin
-        .actor
-        .record("grant_revoked", &format!("{}/{client_id}", found.id));
-    forget_cached(&state);
-    Ok(Json(Deleted { deleted: client_id }))
+    actor.record("grant_revoked", &format!("{}/{client_id}", found.id));
+    forget_cached(state);
+    Ok(Deleted { deleted: client_id })
 }

@@ -47,6 +47,9 @@ pub(crate) struct IdTokenHint {
     #[serde(default)]
     #[allow(dead_code)]
     pub sid: Option<String>,
+    /// The `nonce` of the authorization request, which the admin console checks.
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 /// What a token presented for exchange is expected to be.

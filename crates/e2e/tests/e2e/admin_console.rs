@@ -1,0 +1,452 @@
+//! The admin console on the admin listener: signing in through the server's own login and
+//! consent pages in a real browser (headless Chromium, see `chromium.rs`), then registering a
+//! client, creating a user with a role, ending a user's browser session and rotating the keys,
+//! each read back through the admin API with the console's own token; and, over plain HTTP,
+//! the refusals: no token, a user without the `admin` role, a form without its CSRF token, a
+//! sign-in response that does not belong to the browser's sign-in, a token lacking a scope.
+
+use crate::chromium::{Chromium, Screens, click, fill, text};
+use crate::common::*;
+use fantoccini::Client;
+use portcullis_server::admin::{self, UserUpdate};
+use portcullis_testkit::{Browser, Consent, Page, TestServer};
+use portcullis_types::RoleName;
+use reqwest::StatusCode;
+use serde_json::Value;
+use url::Url;
+
+/// The console's token cookie (`HttpOnly`: read here through the WebDriver, never by script).
+const TOKEN_COOKIE: &str = "portcullis_console";
+
+/// A server with an admin listener, alice holding the role `admin` and bob none.
+async fn console_env() -> Env {
+    let env = Env::start_with(TestServer::builder().admin_listener()).await;
+    admin::update_user(
+        env.server.store().as_ref(),
+        ALICE,
+        UserUpdate {
+            add_roles: vec![RoleName::parse("admin").unwrap()],
+            ..UserUpdate::default()
+        },
+    )
+    .await
+    .unwrap();
+    env
+}
+
+fn console(env: &Env, path: &str) -> Url {
+    env.server
+        .admin_url(&format!("/admin/console{path}"))
+        .unwrap()
+}
+
+/// Opens the console and signs in as `user` on the server's login and consent pages.
+async fn browser_sign_in(browser: &Client, env: &Env, shots: &mut Screens, user: &str, pw: &str) {
+    browser.goto(console(env, "/").as_str()).await.unwrap();
+    // Not signed in: the console sent the browser to the server's login page.
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(env.server.issuer()),
+        "not at the login page"
+    );
+    shots.take(browser, "login").await;
+    fill(browser, "#username", user).await;
+    fill(browser, "#password", pw).await;
+    click(browser, "form[action='/login'] button[type=submit]").await;
+    shots.take(browser, "consent").await;
+    click(browser, "button[value=allow]").await;
+    // The callback page moves on to the console by itself.
+    for _ in 0..100 {
+        let at = browser.current_url().await.unwrap();
+        if at.path() != "/admin/console/callback" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The console's access token, from the browser's cookie jar.
+async fn console_token(browser: &Client) -> String {
+    browser
+        .get_named_cookie(TOKEN_COOKIE)
+        .await
+        .expect("the console's cookie")
+        .value()
+        .to_owned()
+}
+
+/// `GET` on the admin API with `token`.
+async fn api_get(env: &Env, token: &str, path: &str) -> (StatusCode, Value) {
+    let response = env
+        .server
+        .http()
+        .get(env.server.admin_url(path).unwrap())
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Goes to a console page and photographs it.
+async fn visit(browser: &Client, env: &Env, shots: &mut Screens, path: &str, name: &str) {
+    browser.goto(console(env, path).as_str()).await.unwrap();
+    shots.take(browser, name).await;
+}
+
+#[tokio::test]
+async fn an_admin_manages_the_server_from_the_console() {
+    let Some(chromium) = Chromium::start().await else {
+        return;
+    };
+    let env = console_env().await;
+    let browser = chromium.browser("en-US").await;
+    let mut shots = Screens::new("admin_console");
+    let shown = shots.dir().display().to_string();
+
+    browser_sign_in(&browser, &env, &mut shots, ALICE, ALICE_PASSWORD).await;
+    assert_eq!(
+        text(&browser, "h1").await,
+        "Administration",
+        "screenshots: {shown}"
+    );
+    shots.take(&browser, "home").await;
+    let cookie = browser.get_named_cookie(TOKEN_COOKIE).await.unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.path(), Some("/admin/console"));
+    let from_script = browser
+        .execute("return document.cookie", Vec::new())
+        .await
+        .unwrap();
+    assert!(
+        !from_script
+            .as_str()
+            .unwrap_or_default()
+            .contains(TOKEN_COOKIE),
+        "the token cookie is readable by script"
+    );
+    let token = console_token(&browser).await;
+
+    // Register a confidential client: its secret is shown once.
+    visit(&browser, &env, &mut shots, "/clients", "clients").await;
+    click(&browser, "a[href='/admin/console/clients/new']").await;
+    shots.take(&browser, "client-form").await;
+    fill(&browser, "#client_id", "console-made").await;
+    fill(&browser, "#name", "Made in the console").await;
+    fill(&browser, "#redirect_uris", "https://made.example/cb").await;
+    click(
+        &browser,
+        "form[action='/admin/console/clients'] button[type=submit]",
+    )
+    .await;
+    shots.take(&browser, "client-registered").await;
+    let secret = text(&browser, "#client-secret").await;
+    assert!(
+        secret.len() >= 32,
+        "secret {secret:?}; screenshots: {shown}"
+    );
+    let (status, client) = api_get(&env, &token, "/admin/v1/clients/console-made").await;
+    assert_eq!(status, StatusCode::OK, "{client}");
+    assert_eq!(client["name"], "Made in the console");
+    assert_eq!(client["confidential"], true);
+    assert_eq!(client["redirect_uris"][0], "https://made.example/cb");
+
+    // Rotate its secret, confirming first: a new one is shown once.
+    visit(
+        &browser,
+        &env,
+        &mut shots,
+        "/clients?q=console-made",
+        "clients-search",
+    )
+    .await;
+    click(
+        &browser,
+        "form[action='/admin/console/clients/console-made/secret'] button",
+    )
+    .await;
+    shots.take(&browser, "confirm-rotate-secret").await;
+    click(&browser, "button.danger").await;
+    shots.take(&browser, "secret-rotated").await;
+    let rotated = text(&browser, "#client-secret").await;
+    assert!(
+        rotated.len() >= 32 && rotated != secret,
+        "screenshots: {shown}"
+    );
+
+    // Create a user holding a role.
+    visit(&browser, &env, &mut shots, "/users/new", "user-form").await;
+    fill(&browser, "#username", "carol").await;
+    fill(&browser, "#password", "a long enough passphrase for carol").await;
+    fill(&browser, "#email", "carol@example.com").await;
+    fill(&browser, "#roles", "admin").await;
+    click(
+        &browser,
+        "form[action='/admin/console/users'] button[type=submit]",
+    )
+    .await;
+    shots.take(&browser, "user-created").await;
+    let (status, carol) = api_get(&env, &token, "/admin/v1/users/carol").await;
+    assert_eq!(status, StatusCode::OK, "{carol}");
+    assert_eq!(carol["roles"], serde_json::json!(["admin"]));
+    assert_eq!(carol["email"], "carol@example.com");
+
+    // Bob signs in to the server (a browser session of his own), then is signed out
+    // everywhere from the console, after a confirmation step.
+    let bob = Browser::new(env.server.base_url().clone()).unwrap();
+    let request = env.web_request("openid profile");
+    bob.walk(
+        &request.url(&env.server),
+        Some((BOB, BOB_PASSWORD)),
+        Consent::Approve,
+    )
+    .await
+    .unwrap()
+    .redirect()
+    .unwrap();
+    let account = env.server.url("/account").unwrap();
+    assert_eq!(bob.get(&account).await.unwrap().status, StatusCode::OK);
+    visit(&browser, &env, &mut shots, "/users?q=bo", "users-search").await;
+    click(&browser, "td a").await;
+    shots.take(&browser, "user-detail").await;
+    assert_eq!(text(&browser, "#state").await, "active");
+    click(&browser, "#sessions form[action$='/end'] button").await;
+    shots.take(&browser, "confirm-end-session").await;
+    assert_eq!(text(&browser, "h1").await, "End session");
+    click(&browser, "button.danger").await;
+    shots.take(&browser, "session-ended").await;
+    let notice = text(&browser, "p.notice").await;
+    assert!(
+        notice.contains("Ended the session"),
+        "{notice}; screenshots: {shown}"
+    );
+    let after = bob.get(&account).await.unwrap();
+    assert_ne!(after.status, StatusCode::OK, "bob's session survived");
+
+    // Rotate the keys, confirming first.
+    let (_, before) = api_get(&env, &token, "/admin/v1/keys").await;
+    visit(&browser, &env, &mut shots, "/keys", "keys").await;
+    click(&browser, "form[action='/admin/console/keys/rotate'] button").await;
+    shots.take(&browser, "confirm-rotate").await;
+    click(&browser, "button.danger").await;
+    shots.take(&browser, "keys-rotated").await;
+    let (_, keys) = api_get(&env, &token, "/admin/v1/keys").await;
+    assert!(
+        keys.as_array().unwrap().len() > before.as_array().unwrap().len(),
+        "before {before}, after {keys}"
+    );
+
+    // The other screens render for the admin.
+    visit(&browser, &env, &mut shots, "/roles", "roles").await;
+    assert_eq!(text(&browser, "h1").await, "Roles and groups");
+    visit(&browser, &env, &mut shots, "/upstreams", "upstreams").await;
+    assert_eq!(text(&browser, "h1").await, "Upstream identity providers");
+    visit(
+        &browser,
+        &env,
+        &mut shots,
+        "/audit?event=admin_change",
+        "audit",
+    )
+    .await;
+    assert_eq!(text(&browser, "h1").await, "Audit trail");
+
+    // Signing out revokes the token: the API refuses it from then on.
+    click(&browser, "form[action='/admin/console/logout'] button").await;
+    shots.take(&browser, "signed-out-of-console").await;
+    let (status, _) = api_get(&env, &token, "/admin/v1/clients").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_user_without_the_admin_role_is_refused_in_the_browser() {
+    let Some(chromium) = Chromium::start().await else {
+        return;
+    };
+    let env = console_env().await;
+    let browser = chromium.browser("en-US").await;
+    let mut shots = Screens::new("admin_console_refused");
+    browser_sign_in(&browser, &env, &mut shots, BOB, BOB_PASSWORD).await;
+    shots.take(&browser, "refused").await;
+    assert_eq!(text(&browser, "h1").await, "Not allowed");
+    assert!(text(&browser, "p.error").await.contains("admin role"));
+    assert!(browser.get_named_cookie(TOKEN_COOKIE).await.is_err());
+    browser.close().await.unwrap();
+}
+
+/// The `Set-Cookie` header of `page` that sets the cookie `name`.
+fn set_cookie(page: &Page, name: &str) -> Option<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// Signs `user` in to the console over HTTP; gives the browser and the callback's answer.
+async fn http_sign_in(env: &Env, user: &str, password: &str) -> (Browser, Page) {
+    let browser = Browser::new(env.server.base_url().clone()).unwrap();
+    let start = browser.get(&console(env, "/login")).await.unwrap();
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    let authorize = start.location().unwrap();
+    let callback = browser
+        .walk(&authorize, Some((user, password)), Consent::Approve)
+        .await
+        .unwrap()
+        .redirect()
+        .unwrap();
+    assert_eq!(callback.path(), "/admin/console/callback");
+    let landed = browser.get(&callback).await.unwrap();
+    (browser, landed)
+}
+
+#[tokio::test]
+async fn the_console_refuses_what_the_api_would() {
+    let env = console_env().await;
+
+    // No token: to the sign-in.
+    let anonymous = Browser::new(env.server.base_url().clone()).unwrap();
+    let page = anonymous.get(&console(&env, "/clients")).await.unwrap();
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.header("location"), Some("/admin/console/login"));
+
+    // A user without the role gets a 403 page and no token cookie.
+    let (bob, refused) = http_sign_in(&env, BOB, BOB_PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(set_cookie(&refused, TOKEN_COOKIE), None);
+    let page = bob.get(&console(&env, "/users")).await.unwrap();
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+
+    // The admin is let in, with the page headers of the server's own pages.
+    let (alice, landed) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    assert_eq!(landed.status, StatusCode::OK, "{}", landed.body);
+    let cookie = set_cookie(&landed, TOKEN_COOKIE).expect("the token cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin/console"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let users = alice.get(&console(&env, "/users")).await.unwrap();
+    assert_eq!(users.status, StatusCode::OK);
+    let csp = users.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+
+    // A form without the CSRF token, or with another, changes nothing.
+    let create = console(&env, "/roles");
+    let no_token = alice
+        .post_form(&create, &[("name".into(), "csrf-less".into())])
+        .await
+        .unwrap();
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let forged = alice
+        .post_form(
+            &create,
+            &[
+                ("name".into(), "csrf-less".into()),
+                ("csrf".into(), "forged".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let roles = admin::list_roles(env.server.store().as_ref())
+        .await
+        .unwrap();
+    assert!(roles.iter().all(|r| r.name.as_str() != "csrf-less"));
+
+    // A destructive action with the token but without confirmation only asks.
+    let csrf = users.form_field("csrf").unwrap();
+    let asked = alice
+        .post_form(
+            &console(&env, &format!("/users/{BOB}/disable")),
+            &[("csrf".into(), csrf.clone())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.body.contains("name=\"confirm\""), "{}", asked.body);
+    let bob_record = admin::find_user(env.server.store().as_ref(), BOB)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!bob_record.disabled);
+    let done = alice
+        .post_form(
+            &console(&env, &format!("/users/{BOB}/disable")),
+            &[("csrf".into(), csrf), ("confirm".into(), "yes".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let bob_record = admin::find_user(env.server.store().as_ref(), BOB)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(bob_record.disabled);
+
+    // A sign-in answer that does not carry the state of the browser's sign-in is refused.
+    alice.get(&console(&env, "/login")).await.unwrap();
+    let stray = alice
+        .get(&console(&env, "/callback?code=abc&state=not-mine"))
+        .await
+        .unwrap();
+    assert_eq!(stray.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn each_console_page_needs_the_scope_the_api_needs() {
+    let env = console_env().await;
+    let store = env.server.store().as_ref();
+    admin::add_client(
+        store,
+        env.server.clock().as_ref(),
+        env.server.config(),
+        portcullis_server::config::ClientConfig {
+            client_id: "clients-reader".into(),
+            secret: Some(portcullis_types::ClientSecret::new(
+                "clients-reader-secret-0123456789abcdef",
+            )),
+            grant_types: vec![portcullis_types::GrantType::ClientCredentials],
+            scope: Some("admin:clients:read".to_owned()),
+            audience: vec![portcullis_server::admin_api::admin_audience(
+                env.server.issuer(),
+            )],
+            roles: vec![RoleName::parse("admin").unwrap()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let reply = env
+        .server
+        .client_credentials(
+            &portcullis_testkit::ClientAuth::basic(
+                "clients-reader",
+                "clients-reader-secret-0123456789abcdef",
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let token = reply.json["access_token"].as_str().unwrap();
+    let get = |path: &str| {
+        env.server
+            .http()
+            .get(console(&env, path))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(get("/clients").await.unwrap().status(), StatusCode::OK);
+    let users = get("/users").await.unwrap();
+    assert_eq!(users.status(), StatusCode::FORBIDDEN);
+    assert!(users.text().await.unwrap().contains("admin:users:read"));
+    assert_eq!(get("/keys").await.unwrap().status(), StatusCode::FORBIDDEN);
+}

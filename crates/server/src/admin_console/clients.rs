@@ -1,0 +1,260 @@
+//! The clients screen: a searchable list, the registration form (the API's request and
+//! checks, [`clients::register`]), the generated secret shown once, and deletion with a
+//! confirmation step.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+
+use super::access::{Console, ConsoleError, ConsoleForm};
+use super::layout::{Confirm, confirm, csrf_field, optional, page, seg, words};
+use super::{CONSOLE_PATH, ConsoleState};
+use crate::admin;
+use crate::admin_api::ClientRequest;
+use crate::admin_api::auth::{ClientsRead, ClientsWrite};
+use crate::admin_api::client_secret;
+use crate::admin_api::clients::{self, ClientView};
+
+/// The list's search.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /admin/console/clients`: the clients whose id or name contains the search.
+pub(crate) async fn list(
+    console: Console<ClientsRead>,
+    State(state): State<ConsoleState>,
+    Query(search): Query<Search>,
+) -> Result<Response, ConsoleError> {
+    let mut all = admin::list_clients(state.app.store.as_ref())
+        .await
+        .map_err(crate::admin_api::error::ApiError::from)?;
+    all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    let needle = search.q.to_lowercase();
+    let shown: Vec<ClientView> = all
+        .iter()
+        .map(ClientView::from)
+        .filter(|c| {
+            c.client_id.to_lowercase().contains(&needle)
+                || c.name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&needle))
+        })
+        .collect();
+    Ok(page(
+        "Clients",
+        &console.csrf,
+        html! {
+            form method="get" action=(format!("{CONSOLE_PATH}/clients")) role="search" {
+                label for="q" { "Search by id or name" }
+                input #q type="search" name="q" value=(search.q);
+                button type="submit" { "Search" }
+            }
+            p { a href=(format!("{CONSOLE_PATH}/clients/new")) { "Register a client" } }
+            table {
+                caption.muted { (shown.len()) " of " (all.len()) " clients" }
+                thead { tr {
+                    th scope="col" { "Client id" } th scope="col" { "Name" }
+                    th scope="col" { "Type" } th scope="col" { "Grant types" }
+                    th scope="col" { "Redirect URIs" } th scope="col" { "Actions" }
+                } }
+                tbody {
+                    @for c in &shown {
+                        tr {
+                            td { code { (c.client_id) } }
+                            td { (c.name.as_deref().unwrap_or("")) }
+                            td { @if c.confidential { "confidential" } @else { "public" } }
+                            td { (c.grant_types.join(", ")) }
+                            td { (c.redirect_uris.join(" ")) }
+                            td {
+                                @if c.confidential && c.token_endpoint_auth_method != "private_key_jwt" {
+                                    form method="post" action=(format!("{CONSOLE_PATH}/clients/{}/secret", seg(&c.client_id))) {
+                                        (csrf_field(&console.csrf))
+                                        button type="submit" aria-label=(format!("Rotate the secret of {}", c.client_id)) { "Rotate secret" }
+                                    }
+                                    " "
+                                }
+                                form method="post" action=(format!("{CONSOLE_PATH}/clients/{}/delete", seg(&c.client_id))) {
+                                    (csrf_field(&console.csrf))
+                                    button type="submit" aria-label=(format!("Delete {}", c.client_id)) { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// `GET /admin/console/clients/new`: the registration form.
+pub(crate) async fn new(console: Console<ClientsWrite>) -> Response {
+    page(
+        "Register a client",
+        &console.csrf,
+        html! {
+            form method="post" action=(format!("{CONSOLE_PATH}/clients")) {
+                (csrf_field(&console.csrf))
+                label for="client_id" { "Client id" }
+                input #client_id type="text" name="client_id" required;
+                label for="name" { "Display name (shown on the consent page)" }
+                input #name type="text" name="name";
+                label for="kind" { "Type" }
+                select #kind name="kind" {
+                    option value="confidential" selected { "Confidential, with a generated secret" }
+                    option value="public" { "Public (PKCE, no secret)" }
+                }
+                label for="redirect_uris" { "Redirect URIs (space-separated)" }
+                input #redirect_uris type="text" name="redirect_uris";
+                label for="grant_types" { "Grant types (space-separated; empty: authorization_code refresh_token)" }
+                input #grant_types type="text" name="grant_types";
+                label for="scope" { "Allowed scopes (space-separated; empty: openid profile email)" }
+                input #scope type="text" name="scope";
+                label for="audience" { "Access-token audiences (space-separated)" }
+                input #audience type="text" name="audience";
+                button type="submit" { "Register" }
+            }
+        },
+    )
+}
+
+/// The registration form's fields.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewClient {
+    client_id: String,
+    #[serde(default)]
+    name: String,
+    kind: String,
+    #[serde(default)]
+    redirect_uris: String,
+    #[serde(default)]
+    grant_types: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    audience: String,
+}
+
+/// `POST /admin/console/clients`: registers the client as the API's `POST` does, and shows
+/// the generated secret this once.
+pub(crate) async fn create(
+    console: Console<ClientsWrite>,
+    State(state): State<ConsoleState>,
+    ConsoleForm(form): ConsoleForm<NewClient>,
+) -> Result<Response, ConsoleError> {
+    let public = match form.kind.as_str() {
+        "public" => true,
+        "confidential" => false,
+        other => {
+            return Err(ConsoleError::BadRequest(format!(
+                "unknown client type `{other}`"
+            )));
+        }
+    };
+    let request = ClientRequest {
+        client_id: optional(&form.client_id),
+        generate_secret: !public,
+        token_endpoint_auth_method: public.then(|| "none".to_owned()),
+        redirect_uris: words(&form.redirect_uris),
+        grant_types: words(&form.grant_types),
+        scope: optional(&form.scope),
+        audience: words(&form.audience),
+        name: optional(&form.name),
+        ..ClientRequest::default()
+    };
+    let saved = clients::register(&state.app, &console.actor, request).await?;
+    Ok(page(
+        "Client registered",
+        &console.csrf,
+        html! {
+            p.notice role="status" { "Registered " code { (saved.client.client_id) } "." }
+            @if let Some(secret) = &saved.client_secret {
+                p { "Its secret, shown this once (only a keyed digest is stored):" }
+                p.secret #client-secret { (secret) }
+            }
+            p { a href=(format!("{CONSOLE_PATH}/clients")) { "Back to the clients" } }
+        },
+    ))
+}
+
+/// `POST /admin/console/clients/{id}/delete`: asks, then deletes as the API's `DELETE` does.
+pub(crate) async fn delete(
+    console: Console<ClientsWrite>,
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<Confirm>,
+) -> Result<Response, ConsoleError> {
+    let back = format!("{CONSOLE_PATH}/clients");
+    if !form.confirmed() {
+        return Ok(confirm(
+            "Delete client",
+            &console.csrf,
+            html! { "Delete the client " code { (id) } "? Its tokens stop working." },
+            &format!("{CONSOLE_PATH}/clients/{}/delete", seg(&id)),
+            &[],
+            &back,
+        ));
+    }
+    let deleted = clients::remove(&state.app, &console.actor, id).await?;
+    Ok(page(
+        "Client deleted",
+        &console.csrf,
+        html! {
+            p.notice role="status" { "Deleted " code { (deleted.deleted) } "." }
+            p { a href=(back) { "Back to the clients" } }
+        },
+    ))
+}
+
+/// The secret rotation form's fields.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RotateSecret {
+    confirm: Option<String>,
+    #[serde(default)]
+    overlap_seconds: u64,
+}
+
+/// `POST /admin/console/clients/{id}/secret`: asks (with the overlap to keep the old secret
+/// for), then rotates as the API does and shows the new secret this once.
+pub(crate) async fn rotate_secret(
+    console: Console<ClientsWrite>,
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<RotateSecret>,
+) -> Result<Response, ConsoleError> {
+    let back = format!("{CONSOLE_PATH}/clients");
+    if form.confirm.as_deref() != Some("yes") {
+        return Ok(page(
+            "Rotate secret",
+            &console.csrf,
+            html! {
+                p { "Give " code { (id) } " a new secret?" }
+                form method="post" action=(format!("{CONSOLE_PATH}/clients/{}/secret", seg(&id))) {
+                    (csrf_field(&console.csrf))
+                    input type="hidden" name="confirm" value="yes";
+                    label for="overlap_seconds" { "Keep accepting the current secret for (seconds, 0 for not at all)" }
+                    input #overlap_seconds type="text" inputmode="numeric" name="overlap_seconds" value="0";
+                    button.danger type="submit" { "Yes, rotate secret" }
+                }
+                p { a href=(back) { "No, go back" } }
+            },
+        ));
+    }
+    let rotated =
+        client_secret::rotate_as(&state.app, &console.actor, id, form.overlap_seconds).await?;
+    Ok(page(
+        "Secret rotated",
+        &console.csrf,
+        html! {
+            p.notice role="status" { "New secret for " code { (rotated.client_id) } ", shown this once:" }
+            p.secret #client-secret { (rotated.client_secret) }
+            @if let Some(until) = rotated.previous_secret_expires_at {
+                p { "The previous secret is accepted until " (until) " (Unix time)." }
+            }
+            p { a href=(back) { "Back to the clients" } }
+        },
+    ))
+}
