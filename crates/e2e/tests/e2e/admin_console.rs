@@ -1,15 +1,19 @@
 //! The admin console on the admin listener: signing in through the server's own login and
 //! consent pages in a real browser (headless Chromium, see `chromium.rs`), then registering a
 //! client, creating a user with a role, ending a user's browser session and rotating the keys,
-//! each read back through the admin API with the console's own token; and, over plain HTTP,
+//! each read back through the admin API with the console's own token and, against the real
+//! binary (which stores the audit trail), on the console's audit trail page; and, over plain HTTP,
 //! the refusals: no token, a user without the `admin` role, a form without its CSRF token, a
 //! sign-in response that does not belong to the browser's sign-in, a token lacking a scope.
 
 use crate::chromium::{Chromium, Screens, click, fill, text};
 use crate::common::*;
+use crate::process::Served;
 use fantoccini::Client;
+use portcullis_jose::Clock as _;
+use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, UserUpdate};
-use portcullis_testkit::{Browser, Consent, Page, TestServer};
+use portcullis_testkit::{Browser, Consent, Page, TestServer, user_record};
 use portcullis_types::RoleName;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -449,4 +453,158 @@ async fn each_console_page_needs_the_scope_the_api_needs() {
     assert_eq!(users.status(), StatusCode::FORBIDDEN);
     assert!(users.text().await.unwrap().contains("admin:users:read"));
     assert_eq!(get("/keys").await.unwrap().status(), StatusCode::FORBIDDEN);
+}
+
+/// The audit trail page after each change, reloaded until the event written in the
+/// background shows (a bound, not a timing assertion), as the table's text.
+async fn audit_trail_showing(browser: &Client, at: &str, wanted: &[&str]) -> String {
+    let mut shown = String::new();
+    for _ in 0..100 {
+        browser.goto(at).await.unwrap();
+        shown = text(browser, "#audit").await;
+        if wanted.iter().all(|w| shown.contains(w)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    shown
+}
+
+/// Through the real binary, whose `serve` stores the audit trail: an admin registers a client,
+/// adds a user with a role, ends that user's browser session and rotates the keys in the
+/// console, and reads each change back on the console's audit trail page, naming the admin.
+#[tokio::test]
+async fn each_console_change_is_read_back_on_the_audit_trail() {
+    let Some(chromium) = Chromium::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("portcullis.db").display());
+    let store = portcullis_server::store::connect(&database).await.unwrap();
+    let now = SystemClock.now().as_secs();
+    let admin_role = RoleName::parse("admin").unwrap();
+    admin::add_role(store.as_ref(), &SystemClock, admin_role.clone(), None)
+        .await
+        .unwrap();
+    let mut alice = user_record(ALICE, ALICE_PASSWORD, now).unwrap();
+    alice.roles = vec![admin_role];
+    store.put_user(alice.clone()).await.unwrap();
+    drop(store);
+    let admin_addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let served = Served::start(
+        &database,
+        &[("PORTCULLIS_ADMIN_LISTEN", &admin_addr)],
+        &dir.path().join("serve.log"),
+    )
+    .await;
+    let console = |path: &str| format!("http://{admin_addr}/admin/console{path}");
+    let browser = chromium.browser("en-US").await;
+    let mut shots = Screens::new("admin_console_audit_trail");
+    let shown = shots.dir().display().to_string();
+
+    // Sign in through the server's own pages.
+    browser.goto(&console("/")).await.unwrap();
+    fill(&browser, "#username", ALICE).await;
+    fill(&browser, "#password", ALICE_PASSWORD).await;
+    click(&browser, "form[action='/login'] button[type=submit]").await;
+    click(&browser, "button[value=allow]").await;
+    for _ in 0..100 {
+        if browser.current_url().await.unwrap().path() != "/admin/console/callback" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        text(&browser, "h1").await,
+        "Administration",
+        "screenshots: {shown}"
+    );
+    let actor = alice.id.as_str();
+    let audit = console("/audit?event=admin_change");
+
+    // A client.
+    browser.goto(&console("/clients/new")).await.unwrap();
+    fill(&browser, "#client_id", "audited-client").await;
+    fill(&browser, "#redirect_uris", "https://audited.example/cb").await;
+    click(
+        &browser,
+        "form[action='/admin/console/clients'] button[type=submit]",
+    )
+    .await;
+    shots.take(&browser, "client-registered").await;
+    let trail = audit_trail_showing(&browser, &audit, &["client_created", "audited-client"]).await;
+    shots.take(&browser, "audit-client").await;
+    assert!(
+        trail.contains("client_created") && trail.contains("audited-client"),
+        "{trail}; screenshots: {shown}"
+    );
+    assert!(
+        trail.contains(actor) && trail.contains("portcullis-admin-console"),
+        "{trail}"
+    );
+
+    // A user holding a role.
+    browser.goto(&console("/users/new")).await.unwrap();
+    fill(&browser, "#username", "carol").await;
+    fill(&browser, "#password", "a long enough passphrase for carol").await;
+    fill(&browser, "#roles", "admin").await;
+    click(
+        &browser,
+        "form[action='/admin/console/users'] button[type=submit]",
+    )
+    .await;
+    shots.take(&browser, "user-created").await;
+    let trail = audit_trail_showing(&browser, &audit, &["user_created"]).await;
+    shots.take(&browser, "audit-user").await;
+    assert!(
+        trail.contains("user_created"),
+        "{trail}; screenshots: {shown}"
+    );
+
+    // Carol signs in to the server (a browser session of her own); the admin ends it.
+    let carol = Browser::new(served.base().clone()).unwrap();
+    let start = carol
+        .get(&Url::parse(&console("/login")).unwrap())
+        .await
+        .unwrap();
+    carol
+        .walk(
+            &start.location().unwrap(),
+            Some(("carol", "a long enough passphrase for carol")),
+            Consent::Approve,
+        )
+        .await
+        .unwrap()
+        .redirect()
+        .unwrap();
+    browser.goto(&console("/users?q=carol")).await.unwrap();
+    click(&browser, "td a").await;
+    click(&browser, "#sessions form[action$='/end'] button").await;
+    click(&browser, "button.danger").await;
+    shots.take(&browser, "session-ended").await;
+    let trail = audit_trail_showing(&browser, &audit, &["session_ended"]).await;
+    shots.take(&browser, "audit-session").await;
+    assert!(
+        trail.contains("session_ended"),
+        "{trail}; screenshots: {shown}"
+    );
+
+    // The signing keys.
+    browser.goto(&console("/keys")).await.unwrap();
+    click(&browser, "form[action='/admin/console/keys/rotate'] button").await;
+    click(&browser, "button.danger").await;
+    shots.take(&browser, "keys-rotated").await;
+    let trail = audit_trail_showing(&browser, &audit, &["keys_rotated"]).await;
+    shots.take(&browser, "audit-keys").await;
+    assert!(
+        trail.contains("keys_rotated"),
+        "{trail}; screenshots: {shown}"
+    );
 }
