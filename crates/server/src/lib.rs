@@ -289,7 +289,7 @@ impl Server {
     }
 
     /// Deletes expired state from the store, and the audit events older than
-    /// [`ServerConfig::audit_retention_secs`](config::ServerConfig::audit_retention_secs) (call
+    /// [`ServerSettings::audit_retention_secs`](config::ServerSettings::audit_retention_secs) (call
     /// periodically, e.g. every few minutes).
     pub async fn gc(&self) -> Result<store::GcReport, store::StoreError> {
         let report = admin::collect_garbage(
