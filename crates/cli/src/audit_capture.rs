@@ -10,7 +10,8 @@ use anyhow::{Context as _, anyhow};
 use clap::Args;
 use portcullis_jose::time::{Clock, SystemClock};
 use portcullis_server::audit_sink::{
-    AuditLayer, AuditQueue, AuditWebhook, QUEUE_CAPACITY, send_to_webhook, store_events,
+    AuditLayer, AuditQueue, AuditWebhook, QUEUE_CAPACITY, TOKEN_EVENTS, send_to_webhook,
+    store_events,
 };
 use portcullis_server::store::Store;
 use portcullis_types::secret::AuditWebhookSecret;
@@ -36,6 +37,11 @@ pub struct AuditArgs {
         value_name = "PATH"
     )]
     pub audit_webhook_secret_file: Option<PathBuf>,
+    /// Also store the events issued once per token (`token_issued`, `refresh`) in the audit
+    /// trail: a row per token, which a busy token endpoint pays for [default: off; they are in
+    /// the logs, `--audit-file` and the webhook either way].
+    #[arg(long, env = "PORTCULLIS_AUDIT_TRAIL_TOKENS")]
+    pub audit_trail_tokens: bool,
 }
 
 /// The queues of captured audit events, waiting for their consumers.
@@ -48,7 +54,13 @@ pub struct AuditQueues {
 /// The layer that captures audit events for `serve`, and its queues: the store's always, the
 /// webhook's when one is configured.
 pub fn capture(args: &AuditArgs) -> (AuditLayer, AuditQueues) {
-    let (layer, store) = AuditLayer::new(Arc::new(SystemClock)).queue("store", QUEUE_CAPACITY);
+    let without = if args.audit_trail_tokens {
+        &[][..]
+    } else {
+        TOKEN_EVENTS
+    };
+    let (layer, store) =
+        AuditLayer::new(Arc::new(SystemClock)).queue_without("store", QUEUE_CAPACITY, without);
     let (layer, webhook) = match args.audit_webhook {
         Some(_) => {
             let (layer, queue) = layer.queue("webhook", QUEUE_CAPACITY);

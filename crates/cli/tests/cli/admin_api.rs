@@ -474,7 +474,13 @@ async fn the_admin_api_works_on_postgres() {
     let sep = if url.contains('?') { '&' } else { '?' };
     let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
     let outcome = tokio::spawn(async move {
-        let admin = Admin::start_on(db, tempfile::tempdir().unwrap(), Stdio::null).await;
+        let admin = Admin::start_on_with(
+            db,
+            tempfile::tempdir().unwrap(),
+            Stdio::null,
+            &["--audit-trail-tokens"],
+        )
+        .await;
         clients_flow(&admin).await;
         crate::audit_trail::audit_flow(&admin).await;
         let token = admin.admin_token().await;

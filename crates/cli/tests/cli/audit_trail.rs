@@ -210,7 +210,38 @@ pub(crate) async fn audit_flow(admin: &Admin) {
 
 #[tokio::test]
 async fn admin_changes_and_tokens_are_stored_and_read_back() {
-    audit_flow(&Admin::start().await).await;
+    audit_flow(&Admin::start_with(&["--audit-trail-tokens"]).await).await;
+}
+
+/// By default the trail leaves out the events issued once per token, which a busy token
+/// endpoint would otherwise pay a row each for; the admin's changes are stored.
+#[tokio::test]
+async fn token_events_are_stored_only_when_asked() {
+    let admin = Admin::start().await;
+    let token = admin.admin_token().await;
+    admin.token("demo-app", "demo-app-secret-change-me").await;
+    admin
+        .expect(
+            201,
+            "POST",
+            "/admin/v1/roles",
+            Some(&token),
+            Some(json!({"name": "after-the-tokens"})),
+        )
+        .await;
+    // The role was created after both tokens, and the queue keeps order: once its event is
+    // stored, the tokens' would be too.
+    wait_for(&admin, &token, "/admin/v1/audit?event=admin_change", 1).await;
+    let tokens = admin
+        .expect(
+            200,
+            "GET",
+            "/admin/v1/audit?event=token_issued",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(tokens["events"], json!([]), "{tokens}");
 }
 
 /// What the receiver got: each request's headers and body.
@@ -285,9 +316,8 @@ async fn the_audit_webhook_receives_signed_events() {
         .unwrap();
     assert_eq!(event["fields"]["grant_type"], "client_credentials");
     assert!(event.get("id").is_none(), "{event}");
-    // The same events are stored too.
-    let token = admin.admin_token().await;
-    wait_for(&admin, &token, "/admin/v1/audit?client_id=demo-app", 1).await;
+    // The webhook gets the token events, which the stored trail leaves out by default (see
+    // `token_events_are_stored_only_when_asked`).
 }
 
 #[test]

@@ -37,11 +37,18 @@ pub const QUEUE_CAPACITY: usize = 8192;
 /// Seconds between two warnings about dropped events of one queue.
 const WARN_EVERY_SECS: i64 = 10;
 
+/// The events issued once per token: many per second on a busy token endpoint. The stored
+/// trail leaves them out unless asked ([`AuditLayer::queue_without`]); the logs, the audit file
+/// and the webhook always have them.
+pub const TOKEN_EVENTS: &[&str] = &["token_issued", "refresh"];
+
 /// One consumer's queue as the layer sees it.
 #[derive(Debug)]
 struct Sink {
     name: &'static str,
     tx: mpsc::Sender<AuditRecord>,
+    /// Events this queue does not take.
+    without: &'static [&'static str],
     /// When a drop was last warned about, Unix seconds.
     last_warning: AtomicI64,
 }
@@ -100,14 +107,45 @@ impl AuditLayer {
     /// Adds a queue named `name` (the `sink` label of the drop metric) holding at most
     /// `capacity` events, and returns its receiving end. Call before installing the layer.
     #[must_use]
-    pub fn queue(mut self, name: &'static str, capacity: usize) -> (Self, AuditQueue) {
+    pub fn queue(self, name: &'static str, capacity: usize) -> (Self, AuditQueue) {
+        self.queue_without(name, capacity, &[])
+    }
+
+    /// [`AuditLayer::queue`] for a consumer that does not take the events named in `without`
+    /// (such as [`TOKEN_EVENTS`]).
+    #[must_use]
+    pub fn queue_without(
+        mut self,
+        name: &'static str,
+        capacity: usize,
+        without: &'static [&'static str],
+    ) -> (Self, AuditQueue) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         self.sinks.push(Arc::new(Sink {
             name,
             tx,
+            without,
             last_warning: AtomicI64::new(i64::MIN),
         }));
         (self, AuditQueue { rx, name })
+    }
+}
+
+/// Only the `event` field of an event: enough to decide whether any queue takes it before
+/// the other fields are turned into JSON.
+#[derive(Default)]
+struct EventName(Option<String>);
+
+impl Visit for EventName {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "event" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "event" {
+            self.0 = Some(format!("{value:?}"));
+        }
     }
 }
 
@@ -116,19 +154,27 @@ impl<S: Subscriber> Layer<S> for AuditLayer {
         if event.metadata().target() != AUDIT_TARGET || self.sinks.is_empty() {
             return;
         }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let Some(name) = fields.event else {
+        let mut name = EventName::default();
+        event.record(&mut name);
+        let Some(name) = name.0 else {
             return;
         };
+        let takers: Vec<&Arc<Sink>> = self
+            .sinks
+            .iter()
+            .filter(|sink| !sink.without.contains(&name.as_str()))
+            .collect();
+        let Some((last, others)) = takers.split_last() else {
+            return;
+        };
+        let mut fields = Fields::default();
+        event.record(&mut fields);
         let now = self.clock.now().as_secs();
         let record = AuditRecord::new(now, name, fields.map);
-        if let Some((last, others)) = self.sinks.split_last() {
-            for sink in others {
-                sink.offer(record.clone(), now);
-            }
-            last.offer(record, now);
+        for sink in others {
+            sink.offer(record.clone(), now);
         }
+        last.offer(record, now);
     }
 }
 
