@@ -14,7 +14,7 @@ use portcullis_jose::Clock as _;
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, UserUpdate};
 use portcullis_testkit::{Browser, Consent, Page, TestServer, user_record};
-use portcullis_types::RoleName;
+use portcullis_types::{GroupName, RoleName};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
@@ -607,4 +607,165 @@ async fn each_console_change_is_read_back_on_the_audit_trail() {
         trail.contains("keys_rotated"),
         "{trail}; screenshots: {shown}"
     );
+}
+
+#[tokio::test]
+async fn the_console_edits_a_user_and_sets_its_password() {
+    let env = console_env().await;
+    let store = env.server.store().as_ref();
+    let clock = env.server.clock().as_ref();
+    admin::add_role(store, clock, RoleName::parse("auditor").unwrap(), None)
+        .await
+        .unwrap();
+    admin::add_group(store, clock, GroupName::parse("staff").unwrap(), vec![])
+        .await
+        .unwrap();
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let page = alice
+        .get(&console(&env, &format!("/users/{BOB}")))
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for label in [
+        "for=\"email\"",
+        "for=\"add_roles\"",
+        "for=\"password\"",
+        "signs the user out everywhere",
+    ] {
+        assert!(page.body.contains(label), "{label}: {}", page.body);
+    }
+    let csrf = page.form_field("csrf").unwrap();
+    let post = |path: String, fields: Vec<(&str, &str)>| {
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+        form.extend(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        let at = console(&env, &path);
+        let alice = &alice;
+        async move { alice.post_form(&at, &form).await.unwrap() }
+    };
+
+    // The edit form changes the profile, roles and groups as the API's PATCH does.
+    let saved = post(
+        format!("/users/{BOB}/edit"),
+        vec![
+            ("email", "bob@example.org"),
+            ("name", "Robert"),
+            ("add_roles", "auditor"),
+            ("add_groups", "staff"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let bob = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert_eq!(bob.email.as_deref(), Some("bob@example.org"));
+    assert_eq!(bob.name.as_deref(), Some("Robert"));
+    assert_eq!(bob.roles, vec![RoleName::parse("auditor").unwrap()]);
+    assert_eq!(bob.groups, vec![GroupName::parse("staff").unwrap()]);
+    let removed = post(
+        format!("/users/{BOB}/edit"),
+        vec![("remove_roles", "auditor"), ("remove_groups", "staff")],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    let bob = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert!(
+        bob.roles.is_empty() && bob.groups.is_empty(),
+        "{:?}",
+        bob.roles
+    );
+    assert_eq!(bob.email.as_deref(), Some("bob@example.org"));
+    // A role that does not exist is the API's 400, on a page.
+    let unknown = post(
+        format!("/users/{BOB}/edit"),
+        vec![("add_roles", "no-such-role")],
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert!(unknown.body.contains("no-such-role"), "{}", unknown.body);
+
+    // A password below the policy is refused on the page and changes nothing.
+    let weak = post(
+        format!("/users/{BOB}/password"),
+        vec![("password", "short")],
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST, "{}", weak.body);
+    assert!(weak.body.contains("password"), "{}", weak.body);
+    let before = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert_eq!(before.password_hash, bob.password_hash);
+    // A good one is set, and bob signs in with it.
+    let new_password = "a long and fresh passphrase 4 bob";
+    let set = post(
+        format!("/users/{BOB}/password"),
+        vec![("password", new_password)],
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert!(set.body.contains("signed the user out"), "{}", set.body);
+    let after = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert_ne!(after.password_hash, bob.password_hash);
+    assert!(after.tokens_not_before.is_some());
+    // bob holds no admin role: the console refuses him, after his sign-in with the new password.
+    let (_, refused) = http_sign_in(&env, BOB, new_password).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_console_clears_an_addresss_failed_sign_ins() {
+    let env = console_env().await;
+    let store = env.server.store();
+    let window = env.server.config().login_throttle.window_secs;
+    let key = "addr:203.0.113.7";
+    for _ in 0..3 {
+        store
+            .record_login_failure(key, env.server.now(), window)
+            .await
+            .unwrap();
+    }
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let users = alice.get(&console(&env, "/users")).await.unwrap();
+    assert!(users.body.contains("for=\"address\""), "{}", users.body);
+    let csrf = users.form_field("csrf").unwrap();
+    let unlock = console(&env, "/addresses/unlock");
+    let malformed = alice
+        .post_form(
+            &unlock,
+            &[
+                ("csrf".into(), csrf.clone()),
+                ("address".into(), "not-an-address".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        malformed.body.contains("not an IPv4 or IPv6 address"),
+        "{}",
+        malformed.body
+    );
+    let failures = store
+        .login_failures(key, env.server.now(), window)
+        .await
+        .unwrap();
+    assert_eq!(failures, 3);
+    let cleared = alice
+        .post_form(
+            &unlock,
+            &[
+                ("csrf".into(), csrf),
+                ("address".into(), "203.0.113.7".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    assert!(cleared.body.contains("203.0.113.7"), "{}", cleared.body);
+    let failures = store
+        .login_failures(key, env.server.now(), window)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
 }

@@ -122,7 +122,10 @@ pub(crate) fn router(
         .route(&at("/users"), get(users::list).post(users::create))
         .route(&at("/users/new"), get(users::new))
         .route(&at("/users/{id}"), get(users::show))
+        .route(&at("/users/{id}/edit"), post(users::edit))
+        .route(&at("/users/{id}/password"), post(users::set_password))
         .route(&at("/users/{id}/{action}"), post(users::act))
+        .route(&at("/addresses/unlock"), post(users::unlock_address))
         .route(
             &at("/users/{id}/grants/{client_id}/withdraw"),
             post(users::withdraw_grant),
