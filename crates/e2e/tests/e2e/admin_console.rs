@@ -405,14 +405,23 @@ async fn the_console_refuses_what_the_api_would() {
     assert_eq!(stray.status, StatusCode::BAD_REQUEST);
 }
 
+/// Registers `client` straight in the store.
+async fn register(env: &Env, client: portcullis_server::config::ClientConfig) {
+    admin::add_client(
+        env.server.store().as_ref(),
+        env.server.clock().as_ref(),
+        env.server.config(),
+        client,
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn each_console_page_needs_the_scope_the_api_needs() {
     let env = console_env().await;
-    let store = env.server.store().as_ref();
-    admin::add_client(
-        store,
-        env.server.clock().as_ref(),
-        env.server.config(),
+    register(
+        &env,
         portcullis_server::config::ClientConfig {
             client_id: "clients-reader".into(),
             secret: Some(portcullis_types::ClientSecret::new(
@@ -427,8 +436,7 @@ async fn each_console_page_needs_the_scope_the_api_needs() {
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     let reply = env
         .server
         .client_credentials(
@@ -768,4 +776,127 @@ async fn the_console_clears_an_addresss_failed_sign_ins() {
         .await
         .unwrap();
     assert_eq!(failures, 0);
+}
+
+/// The text of the element with `id` in `body` (a page's generated secret).
+fn element_text<'a>(body: &'a str, id: &str) -> &'a str {
+    let start = body.find(&format!("id=\"{id}\"")).expect("the element");
+    let text = &body[start..];
+    let text = &text[text.find('>').unwrap() + 1..];
+    &text[..text.find('<').unwrap()]
+}
+
+#[tokio::test]
+async fn the_console_edits_a_client_through_the_apis_replacement() {
+    let env = console_env().await;
+    let store = env.server.store().as_ref();
+    register(
+        &env,
+        portcullis_server::config::ClientConfig {
+            client_id: "billing".into(),
+            secret: Some(portcullis_types::ClientSecret::new(
+                "billing-secret-0123456789abcdef",
+            )),
+            grant_types: vec![portcullis_types::GrantType::ClientCredentials],
+            scope: Some("openid".to_owned()),
+            roles: vec![RoleName::parse("admin").unwrap()],
+            name: Some("Billing".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let listed = alice.get(&console(&env, "/clients")).await.unwrap();
+    assert!(
+        listed.body.contains("/admin/console/clients/billing/edit"),
+        "{}",
+        listed.body
+    );
+    let form = alice
+        .get(&console(&env, "/clients/billing/edit"))
+        .await
+        .unwrap();
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert_eq!(form.form_field("name").as_deref(), Some("Billing"));
+    assert_eq!(
+        form.form_field("grant_types").as_deref(),
+        Some("client_credentials")
+    );
+    assert!(form.body.contains("for=\"secret\""), "{}", form.body);
+    let csrf = form.form_field("csrf").unwrap();
+    let edit = console(&env, "/clients/billing/edit");
+    let fields = |redirect: &str, secret: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.as_str()),
+            ("name", "Billing service"),
+            ("redirect_uris", redirect),
+            ("grant_types", "authorization_code client_credentials"),
+            ("scope", "openid profile"),
+            ("audience", "https://billing.example"),
+            ("secret", secret),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+
+    // A redirect URI the API refuses is refused on the page, and the client stays as it was.
+    let refused = alice
+        .post_form(&edit, &fields("not a uri", ""))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let unchanged = store.get_client("billing").await.unwrap().unwrap();
+    assert_eq!(unchanged.name.as_deref(), Some("Billing"));
+
+    // Saved with the secret left empty: a new one is generated and shown once.
+    let saved = alice
+        .post_form(&edit, &fields("https://billing.example/cb", ""))
+        .await
+        .unwrap();
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let secret = element_text(&saved.body, "client-secret").to_owned();
+    let client = store.get_client("billing").await.unwrap().unwrap();
+    assert_eq!(client.name.as_deref(), Some("Billing service"));
+    assert_eq!(
+        client
+            .redirect_uris
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        vec!["https://billing.example/cb".to_owned()]
+    );
+    assert_eq!(client.scope.to_string(), "openid profile");
+    assert_eq!(client.audience, vec!["https://billing.example".to_owned()]);
+    assert_eq!(client.grant_types.len(), 2);
+    // What the form does not show is kept.
+    assert_eq!(client.roles, vec![RoleName::parse("admin").unwrap()]);
+    let auth = |secret: &str| portcullis_testkit::ClientAuth::basic("billing", secret);
+    let with_new = env
+        .server
+        .client_credentials(&auth(&secret), None)
+        .await
+        .unwrap();
+    assert_eq!(with_new.status, 200, "{}", with_new.json);
+    let with_old = env
+        .server
+        .client_credentials(&auth("billing-secret-0123456789abcdef"), None)
+        .await
+        .unwrap();
+    assert_eq!(with_old.status, 401, "{}", with_old.json);
+
+    // Saved with a secret given: that one is set, and none is shown.
+    let chosen = "billing-chosen-secret-0123456789";
+    let saved = alice
+        .post_form(&edit, &fields("https://billing.example/cb", chosen))
+        .await
+        .unwrap();
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(!saved.body.contains("client-secret"), "{}", saved.body);
+    let with_chosen = env
+        .server
+        .client_credentials(&auth(chosen), None)
+        .await
+        .unwrap();
+    assert_eq!(with_chosen.status, 200, "{}", with_chosen.json);
 }

@@ -117,6 +117,10 @@ pub(crate) fn router(
         .route(&at("/logout"), post(signin::logout))
         .route(&at("/clients"), get(clients::list).post(clients::create))
         .route(&at("/clients/new"), get(clients::new))
+        .route(
+            &at("/clients/{id}/edit"),
+            get(clients::edit_form).post(clients::edit),
+        )
         .route(&at("/clients/{id}/delete"), post(clients::delete))
         .route(&at("/clients/{id}/secret"), post(clients::rotate_secret))
         .route(&at("/users"), get(users::list).post(users::create))
