@@ -900,3 +900,89 @@ async fn the_console_edits_a_client_through_the_apis_replacement() {
         .unwrap();
     assert_eq!(with_chosen.status, 200, "{}", with_chosen.json);
 }
+
+#[tokio::test]
+async fn the_console_adds_an_upstream_through_the_apis_operation() {
+    let env = console_env().await;
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let form = alice.get(&console(&env, "/upstreams/new")).await.unwrap();
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    for label in [
+        "for=\"issuer\"",
+        "for=\"client_secret\"",
+        "for=\"trust_email\"",
+    ] {
+        assert!(form.body.contains(label), "{label}: {}", form.body);
+    }
+    assert!(
+        form.body
+            .contains("type=\"password\" name=\"client_secret\""),
+        "{}",
+        form.body
+    );
+    let csrf = form.form_field("csrf").unwrap();
+    let save = |fields: &[(&str, &str)]| {
+        let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+        all.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let at = console(&env, "/upstreams");
+        let alice = &alice;
+        async move { alice.post_form(&at, &all).await.unwrap() }
+    };
+    let upstreams = || admin::list_upstreams(env.server.store().as_ref());
+
+    // An issuer the API refuses is refused on the page; nothing is saved.
+    let refused = save(&[
+        ("id", "corp"),
+        ("kind", "oidc"),
+        ("issuer", "not a url"),
+        ("client_id", "portcullis"),
+        ("client_secret", "corp-secret-0123456789"),
+    ])
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("issuer"), "{}", refused.body);
+    assert!(upstreams().await.unwrap().is_empty());
+
+    let saved = save(&[
+        ("id", "corp"),
+        ("kind", "oidc"),
+        ("display_name", "Corp SSO"),
+        ("issuer", "https://sso.corp.example"),
+        ("client_id", "portcullis"),
+        ("client_secret", "corp-secret-0123456789"),
+        ("scopes", "groups"),
+        ("trust_email", "yes"),
+    ])
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(!saved.body.contains("corp-secret"), "{}", saved.body);
+    let github = save(&[
+        ("id", "gh"),
+        ("kind", "github"),
+        ("client_id", "gh-client"),
+        ("client_secret", "gh-secret-0123456789"),
+    ])
+    .await;
+    assert_eq!(github.status, StatusCode::OK, "{}", github.body);
+
+    let all = upstreams().await.unwrap();
+    let corp = all.iter().find(|u| u.id.as_str() == "corp").unwrap();
+    assert!(matches!(
+        &corp.kind,
+        portcullis_server::store::UpstreamKind::Oidc { issuer, .. } if issuer == "https://sso.corp.example"
+    ));
+    assert_eq!(corp.display_name.as_deref(), Some("Corp SSO"));
+    assert_eq!(corp.client_id, "portcullis");
+    assert_eq!(corp.scopes, vec!["groups".to_owned()]);
+    assert!(corp.trust_email);
+    let gh = all.iter().find(|u| u.id.as_str() == "gh").unwrap();
+    assert!(matches!(
+        &gh.kind,
+        portcullis_server::store::UpstreamKind::Github { base_url: None, .. }
+    ));
+    assert!(!gh.trust_email);
+}

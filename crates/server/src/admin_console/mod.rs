@@ -145,7 +145,11 @@ pub(crate) fn router(
         .route(&at("/groups/{name}/delete"), post(roles::delete_group))
         .route(&at("/keys"), get(keys::list))
         .route(&at("/keys/rotate"), post(keys::rotate))
-        .route(&at("/upstreams"), get(upstreams::list))
+        .route(
+            &at("/upstreams"),
+            get(upstreams::list).post(upstreams::create),
+        )
+        .route(&at("/upstreams/new"), get(upstreams::new))
         .route(&at("/upstreams/{id}/delete"), post(upstreams::delete))
         .with_state(state);
     Ok(crate::ui::with_security_headers(routes))
