@@ -14,7 +14,7 @@ use portcullis_jose::Clock as _;
 use portcullis_jose::time::SystemClock;
 use portcullis_server::admin::{self, UserUpdate};
 use portcullis_testkit::{Browser, Consent, Page, TestServer, user_record};
-use portcullis_types::RoleName;
+use portcullis_types::{GroupName, RoleName};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
@@ -405,14 +405,23 @@ async fn the_console_refuses_what_the_api_would() {
     assert_eq!(stray.status, StatusCode::BAD_REQUEST);
 }
 
+/// Registers `client` straight in the store.
+async fn register(env: &Env, client: portcullis_server::config::ClientConfig) {
+    admin::add_client(
+        env.server.store().as_ref(),
+        env.server.clock().as_ref(),
+        env.server.config(),
+        client,
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn each_console_page_needs_the_scope_the_api_needs() {
     let env = console_env().await;
-    let store = env.server.store().as_ref();
-    admin::add_client(
-        store,
-        env.server.clock().as_ref(),
-        env.server.config(),
+    register(
+        &env,
         portcullis_server::config::ClientConfig {
             client_id: "clients-reader".into(),
             secret: Some(portcullis_types::ClientSecret::new(
@@ -427,8 +436,7 @@ async fn each_console_page_needs_the_scope_the_api_needs() {
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     let reply = env
         .server
         .client_credentials(
@@ -607,4 +615,374 @@ async fn each_console_change_is_read_back_on_the_audit_trail() {
         trail.contains("keys_rotated"),
         "{trail}; screenshots: {shown}"
     );
+}
+
+#[tokio::test]
+async fn the_console_edits_a_user_and_sets_its_password() {
+    let env = console_env().await;
+    let store = env.server.store().as_ref();
+    let clock = env.server.clock().as_ref();
+    admin::add_role(store, clock, RoleName::parse("auditor").unwrap(), None)
+        .await
+        .unwrap();
+    admin::add_group(store, clock, GroupName::parse("staff").unwrap(), vec![])
+        .await
+        .unwrap();
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let page = alice
+        .get(&console(&env, &format!("/users/{BOB}")))
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for label in [
+        "for=\"email\"",
+        "for=\"add_roles\"",
+        "for=\"password\"",
+        "signs the user out everywhere",
+    ] {
+        assert!(page.body.contains(label), "{label}: {}", page.body);
+    }
+    let csrf = page.form_field("csrf").unwrap();
+    let post = |path: String, fields: Vec<(&str, &str)>| {
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+        form.extend(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        let at = console(&env, &path);
+        let alice = &alice;
+        async move { alice.post_form(&at, &form).await.unwrap() }
+    };
+
+    // The edit form changes the profile, roles and groups as the API's PATCH does.
+    let saved = post(
+        format!("/users/{BOB}/edit"),
+        vec![
+            ("email", "bob@example.org"),
+            ("name", "Robert"),
+            ("add_roles", "auditor"),
+            ("add_groups", "staff"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let bob = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert_eq!(bob.email.as_deref(), Some("bob@example.org"));
+    assert_eq!(bob.name.as_deref(), Some("Robert"));
+    assert_eq!(bob.roles, vec![RoleName::parse("auditor").unwrap()]);
+    assert_eq!(bob.groups, vec![GroupName::parse("staff").unwrap()]);
+    let removed = post(
+        format!("/users/{BOB}/edit"),
+        vec![("remove_roles", "auditor"), ("remove_groups", "staff")],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    let bob = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert!(
+        bob.roles.is_empty() && bob.groups.is_empty(),
+        "{:?}",
+        bob.roles
+    );
+    assert_eq!(bob.email.as_deref(), Some("bob@example.org"));
+    // A role that does not exist is the API's 400, on a page.
+    let unknown = post(
+        format!("/users/{BOB}/edit"),
+        vec![("add_roles", "no-such-role")],
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert!(unknown.body.contains("no-such-role"), "{}", unknown.body);
+
+    // A password below the policy is refused on the page and changes nothing.
+    let weak = post(
+        format!("/users/{BOB}/password"),
+        vec![("password", "short")],
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST, "{}", weak.body);
+    assert!(weak.body.contains("password"), "{}", weak.body);
+    let before = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert_eq!(before.password_hash, bob.password_hash);
+    // A good one is set, and bob signs in with it.
+    let new_password = "a long and fresh passphrase 4 bob";
+    let set = post(
+        format!("/users/{BOB}/password"),
+        vec![("password", new_password)],
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert!(set.body.contains("signed the user out"), "{}", set.body);
+    let after = admin::find_user(store, BOB).await.unwrap().unwrap();
+    assert_ne!(after.password_hash, bob.password_hash);
+    assert!(after.tokens_not_before.is_some());
+    // bob holds no admin role: the console refuses him, after his sign-in with the new password.
+    let (_, refused) = http_sign_in(&env, BOB, new_password).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_console_clears_an_addresss_failed_sign_ins() {
+    let env = console_env().await;
+    let store = env.server.store();
+    let window = env.server.config().login_throttle.window_secs;
+    let key = "addr:203.0.113.7";
+    for _ in 0..3 {
+        store
+            .record_login_failure(key, env.server.now(), window)
+            .await
+            .unwrap();
+    }
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let users = alice.get(&console(&env, "/users")).await.unwrap();
+    assert!(users.body.contains("for=\"address\""), "{}", users.body);
+    let csrf = users.form_field("csrf").unwrap();
+    let unlock = console(&env, "/addresses/unlock");
+    let malformed = alice
+        .post_form(
+            &unlock,
+            &[
+                ("csrf".into(), csrf.clone()),
+                ("address".into(), "not-an-address".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        malformed.body.contains("not an IPv4 or IPv6 address"),
+        "{}",
+        malformed.body
+    );
+    let failures = store
+        .login_failures(key, env.server.now(), window)
+        .await
+        .unwrap();
+    assert_eq!(failures, 3);
+    let cleared = alice
+        .post_form(
+            &unlock,
+            &[
+                ("csrf".into(), csrf),
+                ("address".into(), "203.0.113.7".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    assert!(cleared.body.contains("203.0.113.7"), "{}", cleared.body);
+    let failures = store
+        .login_failures(key, env.server.now(), window)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
+}
+
+/// The text of the element with `id` in `body` (a page's generated secret).
+fn element_text<'a>(body: &'a str, id: &str) -> &'a str {
+    let start = body.find(&format!("id=\"{id}\"")).expect("the element");
+    let text = &body[start..];
+    let text = &text[text.find('>').unwrap() + 1..];
+    &text[..text.find('<').unwrap()]
+}
+
+#[tokio::test]
+async fn the_console_edits_a_client_through_the_apis_replacement() {
+    let env = console_env().await;
+    let store = env.server.store().as_ref();
+    register(
+        &env,
+        portcullis_server::config::ClientConfig {
+            client_id: "billing".into(),
+            secret: Some(portcullis_types::ClientSecret::new(
+                "billing-secret-0123456789abcdef",
+            )),
+            grant_types: vec![portcullis_types::GrantType::ClientCredentials],
+            scope: Some("openid".to_owned()),
+            roles: vec![RoleName::parse("admin").unwrap()],
+            name: Some("Billing".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let listed = alice.get(&console(&env, "/clients")).await.unwrap();
+    assert!(
+        listed.body.contains("/admin/console/clients/billing/edit"),
+        "{}",
+        listed.body
+    );
+    let form = alice
+        .get(&console(&env, "/clients/billing/edit"))
+        .await
+        .unwrap();
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert_eq!(form.form_field("name").as_deref(), Some("Billing"));
+    assert_eq!(
+        form.form_field("grant_types").as_deref(),
+        Some("client_credentials")
+    );
+    assert!(form.body.contains("for=\"secret\""), "{}", form.body);
+    let csrf = form.form_field("csrf").unwrap();
+    let edit = console(&env, "/clients/billing/edit");
+    let fields = |redirect: &str, secret: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.as_str()),
+            ("name", "Billing service"),
+            ("redirect_uris", redirect),
+            ("grant_types", "authorization_code client_credentials"),
+            ("scope", "openid profile"),
+            ("audience", "https://billing.example"),
+            ("secret", secret),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+
+    // A redirect URI the API refuses is refused on the page, and the client stays as it was.
+    let refused = alice
+        .post_form(&edit, &fields("not a uri", ""))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let unchanged = store.get_client("billing").await.unwrap().unwrap();
+    assert_eq!(unchanged.name.as_deref(), Some("Billing"));
+
+    // Saved with the secret left empty: a new one is generated and shown once.
+    let saved = alice
+        .post_form(&edit, &fields("https://billing.example/cb", ""))
+        .await
+        .unwrap();
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let secret = element_text(&saved.body, "client-secret").to_owned();
+    let client = store.get_client("billing").await.unwrap().unwrap();
+    assert_eq!(client.name.as_deref(), Some("Billing service"));
+    assert_eq!(
+        client
+            .redirect_uris
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        vec!["https://billing.example/cb".to_owned()]
+    );
+    assert_eq!(client.scope.to_string(), "openid profile");
+    assert_eq!(client.audience, vec!["https://billing.example".to_owned()]);
+    assert_eq!(client.grant_types.len(), 2);
+    // What the form does not show is kept.
+    assert_eq!(client.roles, vec![RoleName::parse("admin").unwrap()]);
+    let auth = |secret: &str| portcullis_testkit::ClientAuth::basic("billing", secret);
+    let with_new = env
+        .server
+        .client_credentials(&auth(&secret), None)
+        .await
+        .unwrap();
+    assert_eq!(with_new.status, 200, "{}", with_new.json);
+    let with_old = env
+        .server
+        .client_credentials(&auth("billing-secret-0123456789abcdef"), None)
+        .await
+        .unwrap();
+    assert_eq!(with_old.status, 401, "{}", with_old.json);
+
+    // Saved with a secret given: that one is set, and none is shown.
+    let chosen = "billing-chosen-secret-0123456789";
+    let saved = alice
+        .post_form(&edit, &fields("https://billing.example/cb", chosen))
+        .await
+        .unwrap();
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(!saved.body.contains("client-secret"), "{}", saved.body);
+    let with_chosen = env
+        .server
+        .client_credentials(&auth(chosen), None)
+        .await
+        .unwrap();
+    assert_eq!(with_chosen.status, 200, "{}", with_chosen.json);
+}
+
+#[tokio::test]
+async fn the_console_adds_an_upstream_through_the_apis_operation() {
+    let env = console_env().await;
+    let (alice, _) = http_sign_in(&env, ALICE, ALICE_PASSWORD).await;
+    let form = alice.get(&console(&env, "/upstreams/new")).await.unwrap();
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    for label in [
+        "for=\"issuer\"",
+        "for=\"client_secret\"",
+        "for=\"trust_email\"",
+    ] {
+        assert!(form.body.contains(label), "{label}: {}", form.body);
+    }
+    assert!(
+        form.body
+            .contains("type=\"password\" name=\"client_secret\""),
+        "{}",
+        form.body
+    );
+    let csrf = form.form_field("csrf").unwrap();
+    let save = |fields: &[(&str, &str)]| {
+        let mut all: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+        all.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let at = console(&env, "/upstreams");
+        let alice = &alice;
+        async move { alice.post_form(&at, &all).await.unwrap() }
+    };
+    let upstreams = || admin::list_upstreams(env.server.store().as_ref());
+
+    // An issuer the API refuses is refused on the page; nothing is saved.
+    let refused = save(&[
+        ("id", "corp"),
+        ("kind", "oidc"),
+        ("issuer", "not a url"),
+        ("client_id", "portcullis"),
+        ("client_secret", "corp-secret-0123456789"),
+    ])
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("issuer"), "{}", refused.body);
+    assert!(upstreams().await.unwrap().is_empty());
+
+    let saved = save(&[
+        ("id", "corp"),
+        ("kind", "oidc"),
+        ("display_name", "Corp SSO"),
+        ("issuer", "https://sso.corp.example"),
+        ("client_id", "portcullis"),
+        ("client_secret", "corp-secret-0123456789"),
+        ("scopes", "groups"),
+        ("trust_email", "yes"),
+    ])
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(!saved.body.contains("corp-secret"), "{}", saved.body);
+    let github = save(&[
+        ("id", "gh"),
+        ("kind", "github"),
+        ("client_id", "gh-client"),
+        ("client_secret", "gh-secret-0123456789"),
+    ])
+    .await;
+    assert_eq!(github.status, StatusCode::OK, "{}", github.body);
+
+    let all = upstreams().await.unwrap();
+    let corp = all.iter().find(|u| u.id.as_str() == "corp").unwrap();
+    assert!(matches!(
+        &corp.kind,
+        portcullis_server::store::UpstreamKind::Oidc { issuer, .. } if issuer == "https://sso.corp.example"
+    ));
+    assert_eq!(corp.display_name.as_deref(), Some("Corp SSO"));
+    assert_eq!(corp.client_id, "portcullis");
+    assert_eq!(corp.scopes, vec!["groups".to_owned()]);
+    assert!(corp.trust_email);
+    let gh = all.iter().find(|u| u.id.as_str() == "gh").unwrap();
+    assert!(matches!(
+        &gh.kind,
+        portcullis_server::store::UpstreamKind::Github { base_url: None, .. }
+    ));
+    assert!(!gh.trust_email);
 }

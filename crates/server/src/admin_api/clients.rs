@@ -327,6 +327,19 @@ pub(crate) async fn replace(
     Path(client_id): Path<String>,
     Body(request): Body<ClientRequest>,
 ) -> Result<Json<SavedClient>, ApiError> {
+    Ok(Json(
+        replace_as(&state, &admin.actor, client_id, request).await?,
+    ))
+}
+
+/// Replaces every setting of the client `client_id` with `request` (registering it when
+/// missing), as `actor`: the API's `PUT` and the console's edit form both come here.
+pub(crate) async fn replace_as(
+    state: &AppState,
+    actor: &Actor,
+    client_id: String,
+    request: ClientRequest,
+) -> Result<SavedClient, ApiError> {
     if request
         .client_id
         .as_ref()
@@ -350,12 +363,12 @@ pub(crate) async fn replace(
     } else {
         "client_created"
     };
-    admin.actor.record(action, done.record.client_id.as_str());
+    actor.record(action, done.record.client_id.as_str());
     state.clients.forget(done.record.client_id.as_str());
-    Ok(Json(SavedClient {
+    Ok(SavedClient {
         client: ClientView::from(&done.record),
         client_secret,
-    }))
+    })
 }
 
 /// Deletes a client; 404 when there is none.

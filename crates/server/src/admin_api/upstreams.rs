@@ -257,6 +257,17 @@ pub(crate) async fn put(
     Path(id): Path<String>,
     Body(request): Body<UpstreamRequest>,
 ) -> Result<Json<UpstreamView>, ApiError> {
+    Ok(Json(save(&state, &admin.actor, id, request).await?))
+}
+
+/// Saves the upstream `request` describes under `id`, replacing one with that id, as `actor`:
+/// the API's `PUT` and the console's form both come here.
+pub(crate) async fn save(
+    state: &AppState,
+    actor: &Actor,
+    id: String,
+    request: UpstreamRequest,
+) -> Result<UpstreamView, ApiError> {
     let id = UpstreamId::parse(id).map_err(|e| ApiError::invalid("id", e.to_string()))?;
     let kind = match request.kind {
         UpstreamKindView::Oidc {
@@ -316,8 +327,8 @@ pub(crate) async fn put(
         },
     )
     .await?;
-    admin.actor.record("upstream_saved", saved.id.as_str());
-    Ok(Json(UpstreamView::from(&saved)))
+    actor.record("upstream_saved", saved.id.as_str());
+    Ok(UpstreamView::from(&saved))
 }
 
 /// Deletes an upstream (its account links go with it); 404 when missing.

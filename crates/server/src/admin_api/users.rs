@@ -369,6 +369,16 @@ pub(crate) async fn update(
     Path(user): Path<String>,
     Body(request): Body<UserUpdateRequest>,
 ) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(update_as(&state, &admin.actor, &user, request).await?))
+}
+
+/// Applies `request` to the user `user` (id or username), as `actor`.
+pub(crate) async fn update_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+    request: UserUpdateRequest,
+) -> Result<UserView, ApiError> {
     let update = UserUpdate {
         email: request.email,
         name: request.name,
@@ -379,10 +389,10 @@ pub(crate) async fn update(
         set_attributes: request.set_attributes,
         unset_attributes: request.unset_attributes,
     };
-    let user = admin::update_user(state.store.as_ref(), &user, update).await?;
-    admin.actor.record("user_updated", user.id.as_str());
-    forget_cached(&state);
-    Ok(Json(detailed(&state, &user).await?))
+    let user = admin::update_user(state.store.as_ref(), user, update).await?;
+    actor.record("user_updated", user.id.as_str());
+    forget_cached(state);
+    detailed(state, &user).await
 }
 
 /// Deletes a user; 404 when there is none.
@@ -551,17 +561,26 @@ pub(crate) async fn set_password(
     Path(user): Path<String>,
     Body(request): Body<PasswordRequest>,
 ) -> Result<Json<SignOutView>, ApiError> {
-    let found = find(&state, &user).await?;
-    let report = admin::set_user_password(
-        targets(&state),
-        found.id.as_str(),
-        Password::new(request.password),
-    )
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
-    admin.actor.record("user_password_set", found.id.as_str());
-    forget_cached(&state);
-    Ok(Json(SignOutView::new(found.id.as_str(), &report)))
+    Ok(Json(
+        set_password_as(&state, &admin.actor, &user, Password::new(request.password)).await?,
+    ))
+}
+
+/// Sets the password of the user `user` (id or username), held to the password policy, as
+/// `actor`; signs the user out everywhere.
+pub(crate) async fn set_password_as(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+    password: Password,
+) -> Result<SignOutView, ApiError> {
+    let found = find(state, user).await?;
+    let report = admin::set_user_password(targets(state), found.id.as_str(), password)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user `{user}`")))?;
+    actor.record("user_password_set", found.id.as_str());
+    forget_cached(state);
+    Ok(SignOutView::new(found.id.as_str(), &report))
 }
 
 /// A client address whose failed sign-ins were cleared.
@@ -583,13 +602,25 @@ pub(crate) async fn unlock_address(
     State(state): State<Arc<AppState>>,
     Path(address): Path<String>,
 ) -> Result<Json<UnlockedAddress>, ApiError> {
+    Ok(Json(
+        unlock_address_as(&state, &admin.actor, &address).await?,
+    ))
+}
+
+/// Clears the failed sign-ins of the client address `address`, as `actor`; 400 when it is
+/// not an IPv4 or IPv6 address.
+pub(crate) async fn unlock_address_as(
+    state: &AppState,
+    actor: &Actor,
+    address: &str,
+) -> Result<UnlockedAddress, ApiError> {
     let ip: std::net::IpAddr = address
         .parse()
         .map_err(|_| ApiError::invalid("address", "not an IPv4 or IPv6 address"))?;
     admin::unlock_address(state.store.as_ref(), ip).await?;
     let address = ip.to_string();
-    admin.actor.record("address_unlocked", &address);
-    Ok(Json(UnlockedAddress { address }))
+    actor.record("address_unlocked", &address);
+    Ok(UnlockedAddress { address })
 }
 
 /// A client's access that a user granted: the scope consented to.

@@ -117,12 +117,19 @@ pub(crate) fn router(
         .route(&at("/logout"), post(signin::logout))
         .route(&at("/clients"), get(clients::list).post(clients::create))
         .route(&at("/clients/new"), get(clients::new))
+        .route(
+            &at("/clients/{id}/edit"),
+            get(clients::edit_form).post(clients::edit),
+        )
         .route(&at("/clients/{id}/delete"), post(clients::delete))
         .route(&at("/clients/{id}/secret"), post(clients::rotate_secret))
         .route(&at("/users"), get(users::list).post(users::create))
         .route(&at("/users/new"), get(users::new))
         .route(&at("/users/{id}"), get(users::show))
+        .route(&at("/users/{id}/edit"), post(users::edit))
+        .route(&at("/users/{id}/password"), post(users::set_password))
         .route(&at("/users/{id}/{action}"), post(users::act))
+        .route(&at("/addresses/unlock"), post(users::unlock_address))
         .route(
             &at("/users/{id}/grants/{client_id}/withdraw"),
             post(users::withdraw_grant),
@@ -138,7 +145,11 @@ pub(crate) fn router(
         .route(&at("/groups/{name}/delete"), post(roles::delete_group))
         .route(&at("/keys"), get(keys::list))
         .route(&at("/keys/rotate"), post(keys::rotate))
-        .route(&at("/upstreams"), get(upstreams::list))
+        .route(
+            &at("/upstreams"),
+            get(upstreams::list).post(upstreams::create),
+        )
+        .route(&at("/upstreams/new"), get(upstreams::new))
         .route(&at("/upstreams/{id}/delete"), post(upstreams::delete))
         .with_state(state);
     Ok(crate::ui::with_security_headers(routes))

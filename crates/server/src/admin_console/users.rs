@@ -1,10 +1,12 @@
-//! The users screens: a searchable, paged list; creation with roles and groups; a user's page
-//! with disable, enable, unlock, sign out everywhere and the grants to withdraw. Every action
+//! The users screens: a searchable, paged list with the clearing of a client address's failed
+//! sign-ins; creation with roles and groups; a user's page with its edit and password forms,
+//! disable, enable, unlock, sign out everywhere and the grants to withdraw. Every action
 //! is the admin API's ([`users`]), and the destructive ones ask first.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
+use portcullis_types::secret::Password;
 use serde::Deserialize;
 
 use super::access::{Console, ConsoleError, ConsoleForm};
@@ -14,7 +16,7 @@ use crate::admin;
 use crate::admin_api::auth::{UsersRead, UsersWrite};
 use crate::admin_api::error::ApiError;
 use crate::admin_api::sessions;
-use crate::admin_api::users::{self, NewUserRequest, Paging};
+use crate::admin_api::users::{self, NewUserRequest, Paging, UserUpdateRequest};
 
 /// Users per console page.
 const PAGE: usize = 25;
@@ -56,6 +58,12 @@ pub(crate) async fn list(
                 button type="submit" { "Search" }
             }
             p { a href=(format!("{CONSOLE_PATH}/users/new")) { "Create a user" } }
+            form method="post" action=(format!("{CONSOLE_PATH}/addresses/unlock")) {
+                (csrf_field(&console.csrf))
+                label for="address" { "Clear the failed sign-ins of a client address (IPv4 or IPv6)" }
+                input #address type="text" name="address" required autocomplete="off";
+                button type="submit" { "Clear" }
+            }
             table {
                 thead { tr {
                     th scope="col" { "Username" } th scope="col" { "E-mail" }
@@ -200,6 +208,31 @@ pub(crate) async fn show(
                 (action_button(csrf, &user.sub, "unlock", "Unlock sign-in"))
                 (action_button(csrf, &user.sub, "revoke-tokens", "Sign out everywhere"))
             }
+            h2 { "Edit" }
+            form method="post" action=(format!("{CONSOLE_PATH}/users/{}/edit", seg(&user.sub))) {
+                (csrf_field(csrf))
+                label for="email" { "E-mail address (taken as verified)" }
+                input #email type="email" name="email" value=(user.email.as_deref().unwrap_or(""));
+                label for="name" { "Name" }
+                input #name type="text" name="name" value=(user.name.as_deref().unwrap_or(""));
+                label for="add_roles" { "Roles to give (space-separated; each must exist)" }
+                input #add_roles type="text" name="add_roles";
+                label for="remove_roles" { "Roles to take away (space-separated)" }
+                input #remove_roles type="text" name="remove_roles";
+                label for="add_groups" { "Groups to join (space-separated; each must exist)" }
+                input #add_groups type="text" name="add_groups";
+                label for="remove_groups" { "Groups to leave (space-separated)" }
+                input #remove_groups type="text" name="remove_groups";
+                button type="submit" { "Save" }
+            }
+            h2 { "Password" }
+            form method="post" action=(format!("{CONSOLE_PATH}/users/{}/password", seg(&user.sub))) {
+                (csrf_field(csrf))
+                p.muted { "Setting a password signs the user out everywhere: every grant, token and session it holds is revoked." }
+                label for="password" { "New password (held to the password policy)" }
+                input #password type="password" name="password" required autocomplete="new-password";
+                button type="submit" { "Set password" }
+            }
             h2 { "Sessions" }
             @if live.is_empty() {
                 p.muted { "This user has no browser session." }
@@ -264,6 +297,108 @@ fn done(csrf: &str, user: &str, text: Markup) -> Response {
             p { a href=(format!("{CONSOLE_PATH}/users/{}", seg(user))) { "Back to the user" } }
         },
     )
+}
+
+/// The edit form's fields: the e-mail address and name as they should be, and the roles and
+/// groups to give and take away.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Edit {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    add_roles: String,
+    #[serde(default)]
+    remove_roles: String,
+    #[serde(default)]
+    add_groups: String,
+    #[serde(default)]
+    remove_groups: String,
+}
+
+/// `POST /admin/console/users/{id}/edit`: changes the user as the API's `PATCH` does; the
+/// e-mail address and name are written only when they changed.
+pub(crate) async fn edit(
+    console: Console<UsersWrite>,
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<Edit>,
+) -> Result<Response, ConsoleError> {
+    let record = users::find(&state.app, &id).await?;
+    let changed = |new: &str, old: Option<&str>| optional(new).filter(|v| Some(v.as_str()) != old);
+    let request = UserUpdateRequest {
+        email: changed(&form.email, record.email.as_deref()),
+        name: changed(&form.name, record.name.as_deref()),
+        add_roles: words(&form.add_roles),
+        remove_roles: words(&form.remove_roles),
+        add_groups: words(&form.add_groups),
+        remove_groups: words(&form.remove_groups),
+        ..UserUpdateRequest::default()
+    };
+    users::update_as(&state.app, &console.actor, &id, request).await?;
+    Ok(done(&console.csrf, &id, html! { "Saved the user." }))
+}
+
+/// The password form's field. Its `Debug` leaves the password out.
+#[derive(Deserialize)]
+pub(crate) struct NewPassword {
+    password: String,
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPassword")
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `POST /admin/console/users/{id}/password`: sets the password as the API's `PUT` does, held
+/// to the policy, which signs the user out everywhere.
+pub(crate) async fn set_password(
+    console: Console<UsersWrite>,
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<NewPassword>,
+) -> Result<Response, ConsoleError> {
+    let report = users::set_password_as(
+        &state.app,
+        &console.actor,
+        &id,
+        Password::new(form.password),
+    )
+    .await?;
+    Ok(done(
+        &console.csrf,
+        &id,
+        html! { "Set the password and signed the user out: " (report.grants) " grants revoked, " (report.sessions) " sessions ended." },
+    ))
+}
+
+/// The address form's field.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Address {
+    address: String,
+}
+
+/// `POST /admin/console/addresses/unlock`: clears a client address's failed sign-ins as the
+/// API's `POST` does.
+pub(crate) async fn unlock_address(
+    console: Console<UsersWrite>,
+    State(state): State<ConsoleState>,
+    ConsoleForm(form): ConsoleForm<Address>,
+) -> Result<Response, ConsoleError> {
+    let unlocked =
+        users::unlock_address_as(&state.app, &console.actor, form.address.trim()).await?;
+    Ok(page(
+        "Done",
+        &console.csrf,
+        html! {
+            p.notice role="status" { "Cleared the failed sign-ins of " code { (unlocked.address) } "." }
+            p { a href=(format!("{CONSOLE_PATH}/users")) { "Back to the users" } }
+        },
+    ))
 }
 
 /// `POST /admin/console/users/{id}/{action}`: `enable` and `unlock` at once; `disable` and
